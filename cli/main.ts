@@ -1,0 +1,161 @@
+/**
+ * The `snnc` command line (commander). Each command parses options, calls the library, and prints; the
+ * work itself lives in compiler/, runtime/ and targets/. Exit codes: 0 success, 1 runtime failure,
+ * 2 bad input or usage, 3 does not fit the target. Errors are one clear line, never a stack trace
+ * (set SNNC_DEBUG=1 to see one).
+ */
+import { resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { MODEL_FORMATS, loadModel } from '../compiler/frontends/index.js';
+import { modelSchema } from '../compiler/frontends/modeljson/schema.js';
+import { ExitCode, SnncError } from '../compiler/errors.js';
+import { sizeOf } from '../compiler/ir/tensor.js';
+import { SNNC_VERSION } from '../compiler/version.js';
+import { fitToModel } from '../runtime/datasets.js';
+import { OrtRunner } from '../runtime/ort-runner.js';
+import { simulate } from '../runtime/simulator.js';
+import { DEFAULT_BATCH } from '../targets/gpu/index.js';
+import { SCHEDULES } from '../targets/gpu/schedules.js';
+import { TARGETS, targetByName } from '../targets/index.js';
+import { type InputOptions, addInputOptions, loadInput, progress, report } from './predict.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
+  return n;
+}
+
+const targetOption = () =>
+  new Option('--target <name>', `compilation target: ${TARGETS.map((t) => `${t.name} (${t.description})`).join('; ')}`).choices(TARGETS.map((t) => t.name)).makeOptionMandatory();
+
+const program = new Command()
+  .name('snnc')
+  .description('snnc compiles trained spiking neural networks to deployable, verified artifacts.\n' + `Model formats: ${MODEL_FORMATS.join(', ')}. Targets: ${TARGETS.map((t) => t.name).join(', ')}.`)
+  .version(SNNC_VERSION)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+program
+  .command('compile')
+  .description('compile a model for a target and write the artifacts to a folder')
+  .argument('<model>', 'model file (model.json)')
+  .addOption(targetOption())
+  .option('-o, --out <dir>', 'output folder (default: <model name>.<target> in the current folder); replaced atomically')
+  .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', positiveInt)
+  .option('-b, --batch <B>', `static batch size of the compiled model (default ${DEFAULT_BATCH})`, positiveInt)
+  .addOption(new Option('--schedule <kind>', 'gpu: layerwise = each layer over all T·B at once (fastest); scan = one ONNX Scan over time; step = one step per call, with state in/out (streaming)').choices([...SCHEDULES]).default('layerwise'))
+  .option('--probe <layers...>', 'also output the spikes of these neuron layers ("all" for every one)')
+  .option('--json', 'print a machine-readable summary on stdout')
+  .action(async (modelPath: string, o) => {
+    const model = loadModel(modelPath);
+    const target = targetByName(o.target);
+    const outDir = resolve(o.out ?? `${model.name}.${target.name}`);
+    const probes = o.probe?.includes('all') ? 'all' : o.probe;
+    const result = await target.emit(model, outDir, { timesteps: o.timesteps, batch: o.batch, schedule: o.schedule, probes });
+    if (o.json) process.stdout.write(`${JSON.stringify({ target: target.name, out: outDir, files: result.files, ...result.summary })}\n`);
+    else {
+      const summary = Object.entries(result.summary).map(([k, v]) => `${k} ${v}`).join(', ');
+      process.stdout.write(`compiled ${modelPath} for ${target.name} → ${outDir} (${result.files.join(', ')}; ${summary})\n`);
+    }
+  });
+
+program
+  .command('check')
+  .description('report what a model needs of a target, and whether it fits (exit 3 if not)')
+  .argument('<model>', 'model file (model.json)')
+  .addOption(targetOption())
+  .option('-T, --timesteps <T>', 'time steps per sample', positiveInt)
+  .option('-b, --batch <B>', 'batch size', positiveInt)
+  .option('--json', 'print the report as JSON on stdout')
+  .action((modelPath: string, o) => {
+    const report = targetByName(o.target).check(loadModel(modelPath), { timesteps: o.timesteps, batch: o.batch });
+    if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else {
+      const cols = [...new Set(report.rows.flatMap((r) => Object.keys(r)))];
+      const width = cols.map((c) => Math.max(c.length, ...report.rows.map((r) => String(r[c] ?? '').length)));
+      const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i])).join('  ').trimEnd();
+      process.stdout.write(`${[line(cols), ...report.rows.map((r) => line(cols.map((c) => String(r[c] ?? ''))))].join('\n')}\n`);
+      for (const m of report.messages) process.stdout.write(`${m}\n`);
+      process.stdout.write(`${report.fits ? 'fits' : 'does NOT fit'} target ${report.target}\n`);
+    }
+    if (!report.fits) process.exitCode = ExitCode.doesNotFit;
+  });
+
+addInputOptions(
+  program
+    .command('simulate')
+    .description('run a model in the float reference simulator (the semantic oracle) and print the predicted class per sample')
+    .argument('<model>', 'model file (model.json)')
+    .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', positiveInt)
+    .option('-b, --batch <B>', 'samples simulated together', positiveInt, 64),
+).action(async (modelPath: string, o: InputOptions & { timesteps?: number; batch: number }) => {
+  const model = loadModel(modelPath);
+  const data = loadInput(o);
+  const T = o.timesteps ?? model.timesteps;
+  fitToModel(data, model.input.shape, model.input.encoding.type === 'events' ? T : undefined, o.input ?? o.data!);
+  const per = sizeOf(data.sampleShape);
+  let output = new Float32Array(0);
+  let classes = 0;
+  const bar = progress(data.n, o.batch);
+  const t0 = performance.now();
+  for (let start = 0; start < data.n; start += o.batch) {
+    const count = Math.min(o.batch, data.n - start);
+    const r = simulate(model, data.x.subarray(start * per, (start + count) * per), count, { timesteps: T, sampleOffset: data.offset + start });
+    if (start === 0) {
+      classes = r.classes;
+      output = new Float32Array(data.n * classes);
+    }
+    output.set(r.output, start * classes);
+    bar.update(start + count);
+  }
+  bar.stop();
+  report(o, data, output, classes, { engine: 'reference simulator', T }, (performance.now() - t0) / 1000);
+});
+
+addInputOptions(
+  program
+    .command('run')
+    .description('run a compiled gpu folder with onnxruntime and print the predicted class per sample')
+    .argument('<dir>', 'folder written by `snnc compile --target gpu`')
+    .addOption(new Option('--backend <name>', 'onnxruntime package: node (native) or web (wasm, as in the browser)').choices(['node', 'web']).default('node'))
+    .option('--provider <names...>', 'execution providers in order (node: cpu, webgpu, cuda; web: wasm)')
+    .option('--threads <n>', 'onnxruntime threads', positiveInt),
+).action(async (dir: string, o: InputOptions & { backend: 'node' | 'web'; provider?: string[]; threads?: number }) => {
+  const runner = await OrtRunner.open(dir, { backend: o.backend, providers: o.provider, threads: o.threads });
+  const m = runner.manifest;
+  const data = loadInput(o);
+  fitToModel(data, m.inputShape, m.encoding.type === 'events' ? m.timesteps : undefined, o.input ?? o.data!);
+  const bar = progress(data.n, m.batch);
+  const t0 = performance.now();
+  const r = await runner.run(data.x, data.n, data.offset, (d) => bar.update(d));
+  bar.stop();
+  await runner.close();
+  report(o, data, r.output, r.classes, { engine: `onnxruntime-${o.backend} ${m.schedule}`, T: m.timesteps }, (performance.now() - t0) / 1000);
+});
+
+program
+  .command('schema')
+  .description('print the JSON Schema of model.json (for editors and validators)')
+  .action(() => {
+    process.stdout.write(`${JSON.stringify(modelSchema, null, 2)}\n`);
+  });
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return e.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+    }
+    if (e instanceof SnncError) {
+      process.stderr.write(`snnc: error: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`snnc: internal error: ${(e as Error)?.message ?? e}\n${process.env.SNNC_DEBUG ? `${(e as Error)?.stack}\n` : '(set SNNC_DEBUG=1 for a stack trace; please report this)\n'}`);
+    return ExitCode.runtime;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,73 @@
+/**
+ * What `snnc simulate` and `snnc run` share: the input options (--input | --data/--labels/--range), the
+ * per-sample prediction listing, accuracy, --output y.npy and --json.
+ */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { badInput } from '../compiler/errors.js';
+import { writeNpyFloat32 } from '../compiler/io/npy.js';
+import { type Dataset, loadDataset, parseRange } from '../runtime/datasets.js';
+
+export interface InputOptions {
+  input?: string;
+  data?: string;
+  labels?: string;
+  range?: string;
+  output?: string;
+  json?: boolean;
+  summary?: boolean;
+}
+
+export function addInputOptions(cmd: Command): Command {
+  return cmd
+    .option('--input <x.npy>', 'input samples: float32 .npy [N, ...input shape] (raw values, e.g. pixels 0–255); [N, T, ...] for event input')
+    .option('--data <file>', 'dataset file: MNIST idx (.gz too) or .npy, samples on the first axis')
+    .option('--labels <file>', 'labels for --data (idx or .npy); prints accuracy')
+    .option('--range <start:end>', 'use samples START to END-1 of --data')
+    .option('--output <y.npy>', 'write the decoded outputs as float32 [N, classes]')
+    .option('--summary', 'print only the summary, not one line per sample')
+    .option('--json', 'print machine-readable results on stdout');
+}
+
+export function loadInput(o: InputOptions): Dataset {
+  if (o.input && o.data) throw badInput('give either --input or --data, not both');
+  const path = o.input ?? o.data;
+  if (!path) throw badInput('no input: give --input x.npy or --data FILE [--labels FILE]');
+  if (o.input && (o.labels || o.range)) throw badInput('--labels and --range go with --data');
+  return loadDataset(path, o.labels, o.range ? parseRange(o.range) : undefined);
+}
+
+export function argmax(row: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+/** A progress bar on stderr for runs of several batches, when stderr is a terminal. */
+export function progress(total: number, batch: number): { update(done: number): void; stop(): void } {
+  if (!process.stderr.isTTY || total <= batch) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: '{bar} {value}/{total} samples | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0);
+  return { update: (d) => bar.update(d), stop: () => bar.stop() };
+}
+
+export function report(o: InputOptions, data: Dataset, output: Float32Array, classes: number, extra: Record<string, unknown>, seconds: number): void {
+  const predictions = Array.from({ length: data.n }, (_, i) => argmax(output.subarray(i * classes, (i + 1) * classes)));
+  let correct = 0;
+  if (data.labels) for (let i = 0; i < data.n; i++) if (predictions[i] === data.labels[i]) correct++;
+  const accuracy = data.labels ? (100 * correct) / data.n : null;
+  if (o.output) writeNpyFloat32(o.output, output, [data.n, classes]);
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ ...extra, samples: data.n, first: data.offset, accuracy, predictions, seconds: Number(seconds.toFixed(3)) })}\n`);
+    return;
+  }
+  if (!o.summary) {
+    const lines = predictions.map((p, i) => `${data.offset + i}\t${p}${data.labels ? `\t${data.labels[i]}` : ''}`);
+    process.stdout.write(`sample\tpredicted${data.labels ? '\tlabel' : ''}\n${lines.join('\n')}\n`);
+  }
+  const rate = `${seconds.toFixed(2)} s, ${(data.n / seconds).toFixed(0)} samples/s`;
+  const what = Object.entries(extra).map(([k, v]) => `${k} ${v}`).join(', ');
+  if (accuracy !== null) process.stdout.write(`accuracy ${accuracy.toFixed(2)} % (${correct}/${data.n}) — ${what}, ${rate}\n`);
+  else process.stdout.write(`${data.n} samples — ${what}, ${rate}\n`);
+  if (o.output) process.stdout.write(`wrote ${o.output} [${data.n}, ${classes}]\n`);
+}

@@ -1,0 +1,170 @@
+/**
+ * The model.json frontend: file → JSON (syntax errors with line and column) → schema validation (errors
+ * with JSON pointer, line and column) → IR records (defaults filled in, tensors resolved) → verifier.
+ * Every error is prefixed with the file's path.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import jsonMap from 'json-source-map';
+import { SnncError, badInput } from '../../errors.js';
+import * as L from '../../ir/layers.js';
+import { type Decoding, type Encoding, INPUT, type Preprocess, type SnnModel } from '../../ir/model.js';
+import type { Tensor } from '../../ir/tensor.js';
+import { verifyModel } from '../../ir/verify.js';
+import { LAYER_TYPES, modelSchema } from './schema.js';
+import { type TensorJson, TensorResolver } from './tensors.js';
+
+type Json = Record<string, any>;
+
+let validator: ReturnType<Ajv2020['compile']> | undefined;
+function validate(doc: unknown): ErrorObject[] {
+  validator ??= new Ajv2020({ allErrors: true, discriminator: true, strict: false }).compile(modelSchema);
+  return validator(doc) ? [] : (validator.errors ?? []);
+}
+
+function lineCol(text: string, pos: number): string {
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  return `${line}:${pos - before.lastIndexOf('\n')}`;
+}
+
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Re-parse with a parser that reports where it stopped.
+    try {
+      jsonMap.parse(text);
+    } catch (e) {
+      const msg = (e as Error).message;
+      const m = /at position (\d+)/.exec(msg);
+      const at = m ? lineCol(text, Number(m[1])) : lineCol(text, text.length);
+      throw badInput(`${file}:${at}: malformed JSON: ${msg.replace(/ in JSON at position \d+/, '')}`);
+    }
+    throw badInput(`${file}: malformed JSON`);
+  }
+}
+
+/** The most specific schema error, phrased for a person, with its location in the file. */
+function describeSchemaError(errors: ErrorObject[], text: string, file: string, doc: Json): string {
+  const depth = (e: ErrorObject) => (e.instancePath === '' ? 0 : e.instancePath.split('/').length);
+  const disc = errors.find((e) => e.keyword === 'discriminator');
+  const e = disc ?? [...errors].sort((a, b) => depth(b) - depth(a))[0];
+  let pointer = e.instancePath;
+  let message: string;
+  if (e.keyword === 'discriminator') {
+    pointer = `${e.instancePath}/type`;
+    const got = pointer.split('/').slice(1).reduce<any>((v, k) => v?.[k], doc);
+    message = `unknown layer type ${JSON.stringify(got)} (expected one of: ${LAYER_TYPES.join(', ')})`;
+  } else if (e.keyword === 'additionalProperties') {
+    message = `unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+  } else if (e.keyword === 'enum' || e.keyword === 'const') {
+    const allowed = e.keyword === 'enum' ? (e.params as { allowedValues: unknown[] }).allowedValues : [(e.params as { allowedValue: unknown }).allowedValue];
+    message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (e.keyword === 'oneOf' || e.keyword === 'anyOf') {
+    message = e.instancePath.match(/\/(weight|bias|recurrent_weight)$/)
+      ? 'is not a tensor: use nested arrays, {shape, data}, {shape, dtype: "float32", base64} or {file, key}'
+      : 'does not match any allowed form';
+  } else {
+    message = e.message ?? 'is invalid';
+  }
+  let at = '';
+  try {
+    const loc = jsonMap.parse(text).pointers[pointer] ?? jsonMap.parse(text).pointers[e.instancePath];
+    if (loc) at = `:${loc.value.line + 1}:${loc.value.column + 1}`;
+  } catch {
+    /* location is a courtesy */
+  }
+  return `${file}${at}: ${pointer || '/'}: ${message}`;
+}
+
+const pair = (v: number | number[] | undefined, dflt: L.Pair): L.Pair => (v === undefined ? dflt : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+function padding4(v: number | number[] | undefined): L.Padding4 {
+  if (v === undefined) return [0, 0, 0, 0];
+  if (typeof v === 'number') return [v, v, v, v];
+  if (v.length === 2) return [v[0], v[1], v[0], v[1]];
+  return [v[0], v[1], v[2], v[3]];
+}
+const list = (v: number | number[] | undefined, dflt: number): number[] => (v === undefined ? [dflt] : typeof v === 'number' ? [v] : [...v]);
+
+function buildLayer(j: Json, inputs: string[], tensors: TensorResolver): L.Layer {
+  const t = (field: string): Tensor | undefined =>
+    j[field] === undefined ? undefined : tensors.resolve(j[field] as TensorJson, `layer "${j.name}" ${field}`);
+  const base = { name: j.name as string, inputs };
+  const neuron = { ...base, threshold: j.threshold ?? 1, reset: j.reset ?? 'subtract', v0: j.v0 ?? 0 };
+  switch (j.type as L.LayerOp) {
+    case 'dense':
+      return L.dense({ ...base, weight: t('weight')!, bias: t('bias') });
+    case 'conv2d':
+      return L.conv2d({ ...base, weight: t('weight')!, bias: t('bias'), stride: pair(j.stride, [1, 1]), padding: padding4(j.padding), groups: j.groups ?? 1 });
+    case 'avgpool2d':
+    case 'maxpool2d': {
+      const kernel = pair(j.kernel, [1, 1]);
+      const f = { ...base, kernel, stride: pair(j.stride, kernel), padding: padding4(j.padding) };
+      return j.type === 'avgpool2d' ? L.avgpool2d(f) : L.maxpool2d(f);
+    }
+    case 'flatten':
+      return L.flatten(base);
+    case 'add':
+      return L.add(base);
+    case 'if':
+      return L.ifNeuron(neuron);
+    case 'lif':
+      return L.lifNeuron({ ...neuron, beta: j.beta, recurrent: t('recurrent_weight') });
+    case 'cuba_lif':
+      return L.cubaLifNeuron({ ...neuron, alpha: j.alpha, beta: j.beta, bias: t('bias'), recurrent: t('recurrent_weight') });
+  }
+}
+
+/** Builds the IR from a schema-valid model.json document. `baseDir` anchors sidecar paths. */
+export function modelFromJson(doc: Json, baseDir: string): SnnModel {
+  const tensors = new TensorResolver(baseDir);
+  const layers: L.Layer[] = [];
+  let previous = INPUT;
+  for (const j of doc.layers as Json[]) {
+    const layer = buildLayer(j, j.inputs ?? [previous], tensors);
+    layers.push(layer);
+    previous = layer.name;
+  }
+  const outName: string = doc.output?.layer ?? previous;
+  const outLayer = layers.find((l) => l.name === outName);
+  const decoding: Decoding = doc.output?.decoding ?? (outLayer && L.isNeuron(outLayer) ? 'spike_count' : 'accumulate');
+  const enc = doc.input.encoding ?? { type: 'direct' };
+  const encoding: Encoding = enc.type === 'rate' ? { type: 'rate', seed: enc.seed ?? 0 } : { type: enc.type };
+  const pre = doc.input.preprocess ?? {};
+  const preprocess: Preprocess = { scale: pre.scale ?? 1, mean: list(pre.mean, 0), std: list(pre.std, 1) };
+  const model: SnnModel = {
+    name: doc.name ?? 'model',
+    input: { shape: doc.input.shape, encoding, preprocess },
+    layers,
+    output: { layer: outName, decoding },
+    timesteps: doc.timesteps ?? 16,
+    dt: doc.dt ?? 0.001,
+    metadata: doc.metadata ?? {},
+  };
+  verifyModel(model);
+  return model;
+}
+
+export function parseModelJson(text: string, file: string): SnnModel {
+  const doc = parseJson(text, file);
+  const errors = validate(doc);
+  if (errors.length > 0) throw badInput(describeSchemaError(errors, text, file, doc as Json));
+  try {
+    return modelFromJson(doc as Json, dirname(file));
+  } catch (e) {
+    if (e instanceof SnncError) throw new SnncError(`${file}: ${e.message}`, e.exitCode);
+    throw e;
+  }
+}
+
+export function readModelJson(file: string): SnnModel {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw badInput(`${file}: cannot read model file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return parseModelJson(text, file);
+}

@@ -1,0 +1,53 @@
+/**
+ * NumPy .npy files (through npyjs): read any numeric array, write float32 arrays. Errors name the file.
+ */
+import { readFileSync } from 'node:fs';
+import { dump, parse } from 'npyjs';
+import { badInput } from '../errors.js';
+import { writeFileAtomic } from './atomic-write.js';
+
+export interface NumericArray {
+  readonly shape: number[];
+  /** The values, converted to float32 when the file held another numeric dtype. */
+  readonly data: Float32Array;
+  /** The dtype stored in the file, e.g. 'f4' or 'u1'. */
+  readonly dtype: string;
+}
+
+export function parseNpy(bytes: Uint8Array, what: string): NumericArray {
+  let arr;
+  try {
+    const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    arr = parse(copy);
+  } catch (e) {
+    throw badInput(`${what}: not a readable .npy file (${(e as Error).message})`);
+  }
+  if (arr.fortranOrder) throw badInput(`${what}: Fortran-ordered arrays are not supported; save with C order`);
+  const src = arr.data;
+  if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
+    return { shape: arr.shape, dtype: arr.dtype, data: Float32Array.from(src, (v) => Number(v)) };
+  }
+  if (typeof (src as { length?: unknown }).length !== 'number' || String(arr.dtype).startsWith('U') || String(arr.dtype).startsWith('c')) {
+    throw badInput(`${what}: dtype ${arr.dtype} is not a real numeric type`);
+  }
+  const data = src instanceof Float32Array ? src : Float32Array.from(src as unknown as ArrayLike<number>);
+  return { shape: arr.shape, dtype: arr.dtype, data };
+}
+
+export function readNpy(path: string): NumericArray {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw badInput(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return parseNpy(bytes, path);
+}
+
+export function encodeNpyFloat32(data: Float32Array, shape: readonly number[]): Uint8Array {
+  return new Uint8Array(dump(data, [...shape], { dtype: 'f4' }));
+}
+
+export function writeNpyFloat32(path: string, data: Float32Array, shape: readonly number[]): void {
+  writeFileAtomic(path, encodeNpyFloat32(data, shape));
+}

@@ -1,0 +1,83 @@
+/**
+ * Shape inference: the per-sample output shape of every layer, from the input shape and each layer's
+ * parameters. Throws an error naming the layer when an input's shape does not suit it.
+ */
+import { badInput } from '../errors.js';
+import type { Layer, Padding4, Pair } from './layers.js';
+import { INPUT, type SnnModel } from './model.js';
+import { sameShape, shapeToString, sizeOf } from './tensor.js';
+
+export type ShapeMap = ReadonlyMap<string, readonly number[]>;
+
+function fail(layer: Layer, message: string): never {
+  throw badInput(`layer "${layer.name}" (${layer.op}): ${message}`);
+}
+
+/** Spatial output size of a sliding window (floor mode, as ONNX with ceil_mode=0). */
+export function windowOutput(size: number, kernel: number, stride: number, padBefore: number, padAfter: number): number {
+  return Math.floor((size + padBefore + padAfter - kernel) / stride) + 1;
+}
+
+function spatial(layer: Layer, x: readonly number[], kernel: Pair, stride: Pair, padding: Padding4): [number, number] {
+  if (x.length !== 3) fail(layer, `expects a [C, H, W] input, got ${shapeToString(x)}`);
+  const h = windowOutput(x[1], kernel[0], stride[0], padding[0], padding[2]);
+  const w = windowOutput(x[2], kernel[1], stride[1], padding[1], padding[3]);
+  if (h < 1 || w < 1) fail(layer, `kernel [${kernel.join(', ')}] does not fit input ${shapeToString(x)} with padding [${padding.join(', ')}]`);
+  return [h, w];
+}
+
+export function layerOutputShape(layer: Layer, ins: readonly (readonly number[])[]): number[] {
+  const x = ins[0];
+  switch (layer.op) {
+    case 'dense': {
+      const [out, inn] = layer.weight.shape;
+      if (x.length !== 1) fail(layer, `expects a vector input (add a flatten layer), got ${shapeToString(x)}`);
+      if (x[0] !== inn) fail(layer, `weight ${shapeToString(layer.weight.shape)} expects ${inn} inputs, got ${x[0]}`);
+      return [out];
+    }
+    case 'conv2d': {
+      const [out, cinPerGroup, kh, kw] = layer.weight.shape;
+      if (x.length !== 3) fail(layer, `expects a [C, H, W] input, got ${shapeToString(x)}`);
+      if (x[0] !== cinPerGroup * layer.groups) {
+        fail(layer, `weight ${shapeToString(layer.weight.shape)} with groups=${layer.groups} expects ${cinPerGroup * layer.groups} input channels, got ${x[0]}`);
+      }
+      return [out, ...spatial(layer, x, [kh, kw], layer.stride, layer.padding)];
+    }
+    case 'avgpool2d':
+    case 'maxpool2d':
+      return [x[0], ...spatial(layer, x, layer.kernel, layer.stride, layer.padding)];
+    case 'flatten':
+      return [sizeOf(x)];
+    case 'add': {
+      for (let i = 1; i < ins.length; i++) {
+        if (!sameShape(ins[i], x)) {
+          fail(layer, `all inputs must have the same shape: "${layer.inputs[0]}" is ${shapeToString(x)} but "${layer.inputs[i]}" is ${shapeToString(ins[i])}`);
+        }
+      }
+      return [...x];
+    }
+    case 'if':
+    case 'lif':
+    case 'cuba_lif': {
+      const n = sizeOf(x);
+      if (layer.op !== 'if' && layer.recurrent && layer.recurrent.shape[0] !== n) {
+        fail(layer, `recurrent weight ${shapeToString(layer.recurrent.shape)} does not match the layer's ${n} neurons`);
+      }
+      if (layer.op === 'cuba_lif' && layer.bias && !sameShape(layer.bias.shape, x)) {
+        fail(layer, `bias shape ${shapeToString(layer.bias.shape)} must equal the layer shape ${shapeToString(x)}`);
+      }
+      return [...x];
+    }
+  }
+}
+
+/** Output shape of the input and of every layer. Assumes names resolve (the verifier checks that first). */
+export function inferShapes(model: SnnModel): ShapeMap {
+  const shapes = new Map<string, readonly number[]>([[INPUT, model.input.shape]]);
+  for (const layer of model.layers) {
+    const ins = layer.inputs.map((n) => shapes.get(n));
+    if (ins.some((s) => s === undefined)) fail(layer, `reads an unknown or later layer (inputs: ${layer.inputs.join(', ')})`);
+    shapes.set(layer.name, layerOutputShape(layer, ins as (readonly number[])[]));
+  }
+  return shapes;
+}

@@ -1,0 +1,156 @@
+/**
+ * Runs a compiled gpu folder (model.onnx + manifest.json) with onnxruntime: onnxruntime-node (CPU,
+ * WebGPU, CUDA execution providers) or onnxruntime-web (wasm; the same API in the browser). It pads the
+ * last batch, encodes inputs exactly as the reference simulator does (encoders.ts), drives the `step`
+ * schedule over time, and returns decoded outputs and any spike probes.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as OrtTypes from 'onnxruntime-node';
+import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
+import { sizeOf } from '../compiler/ir/tensor.js';
+import { type GpuManifest, parseManifest } from '../targets/gpu/manifest.js';
+import { preprocess, rateEncode, timeMajor } from './encoders.js';
+
+type Ort = typeof OrtTypes;
+const f = Math.fround;
+
+export type OrtBackend = 'node' | 'web';
+
+export interface RunnerOptions {
+  /** 'node' (default): onnxruntime-node; 'web': onnxruntime-web (wasm). */
+  readonly backend?: OrtBackend;
+  /** Execution providers in order of preference, e.g. ['webgpu', 'cpu'] (node) — default ['cpu']. */
+  readonly providers?: readonly string[];
+  /** Intra-op threads (node) or wasm threads (web). */
+  readonly threads?: number;
+}
+
+export interface RunResult {
+  /** Decoded outputs [n, classes]. */
+  readonly output: Float32Array;
+  readonly classes: number;
+  /** Probed spikes [T, n, N] per layer. */
+  readonly spikes: Map<string, Uint8Array>;
+}
+
+async function loadOrt(backend: OrtBackend): Promise<Ort> {
+  return (backend === 'web' ? await import('onnxruntime-web') : await import('onnxruntime-node')) as unknown as Ort;
+}
+
+export class OrtRunner {
+  private constructor(
+    readonly manifest: GpuManifest,
+    private readonly ort: Ort,
+    private readonly session: OrtTypes.InferenceSession,
+  ) {}
+
+  static async open(dir: string, options: RunnerOptions = {}): Promise<OrtRunner> {
+    const manifestPath = join(dir, 'manifest.json');
+    let text: string;
+    let bytes: Uint8Array;
+    try {
+      text = readFileSync(manifestPath, 'utf8');
+      bytes = readFileSync(join(dir, 'model.onnx'));
+    } catch (e) {
+      throw badInput(`${dir}: not a compiled gpu folder (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'manifest.json or model.onnx is missing' : (e as Error).message})`);
+    }
+    const manifest = parseManifest(text, manifestPath);
+    return OrtRunner.fromBytes(manifest, bytes, options);
+  }
+
+  static async fromBytes(manifest: GpuManifest, bytes: Uint8Array, options: RunnerOptions = {}): Promise<OrtRunner> {
+    const backend = options.backend ?? 'node';
+    const ort = await loadOrt(backend);
+    const sessionOptions: OrtTypes.InferenceSession.SessionOptions = { executionProviders: [...(options.providers ?? (backend === 'web' ? ['wasm'] : ['cpu']))] };
+    if (options.threads !== undefined) {
+      if (backend === 'web') ort.env.wasm.numThreads = options.threads;
+      else Object.assign(sessionOptions, { intraOpNumThreads: options.threads, interOpNumThreads: 1 });
+    }
+    try {
+      return new OrtRunner(manifest, ort, await ort.InferenceSession.create(bytes, sessionOptions));
+    } catch (e) {
+      throw new SnncError(`onnxruntime could not load the model with providers [${sessionOptions.executionProviders}]: ${(e as Error).message}`, ExitCode.runtime);
+    }
+  }
+
+  /** Samples per call and values per sample the input data must have. */
+  get sampleSize(): number {
+    const m = this.manifest;
+    return sizeOf(m.inputShape) * (m.encoding.type === 'events' ? m.timesteps : 1);
+  }
+
+  /**
+   * Runs `n` samples of raw input (`n · sampleSize` values, as for the simulator: [n, ...shape], or
+   * [n, T, ...shape] for event input). `sampleOffset` is the global index of the first sample (rate seed).
+   */
+  async run(raw: Float32Array, n: number, sampleOffset = 0, onBatch?: (done: number) => void): Promise<RunResult> {
+    const m = this.manifest;
+    const B = m.batch;
+    const per = this.sampleSize;
+    if (raw.length !== n * per) throw badInput(`input has ${raw.length} values, expected ${n} samples × ${per}`);
+    const output = new Float32Array(n * m.classes);
+    const spikes = new Map<string, Uint8Array>(m.io.probes.map((p) => [p.layer, new Uint8Array(m.timesteps * n * p.dims[p.dims.length - 1])]));
+    for (let start = 0; start < n; start += B) {
+      const count = Math.min(B, n - start);
+      const batch = new Float32Array(B * per);
+      batch.set(raw.subarray(start * per, (start + count) * per));
+      const { y, probes } = await this.runBatch(batch, sampleOffset + start);
+      output.set(y.subarray(0, count * m.classes), start * m.classes);
+      for (const [layer, steps] of probes) {
+        const dst = spikes.get(layer)!;
+        const N = steps.length / (m.timesteps * B);
+        for (let t = 0; t < m.timesteps; t++) {
+          for (let b = 0; b < count; b++) {
+            const src = steps.subarray((t * B + b) * N, (t * B + b + 1) * N);
+            for (let k = 0; k < N; k++) dst[(t * n + start + b) * N + k] = src[k];
+          }
+        }
+      }
+      onBatch?.(start + count);
+    }
+    return { output, classes: m.classes, spikes };
+  }
+
+  /** One padded batch: raw [B, ...] → decoded y [B, C] and probes [T, B, N]. */
+  private async runBatch(raw: Float32Array, sampleOffset: number): Promise<{ y: Float32Array; probes: Map<string, Float32Array> }> {
+    const m = this.manifest;
+    const B = m.batch;
+    const T = m.timesteps;
+    const perStep = sizeOf(m.inputShape);
+    // Per-step inputs, time-major [T, B, ...], unless the graph takes the raw direct input.
+    let steps: Float32Array | undefined;
+    if (m.encoding.type === 'rate') {
+      steps = rateEncode(preprocess(m.preprocess, raw, perStep, m.inputShape[0]), B, perStep, T, m.encoding.seed, sampleOffset);
+    } else if (m.encoding.type === 'events') {
+      steps = timeMajor(raw, B, T, perStep);
+    }
+    const tensor = (data: Float32Array, dims: number[]) => new this.ort.Tensor('float32', data, dims);
+    const get = (r: OrtTypes.InferenceSession.OnnxValueMapType, name: string) => r[name].data as Float32Array;
+
+    if (m.schedule !== 'step') {
+      const r = await this.session.run({ [m.io.input.name]: tensor(steps ?? raw, m.io.input.dims) });
+      return { y: get(r, m.io.output.name), probes: new Map(m.io.probes.map((p) => [p.layer, get(r, p.name)])) };
+    }
+
+    const y = new Float32Array(B * m.classes);
+    const probes = new Map(m.io.probes.map((p) => [p.layer, new Float32Array(T * B * p.dims[1])]));
+    const state = new Map<string, Float32Array>(m.io.states.map((s) => [s.input, new Float32Array(sizeOf(s.dims)).fill(s.init)]));
+    for (let t = 0; t < T; t++) {
+      const x = steps ? steps.subarray(t * B * perStep, (t + 1) * B * perStep) : raw;
+      const feeds: Record<string, OrtTypes.Tensor> = { [m.io.input.name]: tensor(x, m.io.input.dims) };
+      for (const s of m.io.states) feeds[s.input] = tensor(state.get(s.input)!, s.dims);
+      const r = await this.session.run(feeds);
+      const yt = get(r, m.io.output.name);
+      for (let i = 0; i < y.length; i++) y[i] = f(y[i] + yt[i]);
+      for (const s of m.io.states) state.set(s.input, get(r, s.output));
+      for (const p of m.io.probes) probes.get(p.layer)!.set(get(r, p.name), t * B * p.dims[1]);
+    }
+    if (m.decoding === 'mean_membrane') for (let i = 0; i < y.length; i++) y[i] = f(y[i] / T);
+    return { y, probes };
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * The float reference simulator: snnc's semantic oracle. Clock-driven and batched, it evaluates the IR
+ * exactly as layers.ts defines it, in float32: every parameter is a float32 and every elementwise
+ * operation is rounded to float32 in the order the ONNX lowering performs it, so compiled models can be
+ * checked spike for spike. Weighted sums accumulate in float64 before one rounding, which is at least
+ * as accurate as any float32 kernel.
+ *
+ * Two shortcuts keep it usable for evaluation without changing any value: synaptic layers whose
+ * inputs do not change over time (direct encoding) are computed once, and weighted sums skip zero
+ * inputs (spikes are sparse).
+ */
+import type * as L from '../compiler/ir/layers.js';
+import { isNeuron } from '../compiler/ir/layers.js';
+import { INPUT, type SnnModel } from '../compiler/ir/model.js';
+import { sizeOf } from '../compiler/ir/tensor.js';
+import { verifyModel } from '../compiler/ir/verify.js';
+import { preprocess, rateEncode, timeMajor } from './encoders.js';
+
+const f = Math.fround;
+
+export interface SimulateOptions {
+  /** Overrides the model's T. */
+  readonly timesteps?: number;
+  /** Global index of the first sample (seeds the rate encoder). */
+  readonly sampleOffset?: number;
+  /** Neuron layers whose spikes to record, or 'all'. */
+  readonly probes?: readonly string[] | 'all';
+}
+
+export interface SimulateResult {
+  /** Decoded output [B, classes]. */
+  readonly output: Float32Array;
+  readonly classes: number;
+  /** Recorded spikes per probed neuron layer, [T, B, N] with N = the layer's size. */
+  readonly spikes: Map<string, Uint8Array>;
+}
+
+/** Per-layer state and precomputed operands. */
+interface Kernel {
+  readonly layer: L.Layer;
+  readonly size: number;
+  readonly isStatic: boolean;
+  out: Float32Array;
+  step(values: Map<string, Float32Array>): void;
+}
+
+export function simulate(model: SnnModel, raw: Float32Array, batch: number, options: SimulateOptions = {}): SimulateResult {
+  const shapes = verifyModel(model);
+  const T = options.timesteps ?? model.timesteps;
+  const inShape = model.input.shape;
+  const perSample = sizeOf(inShape);
+  const enc = model.input.encoding;
+  const expected = batch * perSample * (enc.type === 'events' ? T : 1);
+  if (raw.length !== expected) throw new Error(`simulate: input has ${raw.length} values, expected ${expected}`);
+
+  // Per-step input [B, ...] for each t.
+  const x = preprocess(model.input.preprocess, raw, perSample, inShape[0]);
+  let stepInput: (t: number) => Float32Array;
+  if (enc.type === 'direct') stepInput = () => x;
+  else {
+    const steps = enc.type === 'rate' ? rateEncode(x, batch, perSample, T, enc.seed, options.sampleOffset ?? 0) : timeMajor(x, batch, T, perSample);
+    stepInput = (t) => steps.subarray(t * batch * perSample, (t + 1) * batch * perSample);
+  }
+
+  const staticNames = new Set<string>(enc.type === 'direct' ? [INPUT] : []);
+  const kernels: Kernel[] = [];
+  for (const layer of model.layers) {
+    const isStatic = !isNeuron(layer) && layer.inputs.every((n) => staticNames.has(n));
+    if (isStatic) staticNames.add(layer.name);
+    const inShapes = layer.inputs.map((n) => shapes.get(n)!);
+    kernels.push(makeKernel(layer, inShapes, shapes.get(layer.name)!, batch, isStatic));
+  }
+
+  const probeNames = new Set(options.probes === 'all' ? model.layers.filter(isNeuron).map((l) => l.name) : (options.probes ?? []));
+  const spikes = new Map<string, Uint8Array>();
+  for (const k of kernels) if (probeNames.has(k.layer.name)) spikes.set(k.layer.name, new Uint8Array(T * batch * k.size));
+
+  const outKernel = kernels.find((k) => k.layer.name === model.output.layer)!;
+  const classes = outKernel.size;
+  const output = new Float32Array(batch * classes);
+  const values = new Map<string, Float32Array>();
+  for (let t = 0; t < T; t++) {
+    values.set(INPUT, stepInput(t));
+    for (const k of kernels) {
+      if (!(k.isStatic && t > 0)) k.step(values);
+      values.set(k.layer.name, k.out);
+      const rec = spikes.get(k.layer.name);
+      if (rec) for (let i = 0; i < k.out.length; i++) rec[t * k.out.length + i] = k.out[i];
+    }
+    const y = model.output.decoding === 'mean_membrane' ? (outKernel as NeuronKernel).v : outKernel.out;
+    for (let i = 0; i < output.length; i++) output[i] = f(output[i] + y[i]);
+  }
+  if (model.output.decoding === 'mean_membrane') for (let i = 0; i < output.length; i++) output[i] = f(output[i] / T);
+  return { output, classes, spikes };
+}
+
+function makeKernel(layer: L.Layer, inShapes: (readonly number[])[], outShape: readonly number[], batch: number, isStatic: boolean): Kernel {
+  const size = sizeOf(outShape);
+  const base = { layer, size, isStatic, out: new Float32Array(batch * size) };
+  switch (layer.op) {
+    case 'dense':
+      return denseKernel(base, layer, batch);
+    case 'conv2d':
+      return convKernel(base, layer, inShapes[0], outShape, batch);
+    case 'avgpool2d':
+    case 'maxpool2d':
+      return poolKernel(base, layer, inShapes[0], outShape, batch);
+    case 'flatten':
+      return { ...base, step(values) { this.out = values.get(layer.inputs[0])!; } };
+    case 'add':
+      return {
+        ...base,
+        step(values) {
+          const ins = layer.inputs.map((n) => values.get(n)!);
+          for (let i = 0; i < this.out.length; i++) {
+            let s = ins[0][i];
+            for (let j = 1; j < ins.length; j++) s = f(s + ins[j][i]);
+            this.out[i] = s;
+          }
+        },
+      };
+    case 'if':
+    case 'lif':
+    case 'cuba_lif':
+      return new NeuronKernel(layer, size, batch);
+  }
+}
+
+type KernelBase = Omit<Kernel, 'step'>;
+
+/** y = W·x + b: scatter each non-zero input through a transposed copy of W. */
+function denseKernel(base: KernelBase, layer: L.Dense, batch: number): Kernel {
+  const [nOut, nIn] = layer.weight.shape;
+  const wT = transpose(layer.weight.data, nOut, nIn);
+  const acc = new Float64Array(nOut);
+  return {
+    ...base,
+    step(values) {
+      const x = values.get(layer.inputs[0])!;
+      for (let b = 0; b < batch; b++) {
+        matVecScatter(wT, x, b * nIn, nIn, nOut, acc, layer.bias?.data);
+        for (let o = 0; o < nOut; o++) this.out[b * nOut + o] = acc[o];
+      }
+    },
+  };
+}
+
+function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(w.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
+  return t;
+}
+
+/** acc = bias + Σ_j wT[j, :]·x[offset + j], skipping zero x. */
+function matVecScatter(wT: Float32Array, x: Float32Array, offset: number, nIn: number, nOut: number, acc: Float64Array, bias?: Float32Array): void {
+  if (bias) for (let o = 0; o < nOut; o++) acc[o] = bias[o];
+  else acc.fill(0);
+  for (let j = 0; j < nIn; j++) {
+    const v = x[offset + j];
+    if (v === 0) continue;
+    const row = j * nOut;
+    for (let o = 0; o < nOut; o++) acc[o] += wT[row + o] * v;
+  }
+}
+
+function convKernel(base: KernelBase, layer: L.Conv2d, inShape: readonly number[], outShape: readonly number[], batch: number): Kernel {
+  const [C, H, W] = inShape;
+  const [O, OH, OW] = outShape;
+  const [, cinPG, KH, KW] = layer.weight.shape;
+  const coutPG = O / layer.groups;
+  const [sh, sw] = layer.stride;
+  const [pt, pl] = layer.padding;
+  const w = layer.weight.data;
+  const acc = new Float64Array(O * OH * OW);
+  const plane = OH * OW;
+  return {
+    ...base,
+    step(values) {
+      const x = values.get(layer.inputs[0])!;
+      for (let b = 0; b < batch; b++) {
+        for (let o = 0; o < O; o++) acc.fill(layer.bias ? layer.bias.data[o] : 0, o * plane, (o + 1) * plane);
+        for (let c = 0; c < C; c++) {
+          const g = Math.floor(c / cinPG);
+          const cg = c - g * cinPG;
+          for (let iy = 0; iy < H; iy++) {
+            for (let ix = 0; ix < W; ix++) {
+              const v = x[((b * C + c) * H + iy) * W + ix];
+              if (v === 0) continue;
+              for (let ky = 0; ky < KH; ky++) {
+                const ty = iy + pt - ky;
+                if (ty < 0 || ty % sh !== 0) continue;
+                const oy = ty / sh;
+                if (oy >= OH) continue;
+                for (let kx = 0; kx < KW; kx++) {
+                  const tx = ix + pl - kx;
+                  if (tx < 0 || tx % sw !== 0) continue;
+                  const ox = tx / sw;
+                  if (ox >= OW) continue;
+                  const pos = oy * OW + ox;
+                  for (let o = g * coutPG; o < (g + 1) * coutPG; o++) acc[o * plane + pos] += w[((o * cinPG + cg) * KH + ky) * KW + kx] * v;
+                }
+              }
+            }
+          }
+        }
+        const outOff = b * O * plane;
+        for (let i = 0; i < acc.length; i++) this.out[outOff + i] = acc[i];
+      }
+    },
+  };
+}
+
+function poolKernel(base: KernelBase, layer: L.AvgPool2d | L.MaxPool2d, inShape: readonly number[], outShape: readonly number[], batch: number): Kernel {
+  const [C, H, W] = inShape;
+  const [, OH, OW] = outShape;
+  const [KH, KW] = layer.kernel;
+  const [sh, sw] = layer.stride;
+  const [pt, pl] = layer.padding;
+  const isMax = layer.op === 'maxpool2d';
+  const area = KH * KW;
+  return {
+    ...base,
+    step(values) {
+      const x = values.get(layer.inputs[0])!;
+      let k = 0;
+      for (let bc = 0; bc < batch * C; bc++) {
+        const plane = bc * H * W;
+        for (let oy = 0; oy < OH; oy++) {
+          for (let ox = 0; ox < OW; ox++) {
+            let acc = isMax ? -Infinity : 0;
+            for (let ky = 0; ky < KH; ky++) {
+              const iy = oy * sh - pt + ky;
+              if (iy < 0 || iy >= H) continue;
+              for (let kx = 0; kx < KW; kx++) {
+                const ix = ox * sw - pl + kx;
+                if (ix < 0 || ix >= W) continue;
+                const v = x[plane + iy * W + ix];
+                acc = isMax ? Math.max(acc, v) : acc + v;
+              }
+            }
+            this.out[k++] = isMax ? acc : acc / area;
+          }
+        }
+      }
+    },
+  };
+}
+
+/** IF, LIF and CUBA-LIF with float32 rounding after each elementwise operation (see layers.ts). */
+class NeuronKernel implements Kernel {
+  readonly isStatic = false;
+  out: Float32Array;
+  readonly v: Float32Array;
+  private readonly i?: Float32Array;
+  private readonly rec?: { wT: Float32Array; acc: Float64Array; prev: Float32Array };
+
+  constructor(
+    readonly layer: L.NeuronLayer,
+    readonly size: number,
+    private readonly batch: number,
+  ) {
+    this.out = new Float32Array(batch * size);
+    this.v = new Float32Array(batch * size).fill(f(layer.v0));
+    if (layer.op === 'cuba_lif') this.i = new Float32Array(batch * size);
+    if (layer.op !== 'if' && layer.recurrent) {
+      this.rec = { wT: transpose(layer.recurrent.data, size, size), acc: new Float64Array(size), prev: new Float32Array(batch * size) };
+    }
+  }
+
+  step(values: Map<string, Float32Array>): void {
+    const layer = this.layer;
+    const input = values.get(layer.inputs[0])!;
+    const n = this.size;
+    const theta = f(layer.threshold);
+    const beta = layer.op === 'if' ? 1 : f(layer.beta);
+    const alpha = layer.op === 'cuba_lif' ? f(layer.alpha) : 1;
+    const bias = layer.op === 'cuba_lif' ? layer.bias?.data : undefined;
+    const subtract = layer.reset === 'subtract';
+    const rec = this.rec;
+    if (rec) rec.prev.set(this.out);
+    for (let b = 0; b < this.batch; b++) {
+      if (rec) matVecScatter(rec.wT, rec.prev, b * n, n, n, rec.acc);
+      for (let k = 0; k < n; k++) {
+        const idx = b * n + k;
+        let current = input[idx];
+        if (rec) current = f(current + f(rec.acc[k]));
+        let u: number;
+        if (this.i) {
+          const i = f(f(alpha * this.i[idx]) + current);
+          this.i[idx] = i;
+          u = f(f(beta * this.v[idx]) + i);
+          if (bias) u = f(u + bias[k]);
+        } else {
+          u = beta === 1 ? f(this.v[idx] + current) : f(f(beta * this.v[idx]) + current);
+        }
+        const s = u >= theta ? 1 : 0;
+        this.out[idx] = s;
+        this.v[idx] = s ? (subtract ? f(u - theta) : 0) : u;
+      }
+    }
+  }
+}

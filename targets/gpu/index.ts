@@ -1,0 +1,103 @@
+/**
+ * The gpu target: IR → an ONNX model (opset 17, IR 8, static shapes, fixed T) that onnxruntime runs on
+ * CPU, CUDA or WebGPU and in the browser, plus manifest.json. See schedules.ts for the time layouts.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { badInput } from '../../compiler/errors.js';
+import { modelHash } from '../../compiler/ir/hash.js';
+import { isNeuron } from '../../compiler/ir/layers.js';
+import type { SnnModel } from '../../compiler/ir/model.js';
+import { sizeOf } from '../../compiler/ir/tensor.js';
+import { verifyModel } from '../../compiler/ir/verify.js';
+import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
+import { SNNC_VERSION } from '../../compiler/version.js';
+import type { CheckReport, CompileOptions, EmitResult, Target } from '../target.js';
+import { loweringContext } from './lower.js';
+import { type GpuManifest, MANIFEST_FORMAT } from './manifest.js';
+import { encodeModel } from './onnx-builder.js';
+import { SCHEDULES, type Schedule, schedule } from './schedules.js';
+
+export const OPSET = 17;
+export const IR_VERSION = 8;
+export const DEFAULT_BATCH = 64;
+
+export interface CompiledGpu {
+  readonly onnx: Uint8Array;
+  readonly manifest: GpuManifest;
+}
+
+function resolveOptions(model: SnnModel, options: CompileOptions) {
+  const timesteps = options.timesteps ?? model.timesteps;
+  const batch = options.batch ?? DEFAULT_BATCH;
+  const sched = (options.schedule ?? 'layerwise') as Schedule;
+  if (!Number.isInteger(timesteps) || timesteps < 1) throw badInput(`--timesteps must be a positive integer, got ${timesteps}`);
+  if (!Number.isInteger(batch) || batch < 1) throw badInput(`--batch must be a positive integer, got ${batch}`);
+  if (!SCHEDULES.includes(sched)) throw badInput(`--schedule must be one of ${SCHEDULES.join(', ')}, got "${options.schedule}"`);
+  const neurons = model.layers.filter(isNeuron).map((l) => l.name);
+  const probes = options.probes === 'all' ? neurons : [...(options.probes ?? [])];
+  for (const p of probes) if (!neurons.includes(p)) throw badInput(`probe "${p}" is not a neuron layer of the model (neuron layers: ${neurons.join(', ')})`);
+  return { timesteps, batch, schedule: sched, probes };
+}
+
+/** Compiles in memory: the ONNX bytes and the manifest. Deterministic: same input, same bytes. */
+export function compileGpu(model: SnnModel, options: CompileOptions = {}): CompiledGpu {
+  const shapes = verifyModel(model);
+  const opts = resolveOptions(model, options);
+  const ctx = loweringContext(model, shapes, opts.batch, opts.timesteps);
+  const { builder, io } = schedule(opts.schedule, ctx, { probes: opts.probes });
+  const sourceHash = modelHash(model);
+  const onnx = encodeModel(builder.graph(model.name.replace(/[^A-Za-z0-9_]/g, '_') || 'snn', true), {
+    opset: OPSET,
+    irVersion: IR_VERSION,
+    producerVersion: SNNC_VERSION,
+    docString: `SNN "${model.name}" compiled by snnc: ${opts.schedule} schedule, T=${opts.timesteps}, batch ${opts.batch}`,
+    metadata: { 'snnc.source_hash': sourceHash, 'snnc.schedule': opts.schedule, 'snnc.timesteps': String(opts.timesteps) },
+  });
+  const manifest: GpuManifest = {
+    format: MANIFEST_FORMAT,
+    formatVersion: 1,
+    snncVersion: SNNC_VERSION,
+    sourceHash,
+    model: model.name,
+    file: 'model.onnx',
+    opset: OPSET,
+    irVersion: IR_VERSION,
+    schedule: opts.schedule,
+    timesteps: opts.timesteps,
+    batch: opts.batch,
+    dt: model.dt,
+    inputShape: [...model.input.shape],
+    encoding: model.input.encoding,
+    preprocess: model.input.preprocess,
+    decoding: model.output.decoding,
+    classes: sizeOf(shapes.get(model.output.layer)!),
+    io,
+  };
+  return { onnx, manifest };
+}
+
+export const gpuTarget: Target = {
+  name: 'gpu',
+  description: 'ONNX model for onnxruntime (CPU, CUDA, WebGPU, browser)',
+  check(model: SnnModel, options: CompileOptions): CheckReport {
+    const shapes = verifyModel(model);
+    const opts = resolveOptions(model, options);
+    const rows = model.layers.map((l) => {
+      const params = Object.values(l).reduce<number>((n, v) => n + (v && typeof v === 'object' && 'data' in v ? (v as { data: Float32Array }).data.length : 0), 0);
+      return { layer: l.name, op: l.op, shape: `[${shapes.get(l.name)!.join(', ')}]`, parameters: params };
+    });
+    return { target: 'gpu', fits: true, rows, messages: [`schedule ${opts.schedule}, T=${opts.timesteps}, batch ${opts.batch}: onnxruntime has no fixed resource limits`] };
+  },
+  async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
+    const { onnx, manifest } = compileGpu(model, options);
+    await writeDirAtomic(outDir, (tmp) => {
+      writeFileSync(join(tmp, 'model.onnx'), onnx);
+      writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    });
+    return {
+      files: ['model.onnx', 'manifest.json'],
+      summary: { schedule: manifest.schedule, timesteps: manifest.timesteps, batch: manifest.batch, bytes: onnx.length, sourceHash: manifest.sourceHash },
+    };
+  },
+};

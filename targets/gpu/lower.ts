@@ -1,0 +1,161 @@
+/**
+ * IR → ONNX node lowering shared by every schedule: input preprocessing, synaptic layers on a
+ * batch-major tensor [X, ...shape] (X = B or T·B), and one time step of a neuron layer on [B, N].
+ * The operation order matches runtime/simulator.ts exactly (one float32 rounding per op), which is
+ * what makes 0 spike mismatches possible. Schedules decide where these nodes go; this module does not.
+ */
+import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
+import type * as L from '../../compiler/ir/layers.js';
+import { isNeuron } from '../../compiler/ir/layers.js';
+import type { ShapeMap } from '../../compiler/ir/shapes.js';
+import { sizeOf } from '../../compiler/ir/tensor.js';
+import { type GraphBuilder, float, int, ints } from './onnx-builder.js';
+
+/** What every schedule needs to know about a model. */
+export interface LoweringContext {
+  readonly model: SnnModel;
+  readonly shapes: ShapeMap;
+  readonly batch: number;
+  readonly timesteps: number;
+  /**
+   * Values constant over time: the input under direct encoding, and synaptic layers reading only
+   * static values. Schedules compute them once, at batch B, outside the time loop.
+   */
+  readonly isStatic: (name: string) => boolean;
+  readonly neurons: readonly L.NeuronLayer[];
+}
+
+export function loweringContext(model: SnnModel, shapes: ShapeMap, batch: number, timesteps: number): LoweringContext {
+  const statics = new Set<string>(model.input.encoding.type === 'direct' ? [INPUT] : []);
+  for (const l of model.layers) if (!isNeuron(l) && l.inputs.every((n) => statics.has(n))) statics.add(l.name);
+  return { model, shapes, batch, timesteps, isStatic: (n) => statics.has(n), neurons: model.layers.filter(isNeuron) };
+}
+
+export function neuronCount(ctx: LoweringContext, layer: string): number {
+  return sizeOf(ctx.shapes.get(layer)!);
+}
+
+/** (x·scale − mean) / std on [X, C, ...], skipping identity steps (as encoders.preprocess does). */
+export function emitPreprocess(b: GraphBuilder, ctx: LoweringContext, x: string): string {
+  const p = ctx.model.input.preprocess;
+  const shape = ctx.model.input.shape;
+  const perChannel = (values: readonly number[], hint: string) =>
+    values.length === 1 ? b.constScalar(hint, values[0]) : b.constFloat(hint, Float32Array.from(values), [values.length, ...shape.slice(1).map(() => 1)]);
+  let v = x;
+  if (p.scale !== 1) v = b.node('Mul', [v, b.constScalar('input.scale', p.scale)], 'input.scaled');
+  if (p.mean.some((m) => m !== 0)) v = b.node('Sub', [v, perChannel(p.mean, 'input.mean')], 'input.centred');
+  if (p.std.some((s) => s !== 1)) v = b.node('Div', [v, perChannel(p.std, 'input.std')], 'input.normalised');
+  return v;
+}
+
+/** One synaptic layer on batch-major inputs [X, ...]. */
+export function emitSynaptic(b: GraphBuilder, layer: L.SynapticLayer, inputs: readonly string[]): string {
+  const name = layer.name;
+  switch (layer.op) {
+    case 'dense': {
+      const w = b.constFloat(`${name}.weight`, layer.weight.data, layer.weight.shape);
+      const args = layer.bias ? [inputs[0], w, b.constFloat(`${name}.bias`, layer.bias.data, layer.bias.shape)] : [inputs[0], w];
+      return b.node('Gemm', args, name, { transB: int(1) });
+    }
+    case 'conv2d': {
+      const w = b.constFloat(`${name}.weight`, layer.weight.data, layer.weight.shape);
+      const args = layer.bias ? [inputs[0], w, b.constFloat(`${name}.bias`, layer.bias.data, layer.bias.shape)] : [inputs[0], w];
+      return b.node('Conv', args, name, {
+        kernel_shape: ints(layer.weight.shape.slice(2)),
+        strides: ints(layer.stride),
+        pads: ints(layer.padding),
+        group: int(layer.groups),
+        dilations: ints([1, 1]),
+      });
+    }
+    case 'avgpool2d':
+      return b.node('AveragePool', [inputs[0]], name, {
+        kernel_shape: ints(layer.kernel),
+        strides: ints(layer.stride),
+        pads: ints(layer.padding),
+        count_include_pad: int(1),
+      });
+    case 'maxpool2d':
+      return b.node('MaxPool', [inputs[0]], name, { kernel_shape: ints(layer.kernel), strides: ints(layer.stride), pads: ints(layer.padding) });
+    case 'flatten':
+      return b.node('Flatten', [inputs[0]], name, { axis: int(1) });
+    case 'add': {
+      let acc = inputs[0];
+      for (let i = 1; i < inputs.length; i++) acc = b.node('Add', [acc, inputs[i]], i === inputs.length - 1 ? name : `${name}.partial`);
+      return acc;
+    }
+  }
+}
+
+/** The state a neuron layer carries from one step to the next, each [B, N]. */
+export interface NeuronStateVar {
+  readonly key: 'v' | 'i' | 's';
+  readonly init: number;
+}
+
+export function neuronStateVars(layer: L.NeuronLayer): NeuronStateVar[] {
+  const vars: NeuronStateVar[] = [{ key: 'v', init: Math.fround(layer.v0) }];
+  if (layer.op === 'cuba_lif') vars.push({ key: 'i', init: 0 });
+  if (layer.op !== 'if' && layer.recurrent) vars.push({ key: 's', init: 0 });
+  return vars;
+}
+
+/**
+ * One step of a neuron layer. `current` is the input [B, N]; `state` maps each state var to its
+ * value name. Returns the new state (same keys), the spikes s [B, N] and the membrane after reset.
+ */
+export function emitNeuronStep(
+  b: GraphBuilder,
+  layer: L.NeuronLayer,
+  current: string,
+  state: Readonly<Record<string, string>>,
+): { next: Record<string, string>; spikes: string; membrane: string } {
+  const n = layer.name;
+  const theta = b.constScalar(`${n}.threshold`, layer.threshold);
+  let input = current;
+  if (layer.op !== 'if' && layer.recurrent) {
+    const wT = transpose(layer.recurrent.data, layer.recurrent.shape[0]);
+    const r = b.node('MatMul', [state.s, b.constFloat(`${n}.recurrent_weight_t`, wT, layer.recurrent.shape)], `${n}.recurrent_current`);
+    input = b.node('Add', [input, r], `${n}.total_current`);
+  }
+  const next: Record<string, string> = {};
+  let u: string;
+  if (layer.op === 'cuba_lif') {
+    const decayedI = b.node('Mul', [state.i, b.constScalar(`${n}.alpha`, layer.alpha)], `${n}.i_decayed`);
+    next.i = b.node('Add', [decayedI, input], `${n}.i`);
+    const decayedV = b.node('Mul', [state.v, b.constScalar(`${n}.beta`, layer.beta)], `${n}.v_decayed`);
+    u = b.node('Add', [decayedV, next.i], `${n}.u`);
+    if (layer.bias) u = b.node('Add', [u, b.constFloat(`${n}.bias`, layer.bias.data, [layer.bias.data.length])], `${n}.u_biased`);
+  } else if (layer.op === 'lif' && Math.fround(layer.beta) !== 1) {
+    const decayedV = b.node('Mul', [state.v, b.constScalar(`${n}.beta`, layer.beta)], `${n}.v_decayed`);
+    u = b.node('Add', [decayedV, input], `${n}.u`);
+  } else {
+    u = b.node('Add', [state.v, input], `${n}.u`);
+  }
+  const fired = b.node('GreaterOrEqual', [u, theta], `${n}.fired`);
+  const spikes = b.node('Cast', [fired], `${n}.spikes`, { to: int(1) });
+  next.v =
+    layer.reset === 'subtract'
+      ? b.node('Sub', [u, b.node('Mul', [spikes, theta], `${n}.reset_amount`)], `${n}.v`)
+      : b.node('Where', [fired, b.constScalar(`${n}.zero`, 0), u], `${n}.v`);
+  if (layer.op !== 'if' && layer.recurrent) next.s = spikes;
+  return { next, spikes, membrane: next.v };
+}
+
+function transpose(w: Float32Array, n: number): Float32Array {
+  const t = new Float32Array(w.length);
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) t[c * n + r] = w[r * n + c];
+  return t;
+}
+
+/** Reshape to the given dims (skipped when the caller knows it is already that shape). */
+export function reshape(b: GraphBuilder, x: string, dims: readonly number[], hint: string): string {
+  return b.node('Reshape', [x, b.constInt64(`${hint}.shape`, dims)], hint);
+}
+
+/** A [B, N] tensor filled with `value` (initial state). */
+export function filled(b: GraphBuilder, value: number, dims: readonly number[], hint: string): string {
+  return b.node('Expand', [b.constScalar(`${hint}.value`, value), b.constInt64(`${hint}.dims`, dims)], hint);
+}
+
+export { float };

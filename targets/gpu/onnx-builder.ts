@@ -1,0 +1,149 @@
+/**
+ * A small ONNX graph builder on onnx-proto: deterministic value names, float/int64 initializers,
+ * typed attributes, nested subgraphs (Scan bodies) that share the root's initializers and name space,
+ * and model encoding. It knows ONNX's wire format, nothing about SNNs.
+ */
+import onnxPkg from 'onnx-proto';
+import type { onnx as O } from 'onnx-proto';
+
+const onnx = onnxPkg.onnx;
+const DT = onnx.TensorProto.DataType;
+const AT = onnx.AttributeProto.AttributeType;
+
+export type Attr =
+  | { readonly kind: 'int'; readonly v: number }
+  | { readonly kind: 'ints'; readonly v: readonly number[] }
+  | { readonly kind: 'float'; readonly v: number }
+  | { readonly kind: 'graph'; readonly v: O.IGraphProto };
+export const int = (v: number): Attr => ({ kind: 'int', v });
+export const ints = (v: readonly number[]): Attr => ({ kind: 'ints', v });
+export const float = (v: number): Attr => ({ kind: 'float', v });
+export const graphAttr = (v: O.IGraphProto): Attr => ({ kind: 'graph', v });
+
+function attribute(name: string, a: Attr): O.IAttributeProto {
+  switch (a.kind) {
+    case 'int':
+      return { name, type: AT.INT, i: a.v };
+    case 'ints':
+      return { name, type: AT.INTS, ints: [...a.v] };
+    case 'float':
+      return { name, type: AT.FLOAT, f: a.v };
+    case 'graph':
+      return { name, type: AT.GRAPH, g: a.v };
+  }
+}
+
+export type ElemType = 'float' | 'int64' | 'bool';
+const ELEM: Record<ElemType, number> = { float: DT.FLOAT, int64: DT.INT64, bool: DT.BOOL };
+
+function valueInfo(name: string, dims: readonly number[], elem: ElemType = 'float'): O.IValueInfoProto {
+  return { name, type: { tensorType: { elemType: ELEM[elem], shape: { dim: dims.map((d) => ({ dimValue: d })) } } } };
+}
+
+interface Shared {
+  readonly initializers: O.ITensorProto[];
+  readonly used: Set<string>;
+}
+
+export class GraphBuilder {
+  readonly nodes: O.INodeProto[] = [];
+  readonly inputs: O.IValueInfoProto[] = [];
+  readonly outputs: O.IValueInfoProto[] = [];
+  private readonly shared: Shared;
+
+  constructor(parent?: GraphBuilder) {
+    this.shared = parent ? parent.shared : { initializers: [], used: new Set() };
+  }
+
+  /** A new name derived from `hint`, unique in the whole model (subgraphs included). */
+  fresh(hint: string): string {
+    let name = hint;
+    for (let k = 1; this.shared.used.has(name); k++) name = `${hint}_${k}`;
+    this.shared.used.add(name);
+    return name;
+  }
+
+  /** A float32 initializer, stored as raw little-endian bytes. */
+  constFloat(hint: string, data: Float32Array, dims: readonly number[]): string {
+    const name = this.fresh(hint);
+    const bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    this.shared.initializers.push({ name, dataType: DT.FLOAT, dims: [...dims], rawData: bytes });
+    return name;
+  }
+
+  constScalar(hint: string, value: number): string {
+    return this.constFloat(hint, Float32Array.of(value), []);
+  }
+
+  constInt64(hint: string, values: readonly number[]): string {
+    const name = this.fresh(hint);
+    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
+    this.shared.initializers.push({ name, dataType: DT.INT64, dims: [values.length], rawData: new Uint8Array(data.buffer) });
+    return name;
+  }
+
+  /** Adds a node; returns its output names (`outputs` hints, made unique). */
+  nodeN(op: string, inputs: readonly string[], outputs: readonly string[], attrs: Record<string, Attr> = {}): string[] {
+    const outs = outputs.map((o) => this.fresh(o));
+    const name = this.fresh(`${op}_${outs[0]}`);
+    this.nodes.push({ name, opType: op, input: [...inputs], output: outs, attribute: Object.entries(attrs).map(([k, a]) => attribute(k, a)) });
+    return outs;
+  }
+
+  node(op: string, inputs: readonly string[], output: string, attrs: Record<string, Attr> = {}): string {
+    return this.nodeN(op, inputs, [output], attrs)[0];
+  }
+
+  /** Declares a graph input with a fixed name (the caller guarantees uniqueness). */
+  input(name: string, dims: readonly number[], elem: ElemType = 'float'): string {
+    this.shared.used.add(name);
+    this.inputs.push(valueInfo(name, dims, elem));
+    return name;
+  }
+
+  /** Declares `value` as a graph output, renaming it through Identity when a fixed name is wanted. */
+  output(value: string, dims: readonly number[], name?: string, elem: ElemType = 'float'): string {
+    let out = value;
+    if (name && name !== value) {
+      this.shared.used.add(name);
+      this.nodes.push({ name: this.fresh(`Identity_${name}`), opType: 'Identity', input: [value], output: [name] });
+      out = name;
+    }
+    this.outputs.push(valueInfo(out, dims, elem));
+    return out;
+  }
+
+  /** This builder's graph; only the root graph carries the initializers. */
+  graph(name: string, isRoot: boolean): O.IGraphProto {
+    return {
+      name,
+      node: this.nodes,
+      input: this.inputs,
+      output: this.outputs,
+      initializer: isRoot ? this.shared.initializers : [],
+    };
+  }
+}
+
+export interface ModelInfo {
+  readonly opset: number;
+  readonly irVersion: number;
+  readonly producerVersion: string;
+  readonly docString: string;
+  readonly metadata: Record<string, string>;
+}
+
+export function encodeModel(graph: O.IGraphProto, info: ModelInfo): Uint8Array {
+  const model: O.IModelProto = {
+    irVersion: info.irVersion,
+    opsetImport: [{ domain: '', version: info.opset }],
+    producerName: 'snnc',
+    producerVersion: info.producerVersion,
+    docString: info.docString,
+    graph,
+    metadataProps: Object.entries(info.metadata).map(([key, value]) => ({ key, value })),
+  };
+  const err = onnx.ModelProto.verify(model);
+  if (err) throw new Error(`internal error: invalid ONNX model: ${err}`);
+  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+}

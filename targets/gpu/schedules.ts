@@ -1,0 +1,278 @@
+/**
+ * Schedules: how the T time steps of an SNN are laid out in an ONNX graph.
+ *
+ * - layerwise: every synaptic op runs once over all T·B rows (the largest GEMM/Conv batch); each neuron
+ *   layer is its own Scan over time with an elementwise body. Valid for every snnc model, since the IR
+ *   only has layer-local recurrence.
+ * - scan:      one Scan over time whose body is one step of the whole network.
+ * - step:      one step per call, with explicit state inputs and outputs, for streaming.
+ *
+ * In all three, values that do not change over time (a direct-encoded input and the synaptic layers
+ * fed only by it) are computed once at batch B before the time loop.
+ */
+import type * as L from '../../compiler/ir/layers.js';
+import { isNeuron } from '../../compiler/ir/layers.js';
+import { INPUT } from '../../compiler/ir/model.js';
+import { sizeOf } from '../../compiler/ir/tensor.js';
+import { GraphBuilder, graphAttr, int } from './onnx-builder.js';
+import {
+  type LoweringContext,
+  emitNeuronStep,
+  emitPreprocess,
+  emitSynaptic,
+  filled,
+  neuronCount,
+  neuronStateVars,
+  reshape,
+} from './lower.js';
+
+export type Schedule = 'layerwise' | 'scan' | 'step';
+export const SCHEDULES: readonly Schedule[] = ['layerwise', 'scan', 'step'];
+
+/** The interface of a compiled graph, recorded in manifest.json for runners. */
+export interface GraphIO {
+  /** 'x': [B, ...input] when the input has no time axis, else [T, B, ...input] ([B, ...input] per call for `step`). */
+  readonly input: { readonly name: string; readonly dims: number[]; readonly hasTimeAxis: boolean };
+  /** 'y': decoded scores [B, classes] (for `step`: this step's contribution, summed by the runner). */
+  readonly output: { readonly name: string; readonly dims: number[] };
+  /** `step` only: state tensors to feed back, with their initial value. */
+  readonly states: { layer: string; key: string; input: string; output: string; dims: number[]; init: number }[];
+  /** Spike probes: [T, B, N] (for `step`: [B, N] per call). */
+  readonly probes: { layer: string; name: string; dims: number[] }[];
+}
+
+export interface ScheduledGraph {
+  readonly builder: GraphBuilder;
+  readonly io: GraphIO;
+}
+
+export interface ScheduleOptions {
+  /** Neuron layers whose spikes become extra outputs. */
+  readonly probes: readonly string[];
+}
+
+const INPUT_NAME = 'x';
+const OUTPUT_NAME = 'y';
+const probeName = (layer: string) => `spikes.${layer}`;
+
+function classes(ctx: LoweringContext): number {
+  return neuronCountOrSize(ctx, ctx.model.output.layer);
+}
+function neuronCountOrSize(ctx: LoweringContext, name: string): number {
+  return sizeOf(ctx.shapes.get(name)!);
+}
+
+/** Graph input, preprocessing, and the static (time-invariant) layers at batch B. */
+function emitStaticPrefix(b: GraphBuilder, ctx: LoweringContext, perCall: 'all-steps' | 'one-step'): { values: Map<string, string>; inputDims: number[]; hasTimeAxis: boolean } {
+  const { model, batch: B, timesteps: T } = ctx;
+  const direct = model.input.encoding.type === 'direct';
+  const hasTimeAxis = !direct && perCall === 'all-steps';
+  const inputDims = hasTimeAxis ? [T, B, ...model.input.shape] : [B, ...model.input.shape];
+  let x = b.input(INPUT_NAME, inputDims);
+  // Rate coding happens in the runner (seeded, shared with the simulator), preprocessing included.
+  if (model.input.encoding.type !== 'rate') x = emitPreprocess(b, ctx, x);
+  const values = new Map<string, string>([[INPUT, x]]);
+  for (const layer of model.layers) {
+    if (ctx.isStatic(layer.name)) values.set(layer.name, emitSynaptic(b, layer as L.SynapticLayer, layer.inputs.map((n) => values.get(n)!)));
+  }
+  return { values, inputDims, hasTimeAxis };
+}
+
+// ---------------------------------------------------------------------------------------------
+// layerwise
+
+export function scheduleLayerwise(ctx: LoweringContext, options: ScheduleOptions): ScheduledGraph {
+  const { model, batch: B, timesteps: T } = ctx;
+  const root = new GraphBuilder();
+  const { values, inputDims, hasTimeAxis } = emitStaticPrefix(root, ctx, 'all-steps');
+  if (hasTimeAxis) values.set(INPUT, reshape(root, values.get(INPUT)!, [T * B, ...model.input.shape], 'input.steps'));
+  const shapeOf = (name: string) => ctx.shapes.get(name)!;
+  /** A value as [T·B, ...shape], repeating static values over time. */
+  const overTime = (name: string): string => {
+    const v = values.get(name)!;
+    if (!ctx.isStatic(name)) return v;
+    const shape = shapeOf(name);
+    const repeated = root.node('Expand', [reshape(root, v, [1, B, ...shape], `${name}.once`), root.constInt64(`${name}.t_dims`, [T, B, ...shape])], `${name}.repeated`);
+    return reshape(root, repeated, [T * B, ...shape], `${name}.over_time`);
+  };
+
+  const probes: GraphIO['probes'] = [];
+  let outputMembrane: string | undefined;
+  for (const layer of model.layers) {
+    if (ctx.isStatic(layer.name)) continue;
+    if (!isNeuron(layer)) {
+      values.set(layer.name, emitSynaptic(root, layer, layer.inputs.map(overTime)));
+      continue;
+    }
+    const N = neuronCount(ctx, layer.name);
+    const current = reshape(root, overTime(layer.inputs[0]), [T, B, N], `${layer.name}.current_steps`);
+    const wantMembrane = layer.name === model.output.layer && model.output.decoding === 'mean_membrane';
+
+    const body = new GraphBuilder(root);
+    const vars = neuronStateVars(layer);
+    const stateIn: Record<string, string> = {};
+    for (const v of vars) stateIn[v.key] = body.input(body.fresh(`${layer.name}.${v.key}_in`), [B, N]);
+    const currentT = body.input(body.fresh(`${layer.name}.current_t`), [B, N]);
+    const step = emitNeuronStep(body, layer, currentT, stateIn);
+    for (const v of vars) body.output(step.next[v.key], [B, N]);
+    const spikeOut = body.node('Identity', [step.spikes], `${layer.name}.spikes_t`);
+    body.output(spikeOut, [B, N]);
+    if (wantMembrane) body.output(body.node('Identity', [step.membrane], `${layer.name}.v_t`), [B, N]);
+
+    const inits = vars.map((v) => filled(root, v.init, [B, N], `${layer.name}.${v.key}_init`));
+    const outs = root.nodeN(
+      'Scan',
+      [...inits, current],
+      [...vars.map((v) => `${layer.name}.${v.key}_final`), `${layer.name}.spike_steps`, ...(wantMembrane ? [`${layer.name}.v_steps`] : [])],
+      { body: graphAttr(body.graph(`${layer.name}_step`, false)), num_scan_inputs: int(1) },
+    );
+    const spikeSteps = outs[vars.length];
+    if (wantMembrane) outputMembrane = outs[vars.length + 1];
+    if (options.probes.includes(layer.name)) probes.push({ layer: layer.name, name: root.output(spikeSteps, [T, B, N], probeName(layer.name)), dims: [T, B, N] });
+    values.set(layer.name, reshape(root, spikeSteps, [T * B, ...shapeOf(layer.name)], `${layer.name}.spikes`));
+  }
+
+  const C = classes(ctx);
+  const outName = model.output.layer;
+  let y: string;
+  if (outputMembrane) y = meanOverTime(root, outputMembrane, T);
+  else if (ctx.isStatic(outName)) y = root.node('Mul', [reshape(root, values.get(outName)!, [B, C], 'y.once'), root.constScalar('timesteps', T)], 'y.sum');
+  else y = sumOverTime(root, reshape(root, values.get(outName)!, [T, B, C], 'y.steps'));
+  root.output(y, [B, C], OUTPUT_NAME);
+  return { builder: root, io: { input: { name: INPUT_NAME, dims: inputDims, hasTimeAxis }, output: { name: OUTPUT_NAME, dims: [B, C] }, states: [], probes } };
+}
+
+function sumOverTime(b: GraphBuilder, steps: string): string {
+  return b.node('ReduceSum', [steps, b.constInt64('time_axis', [0])], 'y.sum', { keepdims: int(0) });
+}
+
+function meanOverTime(b: GraphBuilder, steps: string, T: number): string {
+  return b.node('Div', [sumOverTime(b, steps), b.constScalar('timesteps', T)], 'y.mean');
+}
+
+// ---------------------------------------------------------------------------------------------
+// one step of the whole network (shared by scan and step)
+
+interface StepOutputs {
+  /** Next value of each state, keyed like `stateIn`. */
+  readonly next: Map<string, string>;
+  /** This step's output-layer value [B, C] (spikes, values or membrane, as the decoding needs). */
+  readonly y: string;
+  readonly probes: Map<string, string>;
+}
+
+const stateKey = (layer: string, key: string) => `${layer}/${key}`;
+
+/** Emits the non-static layers for one time step at batch B, reading states through `stateIn`. */
+function emitOneStep(b: GraphBuilder, ctx: LoweringContext, values: Map<string, string>, stateIn: (layer: L.NeuronLayer, key: string) => string, probeLayers: readonly string[]): StepOutputs {
+  const { model, batch: B } = ctx;
+  const next = new Map<string, string>();
+  const probes = new Map<string, string>();
+  let membrane: string | undefined;
+  for (const layer of model.layers) {
+    if (ctx.isStatic(layer.name)) continue;
+    if (!isNeuron(layer)) {
+      values.set(layer.name, emitSynaptic(b, layer, layer.inputs.map((n) => values.get(n)!)));
+      continue;
+    }
+    const N = neuronCount(ctx, layer.name);
+    const shape = ctx.shapes.get(layer.name)!;
+    const current = shape.length === 1 ? values.get(layer.inputs[0])! : reshape(b, values.get(layer.inputs[0])!, [B, N], `${layer.name}.current_flat`);
+    const state: Record<string, string> = {};
+    for (const v of neuronStateVars(layer)) state[v.key] = stateIn(layer, v.key);
+    const step = emitNeuronStep(b, layer, current, state);
+    for (const [key, value] of Object.entries(step.next)) next.set(stateKey(layer.name, key), value);
+    if (probeLayers.includes(layer.name)) probes.set(layer.name, step.spikes);
+    if (layer.name === model.output.layer) membrane = step.membrane;
+    values.set(layer.name, shape.length === 1 ? step.spikes : reshape(b, step.spikes, [B, ...shape], `${layer.name}.spikes_shaped`));
+  }
+  const C = classes(ctx);
+  const out = model.output.decoding === 'mean_membrane' ? membrane! : values.get(model.output.layer)!;
+  const y = ctx.shapes.get(model.output.layer)!.length === 1 ? out : reshape(b, out, [B, C], 'y_t.flat');
+  return { next, y, probes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// scan
+
+export function scheduleScan(ctx: LoweringContext, options: ScheduleOptions): ScheduledGraph {
+  const { model, batch: B, timesteps: T } = ctx;
+  const root = new GraphBuilder();
+  const { values, inputDims, hasTimeAxis } = emitStaticPrefix(root, ctx, 'all-steps');
+  const body = new GraphBuilder(root);
+  const bodyValues = new Map(values); // static values are read from the outer scope
+
+  const stateList: { layer: L.NeuronLayer; key: string; init: number; input: string }[] = [];
+  for (const layer of ctx.neurons) {
+    for (const v of neuronStateVars(layer)) {
+      stateList.push({ layer, key: v.key, init: v.init, input: body.input(body.fresh(`${layer.name}.${v.key}_in`), [B, neuronCount(ctx, layer.name)]) });
+    }
+  }
+  // The scan input: the per-step input, or (direct encoding) a dummy that only sets the length T.
+  let scanInput: string;
+  if (hasTimeAxis) {
+    scanInput = values.get(INPUT)!;
+    bodyValues.set(INPUT, body.input(body.fresh('x_t'), [B, ...model.input.shape]));
+  } else {
+    scanInput = root.constFloat('steps', new Float32Array(T), [T, 1]);
+    body.input(body.fresh('step_t'), [1]);
+  }
+  const step = emitOneStep(body, ctx, bodyValues, (layer, key) => stateList.find((s) => s.layer === layer && s.key === key)!.input, options.probes);
+  const C = classes(ctx);
+  for (const s of stateList) body.output(step.next.get(stateKey(s.layer.name, s.key))!, [B, neuronCount(ctx, s.layer.name)]);
+  body.output(body.node('Identity', [step.y], 'y_t'), [B, C]);
+  const probeLayers = [...step.probes.keys()];
+  for (const layer of probeLayers) body.output(body.node('Identity', [step.probes.get(layer)!], `${layer}.spikes_t`), [B, neuronCount(ctx, layer)]);
+
+  const inits = stateList.map((s) => filled(root, s.init, [B, neuronCount(ctx, s.layer.name)], `${s.layer.name}.${s.key}_init`));
+  const outs = root.nodeN(
+    'Scan',
+    [...inits, scanInput],
+    [...stateList.map((s) => `${s.layer.name}.${s.key}_final`), 'y.steps', ...probeLayers.map((l) => `${l}.spike_steps`)],
+    { body: graphAttr(body.graph('network_step', false)), num_scan_inputs: int(1) },
+  );
+  const ySteps = outs[stateList.length];
+  const y = model.output.decoding === 'mean_membrane' ? meanOverTime(root, ySteps, T) : sumOverTime(root, ySteps);
+  root.output(y, [B, C], OUTPUT_NAME);
+  const probes = probeLayers.map((layer, k) => {
+    const dims = [T, B, neuronCount(ctx, layer)];
+    return { layer, name: root.output(outs[stateList.length + 1 + k], dims, probeName(layer)), dims };
+  });
+  return { builder: root, io: { input: { name: INPUT_NAME, dims: inputDims, hasTimeAxis }, output: { name: OUTPUT_NAME, dims: [B, C] }, states: [], probes } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// step
+
+export function scheduleStep(ctx: LoweringContext, options: ScheduleOptions): ScheduledGraph {
+  const { batch: B } = ctx;
+  const root = new GraphBuilder();
+  const { values, inputDims } = emitStaticPrefix(root, ctx, 'one-step');
+  const states: GraphIO['states'] = [];
+  const step = emitOneStep(root, ctx, values, (layer, key) => {
+    const dims = [B, neuronCount(ctx, layer.name)];
+    const init = neuronStateVars(layer).find((v) => v.key === key)!.init;
+    const input = root.input(`state.${layer.name}.${key}`, dims);
+    states.push({ layer: layer.name, key, input, output: `state.${layer.name}.${key}.next`, dims, init });
+    return input;
+  }, options.probes);
+  const C = classes(ctx);
+  root.output(step.y, [B, C], OUTPUT_NAME);
+  for (const s of states) root.output(step.next.get(stateKey(s.layer, s.key))!, s.dims, s.output);
+  const probes = [...step.probes].map(([layer, value]) => {
+    const dims = [B, neuronCount(ctx, layer)];
+    return { layer, name: root.output(value, dims, probeName(layer)), dims };
+  });
+  return { builder: root, io: { input: { name: INPUT_NAME, dims: inputDims, hasTimeAxis: false }, output: { name: OUTPUT_NAME, dims: [B, C] }, states, probes } };
+}
+
+export function schedule(kind: Schedule, ctx: LoweringContext, options: ScheduleOptions): ScheduledGraph {
+  switch (kind) {
+    case 'layerwise':
+      return scheduleLayerwise(ctx, options);
+    case 'scan':
+      return scheduleScan(ctx, options);
+    case 'step':
+      return scheduleStep(ctx, options);
+  }
+}

@@ -1,0 +1,12 @@
+/** The registry of compilation targets, by the name used with `--target`. */
+import { badInput } from '../compiler/errors.js';
+import { gpuTarget } from './gpu/index.js';
+import type { Target } from './target.js';
+
+export const TARGETS: readonly Target[] = [gpuTarget];
+
+export function targetByName(name: string): Target {
+  const t = TARGETS.find((x) => x.name === name);
+  if (!t) throw badInput(`unknown target "${name}" (available: ${TARGETS.map((x) => x.name).join(', ')})`);
+  return t;
+}

@@ -1,0 +1,45 @@
+/**
+ * The interface every target implements. `check` says whether and how a model fits (without writing
+ * anything); `emit` writes the compiled artifacts into a folder, atomically. Targets consume the IR only:
+ * they never import a frontend.
+ */
+import type { SnnModel } from '../compiler/ir/model.js';
+
+/** Options shared by all targets; each target reads the ones it understands. */
+export interface CompileOptions {
+  /** Overrides the model's T. */
+  readonly timesteps?: number;
+  /** Static batch size of the compiled artifact. */
+  readonly batch?: number;
+  /** Target-specific execution layout (gpu: layerwise | scan | step). */
+  readonly schedule?: string;
+  /** Neuron layers whose spikes are exported as extra outputs, or 'all'. */
+  readonly probes?: readonly string[] | 'all';
+}
+
+/** One row of a resource report: what a layer (or the whole model) needs of the target. */
+export interface ResourceRow {
+  readonly layer: string;
+  readonly [resource: string]: string | number;
+}
+
+export interface CheckReport {
+  readonly target: string;
+  readonly fits: boolean;
+  readonly rows: readonly ResourceRow[];
+  /** Human-readable findings (why it does not fit, or notes). */
+  readonly messages: readonly string[];
+}
+
+export interface EmitResult {
+  /** Files written, relative to the output folder. */
+  readonly files: readonly string[];
+  readonly summary: Readonly<Record<string, unknown>>;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly description: string;
+  check(model: SnnModel, options: CompileOptions): CheckReport;
+  emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult>;
+}
