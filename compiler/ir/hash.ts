@@ -11,7 +11,8 @@ export function modelHash(model: SnnModel): string {
   const { layers, ...rest } = model;
   h.update(JSON.stringify(rest));
   for (const layer of layers) {
-    const fields: [string, unknown][] = Object.entries(layer).sort(([a], [b]) => a.localeCompare(b));
+    // Absent optional fields (undefined) are skipped: `{bias: undefined}` and `{}` are the same layer.
+    const fields = Object.entries(layer).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
     for (const [key, value] of fields) {
       h.update(key);
       if (value && typeof value === 'object' && 'data' in value && (value as { data: unknown }).data instanceof Float32Array) {

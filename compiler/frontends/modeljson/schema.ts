@@ -5,7 +5,7 @@
  */
 
 const name = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.\\-]*$', description: 'Layer name: letters, digits, _ . -' };
-const posInt = { type: 'integer', minimum: 1 };
+const posInt = { type: 'integer', minimum: 1, maximum: 1 << 24 };
 const pair = { oneOf: [posInt, { type: 'array', items: posInt, minItems: 2, maxItems: 2 }] };
 const padding = {
   description: 'Zero padding: one number (all sides), [vertical, horizontal], or [top, left, bottom, right].',
@@ -47,7 +47,7 @@ export const modelSchema = {
     format: { const: 'snnc-model' },
     version: { const: 1 },
     name: { type: 'string' },
-    timesteps: { ...posInt, default: 16, description: 'Time steps T per sample (the CLI can override).' },
+    timesteps: { ...posInt, maximum: 100_000, default: 16, description: 'Time steps T per sample (the CLI can override).' },
     dt: { type: 'number', exclusiveMinimum: 0, default: 0.001, description: 'Seconds per step (metadata).' },
     input: {
       type: 'object',

@@ -1,0 +1,23 @@
+/**
+ * snnc's library API, for deployment pipelines: `import { readModelJson, simulate, gpuTarget } from 'snnc'`.
+ * Everything here is also what the CLI uses; nothing is CLI-only.
+ */
+export { SnncError, ExitCode } from './compiler/errors.js';
+export * from './compiler/ir/layers.js';
+export * from './compiler/ir/model.js';
+export { type Tensor, tensor, sizeOf } from './compiler/ir/tensor.js';
+export { verifyModel } from './compiler/ir/verify.js';
+export { inferShapes } from './compiler/ir/shapes.js';
+export { modelHash } from './compiler/ir/hash.js';
+export { type Pass, runPasses } from './compiler/passes/pipeline.js';
+export { loadModel } from './compiler/frontends/index.js';
+export { readModelJson, parseModelJson } from './compiler/frontends/modeljson/read.js';
+export { writeModelJson, modelToJson } from './compiler/frontends/modeljson/write.js';
+export { modelSchema } from './compiler/frontends/modeljson/schema.js';
+export { simulate, type SimulateOptions, type SimulateResult } from './runtime/simulator.js';
+export { OrtRunner, type RunnerOptions, type RunResult } from './runtime/ort-runner.js';
+export { loadDataset, parseRange, type Dataset } from './runtime/datasets.js';
+export type { Target, CompileOptions, CheckReport, EmitResult } from './targets/target.js';
+export { TARGETS, targetByName } from './targets/index.js';
+export { gpuTarget, compileGpu } from './targets/gpu/index.js';
+export { SNNC_VERSION } from './compiler/version.js';
