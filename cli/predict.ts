@@ -7,6 +7,7 @@ import cliProgress from 'cli-progress';
 import { badInput } from '../compiler/errors.js';
 import { writeNpyFloat32 } from '../compiler/io/npy.js';
 import { type Dataset, loadDataset, parseRange } from '../runtime/datasets.js';
+import { accuracy, predictions } from '../runtime/predictions.js';
 
 export interface InputOptions {
   input?: string;
@@ -37,12 +38,6 @@ export function loadInput(o: InputOptions): Dataset {
   return loadDataset(path, o.labels, o.range ? parseRange(o.range) : undefined);
 }
 
-export function argmax(row: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-  return best;
-}
-
 /** A progress bar on stderr for runs of several batches, when stderr is a terminal. */
 export function progress(total: number, batch: number): { update(done: number): void; stop(): void } {
   if (!process.stderr.isTTY || total <= batch) return { update() {}, stop() {} };
@@ -52,22 +47,21 @@ export function progress(total: number, batch: number): { update(done: number): 
 }
 
 export function report(o: InputOptions, data: Dataset, output: Float32Array, classes: number, extra: Record<string, unknown>, seconds: number): void {
-  const predictions = Array.from({ length: data.n }, (_, i) => argmax(output.subarray(i * classes, (i + 1) * classes)));
-  let correct = 0;
-  if (data.labels) for (let i = 0; i < data.n; i++) if (predictions[i] === data.labels[i]) correct++;
-  const accuracy = data.labels ? (100 * correct) / data.n : null;
+  const predicted = predictions(output, data.n, classes);
+  const acc = data.labels ? accuracy(predicted, data.labels) : null;
+  const correct = acc === null ? 0 : Math.round((acc * data.n) / 100);
   if (o.output) writeNpyFloat32(o.output, output, [data.n, classes]);
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ ...extra, samples: data.n, first: data.offset, accuracy, predictions, seconds: Number(seconds.toFixed(3)) })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...extra, samples: data.n, first: data.offset, accuracy: acc, predictions: predicted, seconds: Number(seconds.toFixed(3)) })}\n`);
     return;
   }
   if (!o.summary) {
-    const lines = predictions.map((p, i) => `${data.offset + i}\t${p}${data.labels ? `\t${data.labels[i]}` : ''}`);
+    const lines = predicted.map((p, i) => `${data.offset + i}\t${p}${data.labels ? `\t${data.labels[i]}` : ''}`);
     process.stdout.write(`sample\tpredicted${data.labels ? '\tlabel' : ''}\n${lines.join('\n')}\n`);
   }
   const rate = `${seconds.toFixed(2)} s, ${(data.n / seconds).toFixed(0)} samples/s`;
   const what = Object.entries(extra).map(([k, v]) => `${k} ${v}`).join(', ');
-  if (accuracy !== null) process.stdout.write(`accuracy ${accuracy.toFixed(2)} % (${correct}/${data.n}) — ${what}, ${rate}\n`);
+  if (acc !== null) process.stdout.write(`accuracy ${acc.toFixed(2)} % (${correct}/${data.n}) — ${what}, ${rate}\n`);
   else process.stdout.write(`${data.n} samples — ${what}, ${rate}\n`);
   if (o.output) process.stdout.write(`wrote ${o.output} [${data.n}, ${classes}]\n`);
 }

@@ -9,7 +9,7 @@ import type * as L from '../../compiler/ir/layers.js';
 import { isNeuron } from '../../compiler/ir/layers.js';
 import type { ShapeMap } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
-import { type GraphBuilder, float, int, ints } from './onnx-builder.js';
+import { type GraphBuilder, int, ints } from './onnx-builder.js';
 
 /** What every schedule needs to know about a model. */
 export interface LoweringContext {
@@ -157,5 +157,3 @@ export function reshape(b: GraphBuilder, x: string, dims: readonly number[], hin
 export function filled(b: GraphBuilder, value: number, dims: readonly number[], hint: string): string {
   return b.node('Expand', [b.constScalar(`${hint}.value`, value), b.constInt64(`${hint}.dims`, dims)], hint);
 }
-
-export { float };

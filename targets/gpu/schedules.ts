@@ -55,11 +55,9 @@ const INPUT_NAME = 'x';
 const OUTPUT_NAME = 'y';
 const probeName = (layer: string) => `spikes.${layer}`;
 
+/** Elements of the output layer per sample: the decoded scores per class. */
 function classes(ctx: LoweringContext): number {
-  return neuronCountOrSize(ctx, ctx.model.output.layer);
-}
-function neuronCountOrSize(ctx: LoweringContext, name: string): number {
-  return sizeOf(ctx.shapes.get(name)!);
+  return sizeOf(ctx.shapes.get(ctx.model.output.layer)!);
 }
 
 /** Graph input, preprocessing, and the static (time-invariant) layers at batch B. */

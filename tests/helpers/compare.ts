@@ -5,7 +5,7 @@ import { type OrtBackend, OrtRunner } from '../../runtime/ort-runner.js';
 import { simulate } from '../../runtime/simulator.js';
 import { compileGpu } from '../../targets/gpu/index.js';
 import type { Schedule } from '../../targets/gpu/schedules.js';
-import { argmax } from '../../cli/predict.js';
+import { argmax } from '../../runtime/predictions.js';
 import { randomInput } from './models.js';
 
 export interface Comparison {

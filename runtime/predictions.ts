@@ -1,0 +1,18 @@
+/** From decoded outputs [N, classes] to predicted classes and accuracy. */
+
+export function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+export function predictions(output: Float32Array, n: number, classes: number): number[] {
+  return Array.from({ length: n }, (_, i) => argmax(output.subarray(i * classes, (i + 1) * classes)));
+}
+
+/** Percentage of predictions equal to the labels. */
+export function accuracy(predicted: readonly number[], labels: ArrayLike<number>): number {
+  let correct = 0;
+  for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[i]) correct++;
+  return (100 * correct) / predicted.length;
+}
