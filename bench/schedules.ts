@@ -17,7 +17,7 @@ import { verifyModel } from '../compiler/ir/verify.js';
 import { loadDataset } from '../runtime/datasets.js';
 import { OrtRunner } from '../runtime/ort-runner.js';
 import { simulate } from '../runtime/simulator.js';
-import { emitSynaptic } from '../targets/gpu/lower.js';
+import { emitSynaptic, loweringContext } from '../targets/gpu/lower.js';
 import { GraphBuilder, encodeModel } from '../targets/gpu/onnx-builder.js';
 import { compileGpu } from '../targets/gpu/index.js';
 import { SCHEDULES } from '../targets/gpu/schedules.js';
@@ -57,6 +57,7 @@ for (const schedule of SCHEDULES) {
 // Dense floor: the synaptic ops of the network over T·B rows (the first layer, being static, at B rows).
 {
   const shapes = verifyModel(model);
+  const ctx = loweringContext(model, shapes, B, T);
   const b = new GraphBuilder();
   const x = b.input('x', [B, ...model.input.shape]);
   const values = new Map<string, string>([[INPUT, x]]);
@@ -72,7 +73,7 @@ for (const schedule of SCHEDULES) {
       } else values.set(layer.name, b.node('Relu', [src], `${layer.name}.relu`));
       continue;
     }
-    values.set(layer.name, emitSynaptic(b, layer as L.SynapticLayer, layer.inputs.map((n) => values.get(n)!)));
+    values.set(layer.name, emitSynaptic(b, ctx, layer as L.SynapticLayer, layer.inputs.map((n) => values.get(n)!)));
   }
   b.output(values.get(model.output.layer)!, [T * B, 10], 'y');
   const bytes = encodeModel(b.graph('dense_floor', true), { opset: 17, irVersion: 8, producerVersion: 'bench', docString: '', metadata: {} });

@@ -5,7 +5,7 @@
  * (set SNNC_DEBUG=1 to see one).
  */
 import { resolve } from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { MODEL_FORMATS, loadModel } from '../compiler/frontends/index.js';
 import { modelSchema } from '../compiler/frontends/modeljson/schema.js';
 import { ExitCode, SnncError } from '../compiler/errors.js';
@@ -17,13 +17,10 @@ import { simulate } from '../runtime/simulator.js';
 import { DEFAULT_BATCH } from '../targets/gpu/index.js';
 import { SCHEDULES } from '../targets/gpu/schedules.js';
 import { TARGETS, targetByName } from '../targets/index.js';
+import { registerConversionCommands } from './convert.js';
+import { positiveInt } from './options.js';
 import { type InputOptions, addInputOptions, loadInput, progress, report } from './predict.js';
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
-  return n;
-}
 
 const targetOption = () =>
   new Option('--target <name>', `compilation target: ${TARGETS.map((t) => `${t.name} (${t.description})`).join('; ')}`).choices(TARGETS.map((t) => t.name)).makeOptionMandatory();
@@ -132,6 +129,8 @@ addInputOptions(
   await runner.close();
   report(o, data, r.output, r.classes, { engine: `onnxruntime-${o.backend} ${m.schedule}`, T: m.timesteps }, (performance.now() - t0) / 1000);
 });
+
+registerConversionCommands(program);
 
 program
   .command('schema')

@@ -10,7 +10,7 @@
  * inputs (spikes are sparse).
  */
 import type * as L from '../compiler/ir/layers.js';
-import { isNeuron } from '../compiler/ir/layers.js';
+import { isNeuron, isStateful } from '../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../compiler/ir/model.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { verifyModel } from '../compiler/ir/verify.js';
@@ -25,6 +25,8 @@ export interface SimulateOptions {
   readonly sampleOffset?: number;
   /** Neuron layers whose spikes to record, or 'all'. */
   readonly probes?: readonly string[] | 'all';
+  /** Any layers whose per-step output values to record (e.g. ReLU activations for calibration). */
+  readonly record?: readonly string[];
 }
 
 export interface SimulateResult {
@@ -33,6 +35,8 @@ export interface SimulateResult {
   readonly classes: number;
   /** Recorded spikes per probed neuron layer, [T, B, N] with N = the layer's size. */
   readonly spikes: Map<string, Uint8Array>;
+  /** Recorded output values per `record`ed layer, [T, B, N]. */
+  readonly values: Map<string, Float32Array>;
 }
 
 /** Per-layer state and precomputed operands. */
@@ -65,7 +69,7 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
   const staticNames = new Set<string>(enc.type === 'direct' ? [INPUT] : []);
   const kernels: Kernel[] = [];
   for (const layer of model.layers) {
-    const isStatic = !isNeuron(layer) && layer.inputs.every((n) => staticNames.has(n));
+    const isStatic = !isStateful(layer) && layer.inputs.every((n) => staticNames.has(n));
     if (isStatic) staticNames.add(layer.name);
     const inShapes = layer.inputs.map((n) => shapes.get(n)!);
     kernels.push(makeKernel(layer, inShapes, shapes.get(layer.name)!, batch, isStatic));
@@ -74,6 +78,12 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
   const probeNames = new Set(options.probes === 'all' ? model.layers.filter(isNeuron).map((l) => l.name) : (options.probes ?? []));
   const spikes = new Map<string, Uint8Array>();
   for (const k of kernels) if (probeNames.has(k.layer.name)) spikes.set(k.layer.name, new Uint8Array(T * batch * k.size));
+  const recorded = new Map<string, Float32Array>();
+  for (const name of options.record ?? []) {
+    const k = kernels.find((x) => x.layer.name === name);
+    if (!k) throw new Error(`simulate: cannot record unknown layer "${name}"`);
+    recorded.set(name, new Float32Array(T * batch * k.size));
+  }
 
   const outKernel = kernels.find((k) => k.layer.name === model.output.layer)!;
   const classes = outKernel.size;
@@ -86,12 +96,13 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
       values.set(k.layer.name, k.out);
       const rec = spikes.get(k.layer.name);
       if (rec) for (let i = 0; i < k.out.length; i++) rec[t * k.out.length + i] = k.out[i];
+      recorded.get(k.layer.name)?.set(k.out, t * k.out.length);
     }
     const y = model.output.decoding === 'mean_membrane' ? (outKernel as NeuronKernel).v : outKernel.out;
     for (let i = 0; i < output.length; i++) output[i] = f(output[i] + y[i]);
   }
   if (model.output.decoding === 'mean_membrane') for (let i = 0; i < output.length; i++) output[i] = f(output[i] / T);
-  return { output, classes, spikes };
+  return { output, classes, spikes, values: recorded };
 }
 
 function makeKernel(layer: L.Layer, inShapes: (readonly number[])[], outShape: readonly number[], batch: number, isStatic: boolean): Kernel {
@@ -107,18 +118,60 @@ function makeKernel(layer: L.Layer, inShapes: (readonly number[])[], outShape: r
       return poolKernel(base, layer, inShapes[0], outShape, batch);
     case 'flatten':
       return { ...base, step(values) { this.out = values.get(layer.inputs[0])!; } };
-    case 'add':
+    case 'add': {
+      const c = (layer.coefficients ?? layer.inputs.map(() => 1)).map(f);
+      const term = (x: number, k: number) => (c[k] === 1 ? x : f(x * c[k]));
       return {
         ...base,
         step(values) {
           const ins = layer.inputs.map((n) => values.get(n)!);
           for (let i = 0; i < this.out.length; i++) {
-            let s = ins[0][i];
-            for (let j = 1; j < ins.length; j++) s = f(s + ins[j][i]);
+            let s = term(ins[0][i], 0);
+            for (let j = 1; j < ins.length; j++) s = f(s + term(ins[j][i], j));
             this.out[i] = s;
           }
         },
       };
+    }
+    case 'concat': {
+      const sizes = inShapes.map(sizeOf);
+      return {
+        ...base,
+        step(values) {
+          const ins = layer.inputs.map((n) => values.get(n)!);
+          let k = 0;
+          for (let b = 0; b < batch; b++) for (let j = 0; j < ins.length; j++) for (let i = 0; i < sizes[j]; i++) this.out[k++] = ins[j][b * sizes[j] + i];
+        },
+      };
+    }
+    case 'batchnorm': {
+      const C = inShapes[0][0];
+      const per = sizeOf(inShapes[0]) / C;
+      const scale = layer.scale.data;
+      const shift = layer.shift.data;
+      return {
+        ...base,
+        step(values) {
+          const x = values.get(layer.inputs[0])!;
+          for (let i = 0; i < x.length; i++) {
+            const c = Math.floor(i / per) % C;
+            this.out[i] = f(f(x[i] * scale[c]) + shift[c]);
+          }
+        },
+      };
+    }
+    case 'relu': {
+      const max = layer.max === undefined ? Infinity : f(layer.max);
+      return {
+        ...base,
+        step(values) {
+          const x = values.get(layer.inputs[0])!;
+          for (let i = 0; i < x.length; i++) this.out[i] = Math.min(Math.max(x[i], 0), max);
+        },
+      };
+    }
+    case 'gated_maxpool2d':
+      return gatedPoolKernel(base, layer, inShapes[0], outShape, batch);
     case 'if':
     case 'lif':
     case 'cuba_lif':
@@ -239,6 +292,43 @@ function poolKernel(base: KernelBase, layer: L.AvgPool2d | L.MaxPool2d, inShape:
               }
             }
             this.out[k++] = isMax ? acc : acc / area;
+          }
+        }
+      }
+    },
+  };
+}
+
+/** Rueckauer gating (layers.ts): per window, pass the current input of the largest running count. */
+function gatedPoolKernel(base: KernelBase, layer: L.GatedMaxPool2d, inShape: readonly number[], outShape: readonly number[], batch: number): Kernel {
+  const [C, H, W] = inShape;
+  const [, OH, OW] = outShape;
+  const [KH, KW] = layer.kernel;
+  const [sh, sw] = layer.stride;
+  const counts = new Float32Array(batch * C * H * W);
+  return {
+    ...base,
+    isStatic: false,
+    step(values) {
+      const x = values.get(layer.inputs[0])!;
+      for (let i = 0; i < x.length; i++) counts[i] = f(counts[i] + x[i]);
+      let k = 0;
+      for (let bc = 0; bc < batch * C; bc++) {
+        const plane = bc * H * W;
+        for (let oy = 0; oy < OH; oy++) {
+          for (let ox = 0; ox < OW; ox++) {
+            let best = -1;
+            let bestCount = -Infinity;
+            for (let ky = 0; ky < KH; ky++) {
+              for (let kx = 0; kx < KW; kx++) {
+                const idx = plane + (oy * sh + ky) * W + ox * sw + kx;
+                if (counts[idx] > bestCount) {
+                  bestCount = counts[idx];
+                  best = idx;
+                }
+              }
+            }
+            this.out[k++] = x[best];
           }
         }
       }

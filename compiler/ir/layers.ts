@@ -68,9 +68,49 @@ export interface Flatten extends LayerBase {
   readonly op: 'flatten';
 }
 
-/** y = x₁ + x₂ + … (all inputs the same shape; summed left to right). For residual connections. */
+/**
+ * y = c₁·x₁ + c₂·x₂ + … (all inputs the same shape; summed left to right). For residual connections.
+ * The coefficients c_k default to 1; conversion uses them to bring branches of different scales together.
+ */
 export interface Add extends LayerBase {
   readonly op: 'add';
+  readonly coefficients?: readonly number[];
+}
+
+/** y = x₁ ⊕ x₂ ⊕ … concatenated along the channel axis (the first per-sample axis). */
+export interface Concat extends LayerBase {
+  readonly op: 'concat';
+}
+
+/**
+ * y[c, …] = x[c, …]·scale[c] + shift[c]: inference-time batch normalisation (scale = γ/√(σ²+ε),
+ * shift = β − μ·scale), per channel (first per-sample axis). foldBatchNorm merges it into a preceding
+ * dense or conv layer; it is linear, so a spiking network may also keep it.
+ */
+export interface BatchNorm extends LayerBase {
+  readonly op: 'batchnorm';
+  readonly scale: Tensor;
+  readonly shift: Tensor;
+}
+
+/**
+ * y = min(max(x, 0), max): the ANN activation (ReLU, or a clipped ReLU / QCFS with trained ceiling
+ * `max` = λ). Stateless; ANN→SNN conversion replaces it with an IF neuron.
+ */
+export interface Relu extends LayerBase {
+  readonly op: 'relu';
+  readonly max?: number;
+}
+
+/**
+ * Rueckauer's gated max-pool for spike inputs (snn_toolbox `fir_max`): a running count
+ * c(t) = c(t−1) + x(t) of each input (c(0) = 0); per window, output x(t) of the input whose count c(t)
+ * is largest, the first in row-major window order on ties. Output shape as maxpool2d; no padding.
+ */
+export interface GatedMaxPool2d extends LayerBase {
+  readonly op: 'gated_maxpool2d';
+  readonly kernel: Pair;
+  readonly stride: Pair;
 }
 
 /** What happens to the membrane after a spike. */
@@ -120,14 +160,21 @@ export interface CubaLIFNeuron extends NeuronBase {
   readonly recurrent?: Tensor;
 }
 
-export type SynapticLayer = Dense | Conv2d | AvgPool2d | MaxPool2d | Flatten | Add;
+/** Stateless layers: their output at step t depends only on their inputs at step t. */
+export type SynapticLayer = Dense | Conv2d | AvgPool2d | MaxPool2d | Flatten | Add | Concat | BatchNorm | Relu;
 export type NeuronLayer = IFNeuron | LIFNeuron | CubaLIFNeuron;
-export type Layer = SynapticLayer | NeuronLayer;
+/** Layers that carry state from one step to the next. */
+export type StatefulLayer = NeuronLayer | GatedMaxPool2d;
+export type Layer = SynapticLayer | StatefulLayer;
 export type LayerOp = Layer['op'];
 
 export const NEURON_OPS: readonly LayerOp[] = ['if', 'lif', 'cuba_lif'];
 export function isNeuron(layer: Layer): layer is NeuronLayer {
   return layer.op === 'if' || layer.op === 'lif' || layer.op === 'cuba_lif';
+}
+
+export function isStateful(layer: Layer): layer is StatefulLayer {
+  return isNeuron(layer) || layer.op === 'gated_maxpool2d';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -206,7 +253,36 @@ export function flatten(f: Omit<Flatten, 'op'>): Flatten {
 
 export function add(f: Omit<Add, 'op'>): Add {
   if (f.inputs.length < 2) fail(f.name, `add needs at least 2 inputs, got ${f.inputs.length}`);
+  if (f.coefficients) {
+    if (f.coefficients.length !== f.inputs.length) fail(f.name, `${f.coefficients.length} coefficients for ${f.inputs.length} inputs`);
+    if (!f.coefficients.every(Number.isFinite)) fail(f.name, 'coefficients must be finite numbers');
+  }
   return { op: 'add', ...f };
+}
+
+export function concat(f: Omit<Concat, 'op'>): Concat {
+  if (f.inputs.length < 2) fail(f.name, `concat needs at least 2 inputs, got ${f.inputs.length}`);
+  return { op: 'concat', ...f };
+}
+
+export function batchNorm(f: Omit<BatchNorm, 'op'>): BatchNorm {
+  checkRank(f.name, 'scale', f.scale, 1);
+  checkRank(f.name, 'shift', f.shift, 1);
+  if (f.scale.shape[0] !== f.shift.shape[0]) fail(f.name, `scale has ${f.scale.shape[0]} channels but shift has ${f.shift.shape[0]}`);
+  checkFinite(f.name, 'scale', f.scale);
+  checkFinite(f.name, 'shift', f.shift);
+  return { op: 'batchnorm', ...f };
+}
+
+export function relu(f: Omit<Relu, 'op'>): Relu {
+  if (f.max !== undefined && !(Number.isFinite(f.max) && f.max > 0)) fail(f.name, `clip ceiling (max) must be a finite number > 0, got ${f.max}`);
+  return { op: 'relu', ...f };
+}
+
+export function gatedMaxpool2d(f: Omit<GatedMaxPool2d, 'op'>): GatedMaxPool2d {
+  checkPositivePair(f.name, 'kernel', f.kernel);
+  checkPositivePair(f.name, 'stride', f.stride);
+  return { op: 'gated_maxpool2d', ...f };
 }
 
 function checkNeuron(f: Omit<NeuronBase, 'op'>): void {

@@ -62,3 +62,27 @@ export function isIdentityPreprocess(p: Preprocess): boolean {
 export function layerByName(model: SnnModel, name: string): Layer | undefined {
   return model.layers.find((l) => l.name === name);
 }
+
+/**
+ * `first` then `second` as one preprocessing step: both are per-channel affine maps x ↦ a·x + b, so the
+ * composition is too. Kept verbatim when either is the identity.
+ */
+export function composePreprocess(first: Preprocess, second: Preprocess): Preprocess {
+  if (isIdentityPreprocess(second)) return first;
+  if (isIdentityPreprocess(first)) return second;
+  const n = Math.max(first.mean.length, first.std.length, second.mean.length, second.std.length);
+  const at = (v: readonly number[], k: number) => v[v.length === 1 ? 0 : k];
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const a1 = first.scale / at(first.std, k);
+    const b1 = -at(first.mean, k) / at(first.std, k);
+    const a2 = second.scale / at(second.std, k);
+    const b2 = -at(second.mean, k) / at(second.std, k);
+    const a = a2 * a1;
+    const b = a2 * b1 + b2;
+    std.push(1 / a);
+    mean.push(-b / a + 0);
+  }
+  return { scale: 1, mean, std };
+}

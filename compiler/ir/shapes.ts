@@ -46,6 +46,21 @@ export function layerOutputShape(layer: Layer, ins: readonly (readonly number[])
     case 'avgpool2d':
     case 'maxpool2d':
       return [x[0], ...spatial(layer, x, layer.kernel, layer.stride, layer.padding)];
+    case 'gated_maxpool2d':
+      return [x[0], ...spatial(layer, x, layer.kernel, layer.stride, [0, 0, 0, 0])];
+    case 'relu':
+      return [...x];
+    case 'batchnorm':
+      if (x[0] !== layer.scale.shape[0]) fail(layer, `has ${layer.scale.shape[0]} channels but its input ${shapeToString(x)} has ${x[0]}`);
+      return [...x];
+    case 'concat': {
+      for (let i = 1; i < ins.length; i++) {
+        if (!sameShape(ins[i].slice(1), x.slice(1))) {
+          fail(layer, `inputs must agree except in the channel axis: "${layer.inputs[0]}" is ${shapeToString(x)} but "${layer.inputs[i]}" is ${shapeToString(ins[i])}`);
+        }
+      }
+      return [ins.reduce((c, s) => c + s[0], 0), ...x.slice(1)];
+    }
     case 'flatten':
       return [sizeOf(x)];
     case 'add': {

@@ -6,7 +6,7 @@
  */
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
 import type * as L from '../../compiler/ir/layers.js';
-import { isNeuron } from '../../compiler/ir/layers.js';
+import { isStateful } from '../../compiler/ir/layers.js';
 import type { ShapeMap } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { type GraphBuilder, int, ints } from './onnx-builder.js';
@@ -22,13 +22,13 @@ export interface LoweringContext {
    * static values. Schedules compute them once, at batch B, outside the time loop.
    */
   readonly isStatic: (name: string) => boolean;
-  readonly neurons: readonly L.NeuronLayer[];
+  readonly stateful: readonly L.StatefulLayer[];
 }
 
 export function loweringContext(model: SnnModel, shapes: ShapeMap, batch: number, timesteps: number): LoweringContext {
   const statics = new Set<string>(model.input.encoding.type === 'direct' ? [INPUT] : []);
-  for (const l of model.layers) if (!isNeuron(l) && l.inputs.every((n) => statics.has(n))) statics.add(l.name);
-  return { model, shapes, batch, timesteps, isStatic: (n) => statics.has(n), neurons: model.layers.filter(isNeuron) };
+  for (const l of model.layers) if (!isStateful(l) && l.inputs.every((n) => statics.has(n))) statics.add(l.name);
+  return { model, shapes, batch, timesteps, isStatic: (n) => statics.has(n), stateful: model.layers.filter(isStateful) };
 }
 
 export function neuronCount(ctx: LoweringContext, layer: string): number {
@@ -48,9 +48,10 @@ export function emitPreprocess(b: GraphBuilder, ctx: LoweringContext, x: string)
   return v;
 }
 
-/** One synaptic layer on batch-major inputs [X, ...]. */
-export function emitSynaptic(b: GraphBuilder, layer: L.SynapticLayer, inputs: readonly string[]): string {
+/** One stateless layer on batch-major inputs [X, ...]. */
+export function emitSynaptic(b: GraphBuilder, ctx: LoweringContext, layer: L.SynapticLayer, inputs: readonly string[]): string {
   const name = layer.name;
+  const rank = ctx.shapes.get(layer.inputs[0])!.length;
   switch (layer.op) {
     case 'dense': {
       const w = b.constFloat(`${name}.weight`, layer.weight.data, layer.weight.shape);
@@ -80,24 +81,78 @@ export function emitSynaptic(b: GraphBuilder, layer: L.SynapticLayer, inputs: re
     case 'flatten':
       return b.node('Flatten', [inputs[0]], name, { axis: int(1) });
     case 'add': {
-      let acc = inputs[0];
-      for (let i = 1; i < inputs.length; i++) acc = b.node('Add', [acc, inputs[i]], i === inputs.length - 1 ? name : `${name}.partial`);
+      const c = layer.coefficients ?? inputs.map(() => 1);
+      const term = (k: number) => (Math.fround(c[k]) === 1 ? inputs[k] : b.node('Mul', [inputs[k], b.constScalar(`${name}.coefficient${k}`, c[k])], `${name}.term${k}`));
+      let acc = term(0);
+      for (let i = 1; i < inputs.length; i++) acc = b.node('Add', [acc, term(i)], i === inputs.length - 1 ? name : `${name}.partial`);
       return acc;
     }
+    case 'concat':
+      return b.node('Concat', inputs, name, { axis: int(1) });
+    case 'batchnorm': {
+      // Per-channel constants [C, 1, …] broadcast against [X, C, …].
+      const dims = [layer.scale.shape[0], ...Array(rank - 1).fill(1)];
+      const scaled = b.node('Mul', [inputs[0], b.constFloat(`${name}.scale`, layer.scale.data, dims)], `${name}.scaled`);
+      return b.node('Add', [scaled, b.constFloat(`${name}.shift`, layer.shift.data, dims)], name);
+    }
+    case 'relu':
+      return layer.max === undefined
+        ? b.node('Relu', [inputs[0]], name)
+        : b.node('Clip', [inputs[0], b.constScalar(`${name}.min`, 0), b.constScalar(`${name}.max`, layer.max)], name);
   }
 }
 
-/** The state a neuron layer carries from one step to the next, each [B, N]. */
-export interface NeuronStateVar {
-  readonly key: 'v' | 'i' | 's';
-  readonly init: number;
+/**
+ * One step of a gated max-pool on [B, C, H, W]: counts c ← c + x; per window, MaxPool's Indices output
+ * gives the first position of the largest count (row-major, as the simulator), and Gather picks x there.
+ */
+export function emitGatedPoolStep(b: GraphBuilder, layer: L.GatedMaxPool2d, x: string, counts: string): { next: string; output: string } {
+  const n = layer.name;
+  const next = b.node('Add', [counts, x], `${n}.counts`);
+  const [, indices] = b.nodeN('MaxPool', [next], [`${n}.max_counts`, `${n}.winner`], { kernel_shape: ints(layer.kernel), strides: ints(layer.stride) });
+  const flat = b.node('Reshape', [x, b.constInt64(`${n}.flat`, [-1])], `${n}.x_flat`);
+  return { next, output: b.node('Gather', [flat, indices], n, { axis: int(0) }) };
 }
 
-export function neuronStateVars(layer: L.NeuronLayer): NeuronStateVar[] {
-  const vars: NeuronStateVar[] = [{ key: 'v', init: Math.fround(layer.v0) }];
-  if (layer.op === 'cuba_lif') vars.push({ key: 'i', init: 0 });
-  if (layer.op !== 'if' && layer.recurrent) vars.push({ key: 's', init: 0 });
+/** A state tensor a stateful layer carries from one step to the next: [B, ...dims], initially `init`. */
+export interface StateVar {
+  readonly key: 'v' | 'i' | 's' | 'c';
+  readonly init: number;
+  readonly dims: readonly number[];
+}
+
+/** Neurons keep v (and i for CUBA-LIF, s for recurrence) as [B, N]; a gated pool keeps its counts [B, C, H, W]. */
+export function stateVars(ctx: LoweringContext, layer: L.StatefulLayer): StateVar[] {
+  if (layer.op === 'gated_maxpool2d') return [{ key: 'c', init: 0, dims: ctx.shapes.get(layer.inputs[0])! }];
+  const dims = [neuronCount(ctx, layer.name)];
+  const vars: StateVar[] = [{ key: 'v', init: Math.fround(layer.v0), dims }];
+  if (layer.op === 'cuba_lif') vars.push({ key: 'i', init: 0, dims });
+  if (layer.op !== 'if' && layer.recurrent) vars.push({ key: 's', init: 0, dims });
   return vars;
+}
+
+/**
+ * One step of a stateful layer on its input [B, ...input shape]: returns the next state (keyed as
+ * `stateVars`), the output [B, ...output shape], and for neurons the spikes and membrane as [B, N].
+ */
+export function emitStatefulStep(
+  b: GraphBuilder,
+  ctx: LoweringContext,
+  layer: L.StatefulLayer,
+  input: string,
+  state: Readonly<Record<string, string>>,
+): { next: Record<string, string>; output: string; spikes?: string; membrane?: string } {
+  if (layer.op === 'gated_maxpool2d') {
+    const step = emitGatedPoolStep(b, layer, input, state.c);
+    return { next: { c: step.next }, output: step.output };
+  }
+  const B = ctx.batch;
+  const shape = ctx.shapes.get(layer.name)!;
+  const N = neuronCount(ctx, layer.name);
+  const current = shape.length === 1 ? input : reshape(b, input, [B, N], `${layer.name}.current_flat`);
+  const step = emitNeuronStep(b, layer, current, state);
+  const output = shape.length === 1 ? step.spikes : reshape(b, step.spikes, [B, ...shape], `${layer.name}.spikes_shaped`);
+  return { next: step.next, output, spikes: step.spikes, membrane: step.membrane };
 }
 
 /**

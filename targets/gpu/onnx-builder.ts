@@ -14,10 +14,12 @@ export type Attr =
   | { readonly kind: 'int'; readonly v: number }
   | { readonly kind: 'ints'; readonly v: readonly number[] }
   | { readonly kind: 'float'; readonly v: number }
+  | { readonly kind: 'string'; readonly v: string }
   | { readonly kind: 'graph'; readonly v: O.IGraphProto };
 export const int = (v: number): Attr => ({ kind: 'int', v });
 export const ints = (v: readonly number[]): Attr => ({ kind: 'ints', v });
 export const float = (v: number): Attr => ({ kind: 'float', v });
+export const str = (v: string): Attr => ({ kind: 'string', v });
 export const graphAttr = (v: O.IGraphProto): Attr => ({ kind: 'graph', v });
 
 function attribute(name: string, a: Attr): O.IAttributeProto {
@@ -28,6 +30,8 @@ function attribute(name: string, a: Attr): O.IAttributeProto {
       return { name, type: AT.INTS, ints: [...a.v] };
     case 'float':
       return { name, type: AT.FLOAT, f: a.v };
+    case 'string':
+      return { name, type: AT.STRING, s: new TextEncoder().encode(a.v) };
     case 'graph':
       return { name, type: AT.GRAPH, g: a.v };
   }

@@ -11,20 +11,11 @@
  * fed only by it) are computed once at batch B before the time loop.
  */
 import type * as L from '../../compiler/ir/layers.js';
-import { isNeuron } from '../../compiler/ir/layers.js';
+import { isStateful } from '../../compiler/ir/layers.js';
 import { INPUT } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { GraphBuilder, graphAttr, int } from './onnx-builder.js';
-import {
-  type LoweringContext,
-  emitNeuronStep,
-  emitPreprocess,
-  emitSynaptic,
-  filled,
-  neuronCount,
-  neuronStateVars,
-  reshape,
-} from './lower.js';
+import { type LoweringContext, emitPreprocess, emitStatefulStep, emitSynaptic, filled, neuronCount, reshape, stateVars } from './lower.js';
 
 export type Schedule = 'layerwise' | 'scan' | 'step';
 export const SCHEDULES: readonly Schedule[] = ['layerwise', 'scan', 'step'];
@@ -71,7 +62,7 @@ function emitStaticPrefix(b: GraphBuilder, ctx: LoweringContext, perCall: 'all-s
   if (model.input.encoding.type !== 'rate') x = emitPreprocess(b, ctx, x);
   const values = new Map<string, string>([[INPUT, x]]);
   for (const layer of model.layers) {
-    if (ctx.isStatic(layer.name)) values.set(layer.name, emitSynaptic(b, layer as L.SynapticLayer, layer.inputs.map((n) => values.get(n)!)));
+    if (ctx.isStatic(layer.name)) values.set(layer.name, emitSynaptic(b, ctx, layer as L.SynapticLayer, layer.inputs.map((n) => values.get(n)!)));
   }
   return { values, inputDims, hasTimeAxis };
 }
@@ -98,36 +89,41 @@ export function scheduleLayerwise(ctx: LoweringContext, options: ScheduleOptions
   let outputMembrane: string | undefined;
   for (const layer of model.layers) {
     if (ctx.isStatic(layer.name)) continue;
-    if (!isNeuron(layer)) {
-      values.set(layer.name, emitSynaptic(root, layer, layer.inputs.map(overTime)));
+    if (!isStateful(layer)) {
+      values.set(layer.name, emitSynaptic(root, ctx, layer, layer.inputs.map(overTime)));
       continue;
     }
-    const N = neuronCount(ctx, layer.name);
-    const current = reshape(root, overTime(layer.inputs[0]), [T, B, N], `${layer.name}.current_steps`);
+    // A stateful layer: a Scan over time of its own step, fed [T, B, ...input shape].
+    const inShape = shapeOf(layer.inputs[0]);
+    const outShape = shapeOf(layer.name);
+    const steps = reshape(root, overTime(layer.inputs[0]), [T, B, ...inShape], `${layer.name}.input_steps`);
     const wantMembrane = layer.name === model.output.layer && model.output.decoding === 'mean_membrane';
+    const probe = options.probes.includes(layer.name);
 
     const body = new GraphBuilder(root);
-    const vars = neuronStateVars(layer);
+    const vars = stateVars(ctx, layer);
     const stateIn: Record<string, string> = {};
-    for (const v of vars) stateIn[v.key] = body.input(body.fresh(`${layer.name}.${v.key}_in`), [B, N]);
-    const currentT = body.input(body.fresh(`${layer.name}.current_t`), [B, N]);
-    const step = emitNeuronStep(body, layer, currentT, stateIn);
-    for (const v of vars) body.output(step.next[v.key], [B, N]);
-    const spikeOut = body.node('Identity', [step.spikes], `${layer.name}.spikes_t`);
-    body.output(spikeOut, [B, N]);
-    if (wantMembrane) body.output(body.node('Identity', [step.membrane], `${layer.name}.v_t`), [B, N]);
+    for (const v of vars) stateIn[v.key] = body.input(body.fresh(`${layer.name}.${v.key}_in`), [B, ...v.dims]);
+    const x = body.input(body.fresh(`${layer.name}.input_t`), [B, ...inShape]);
+    const step = emitStatefulStep(body, ctx, layer, x, stateIn);
+    for (const v of vars) body.output(step.next[v.key], [B, ...v.dims]);
+    body.output(body.node('Identity', [step.output], `${layer.name}.output_t`), [B, ...outShape]);
+    if (wantMembrane) body.output(body.node('Identity', [step.membrane!], `${layer.name}.v_t`), [B, sizeOf(outShape)]);
 
-    const inits = vars.map((v) => filled(root, v.init, [B, N], `${layer.name}.${v.key}_init`));
+    const inits = vars.map((v) => filled(root, v.init, [B, ...v.dims], `${layer.name}.${v.key}_init`));
     const outs = root.nodeN(
       'Scan',
-      [...inits, current],
-      [...vars.map((v) => `${layer.name}.${v.key}_final`), `${layer.name}.spike_steps`, ...(wantMembrane ? [`${layer.name}.v_steps`] : [])],
+      [...inits, steps],
+      [...vars.map((v) => `${layer.name}.${v.key}_final`), `${layer.name}.output_steps`, ...(wantMembrane ? [`${layer.name}.v_steps`] : [])],
       { body: graphAttr(body.graph(`${layer.name}_step`, false)), num_scan_inputs: int(1) },
     );
-    const spikeSteps = outs[vars.length];
+    const outSteps = outs[vars.length];
     if (wantMembrane) outputMembrane = outs[vars.length + 1];
-    if (options.probes.includes(layer.name)) probes.push({ layer: layer.name, name: root.output(spikeSteps, [T, B, N], probeName(layer.name)), dims: [T, B, N] });
-    values.set(layer.name, reshape(root, spikeSteps, [T * B, ...shapeOf(layer.name)], `${layer.name}.spikes`));
+    if (probe) {
+      const N = sizeOf(outShape);
+      probes.push({ layer: layer.name, name: root.output(reshape(root, outSteps, [T, B, N], `${layer.name}.probe`), [T, B, N], probeName(layer.name)), dims: [T, B, N] });
+    }
+    values.set(layer.name, reshape(root, outSteps, [T * B, ...outShape], `${layer.name}.over_time`));
   }
 
   const C = classes(ctx);
@@ -162,27 +158,24 @@ interface StepOutputs {
 const stateKey = (layer: string, key: string) => `${layer}/${key}`;
 
 /** Emits the non-static layers for one time step at batch B, reading states through `stateIn`. */
-function emitOneStep(b: GraphBuilder, ctx: LoweringContext, values: Map<string, string>, stateIn: (layer: L.NeuronLayer, key: string) => string, probeLayers: readonly string[]): StepOutputs {
+function emitOneStep(b: GraphBuilder, ctx: LoweringContext, values: Map<string, string>, stateIn: (layer: L.StatefulLayer, key: string) => string, probeLayers: readonly string[]): StepOutputs {
   const { model, batch: B } = ctx;
   const next = new Map<string, string>();
   const probes = new Map<string, string>();
   let membrane: string | undefined;
   for (const layer of model.layers) {
     if (ctx.isStatic(layer.name)) continue;
-    if (!isNeuron(layer)) {
-      values.set(layer.name, emitSynaptic(b, layer, layer.inputs.map((n) => values.get(n)!)));
+    if (!isStateful(layer)) {
+      values.set(layer.name, emitSynaptic(b, ctx, layer, layer.inputs.map((n) => values.get(n)!)));
       continue;
     }
-    const N = neuronCount(ctx, layer.name);
-    const shape = ctx.shapes.get(layer.name)!;
-    const current = shape.length === 1 ? values.get(layer.inputs[0])! : reshape(b, values.get(layer.inputs[0])!, [B, N], `${layer.name}.current_flat`);
     const state: Record<string, string> = {};
-    for (const v of neuronStateVars(layer)) state[v.key] = stateIn(layer, v.key);
-    const step = emitNeuronStep(b, layer, current, state);
+    for (const v of stateVars(ctx, layer)) state[v.key] = stateIn(layer, v.key);
+    const step = emitStatefulStep(b, ctx, layer, values.get(layer.inputs[0])!, state);
     for (const [key, value] of Object.entries(step.next)) next.set(stateKey(layer.name, key), value);
-    if (probeLayers.includes(layer.name)) probes.set(layer.name, step.spikes);
+    if (probeLayers.includes(layer.name)) probes.set(layer.name, step.spikes!);
     if (layer.name === model.output.layer) membrane = step.membrane;
-    values.set(layer.name, shape.length === 1 ? step.spikes : reshape(b, step.spikes, [B, ...shape], `${layer.name}.spikes_shaped`));
+    values.set(layer.name, step.output);
   }
   const C = classes(ctx);
   const out = model.output.decoding === 'mean_membrane' ? membrane! : values.get(model.output.layer)!;
@@ -200,10 +193,11 @@ export function scheduleScan(ctx: LoweringContext, options: ScheduleOptions): Sc
   const body = new GraphBuilder(root);
   const bodyValues = new Map(values); // static values are read from the outer scope
 
-  const stateList: { layer: L.NeuronLayer; key: string; init: number; input: string }[] = [];
-  for (const layer of ctx.neurons) {
-    for (const v of neuronStateVars(layer)) {
-      stateList.push({ layer, key: v.key, init: v.init, input: body.input(body.fresh(`${layer.name}.${v.key}_in`), [B, neuronCount(ctx, layer.name)]) });
+  const stateList: { layer: L.StatefulLayer; key: string; init: number; dims: number[]; input: string }[] = [];
+  for (const layer of ctx.stateful) {
+    for (const v of stateVars(ctx, layer)) {
+      const dims = [B, ...v.dims];
+      stateList.push({ layer, key: v.key, init: v.init, dims, input: body.input(body.fresh(`${layer.name}.${v.key}_in`), dims) });
     }
   }
   // The scan input: the per-step input, or (direct encoding) a dummy that only sets the length T.
@@ -217,12 +211,12 @@ export function scheduleScan(ctx: LoweringContext, options: ScheduleOptions): Sc
   }
   const step = emitOneStep(body, ctx, bodyValues, (layer, key) => stateList.find((s) => s.layer === layer && s.key === key)!.input, options.probes);
   const C = classes(ctx);
-  for (const s of stateList) body.output(step.next.get(stateKey(s.layer.name, s.key))!, [B, neuronCount(ctx, s.layer.name)]);
+  for (const s of stateList) body.output(step.next.get(stateKey(s.layer.name, s.key))!, s.dims);
   body.output(body.node('Identity', [step.y], 'y_t'), [B, C]);
   const probeLayers = [...step.probes.keys()];
   for (const layer of probeLayers) body.output(body.node('Identity', [step.probes.get(layer)!], `${layer}.spikes_t`), [B, neuronCount(ctx, layer)]);
 
-  const inits = stateList.map((s) => filled(root, s.init, [B, neuronCount(ctx, s.layer.name)], `${s.layer.name}.${s.key}_init`));
+  const inits = stateList.map((s) => filled(root, s.init, s.dims, `${s.layer.name}.${s.key}_init`));
   const outs = root.nodeN(
     'Scan',
     [...inits, scanInput],
@@ -248,8 +242,9 @@ export function scheduleStep(ctx: LoweringContext, options: ScheduleOptions): Sc
   const { values, inputDims } = emitStaticPrefix(root, ctx, 'one-step');
   const states: GraphIO['states'] = [];
   const step = emitOneStep(root, ctx, values, (layer, key) => {
-    const dims = [B, neuronCount(ctx, layer.name)];
-    const init = neuronStateVars(layer).find((v) => v.key === key)!.init;
+    const v = stateVars(ctx, layer).find((x) => x.key === key)!;
+    const dims = [B, ...v.dims];
+    const init = v.init;
     const input = root.input(`state.${layer.name}.${key}`, dims);
     states.push({ layer: layer.name, key, input, output: `state.${layer.name}.${key}.next`, dims, init });
     return input;

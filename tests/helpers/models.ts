@@ -99,4 +99,24 @@ export function cubaRecurrent(seed = 5): SnnModel {
   ], { encoding: { type: 'rate', seed: 3 }, timesteps: 15 });
 }
 
-export const ALL_MODELS = { mlp, conv, residual, lifRecurrent, cubaRecurrent };
+/** The ops conversion produces: batchnorm, gated max-pool, clipped relu, concat, add with coefficients. */
+export function convertedOps(seed = 6): SnnModel {
+  const r = rng(seed);
+  return model('converted_ops', [2, 8, 8], [
+    L.conv2d({ name: 'c1', inputs: [INPUT], weight: randomTensor(r, [4, 2, 3, 3], 0.5, 0.1), stride: [1, 1], padding: [1, 1, 1, 1], groups: 1 }),
+    L.batchNorm({ name: 'bn', inputs: ['c1'], scale: randomTensor(r, [4], 0.3, 1), shift: randomTensor(r, [4], 0.1) }),
+    L.ifNeuron({ name: 'if1', inputs: ['bn'], ...neuron }),
+    L.gatedMaxpool2d({ name: 'gp', inputs: ['if1'], kernel: [2, 2], stride: [2, 2] }),
+    L.conv2d({ name: 'c2', inputs: ['gp'], weight: randomTensor(r, [4, 4, 3, 3], 0.5, 0.1), stride: [1, 1], padding: [1, 1, 1, 1], groups: 1 }),
+    L.ifNeuron({ name: 'if2', inputs: ['c2'], ...neuron }),
+    L.conv2d({ name: 'c3', inputs: ['gp'], weight: randomTensor(r, [3, 4, 1, 1], 0.8, 0.2), stride: [1, 1], padding: [0, 0, 0, 0], groups: 1 }),
+    L.relu({ name: 'clip', inputs: ['c3'], max: 0.8 }),
+    L.concat({ name: 'cat', inputs: ['if2', 'clip'] }),
+    L.flatten({ name: 'fl', inputs: ['cat'] }),
+    L.dense({ name: 'fc1', inputs: ['fl'], weight: randomTensor(r, [5, 112], 0.3) }),
+    L.dense({ name: 'fc2', inputs: ['fl'], weight: randomTensor(r, [5, 112], 0.3) }),
+    L.add({ name: 'out', inputs: ['fc1', 'fc2'], coefficients: [0.5, 2] }),
+  ], { decoding: 'accumulate', timesteps: 7 });
+}
+
+export const ALL_MODELS = { mlp, conv, residual, lifRecurrent, cubaRecurrent, convertedOps };

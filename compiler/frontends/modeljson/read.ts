@@ -104,10 +104,20 @@ function buildLayer(j: Json, inputs: string[], tensors: TensorResolver): L.Layer
       const f = { ...base, kernel, stride: pair(j.stride, kernel), padding: padding4(j.padding) };
       return j.type === 'avgpool2d' ? L.avgpool2d(f) : L.maxpool2d(f);
     }
+    case 'gated_maxpool2d': {
+      const kernel = pair(j.kernel, [1, 1]);
+      return L.gatedMaxpool2d({ ...base, kernel, stride: pair(j.stride, kernel) });
+    }
     case 'flatten':
       return L.flatten(base);
     case 'add':
-      return L.add(base);
+      return L.add({ ...base, coefficients: j.coefficients });
+    case 'concat':
+      return L.concat(base);
+    case 'batchnorm':
+      return L.batchNorm({ ...base, scale: t('scale')!, shift: t('shift')! });
+    case 'relu':
+      return L.relu({ ...base, max: j.max });
     case 'if':
       return L.ifNeuron(neuron);
     case 'lif':

@@ -34,7 +34,7 @@ function layer(props: Record<string, unknown>, required: string[] = []) {
   return { type: 'object', properties: props, required: ['name', 'type', ...required], additionalProperties: false };
 }
 
-export const LAYER_TYPES = ['dense', 'conv2d', 'avgpool2d', 'maxpool2d', 'flatten', 'add', 'if', 'lif', 'cuba_lif'] as const;
+export const LAYER_TYPES = ['dense', 'conv2d', 'avgpool2d', 'maxpool2d', 'gated_maxpool2d', 'flatten', 'add', 'concat', 'batchnorm', 'relu', 'if', 'lif', 'cuba_lif'] as const;
 
 export const modelSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -88,8 +88,12 @@ export const modelSchema = {
           layer({ ...common, type: { const: 'conv2d' }, weight: ref('tensor'), bias: ref('tensor'), stride: pair, padding, groups: posInt }, ['weight']),
           layer({ ...common, type: { const: 'avgpool2d' }, kernel: pair, stride: pair, padding }, ['kernel']),
           layer({ ...common, type: { const: 'maxpool2d' }, kernel: pair, stride: pair, padding }, ['kernel']),
+          layer({ ...common, type: { const: 'gated_maxpool2d' }, kernel: pair, stride: pair }, ['kernel']),
           layer({ ...common, type: { const: 'flatten' } }),
-          layer({ ...common, type: { const: 'add' }, inputs: { type: 'array', items: { type: 'string' }, minItems: 2 } }, ['inputs']),
+          layer({ ...common, type: { const: 'add' }, inputs: { type: 'array', items: { type: 'string' }, minItems: 2 }, coefficients: { type: 'array', items: { type: 'number' } } }, ['inputs']),
+          layer({ ...common, type: { const: 'concat' }, inputs: { type: 'array', items: { type: 'string' }, minItems: 2 } }, ['inputs']),
+          layer({ ...common, type: { const: 'batchnorm' }, scale: ref('tensor'), shift: ref('tensor') }, ['scale', 'shift']),
+          layer({ ...common, type: { const: 'relu' }, max: { type: 'number', exclusiveMinimum: 0, description: 'Clip ceiling (clipped ReLU / QCFS λ).' } }),
           layer({ ...neuronCommon, type: { const: 'if' } }),
           layer({ ...neuronCommon, type: { const: 'lif' }, beta: decay, recurrent_weight: ref('tensor') }, ['beta']),
           layer({ ...neuronCommon, type: { const: 'cuba_lif' }, alpha: decay, beta: decay, bias: ref('tensor'), recurrent_weight: ref('tensor') }, ['alpha', 'beta']),

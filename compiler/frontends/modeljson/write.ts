@@ -17,7 +17,7 @@ export interface WriteOptions {
 
 function layerJson(layer: Layer, previous: string, tensor: (key: string, t: Tensor) => unknown): Record<string, unknown> {
   const j: Record<string, unknown> = { name: layer.name, type: layer.op };
-  const chained = layer.inputs.length === 1 && layer.inputs[0] === previous && layer.op !== 'add';
+  const chained = layer.inputs.length === 1 && layer.inputs[0] === previous;
   if (!chained) j.inputs = [...layer.inputs];
   const put = (field: string, t: Tensor | undefined) => {
     if (t) j[field] = tensor(`${layer.name}.${field}`, t);
@@ -36,8 +36,21 @@ function layerJson(layer: Layer, previous: string, tensor: (key: string, t: Tens
     case 'maxpool2d':
       Object.assign(j, { kernel: [...layer.kernel], stride: [...layer.stride], padding: [...layer.padding] });
       break;
-    case 'flatten':
+    case 'gated_maxpool2d':
+      Object.assign(j, { kernel: [...layer.kernel], stride: [...layer.stride] });
+      break;
     case 'add':
+      if (layer.coefficients) j.coefficients = [...layer.coefficients];
+      break;
+    case 'batchnorm':
+      put('scale', layer.scale);
+      put('shift', layer.shift);
+      break;
+    case 'relu':
+      if (layer.max !== undefined) j.max = layer.max;
+      break;
+    case 'flatten':
+    case 'concat':
       break;
     case 'if':
     case 'lif':

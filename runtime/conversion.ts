@@ -1,0 +1,67 @@
+/**
+ * The ANN→SNN conversion pipeline, frontend-agnostic: an ANN in the IR (from the ONNX frontend) →
+ * foldBatchNorm → max-pool policy → calibration on data → convertAnnToSnn. Every pass is verified.
+ */
+import { badInput } from '../compiler/errors.js';
+import { type Preprocess, type SnnModel, composePreprocess } from '../compiler/ir/model.js';
+import { sizeOf } from '../compiler/ir/tensor.js';
+import { type ActivationScale, type Normalisation, convertAnnToSnn } from '../compiler/passes/convert-ann.js';
+import { foldBatchNorm } from '../compiler/passes/fold-batchnorm.js';
+import { type MaxPoolPolicy, hoistMaxPoolBeforeRelu, maxPoolToAvgPool } from '../compiler/passes/maxpool-policy.js';
+import { type Pass, runPasses } from '../compiler/passes/pipeline.js';
+import { calibrate } from './calibrate.js';
+import type { Dataset } from './datasets.js';
+
+export interface ConvertOptions {
+  readonly norm: Normalisation;
+  readonly percentile?: number;
+  readonly v0: 'half' | 'zero';
+  readonly maxpool: MaxPoolPolicy;
+  readonly timesteps: number;
+  /** Preprocessing the ANN expects on raw data (applied before the ANN's own input normalisation). */
+  readonly inputPreprocess?: Preprocess;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface ConvertResult {
+  readonly snn: SnnModel;
+  /** The ANN after folding and the max-pool rewrite: what was calibrated. */
+  readonly ann: SnnModel;
+  readonly scales: Map<string, ActivationScale>;
+}
+
+/** The ANN with user preprocessing applied, folded, and rewritten for the max-pool policy. */
+export function prepareAnn(ann: SnnModel, options: Pick<ConvertOptions, 'maxpool' | 'inputPreprocess'>): SnnModel {
+  const withInput: SnnModel = options.inputPreprocess ? { ...ann, input: { ...ann.input, preprocess: composePreprocess(options.inputPreprocess, ann.input.preprocess) } } : ann;
+  const passes: Pass[] = [foldBatchNorm];
+  if (options.maxpool === 'avg') passes.push(maxPoolToAvgPool);
+  if (options.maxpool === 'pre') passes.push(hoistMaxPoolBeforeRelu);
+  return runPasses(withInput, passes);
+}
+
+export function convertAnn(ann: SnnModel, calib: Dataset | undefined, options: ConvertOptions): ConvertResult {
+  if (ann.layers.some((l) => l.op === 'if' || l.op === 'lif' || l.op === 'cuba_lif')) throw badInput(`model "${ann.name}" is already spiking: convert takes an ANN`);
+  const prepared = prepareAnn(ann, options);
+  if (options.norm !== 'qcfs') {
+    if (!calib) throw badInput(`--norm ${options.norm} needs calibration data (--calib FILE)`);
+    if (sizeOf(calib.sampleShape) !== sizeOf(prepared.input.shape)) {
+      throw badInput(`calibration data: each sample has ${sizeOf(calib.sampleShape)} values ([${calib.sampleShape}]) but the ANN takes [${prepared.input.shape}]`);
+    }
+  }
+  const scales = calibrate(prepared, calib?.x ?? new Float32Array(0), calib?.n ?? 0, {
+    norm: options.norm,
+    percentile: options.percentile,
+    onProgress: (d) => options.onProgress?.(d, calib?.n ?? 0),
+  });
+  const snn = convertAnnToSnn(prepared, scales, {
+    v0: options.v0,
+    maxpool: options.maxpool,
+    timesteps: options.timesteps,
+    provenance: {
+      norm: options.norm,
+      percentile: options.norm === 'p99.9' || options.norm === 'channel' ? (options.percentile ?? 99.9) : undefined,
+      calibration: calib ? { samples: calib.n, first: calib.offset } : null,
+    },
+  });
+  return { snn, ann: prepared, scales };
+}

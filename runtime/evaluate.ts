@@ -1,0 +1,94 @@
+/**
+ * Accuracy evaluation: an SNN at several T (through the compiled gpu model on onnxruntime, or the
+ * reference simulator), and an ANN given as an ONNX file, run as it is by onnxruntime.
+ */
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
+import { type Preprocess, type SnnModel, isIdentityPreprocess } from '../compiler/ir/model.js';
+import { sizeOf } from '../compiler/ir/tensor.js';
+import { compileGpu } from '../targets/gpu/index.js';
+import type { Dataset } from './datasets.js';
+import { preprocess } from './encoders.js';
+import { OrtRunner } from './ort-runner.js';
+import { accuracy, predictions } from './predictions.js';
+import { simulate } from './simulator.js';
+
+export type Engine = 'ort' | 'simulator';
+
+export interface EvalOptions {
+  readonly engine?: Engine;
+  readonly batch?: number;
+  readonly threads?: number;
+  /** Called after each batch with the samples done at the current T. */
+  readonly onProgress?: (T: number, done: number) => void;
+}
+
+/** Decoded outputs [n, classes] of `model` at T time steps. */
+export async function runSnn(model: SnnModel, data: Dataset, T: number, options: EvalOptions = {}): Promise<{ output: Float32Array; classes: number }> {
+  const batch = options.batch ?? 100;
+  if ((options.engine ?? 'ort') === 'ort') {
+    const { onnx, manifest } = compileGpu(model, { timesteps: T, batch });
+    const runner = await OrtRunner.fromBytes(manifest, onnx, { threads: options.threads });
+    const r = await runner.run(data.x, data.n, data.offset, (d) => options.onProgress?.(T, d));
+    await runner.close();
+    return r;
+  }
+  const per = sizeOf(data.sampleShape);
+  let output = new Float32Array(0);
+  let classes = 0;
+  for (let start = 0; start < data.n; start += batch) {
+    const count = Math.min(batch, data.n - start);
+    const r = simulate(model, data.x.subarray(start * per, (start + count) * per), count, { timesteps: T, sampleOffset: data.offset + start });
+    if (start === 0) {
+      classes = r.classes;
+      output = new Float32Array(data.n * classes);
+    }
+    output.set(r.output, start * classes);
+    options.onProgress?.(T, start + count);
+  }
+  return { output, classes };
+}
+
+/** Accuracy (%) of an SNN at each T. */
+export async function accuracyVsT(model: SnnModel, data: Dataset, timesteps: readonly number[], options: EvalOptions = {}): Promise<Map<number, number>> {
+  if (!data.labels) throw badInput('accuracy needs labels (--labels FILE)');
+  const result = new Map<number, number>();
+  for (const T of timesteps) {
+    const { output, classes } = await runSnn(model, data, T, options);
+    result.set(T, accuracy(predictions(output, data.n, classes), data.labels));
+  }
+  return result;
+}
+
+/** Accuracy (%) of an ONNX ANN run as it is by onnxruntime-node, on raw data preprocessed as given. */
+export async function annAccuracyOrt(file: string, data: Dataset, pre?: Preprocess): Promise<number> {
+  if (!data.labels) throw badInput('accuracy needs labels (--labels FILE)');
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(readFileSync(file), { executionProviders: ['cpu'] });
+  } catch (e) {
+    throw new SnncError(`${file}: onnxruntime cannot load it: ${(e as Error).message}`, ExitCode.runtime);
+  }
+  const inputName = session.inputNames[0];
+  const meta = session.inputMetadata?.[0] as { shape?: (number | string)[] } | undefined;
+  const dims = meta?.shape ?? [];
+  const fixedBatch = typeof dims[0] === 'number' && dims[0] > 0 ? dims[0] : undefined;
+  const perSample = sizeOf(data.sampleShape);
+  const sampleDims = dims.length > 1 && dims.slice(1).every((d) => typeof d === 'number') ? (dims.slice(1) as number[]) : data.sampleShape;
+  if (sizeOf(sampleDims) !== perSample) throw badInput(`${file}: the ANN takes [${sampleDims}] per sample, the data has [${data.sampleShape}]`);
+  const x = pre && !isIdentityPreprocess(pre) ? preprocess(pre, data.x, perSample, sampleDims[0]) : data.x;
+  const B = fixedBatch ?? 256;
+  const predicted: number[] = [];
+  for (let start = 0; start < data.n; start += B) {
+    const count = Math.min(B, data.n - start);
+    const chunk = new Float32Array(B * perSample);
+    chunk.set(x.subarray(start * perSample, (start + count) * perSample));
+    const feedCount = fixedBatch ?? count;
+    const r = await session.run({ [inputName]: new ort.Tensor('float32', chunk.subarray(0, feedCount * perSample), [feedCount, ...sampleDims]) });
+    const out = r[session.outputNames[0]].data as Float32Array;
+    predicted.push(...predictions(out, feedCount, out.length / feedCount).slice(0, count));
+  }
+  await session.release();
+  return accuracy(predicted, data.labels);
+}
