@@ -6,22 +6,22 @@ import { loadModel } from '../compiler/frontends/index.js';
 import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
 import { NORMALISATIONS } from '../compiler/passes/convert-ann.js';
 import { MAXPOOL_POLICIES } from '../compiler/passes/maxpool-policy.js';
-import { convertAnn } from '../runtime/conversion.js';
+import { calibrateAnn, convertAnn } from '../runtime/conversion.js';
 import { fitToModel, loadDataset, parseRange } from '../runtime/datasets.js';
-import { accuracyVsT, annAccuracyOrt } from '../runtime/evaluate.js';
+import { accuracyVsT, annAccuracyOrt, convertedAccuracyVsT } from '../runtime/evaluate.js';
 import { inputPreprocess, numberList, positiveInt, positiveIntList } from './options.js';
 import { progress } from './predict.js';
 
-export const DEFAULTS = { norm: 'p99.9', v0: 'half', maxpool: 'gate', percentile: 99.9, timesteps: 16 } as const;
+export const DEFAULTS = { norm: 'mse', v0: 'half', maxpool: 'auto', percentile: 99.9, timesteps: 16 } as const;
 
 function addConversionOptions(cmd: Command): Command {
   return cmd
     .option('--calib <file>', 'calibration data (MNIST idx or .npy, raw values as for --data)')
     .option('--calib-range <start:end>', 'samples of --calib to use (e.g. 5000:10000)')
-    .addOption(new Option('--norm <preset>', 'activation scale λ per layer: max (Diehl), p99.9 (Rueckauer: percentile of non-zero activations), channel (that percentile per output channel), qcfs (the trained clip ceiling, no data)').choices([...NORMALISATIONS]).default(DEFAULTS.norm))
+    .addOption(new Option('--norm <preset>', 'activation scale λ per layer: mse (the λ whose T-step IF code has the least error on the calibration activations; depends on T), max (Diehl), p99.9 (Rueckauer: a percentile of non-zero activations), channel (that percentile per output channel), qcfs (the trained clip ceiling, no data)').choices([...NORMALISATIONS]).default(DEFAULTS.norm))
     .option('--percentile <p>', 'percentile for p99.9 and channel', Number, DEFAULTS.percentile)
     .addOption(new Option('--v0 <init>', 'initial membrane: half (θ/2, rounds instead of flooring) or zero').choices(['half', 'zero']).default(DEFAULTS.v0))
-    .addOption(new Option('--maxpool <policy>', 'max-pooling of spikes: gate (Rueckauer: pass the input with the largest spike count), avg (replace by average pooling), spike-or (max of spikes), pre (pool the currents before the IF neuron)').choices([...MAXPOOL_POLICIES]).default(DEFAULTS.maxpool))
+    .addOption(new Option('--maxpool <policy>', 'max-pooling: auto (pre where the current is constant over time, else gate), gate (Rueckauer: pass the input with the largest spike count), avg (replace by average pooling), spike-or (max of spikes), pre (pool the currents before the IF neuron)').choices([...MAXPOOL_POLICIES]).default(DEFAULTS.maxpool))
     .option('--input-scale <s>', 'preprocessing the ANN expects: x·s (recorded in the model)', Number)
     .option('--input-mean <m>', 'then − m (one value, or one per channel: 0.5,0.5,0.5)', numberList)
     .option('--input-std <d>', 'then ÷ d (one value, or one per channel)', numberList);
@@ -78,18 +78,15 @@ export function registerConversionCommands(program: Command): void {
     const isAnn = extname(modelPath).toLowerCase() === '.onnx';
     const model = loadModel(modelPath);
     let ann: number | null = null;
-    let snn = model;
-    if (isAnn) {
-      fitToModel(data, model.input.shape, undefined, o.data);
-      ann = await annAccuracyOrt(modelPath, data, inputPreprocess(o));
-      if (o.calib || o.norm === 'qcfs') snn = convertAnn(model, calibrationData(o), conversionOptions(o, Math.max(...o.timesteps))).snn;
-    } else {
-      fitToModel(data, model.input.shape, model.input.encoding.type === 'events' ? Math.max(...o.timesteps) : undefined, o.data);
-    }
-    const evaluateSnn = !isAnn || snn !== model;
-    const Ts: number[] = evaluateSnn ? o.timesteps : [];
-    const bar = progress(data.n * Ts.length, o.batch);
-    const acc = await accuracyVsT(snn, data, Ts, { engine: o.engine, batch: o.batch, onProgress: (T, d) => bar.update(Ts.indexOf(T) * data.n + d) });
+    const convert = isAnn && (o.calib || o.norm === 'qcfs');
+    const Ts: number[] = !isAnn || convert ? o.timesteps : [];
+    fitToModel(data, model.input.shape, model.input.encoding.type === 'events' ? Math.max(...o.timesteps) : undefined, o.data);
+    if (isAnn) ann = await annAccuracyOrt(modelPath, data, inputPreprocess(o));
+    const bar = progress(Ts.length ? data.n : 0, o.batch);
+    const evalOptions = { engine: o.engine, batch: o.batch, onProgress: (_: number, d: number) => bar.update(d) };
+    const acc = convert
+      ? await convertedAccuracyVsT(calibrateAnn(model, calibrationData(o), conversionOptions(o, 1)), data, Ts, conversionOptions(o, 1), evalOptions)
+      : await accuracyVsT(model, data, Ts, evalOptions);
     bar.stop();
     const accuracy = Object.fromEntries([...acc].map(([T, a]) => [String(T), Number(a.toFixed(2))]));
     if (o.json) {

@@ -7,9 +7,9 @@ import { type Preprocess, type SnnModel, composePreprocess } from '../compiler/i
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { type ActivationScale, type Normalisation, convertAnnToSnn } from '../compiler/passes/convert-ann.js';
 import { foldBatchNorm } from '../compiler/passes/fold-batchnorm.js';
-import { type MaxPoolPolicy, hoistMaxPoolBeforeRelu, maxPoolToAvgPool } from '../compiler/passes/maxpool-policy.js';
+import { type MaxPoolPolicy, hoistMaxPoolBeforeRelu, hoistStaticMaxPools, maxPoolToAvgPool } from '../compiler/passes/maxpool-policy.js';
 import { type Pass, runPasses } from '../compiler/passes/pipeline.js';
-import { calibrate } from './calibrate.js';
+import { type ActivationSamples, collectActivations, scalesFromActivations } from './calibrate.js';
 import type { Dataset } from './datasets.js';
 
 export interface ConvertOptions {
@@ -36,32 +36,45 @@ export function prepareAnn(ann: SnnModel, options: Pick<ConvertOptions, 'maxpool
   const passes: Pass[] = [foldBatchNorm];
   if (options.maxpool === 'avg') passes.push(maxPoolToAvgPool);
   if (options.maxpool === 'pre') passes.push(hoistMaxPoolBeforeRelu);
+  if (options.maxpool === 'auto') passes.push(hoistStaticMaxPools);
   return runPasses(withInput, passes);
 }
 
-export function convertAnn(ann: SnnModel, calib: Dataset | undefined, options: ConvertOptions): ConvertResult {
+/** A prepared ANN and its calibration activations: convert it for any T without re-running the ANN. */
+export interface Calibrated {
+  readonly ann: SnnModel;
+  readonly activations: ActivationSamples;
+  readonly calibration: { samples: number; first: number } | null;
+}
+
+export function calibrateAnn(ann: SnnModel, calib: Dataset | undefined, options: Pick<ConvertOptions, 'maxpool' | 'inputPreprocess' | 'norm' | 'onProgress'>): Calibrated {
   if (ann.layers.some((l) => l.op === 'if' || l.op === 'lif' || l.op === 'cuba_lif')) throw badInput(`model "${ann.name}" is already spiking: convert takes an ANN`);
   const prepared = prepareAnn(ann, options);
-  if (options.norm !== 'qcfs') {
-    if (!calib) throw badInput(`--norm ${options.norm} needs calibration data (--calib FILE)`);
-    if (sizeOf(calib.sampleShape) !== sizeOf(prepared.input.shape)) {
-      throw badInput(`calibration data: each sample has ${sizeOf(calib.sampleShape)} values ([${calib.sampleShape}]) but the ANN takes [${prepared.input.shape}]`);
-    }
+  if (options.norm === 'qcfs') return { ann: prepared, activations: collectActivations(prepared, new Float32Array(0), 0), calibration: null };
+  if (!calib) throw badInput(`--norm ${options.norm} needs calibration data (--calib FILE)`);
+  if (sizeOf(calib.sampleShape) !== sizeOf(prepared.input.shape)) {
+    throw badInput(`calibration data: each sample has ${sizeOf(calib.sampleShape)} values ([${calib.sampleShape}]) but the ANN takes [${prepared.input.shape}]`);
   }
-  const scales = calibrate(prepared, calib?.x ?? new Float32Array(0), calib?.n ?? 0, {
-    norm: options.norm,
-    percentile: options.percentile,
-    onProgress: (d) => options.onProgress?.(d, calib?.n ?? 0),
-  });
-  const snn = convertAnnToSnn(prepared, scales, {
+  const activations = collectActivations(prepared, calib.x, calib.n, { onProgress: (d) => options.onProgress?.(d, calib.n) });
+  return { ann: prepared, activations, calibration: { samples: calib.n, first: calib.offset } };
+}
+
+/** The SNN for T = options.timesteps from a calibrated ANN. */
+export function convertCalibrated(c: Calibrated, options: ConvertOptions): ConvertResult {
+  const scales = scalesFromActivations(c.activations, { norm: options.norm, percentile: options.percentile, timesteps: options.timesteps, v0: options.v0 });
+  const snn = convertAnnToSnn(c.ann, scales, {
     v0: options.v0,
     maxpool: options.maxpool,
     timesteps: options.timesteps,
     provenance: {
       norm: options.norm,
       percentile: options.norm === 'p99.9' || options.norm === 'channel' ? (options.percentile ?? 99.9) : undefined,
-      calibration: calib ? { samples: calib.n, first: calib.offset } : null,
+      calibration: c.calibration,
     },
   });
-  return { snn, ann: prepared, scales };
+  return { snn, ann: c.ann, scales };
+}
+
+export function convertAnn(ann: SnnModel, calib: Dataset | undefined, options: ConvertOptions): ConvertResult {
+  return convertCalibrated(calibrateAnn(ann, calib, options), options);
 }

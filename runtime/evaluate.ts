@@ -10,6 +10,7 @@ import { sizeOf } from '../compiler/ir/tensor.js';
 import { compileGpu } from '../targets/gpu/index.js';
 import type { Dataset } from './datasets.js';
 import { preprocess } from './encoders.js';
+import { type Calibrated, type ConvertOptions, convertCalibrated } from './conversion.js';
 import { OrtRunner } from './ort-runner.js';
 import { accuracy, predictions } from './predictions.js';
 import { simulate } from './simulator.js';
@@ -24,39 +25,50 @@ export interface EvalOptions {
   readonly onProgress?: (T: number, done: number) => void;
 }
 
-/** Decoded outputs [n, classes] of `model` at T time steps. */
-export async function runSnn(model: SnnModel, data: Dataset, T: number, options: EvalOptions = {}): Promise<{ output: Float32Array; classes: number }> {
+/** Per-step output values [T, n, classes] of `model` run for T steps. */
+export async function runSnnSteps(model: SnnModel, data: Dataset, T: number, options: EvalOptions = {}): Promise<{ steps: Float32Array; classes: number }> {
   const batch = options.batch ?? 100;
   if ((options.engine ?? 'ort') === 'ort') {
-    const { onnx, manifest } = compileGpu(model, { timesteps: T, batch });
+    const { onnx, manifest } = compileGpu(model, { timesteps: T, batch, outputSteps: true });
     const runner = await OrtRunner.fromBytes(manifest, onnx, { threads: options.threads });
     const r = await runner.run(data.x, data.n, data.offset, (d) => options.onProgress?.(T, d));
     await runner.close();
-    return r;
+    return { steps: r.outputSteps!, classes: r.classes };
   }
   const per = sizeOf(data.sampleShape);
-  let output = new Float32Array(0);
+  let steps = new Float32Array(0);
   let classes = 0;
   for (let start = 0; start < data.n; start += batch) {
     const count = Math.min(batch, data.n - start);
-    const r = simulate(model, data.x.subarray(start * per, (start + count) * per), count, { timesteps: T, sampleOffset: data.offset + start });
+    const r = simulate(model, data.x.subarray(start * per, (start + count) * per), count, { timesteps: T, sampleOffset: data.offset + start, outputSteps: true });
     if (start === 0) {
       classes = r.classes;
-      output = new Float32Array(data.n * classes);
+      steps = new Float32Array(T * data.n * classes);
     }
-    output.set(r.output, start * classes);
+    for (let t = 0; t < T; t++) steps.set(r.outputSteps!.subarray(t * count * classes, (t + 1) * count * classes), (t * data.n + start) * classes);
     options.onProgress?.(T, start + count);
   }
-  return { output, classes };
+  return { steps, classes };
 }
 
-/** Accuracy (%) of an SNN at each T. */
+/**
+ * Accuracy (%) of an SNN at each T, from one run of max(T) steps: nothing in an snnc network depends on
+ * T, so the output decoded after T' steps is the float32 running sum of the first T' step values
+ * (summed in step order, as the simulator does; divided by T' for mean_membrane).
+ */
 export async function accuracyVsT(model: SnnModel, data: Dataset, timesteps: readonly number[], options: EvalOptions = {}): Promise<Map<number, number>> {
   if (!data.labels) throw badInput('accuracy needs labels (--labels FILE)');
   const result = new Map<number, number>();
-  for (const T of timesteps) {
-    const { output, classes } = await runSnn(model, data, T, options);
-    result.set(T, accuracy(predictions(output, data.n, classes), data.labels));
+  if (timesteps.length === 0) return result;
+  const maxT = Math.max(...timesteps);
+  const { steps, classes } = await runSnnSteps(model, data, maxT, options);
+  const size = data.n * classes;
+  const sum = new Float32Array(size);
+  for (let t = 1; t <= maxT; t++) {
+    for (let i = 0; i < size; i++) sum[i] = Math.fround(sum[i] + steps[(t - 1) * size + i]);
+    if (!timesteps.includes(t)) continue;
+    const decoded = model.output.decoding === 'mean_membrane' ? sum.map((v) => Math.fround(v / t)) : sum;
+    result.set(t, accuracy(predictions(decoded, data.n, classes), data.labels));
   }
   return result;
 }
@@ -91,4 +103,19 @@ export async function annAccuracyOrt(file: string, data: Dataset, pre?: Preproce
   }
   await session.release();
   return accuracy(predicted, data.labels);
+}
+
+/**
+ * Accuracy (%) of a calibrated ANN converted to an SNN, at each T. A T-dependent normalisation (mse)
+ * is converted once per T and evaluated at that T; otherwise one conversion serves every T.
+ */
+export async function convertedAccuracyVsT(c: Calibrated, data: Dataset, timesteps: readonly number[], conversion: Omit<ConvertOptions, 'timesteps'>, options: EvalOptions = {}): Promise<Map<number, number>> {
+  const maxT = Math.max(...timesteps);
+  if (conversion.norm !== 'mse') return accuracyVsT(convertCalibrated(c, { ...conversion, timesteps: maxT }).snn, data, timesteps, options);
+  const result = new Map<number, number>();
+  for (const T of timesteps) {
+    const acc = await accuracyVsT(convertCalibrated(c, { ...conversion, timesteps: T }).snn, data, [T], options);
+    result.set(T, acc.get(T)!);
+  }
+  return result;
 }

@@ -32,6 +32,8 @@ export interface RunResult {
   readonly classes: number;
   /** Probed spikes [T, n, N] per layer. */
   readonly spikes: Map<string, Uint8Array>;
+  /** Per-step output values [T, n, classes], when compiled with outputSteps. */
+  readonly outputSteps?: Float32Array;
 }
 
 async function loadOrt(backend: OrtBackend): Promise<Ort> {
@@ -91,14 +93,15 @@ export class OrtRunner {
     if (raw.length !== n * per) throw badInput(`input has ${raw.length} values, expected ${n} samples × ${per}`);
     const output = new Float32Array(n * m.classes);
     const spikes = new Map<string, Uint8Array>(m.io.probes.map((p) => [p.layer, new Uint8Array(m.timesteps * n * p.dims[p.dims.length - 1])]));
+    const outputSteps = m.io.outputSteps ? new Float32Array(m.timesteps * n * m.classes) : undefined;
     for (let start = 0; start < n; start += B) {
       const count = Math.min(B, n - start);
       const batch = new Float32Array(B * per);
       batch.set(raw.subarray(start * per, (start + count) * per));
-      const { y, probes } = await this.runBatch(batch, sampleOffset + start);
+      const { y, probes, ySteps } = await this.runBatch(batch, sampleOffset + start);
       output.set(y.subarray(0, count * m.classes), start * m.classes);
-      for (const [layer, steps] of probes) {
-        const dst = spikes.get(layer)!;
+      /** Copies the valid rows of a [T, B, N] batch result into [T, n, N]. */
+      const gather = (steps: Float32Array, dst: Float32Array | Uint8Array) => {
         const N = steps.length / (m.timesteps * B);
         for (let t = 0; t < m.timesteps; t++) {
           for (let b = 0; b < count; b++) {
@@ -106,14 +109,16 @@ export class OrtRunner {
             for (let k = 0; k < N; k++) dst[(t * n + start + b) * N + k] = src[k];
           }
         }
-      }
+      };
+      for (const [layer, steps] of probes) gather(steps, spikes.get(layer)!);
+      if (outputSteps && ySteps) gather(ySteps, outputSteps);
       onBatch?.(start + count);
     }
-    return { output, classes: m.classes, spikes };
+    return { output, classes: m.classes, spikes, outputSteps };
   }
 
   /** One padded batch: raw [B, ...] → decoded y [B, C] and probes [T, B, N]. */
-  private async runBatch(raw: Float32Array, sampleOffset: number): Promise<{ y: Float32Array; probes: Map<string, Float32Array> }> {
+  private async runBatch(raw: Float32Array, sampleOffset: number): Promise<{ y: Float32Array; probes: Map<string, Float32Array>; ySteps?: Float32Array }> {
     const m = this.manifest;
     const B = m.batch;
     const T = m.timesteps;
@@ -130,10 +135,15 @@ export class OrtRunner {
 
     if (m.schedule !== 'step') {
       const r = await this.session.run({ [m.io.input.name]: tensor(steps ?? raw, m.io.input.dims) });
-      return { y: get(r, m.io.output.name), probes: new Map(m.io.probes.map((p) => [p.layer, get(r, p.name)])) };
+      return {
+        y: get(r, m.io.output.name),
+        probes: new Map(m.io.probes.map((p) => [p.layer, get(r, p.name)])),
+        ySteps: m.io.outputSteps ? get(r, m.io.outputSteps.name) : undefined,
+      };
     }
 
     const y = new Float32Array(B * m.classes);
+    const ySteps = m.io.outputSteps ? new Float32Array(T * B * m.classes) : undefined;
     const probes = new Map(m.io.probes.map((p) => [p.layer, new Float32Array(T * B * p.dims[1])]));
     const state = new Map<string, Float32Array>(m.io.states.map((s) => [s.input, new Float32Array(sizeOf(s.dims)).fill(s.init)]));
     for (let t = 0; t < T; t++) {
@@ -143,11 +153,12 @@ export class OrtRunner {
       const r = await this.session.run(feeds);
       const yt = get(r, m.io.output.name);
       for (let i = 0; i < y.length; i++) y[i] = f(y[i] + yt[i]);
+      ySteps?.set(yt, t * B * m.classes);
       for (const s of m.io.states) state.set(s.input, get(r, s.output));
       for (const p of m.io.probes) probes.get(p.layer)!.set(get(r, p.name), t * B * p.dims[1]);
     }
     if (m.decoding === 'mean_membrane') for (let i = 0; i < y.length; i++) y[i] = f(y[i] / T);
-    return { y, probes };
+    return { y, probes, ySteps };
   }
 
   async close(): Promise<void> {

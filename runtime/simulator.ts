@@ -27,6 +27,8 @@ export interface SimulateOptions {
   readonly probes?: readonly string[] | 'all';
   /** Any layers whose per-step output values to record (e.g. ReLU activations for calibration). */
   readonly record?: readonly string[];
+  /** Also return the per-step output values [T, B, classes] (before decoding). */
+  readonly outputSteps?: boolean;
 }
 
 export interface SimulateResult {
@@ -37,6 +39,8 @@ export interface SimulateResult {
   readonly spikes: Map<string, Uint8Array>;
   /** Recorded output values per `record`ed layer, [T, B, N]. */
   readonly values: Map<string, Float32Array>;
+  /** With `outputSteps`: the per-step output values [T, B, classes]. */
+  readonly outputSteps?: Float32Array;
 }
 
 /** Per-layer state and precomputed operands. */
@@ -88,6 +92,7 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
   const outKernel = kernels.find((k) => k.layer.name === model.output.layer)!;
   const classes = outKernel.size;
   const output = new Float32Array(batch * classes);
+  const outputSteps = options.outputSteps ? new Float32Array(T * batch * classes) : undefined;
   const values = new Map<string, Float32Array>();
   for (let t = 0; t < T; t++) {
     values.set(INPUT, stepInput(t));
@@ -100,9 +105,10 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
     }
     const y = model.output.decoding === 'mean_membrane' ? (outKernel as NeuronKernel).v : outKernel.out;
     for (let i = 0; i < output.length; i++) output[i] = f(output[i] + y[i]);
+    outputSteps?.set(y, t * output.length);
   }
   if (model.output.decoding === 'mean_membrane') for (let i = 0; i < output.length; i++) output[i] = f(output[i] / T);
-  return { output, classes, spikes, values: recorded };
+  return { output, classes, spikes, values: recorded, outputSteps };
 }
 
 function makeKernel(layer: L.Layer, inShapes: (readonly number[])[], outShape: readonly number[], batch: number, isStatic: boolean): Kernel {

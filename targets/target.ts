@@ -15,6 +15,8 @@ export interface CompileOptions {
   readonly schedule?: string;
   /** Neuron layers whose spikes are exported as extra outputs, or 'all'. */
   readonly probes?: readonly string[] | 'all';
+  /** Also export the per-step output values [T, B, classes], so one run gives the decoded output at every T' ≤ T. */
+  readonly outputSteps?: boolean;
 }
 
 /** One row of a resource report: what a layer (or the whole model) needs of the target. */

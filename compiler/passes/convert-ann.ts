@@ -10,7 +10,7 @@
  * and a weighted layer that feeds no ReLU (the readout) keeps ANN units (λ = 1), read out by accumulation.
  * Where values of different scales meet (an add; a ReLU fed by an unscaled path) they are brought to the
  * target scale by add coefficients, a per-channel batchnorm, or the IF threshold (threshold balancing).
- * Max-pools of spikes become Rueckauer gates (`gate`) or stay max-pools, i.e. an OR (`spike-or`).
+ * Max-pools of spikes become Rueckauer gates (`gate`, `auto`) or stay max-pools, i.e. an OR (`spike-or`).
  * The λ per layer, the method and the calibration size are recorded in the model's metadata.
  */
 import { badInput } from '../errors.js';
@@ -21,8 +21,8 @@ import { sizeOf, tensor } from '../ir/tensor.js';
 import { verifyModel } from '../ir/verify.js';
 import type { MaxPoolPolicy } from './maxpool-policy.js';
 
-export type Normalisation = 'max' | 'p99.9' | 'channel' | 'qcfs';
-export const NORMALISATIONS: readonly Normalisation[] = ['max', 'p99.9', 'channel', 'qcfs'];
+export type Normalisation = 'max' | 'p99.9' | 'channel' | 'mse' | 'qcfs';
+export const NORMALISATIONS: readonly Normalisation[] = ['max', 'p99.9', 'channel', 'mse', 'qcfs'];
 
 /** λ of one ReLU: one value, or one per channel. */
 export interface ActivationScale {
@@ -131,7 +131,7 @@ export function convertAnnToSnn(ann: SnnModel, scales: ReadonlyMap<string, Activ
       }
       case 'maxpool2d': {
         const spikes = fired.has(layer.inputs[0]);
-        if (spikes && options.maxpool === 'gate') {
+        if (spikes && (options.maxpool === 'gate' || options.maxpool === 'auto')) {
           if (layer.padding.some((p) => p !== 0)) throw badInput(`layer "${layer.name}": gated max-pooling does not support padding; use --maxpool spike-or, avg or pre`);
           layers.push(L.gatedMaxpool2d({ name: layer.name, inputs: layer.inputs, kernel: layer.kernel, stride: layer.stride }));
         } else layers.push(layer);

@@ -37,7 +37,7 @@ function resolveOptions(model: SnnModel, options: CompileOptions) {
   const neurons = model.layers.filter(isNeuron).map((l) => l.name);
   const probes = options.probes === 'all' ? neurons : [...(options.probes ?? [])];
   for (const p of probes) if (!neurons.includes(p)) throw badInput(`probe "${p}" is not a neuron layer of the model (neuron layers: ${neurons.join(', ')})`);
-  return { timesteps, batch, schedule: sched, probes };
+  return { timesteps, batch, schedule: sched, probes, outputSteps: options.outputSteps ?? false };
 }
 
 /** Compiles in memory: the ONNX bytes and the manifest. Deterministic: same input, same bytes. */
@@ -45,7 +45,7 @@ export function compileGpu(model: SnnModel, options: CompileOptions = {}): Compi
   const shapes = verifyModel(model);
   const opts = resolveOptions(model, options);
   const ctx = loweringContext(model, shapes, opts.batch, opts.timesteps);
-  const { builder, io } = schedule(opts.schedule, ctx, { probes: opts.probes });
+  const { builder, io } = schedule(opts.schedule, ctx, { probes: opts.probes, outputSteps: opts.outputSteps });
   const sourceHash = modelHash(model);
   const onnx = encodeModel(builder.graph(model.name.replace(/[^A-Za-z0-9_]/g, '_') || 'snn', true), {
     opset: OPSET,

@@ -30,6 +30,8 @@ export interface GraphIO {
   readonly states: { layer: string; key: string; input: string; output: string; dims: number[]; init: number }[];
   /** Spike probes: [T, B, N] (for `step`: [B, N] per call). */
   readonly probes: { layer: string; name: string; dims: number[] }[];
+  /** With `outputSteps`: each step's output value [T, B, classes] before decoding (for `step`, `y` itself). */
+  readonly outputSteps?: { readonly name: string; readonly dims: number[] };
 }
 
 export interface ScheduledGraph {
@@ -40,10 +42,13 @@ export interface ScheduledGraph {
 export interface ScheduleOptions {
   /** Neuron layers whose spikes become extra outputs. */
   readonly probes: readonly string[];
+  /** Export the per-step output values too. */
+  readonly outputSteps: boolean;
 }
 
 const INPUT_NAME = 'x';
 const OUTPUT_NAME = 'y';
+const STEPS_NAME = 'y_steps';
 const probeName = (layer: string) => `spikes.${layer}`;
 
 /** Elements of the output layer per sample: the decoded scores per class. */
@@ -128,12 +133,14 @@ export function scheduleLayerwise(ctx: LoweringContext, options: ScheduleOptions
 
   const C = classes(ctx);
   const outName = model.output.layer;
-  let y: string;
-  if (outputMembrane) y = meanOverTime(root, outputMembrane, T);
-  else if (ctx.isStatic(outName)) y = root.node('Mul', [reshape(root, values.get(outName)!, [B, C], 'y.once'), root.constScalar('timesteps', T)], 'y.sum');
-  else y = sumOverTime(root, reshape(root, values.get(outName)!, [T, B, C], 'y.steps'));
+  // Per-step output values [T, B, C]: the membrane, a static value repeated, or the layer's output.
+  const ySteps = outputMembrane
+    ? outputMembrane
+    : reshape(root, ctx.isStatic(outName) ? overTime(outName) : values.get(outName)!, [T, B, C], 'y.steps');
+  const y = outputMembrane ? meanOverTime(root, ySteps, T) : sumOverTime(root, ySteps);
   root.output(y, [B, C], OUTPUT_NAME);
-  return { builder: root, io: { input: { name: INPUT_NAME, dims: inputDims, hasTimeAxis }, output: { name: OUTPUT_NAME, dims: [B, C] }, states: [], probes } };
+  const outputSteps = options.outputSteps ? { name: root.output(ySteps, [T, B, C], STEPS_NAME), dims: [T, B, C] } : undefined;
+  return { builder: root, io: { input: { name: INPUT_NAME, dims: inputDims, hasTimeAxis }, output: { name: OUTPUT_NAME, dims: [B, C] }, states: [], probes, outputSteps } };
 }
 
 function sumOverTime(b: GraphBuilder, steps: string): string {
@@ -230,7 +237,8 @@ export function scheduleScan(ctx: LoweringContext, options: ScheduleOptions): Sc
     const dims = [T, B, neuronCount(ctx, layer)];
     return { layer, name: root.output(outs[stateList.length + 1 + k], dims, probeName(layer)), dims };
   });
-  return { builder: root, io: { input: { name: INPUT_NAME, dims: inputDims, hasTimeAxis }, output: { name: OUTPUT_NAME, dims: [B, C] }, states: [], probes } };
+  const outputSteps = options.outputSteps ? { name: root.output(ySteps, [T, B, C], STEPS_NAME), dims: [T, B, C] } : undefined;
+  return { builder: root, io: { input: { name: INPUT_NAME, dims: inputDims, hasTimeAxis }, output: { name: OUTPUT_NAME, dims: [B, C] }, states: [], probes, outputSteps } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,7 +264,8 @@ export function scheduleStep(ctx: LoweringContext, options: ScheduleOptions): Sc
     const dims = [B, neuronCount(ctx, layer)];
     return { layer, name: root.output(value, dims, probeName(layer)), dims };
   });
-  return { builder: root, io: { input: { name: INPUT_NAME, dims: inputDims, hasTimeAxis: false }, output: { name: OUTPUT_NAME, dims: [B, C] }, states, probes } };
+  const outputSteps = options.outputSteps ? { name: OUTPUT_NAME, dims: [B, C] } : undefined;
+  return { builder: root, io: { input: { name: INPUT_NAME, dims: inputDims, hasTimeAxis: false }, output: { name: OUTPUT_NAME, dims: [B, C] }, states, probes, outputSteps } };
 }
 
 export function schedule(kind: Schedule, ctx: LoweringContext, options: ScheduleOptions): ScheduledGraph {
