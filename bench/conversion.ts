@@ -12,6 +12,7 @@ import { readOnnx } from '../compiler/frontends/onnx/read.js';
 import { calibrateAnn, convertCalibrated } from '../runtime/conversion.js';
 import { loadDataset } from '../runtime/datasets.js';
 import { runSnnSteps } from '../runtime/evaluate.js';
+import { fmt, median, time } from './timing.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, threads: { type: 'string', default: '1' } } });
 const RUNS = Number(values.runs);
@@ -19,33 +20,21 @@ const THREADS = Number(values.threads);
 const CNTK = '../shared/fixtures/models/onnx_mnist_cnn_cntk/mnist.onnx';
 const MNIST = '../shared/fixtures/data/mnist/t10k-images-idx3-ubyte.gz';
 
-async function time(fn: () => Promise<unknown> | unknown, runs = RUNS): Promise<number[]> {
-  await fn(); // warm-up
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  return ms.sort((a, b) => a - b);
-}
-const median = (ms: number[]) => ms[ms.length >> 1];
-const fmt = (ms: number[]) => `${median(ms).toFixed(0)} ms (${ms[0].toFixed(0)}–${ms[ms.length - 1].toFixed(0)})`;
 
 console.log(`CNTK MNIST CNN; ${os.cpus()[0].model}, ${os.cpus().length} cores, Node ${process.version}; onnxruntime-node CPU, ${THREADS} thread(s); ${RUNS} runs after a warm-up\n`);
 const calib = loadDataset(MNIST, undefined, { start: 5000, end: 10000 });
 const options = { norm: 'mse', maxpool: 'auto', v0: 'half', timesteps: 16 } as const;
-console.log(`conversion (import + fold + calibrate on ${calib.n} images + convert): ${fmt(await time(() => convertCalibrated(calibrateAnn(readOnnx(CNTK), calib, options), options)))}`);
+console.log(`conversion (import + fold + calibrate on ${calib.n} images + convert): ${fmt(await time(() => convertCalibrated(calibrateAnn(readOnnx(CNTK), calib, options), options), RUNS), 0)}`);
 const calibrated = calibrateAnn(readOnnx(CNTK), calib, options);
-console.log(`  of which converting a calibrated ANN for one more T: ${fmt(await time(() => convertCalibrated(calibrated, options)))}\n`);
+console.log(`  of which converting a calibrated ANN for one more T: ${fmt(await time(() => convertCalibrated(calibrated, options), RUNS), 0)}\n`);
 
 const ortData = loadDataset(MNIST, undefined, { start: 0, end: 1000 });
 const simData = loadDataset(MNIST, undefined, { start: 0, end: 100 });
 console.log('images/s (median): T | onnxruntime (layerwise, 1000 images) | reference simulator (100 images) | ratio');
 for (const T of [1, 4, 16, 64]) {
   const snn = convertCalibrated(calibrated, { ...options, timesteps: T }).snn;
-  const ort = median(await time(() => runSnnSteps(snn, ortData, T, { engine: 'ort', batch: 32, threads: THREADS })));
-  const sim = median(await time(() => runSnnSteps(snn, simData, T, { engine: 'simulator', batch: 100 })));
+  const ort = median(await time(() => runSnnSteps(snn, ortData, T, { engine: 'ort', batch: 32, threads: THREADS }), RUNS));
+  const sim = median(await time(() => runSnnSteps(snn, simData, T, { engine: 'simulator', batch: 100 }), RUNS));
   const ortRate = (ortData.n * 1000) / ort;
   const simRate = (simData.n * 1000) / sim;
   console.log(`${String(T).padStart(3)} | ${ortRate.toFixed(0).padStart(7)} | ${simRate.toFixed(0).padStart(7)} | ${(ortRate / simRate).toFixed(1)}×`);

@@ -22,6 +22,7 @@ import { GraphBuilder, encodeModel } from '../targets/gpu/onnx-builder.js';
 import { compileGpu } from '../targets/gpu/index.js';
 import { SCHEDULES } from '../targets/gpu/schedules.js';
 import * as ort from 'onnxruntime-node';
+import { fmt, time } from './timing.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' }, threads: { type: 'string', default: '1' }, batch: { type: 'string', default: '64' }, timesteps: { type: 'string', default: '16' } } });
 const RUNS = Number(values.runs);
@@ -29,17 +30,6 @@ const THREADS = Number(values.threads);
 const B = Number(values.batch);
 const T = Number(values.timesteps);
 
-async function time(fn: () => Promise<unknown> | unknown, runs = RUNS, warmup = 2): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  return ms.sort((a, b) => a - b);
-}
-const fmt = (ms: number[]) => `${ms[ms.length >> 1].toFixed(2)} (${ms[0].toFixed(2)}–${ms[ms.length - 1].toFixed(2)})`;
 
 const model = readModelJson('examples/mnist-cnn/model.json');
 const data = loadDataset('../shared/fixtures/data/mnist/t10k-images-idx3-ubyte.gz', undefined, { start: 0, end: B });
@@ -50,7 +40,7 @@ const rows: [string, number[]][] = [];
 for (const schedule of SCHEDULES) {
   const { onnx, manifest } = compileGpu(model, { schedule, batch: B, timesteps: T });
   const runner = await OrtRunner.fromBytes(manifest, onnx, { threads: THREADS });
-  rows.push([`${schedule} schedule`, await time(() => runner.run(data.x, B))]);
+  rows.push([`${schedule} schedule`, await time(() => runner.run(data.x, B), RUNS, 2)]);
   await runner.close();
 }
 
@@ -79,7 +69,7 @@ for (const schedule of SCHEDULES) {
   const bytes = encodeModel(b.graph('dense_floor', true), { opset: 17, irVersion: 8, producerVersion: 'bench', docString: '', metadata: {} });
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: THREADS, interOpNumThreads: 1 });
   const feed = { x: new ort.Tensor('float32', data.x, [B, ...model.input.shape]) };
-  rows.push(['dense floor (synaptic ops only)', await time(() => session.run(feed))]);
+  rows.push(['dense floor (synaptic ops only)', await time(() => session.run(feed), RUNS, 2)]);
 }
 
 rows.push(['reference simulator (JS)', await time(() => simulate(model, data.x, B, { timesteps: T }), Math.min(RUNS, 5), 1)]);

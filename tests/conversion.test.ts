@@ -4,7 +4,6 @@
  * bad input gets clear errors.
  */
 import { describe, expect, it } from 'vitest';
-import { SnncError } from '../compiler/errors.js';
 import { parseOnnx } from '../compiler/frontends/onnx/read.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { foldBatchNorm } from '../compiler/passes/fold-batchnorm.js';
@@ -15,6 +14,7 @@ import { convertAnn } from '../runtime/conversion.js';
 import type { Dataset } from '../runtime/datasets.js';
 import { simulate } from '../runtime/simulator.js';
 import { relativeDiff } from './helpers/compare.js';
+import { snncErrorMessage } from './helpers/errors.js';
 import { randomInput } from './helpers/models.js';
 import { convAnn, residualAnn } from './helpers/onnx-ann.js';
 
@@ -78,18 +78,9 @@ describe('residual network with BatchNorm', () => {
 
 describe('bad conversion input', () => {
   const ann = parseOnnx(convAnn(13), 'ann.onnx');
-  const err = (fn: () => unknown) => {
-    try {
-      fn();
-    } catch (e) {
-      expect(e).toBeInstanceOf(SnncError);
-      return (e as Error).message;
-    }
-    throw new Error('expected an error');
-  };
   it('calibration data of the wrong shape, missing data, qcfs without clip ceilings', () => {
-    expect(err(() => convertAnn(ann, dataset(randomInput(1, 10 * 28), [28]), { norm: 'max', v0: 'half', maxpool: 'gate', timesteps: 8 }))).toMatch(/calibration data: each sample has 28 values \(\[28\]\) but the ANN takes \[2,10,10\]/);
-    expect(err(() => convertAnn(ann, undefined, { norm: 'p99.9', v0: 'half', maxpool: 'gate', timesteps: 8 }))).toMatch(/needs calibration data/);
-    expect(err(() => convertAnn(ann, undefined, { norm: 'qcfs', v0: 'half', maxpool: 'gate', timesteps: 8 }))).toMatch(/layer "Relu_relu1" is a plain ReLU/);
+    expect(snncErrorMessage(() => convertAnn(ann, dataset(randomInput(1, 10 * 28), [28]), { norm: 'max', v0: 'half', maxpool: 'gate', timesteps: 8 }))).toMatch(/calibration data: each sample has 28 values \(\[28\]\) but the ANN takes \[2,10,10\]/);
+    expect(snncErrorMessage(() => convertAnn(ann, undefined, { norm: 'p99.9', v0: 'half', maxpool: 'gate', timesteps: 8 }))).toMatch(/needs calibration data/);
+    expect(snncErrorMessage(() => convertAnn(ann, undefined, { norm: 'qcfs', v0: 'half', maxpool: 'gate', timesteps: 8 }))).toMatch(/layer "Relu_relu1" is a plain ReLU/);
   });
 });
