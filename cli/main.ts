@@ -19,6 +19,7 @@ import { SCHEDULES } from '../targets/gpu/schedules.js';
 import { TARGETS, targetByName } from '../targets/index.js';
 import { registerConversionCommands } from './convert.js';
 import { positiveInt } from './options.js';
+import { registerReportCommand } from './report.js';
 import { type InputOptions, addInputOptions, loadInput, progress, report } from './predict.js';
 
 
@@ -131,6 +132,7 @@ addInputOptions(
 });
 
 registerConversionCommands(program);
+registerReportCommand(program);
 
 program
   .command('schema')

@@ -25,8 +25,10 @@ export interface SimulateOptions {
   readonly sampleOffset?: number;
   /** Neuron layers whose spikes to record, or 'all'. */
   readonly probes?: readonly string[] | 'all';
-  /** Any layers whose per-step output values to record (e.g. ReLU activations for calibration). */
+  /** Any layers (or "input") whose per-step output values to record (e.g. ReLU activations for calibration). */
   readonly record?: readonly string[];
+  /** Neuron layers whose per-step membrane (after reset) to record. */
+  readonly membranes?: readonly string[];
   /** Also return the per-step output values [T, B, classes] (before decoding). */
   readonly outputSteps?: boolean;
 }
@@ -41,6 +43,8 @@ export interface SimulateResult {
   readonly values: Map<string, Float32Array>;
   /** With `outputSteps`: the per-step output values [T, B, classes]. */
   readonly outputSteps?: Float32Array;
+  /** Recorded membranes per neuron layer in `membranes`, [T, B, N]. */
+  readonly membranes: Map<string, Float32Array>;
 }
 
 /** Per-layer state and precomputed operands. */
@@ -84,9 +88,15 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
   for (const k of kernels) if (probeNames.has(k.layer.name)) spikes.set(k.layer.name, new Uint8Array(T * batch * k.size));
   const recorded = new Map<string, Float32Array>();
   for (const name of options.record ?? []) {
+    const size = name === INPUT ? perSample : kernels.find((x) => x.layer.name === name)?.size;
+    if (size === undefined) throw new Error(`simulate: cannot record unknown layer "${name}"`);
+    recorded.set(name, new Float32Array(T * batch * size));
+  }
+  const membranes = new Map<string, Float32Array>();
+  for (const name of options.membranes ?? []) {
     const k = kernels.find((x) => x.layer.name === name);
-    if (!k) throw new Error(`simulate: cannot record unknown layer "${name}"`);
-    recorded.set(name, new Float32Array(T * batch * k.size));
+    if (!(k instanceof NeuronKernel)) throw new Error(`simulate: "${name}" is not a neuron layer`);
+    membranes.set(name, new Float32Array(T * batch * k.size));
   }
 
   const outKernel = kernels.find((k) => k.layer.name === model.output.layer)!;
@@ -96,19 +106,21 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
   const values = new Map<string, Float32Array>();
   for (let t = 0; t < T; t++) {
     values.set(INPUT, stepInput(t));
+    recorded.get(INPUT)?.set(stepInput(t), t * batch * perSample);
     for (const k of kernels) {
       if (!(k.isStatic && t > 0)) k.step(values);
       values.set(k.layer.name, k.out);
       const rec = spikes.get(k.layer.name);
       if (rec) for (let i = 0; i < k.out.length; i++) rec[t * k.out.length + i] = k.out[i];
       recorded.get(k.layer.name)?.set(k.out, t * k.out.length);
+      if (k instanceof NeuronKernel) membranes.get(k.layer.name)?.set(k.v, t * k.v.length);
     }
     const y = model.output.decoding === 'mean_membrane' ? (outKernel as NeuronKernel).v : outKernel.out;
     for (let i = 0; i < output.length; i++) output[i] = f(output[i] + y[i]);
     outputSteps?.set(y, t * output.length);
   }
   if (model.output.decoding === 'mean_membrane') for (let i = 0; i < output.length; i++) output[i] = f(output[i] / T);
-  return { output, classes, spikes, values: recorded, outputSteps };
+  return { output, classes, spikes, values: recorded, outputSteps, membranes };
 }
 
 function makeKernel(layer: L.Layer, inShapes: (readonly number[])[], outShape: readonly number[], batch: number, isStatic: boolean): Kernel {
