@@ -45,9 +45,9 @@ export function registerConversionCommands(program: Command): void {
       .option('-T, --timesteps <T>', `time steps recorded in the model (default ${DEFAULTS.timesteps})`, positiveInt, DEFAULTS.timesteps)
       .option('--sidecar', 'store the weights in <name>.safetensors beside the model instead of inline')
       .option('--json', 'print the per-layer scales as JSON on stdout'),
-  ).action((annPath: string, o) => {
+  ).action(async (annPath: string, o) => {
     if (extname(annPath).toLowerCase() !== '.onnx') throw badInput(`${annPath}: convert takes an ANN in ONNX format (.onnx)`);
-    const ann = loadModel(annPath);
+    const ann = await loadModel(annPath);
     const calib = calibrationData(o);
     const bar = progress(calib?.n ?? 0, 100);
     const { snn, scales } = convertAnn(ann, calib, { ...conversionOptions(o, o.timesteps), onProgress: (d) => bar.update(d) });
@@ -76,7 +76,7 @@ export function registerConversionCommands(program: Command): void {
   ).action(async (modelPath: string, o) => {
     const data = loadDataset(o.data, o.labels, o.range ? parseRange(o.range) : undefined);
     const isAnn = extname(modelPath).toLowerCase() === '.onnx';
-    const model = loadModel(modelPath);
+    const model = await loadModel(modelPath);
     let ann: number | null = null;
     const convert = isAnn && (o.calib || o.norm === 'qcfs');
     const Ts: number[] = !isAnn || convert ? o.timesteps : [];

@@ -6,9 +6,11 @@
  */
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { MODEL_FORMATS, loadModel } from '../compiler/frontends/index.js';
+import { extname } from 'node:path';
+import { type LoadOptions, MODEL_FORMATS, loadModel } from '../compiler/frontends/index.js';
+import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
 import { modelSchema } from '../compiler/frontends/modeljson/schema.js';
-import { ExitCode, SnncError } from '../compiler/errors.js';
+import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { SNNC_VERSION } from '../compiler/version.js';
 import { fitToModel } from '../runtime/datasets.js';
@@ -22,6 +24,14 @@ import { positiveInt } from './options.js';
 import { registerReportCommand } from './report.js';
 import { type InputOptions, addInputOptions, loadInput, progress, report } from './predict.js';
 
+
+/** NIR import options from --dt/--reset/--timesteps (where a command has them); diagnostics go to stderr. */
+function nirLoadOptions(o: { dt?: number; reset?: 'zero' | 'subtract'; timesteps?: number }): LoadOptions {
+  return {
+    nir: { dt: o.dt, reset: o.reset, timesteps: o.timesteps },
+    onDiagnostic: (d) => process.stderr.write(`snnc: warning: node "${d.node}": ${d.message}\n`),
+  };
+}
 
 const targetOption = () =>
   new Option('--target <name>', `compilation target: ${TARGETS.map((t) => `${t.name} (${t.description})`).join('; ')}`).choices(TARGETS.map((t) => t.name)).makeOptionMandatory();
@@ -45,7 +55,7 @@ program
   .option('--probe <layers...>', 'also output the spikes of these neuron layers ("all" for every one)')
   .option('--json', 'print a machine-readable summary on stdout')
   .action(async (modelPath: string, o) => {
-    const model = loadModel(modelPath);
+    const model = await loadModel(modelPath, nirLoadOptions(o));
     const target = targetByName(o.target);
     const outDir = resolve(o.out ?? `${model.name}.${target.name}`);
     const probes = o.probe?.includes('all') ? 'all' : o.probe;
@@ -65,8 +75,8 @@ program
   .option('-T, --timesteps <T>', 'time steps per sample', positiveInt)
   .option('-b, --batch <B>', 'batch size', positiveInt)
   .option('--json', 'print the report as JSON on stdout')
-  .action((modelPath: string, o) => {
-    const report = targetByName(o.target).check(loadModel(modelPath), { timesteps: o.timesteps, batch: o.batch });
+  .action(async (modelPath: string, o) => {
+    const report = targetByName(o.target).check(await loadModel(modelPath, nirLoadOptions(o)), { timesteps: o.timesteps, batch: o.batch });
     if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else {
       const cols = [...new Set(report.rows.flatMap((r) => Object.keys(r)))];
@@ -87,7 +97,7 @@ addInputOptions(
     .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', positiveInt)
     .option('-b, --batch <B>', 'samples simulated together', positiveInt, 64),
 ).action(async (modelPath: string, o: InputOptions & { timesteps?: number; batch: number }) => {
-  const model = loadModel(modelPath);
+  const model = await loadModel(modelPath, nirLoadOptions(o));
   const data = loadInput(o);
   const T = o.timesteps ?? model.timesteps;
   fitToModel(data, model.input.shape, model.input.encoding.type === 'events' ? T : undefined, o.input ?? o.data!);
@@ -130,6 +140,22 @@ addInputOptions(
   await runner.close();
   report(o, data, r.output, r.classes, { engine: `onnxruntime-${o.backend} ${m.schedule}`, T: m.timesteps }, (performance.now() - t0) / 1000);
 });
+
+program
+  .command('import')
+  .description('import a NIR graph (.nir) into model.json, printing a diagnostic for each quirk it repaired')
+  .argument('<model.nir>', 'NIR file')
+  .requiredOption('-o, --out <model.json>', 'output model file')
+  .option('--dt <seconds>', 'time step for discretising the continuous-time NIR model (default 1e-4, the NIR paper\'s)', Number)
+  .addOption(new Option('--reset <mode>', 'reset for neurons without v_reset (NIR < 1.0.6 files)').choices(['zero', 'subtract']).default('zero'))
+  .option('-T, --timesteps <T>', 'time steps recorded in the model (default 100)', positiveInt)
+  .option('--sidecar', 'store the weights in <name>.safetensors beside the model')
+  .action(async (nirPath: string, o) => {
+    if (extname(nirPath).toLowerCase() !== '.nir') throw badInput(`${nirPath}: import takes a NIR file (.nir)`);
+    const model = await loadModel(nirPath, nirLoadOptions(o));
+    writeModelJson(model, o.out, { sidecar: o.sidecar });
+    process.stdout.write(`wrote ${o.out}: ${model.layers.length} layers (${model.layers.map((l) => l.op).join(', ')}), dt=${model.dt}, T=${model.timesteps}\n`);
+  });
 
 registerConversionCommands(program);
 registerReportCommand(program);

@@ -29,7 +29,7 @@ export function registerReportCommand(program: Command): void {
     .option('--json', 'print the report as JSON on stdout')
     .action(async (modelPath: string, o) => {
       if (extname(modelPath).toLowerCase() !== '.json') throw badInput(`${modelPath}: report takes a model.json (compiled folders get core maps with the Loihi and SpiNNaker targets)`);
-      const model = loadModel(modelPath);
+      const model = await loadModel(modelPath);
       const T = o.timesteps ?? model.timesteps;
       const range = o.range ? parseRange(o.range) : undefined;
       const all = loadDataset(o.data, o.labels, range);
