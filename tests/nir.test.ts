@@ -6,10 +6,12 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { SnncError } from '../compiler/errors.js';
 import { nextFloat32Up, readNir } from '../compiler/frontends/nir/read.js';
 import type * as L from '../compiler/ir/layers.js';
+import { parseNpy } from '../compiler/io/npy.js';
 import { readArray } from '../runtime/datasets.js';
 import { simulate } from '../runtime/simulator.js';
 import { compareWithOrt, inputFor } from './helpers/compare.js';
@@ -67,7 +69,16 @@ describe('NIR import', () => {
         expect((e as Error).message).toMatch(/node "[^"]+"|expected one Input and one Output/);
       }
     }
-    expect(imported.sort()).toEqual(['paper/01_lif/lif_norse.nir', 'paper/01_lif/lif_rockpool.nir', 'paper/02_cnn/cnn_sinabs.nir']);
+    expect(imported.sort()).toEqual([
+      'demo/braille_braille_checkpoint.nir',
+      'paper/01_lif/lif_norse.nir',
+      'paper/01_lif/lif_rockpool.nir',
+      'paper/02_cnn/cnn_sinabs.nir',
+      'paper/03_rnn/braille_noDelay_bias_zero.nir',
+      'paper/03_rnn/braille_noDelay_bias_zero_subgraph.nir',
+      'paper/03_rnn/braille_noDelay_noBias_subtract.nir',
+      'paper/03_rnn/braille_noDelay_noBias_subtract_subgraph.nir',
+    ]);
   });
 
   it("NIR's strict threshold: x > θ exactly when x ≥ nextFloat32Up(θ), for float32 x and θ", () => {
@@ -99,4 +110,49 @@ describe('NIR import', () => {
       { numRuns: 150 },
     );
   });
+});
+
+describe('NIR import: the Braille recurrent CUBA-LIF networks (NIR paper, task 3)', () => {
+  const RNN = `${NIR}/paper/03_rnn`;
+  /** The .npz beside the .nir files: a zip of .npy arrays. */
+  function npz(path: string): Map<string, { shape: number[]; data: Float32Array }> {
+    const files = unzipSync(new Uint8Array(readFileSync(path)));
+    return new Map(Object.entries(files).map(([name, bytes]) => [name.replace(/\.npy$/, ''), parseNpy(bytes, name)]));
+  }
+  const cases = [
+    { file: 'braille_noDelay_bias_zero', weights: 'model_noDelay_bias_ref_zero', params: 'parameters_noDelay_bias_ref_zero', reset: 'zero' as const },
+    { file: 'braille_noDelay_noBias_subtract', weights: 'model_noDelay_noBias_ref_subtract', params: 'parameters_noDelay_noBias_ref_subtract', reset: 'subtract' as const },
+  ];
+  for (const c of cases) {
+    it(`${c.file} (flat cycle and nested graph): α, β, weights and recurrence match the trained model; compiles with the recurrence intact`, async () => {
+      const ref = npz(`${RNN}/weights/${c.weights}.npz`);
+      const hyper = JSON.parse(readFileSync(`${RNN}/weights/${c.params}.json`, 'utf8'));
+      for (const variant of [c.file, `${c.file}_subgraph`]) {
+        const { model, diagnostics } = await readNir(`${RNN}/${variant}.nir`, { dt: 1e-4, reset: c.reset, timesteps: 30 });
+        if (variant.endsWith('_subgraph')) expect(diagnostics.some((d) => /repaired to "lif1"/.test(d.message))).toBe(true);
+        const [fc1, lif1, fc2, lif2] = model.layers as [L.Dense, L.CubaLIFNeuron, L.Dense, L.CubaLIFNeuron];
+        expect(model.layers.map((l) => l.op)).toEqual(['dense', 'cuba_lif', 'dense', 'cuba_lif']);
+        // β = 1 − dt/τ_mem, α = 1 − dt/τ_syn (nir.md §5), against the training hyper-parameters.
+        expect(lif1.alpha).toBeCloseTo(hyper.alpha_r, 6);
+        expect(lif1.beta).toBeCloseTo(hyper.beta_r, 6);
+        expect(lif2.alpha).toBeCloseTo(hyper.alpha_out, 6);
+        expect(lif2.beta).toBeCloseTo(hyper.beta_out, 6);
+        expect([lif1.reset, lif2.reset]).toEqual([c.reset, c.reset]);
+        // snnTorch's convention (R = τ_mem/dt, w_in = τ_syn/dt) makes the input gain 1: weights are kept exactly.
+        expect([...fc1.weight.data]).toEqual([...ref.get('fc1.weight')!.data]);
+        expect([...lif1.recurrent!.data]).toEqual([...ref.get('lif1.recurrent.weight')!.data]);
+        expect([...fc2.weight.data]).toEqual([...ref.get('fc2.weight')!.data]);
+        if (ref.has('fc1.bias')) {
+          // The recurrent Affine's constant bias joins the input layer's.
+          const want = ref.get('fc1.bias')!.data.map((b, k) => b + ref.get('lif1.recurrent.bias')!.data[k]);
+          fc1.bias!.data.forEach((b, k) => expect(b).toBeCloseTo(want[k], 6));
+        }
+        for (const schedule of ['layerwise', 'scan', 'step'] as const) {
+          const r = await compareWithOrt(model, inputFor(model, 4), 4, schedule, 2);
+          expect(r.spikes).toBeGreaterThan(50);
+          expect(r.mismatches).toBe(0);
+        }
+      }
+    });
+  }
 });

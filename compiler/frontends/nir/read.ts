@@ -13,15 +13,16 @@
  * The gain g is folded into the weights (and bias) of the dense/conv layer feeding the neuron, or applied
  * by a batchnorm scale. NIR spikes when v > θ (strict); the IR spikes when v ≥ θ, so θ becomes the next
  * float32 above θ, which is exactly equivalent on float32 membranes.
- * Not yet supported (clear errors): recurrent cycles, nested graphs, Delay, Threshold, I, LI, CubaLI,
- * non-zero v_leak or v_reset, per-neuron thresholds or time constants that differ within a layer.
+ * Nested graphs are inlined; a neuron ⇄ Affine/Linear cycle becomes the neuron's recurrent weight.
+ * Not yet supported (clear errors): other cycles, Conv1d, Delay, Threshold, I, LI, CubaLI, non-zero
+ * v_leak or v_reset, per-neuron thresholds or time constants that differ within a layer.
  */
 import h5wasm, { type Dataset, type Group } from 'h5wasm/node';
 import { SnncError, badInput } from '../../errors.js';
 import * as L from '../../ir/layers.js';
 import { INPUT, IDENTITY_PREPROCESS, type SnnModel } from '../../ir/model.js';
 import { inferShapes } from '../../ir/shapes.js';
-import { type Tensor, tensor } from '../../ir/tensor.js';
+import { type Tensor, sizeOf, tensor } from '../../ir/tensor.js';
 import { verifyModel } from '../../ir/verify.js';
 
 export interface NirImportOptions {
@@ -98,37 +99,31 @@ function parseNirFile(f: InstanceType<typeof h5wasm.File>, file: string, options
   if (!root || !(root instanceof h5wasm.Group)) throw badInput(`${file}: not a NIR file (no /node group)`);
   const rootType = get(root, 'type') as Dataset | null;
   if (rootType && String(rootType.value) !== 'NIRGraph') throw badInput(`${file}: /node is a ${String(rootType.value)}, expected a NIRGraph`);
-  const nodesGroup = get(root, 'nodes') as Group | null;
-  if (!nodesGroup || !(nodesGroup instanceof h5wasm.Group)) throw badInput(`${file}: the graph has no nodes group`);
 
-  const nodes = new Map<string, NirNode>();
-  for (const name of nodesGroup.keys()) {
-    const g = get(nodesGroup, name);
-    if (!(g instanceof h5wasm.Group)) throw badInput(`${file}: node "${name}" is not a group`);
-    const typeDs = get(g, 'type') as Dataset | null;
-    if (!typeDs) throw badInput(`${file}: node "${name}" has no type`);
-    const params = new Map<string, { shape: number[]; value: Value }>();
-    for (const key of g.keys()) {
-      if (key === 'type' || key === 'metadata') continue;
-      const d = get(g, key);
-      if (d instanceof h5wasm.Dataset) params.set(key, { shape: d.shape ?? [], value: d.value as Value });
-    }
-    nodes.set(name, { name, type: String(typeDs.value), params });
-  }
-  const edgeDs = get(root, 'edges') as Dataset | null;
-  const flat = edgeDs ? Array.from((edgeDs.value ?? []) as ArrayLike<string | number>) : [];
-  const edges: [string, string][] = [];
-  if (flat.length > 0 && typeof flat[0] === 'string') for (let i = 0; i + 1 < flat.length; i += 2) edges.push([String(flat[i]), String(flat[i + 1])]);
-  for (const [s, t] of edges) for (const n of [s, t]) if (!nodes.has(n)) throw badInput(`${file}: an edge refers to node "${n}", which the graph does not have`);
-
+  const { nodes, edges } = flattenGraph(root, '', file, warn);
   const dt = options.dt ?? 1e-4;
   if (options.dt === undefined && [...nodes.values()].some((n) => n.type === 'LIF' || n.type === 'CubaLIF')) warn('(graph)', `no --dt given: using dt = 1e-4 (the NIR paper's convention); NIR files carry no time step`);
 
   const inputs = [...nodes.values()].filter((n) => n.type === 'Input');
   const outputs = [...nodes.values()].filter((n) => n.type === 'Output');
   if (inputs.length !== 1 || outputs.length !== 1) throw badInput(`${file}: expected one Input and one Output node, found ${inputs.length} and ${outputs.length}`);
+  // A neuron N and an Affine/Linear A fed only by N and feeding N back form a recurrent layer: A's
+  // weights become N's recurrent weights (one step of delay, as snnTorch and NIRTorch read such cycles).
+  const recurrentOf = new Map<string, NirNode>();
+  const isNeuronType = (t: string) => t === 'IF' || t === 'LIF' || t === 'CubaLIF';
+  for (const a of nodes.values()) {
+    if (a.type !== 'Affine' && a.type !== 'Linear') continue;
+    const ins = edges.filter(([, t]) => t === a.name).map(([src]) => src);
+    const outs = edges.filter(([src]) => src === a.name).map(([, t]) => t);
+    if (ins.length === 1 && outs.length === 1 && ins[0] === outs[0] && isNeuronType(nodes.get(ins[0])!.type)) {
+      if (nodes.get(ins[0])!.type === 'IF') throw badInput(`${file}: node "${ins[0]}" (IF) has recurrent weights; snnc supports recurrence on LIF and CubaLIF`);
+      recurrentOf.set(ins[0], a);
+    }
+  }
+  const recurrentNames = new Set([...recurrentOf.values()].map((a) => a.name));
+  const forward = edges.filter(([src, t]) => !recurrentNames.has(src) && !recurrentNames.has(t));
   const preds = new Map<string, string[]>([...nodes.keys()].map((k) => [k, []]));
-  for (const [s, t] of edges) preds.get(t)!.push(s);
+  for (const [s, t] of forward) preds.get(t)!.push(s);
 
   // Topological order from the Input; a node reachable only through a cycle is recurrence (not yet supported).
   const order: string[] = [];
@@ -195,6 +190,7 @@ function parseNirFile(f: InstanceType<typeof h5wasm.File>, file: string, options
     };
     switch (node.type) {
       case 'Output':
+      case 'Identity': // a nested graph's Input or Output, after inlining
         valueOf.set(name, input);
         break;
       case 'Affine':
@@ -265,6 +261,7 @@ function parseNirFile(f: InstanceType<typeof h5wasm.File>, file: string, options
         const threshold = nextFloat32Up(Math.fround(uniform('v_threshold')));
         const r = uniform('r');
         let gain: number;
+        if (node.type === 'IF' && recurrentOf.has(name)) throw badInput(`${where}: IF neurons cannot be recurrent in snnc`);
         let neuron: L.NeuronLayer;
         const base = { name: fresh(name), threshold, reset, v0: 0 };
         if (node.type === 'IF') {
@@ -282,8 +279,19 @@ function parseNirFile(f: InstanceType<typeof h5wasm.File>, file: string, options
           neuron = L.cubaLifNeuron({ ...base, inputs: ['(pending)'], alpha: 1 - dt / tauSyn, beta: 1 - dt / tauMem });
         }
         if (!(neuron.op === 'if' || (neuron.beta >= 0 && neuron.beta <= 1))) throw badInput(`${where}: dt = ${dt} is larger than a time constant; choose a smaller --dt`);
+        if (Math.abs(gain - 1) < 1e-6) gain = 1; // the snnTorch convention (R = τ/dt, w_in = τ_syn/dt), up to float rounding
+        const rec = recurrentOf.get(name);
+        let recurrent: Tensor | undefined;
+        if (rec) {
+          const w = toNumbers(rec.params.get('weight')?.value);
+          const n = sizeOf(inputShapeOf(layers, input, inputShape));
+          if (w.length !== n * n) throw badInput(`${where}: recurrent weights of "${rec.name}" have ${w.length} values for ${n} neurons`);
+          recurrent = tensor([n, n], Float32Array.from(w, (v) => v * gain));
+          const bias = toNumbers(rec.params.get('bias')?.value);
+          if (bias.some((b) => b !== 0)) addBias(layers, input, bias, where);
+        }
         const src = applyGain(layers, input, gain, fresh, channelsOf(layers, input, inputShape));
-        emit({ ...neuron, inputs: [src] } as L.Layer);
+        emit({ ...neuron, inputs: [src], ...(recurrent ? { recurrent } : {}) } as L.Layer);
         break;
       }
       default:
@@ -333,3 +341,93 @@ function applyGain(layers: L.Layer[], input: string, gain: number, fresh: (hint:
   return name;
 }
 
+
+/** The per-sample shape of an IR value, from the layers built so far. */
+function inputShapeOf(layers: readonly L.Layer[], name: string, inputShape: readonly number[]): readonly number[] {
+  if (name === INPUT) return inputShape;
+  const probe: SnnModel = { name: 'probe', input: { shape: inputShape, encoding: { type: 'events' }, preprocess: IDENTITY_PREPROCESS }, layers, output: { layer: name, decoding: 'accumulate' }, timesteps: 1, dt: 1, metadata: {} };
+  return inferShapes(probe).get(name)!;
+}
+
+/** Adds a recurrent path's constant bias to the dense layer that feeds the neuron (before the gain is applied). */
+function addBias(layers: L.Layer[], input: string, bias: number[], where: string): void {
+  const k = layers.findIndex((l) => l.name === input);
+  const producer = layers[k];
+  if (!producer || producer.op !== 'dense' || bias.length !== producer.weight.shape[0]) throw badInput(`${where}: a recurrent bias needs a dense layer of matching size feeding the neuron`);
+  const b = Float32Array.from({ length: bias.length }, (_, o) => (producer.bias ? producer.bias.data[o] : 0) + bias[o]);
+  layers[k] = L.dense({ ...producer, bias: tensor([bias.length], b) });
+}
+
+/**
+ * The nodes and edges of a graph group, with nested NIRGraph nodes inlined: inner nodes are named
+ * "<graph>.<inner>", an edge into the graph goes to its Input, an edge out of it leaves its Output.
+ * Inner edges naming a missing node are repaired when exactly one inner node's name starts with it
+ * (a quirk of the NIR paper's subgraph files), with a diagnostic.
+ */
+function flattenGraph(g: Group, prefix: string, file: string, warn: (node: string, message: string) => void): { nodes: Map<string, NirNode>; edges: [string, string][] } {
+  const read = (grp: Group, path: string) => {
+    try {
+      return grp.get(path);
+    } catch {
+      return null;
+    }
+  };
+  const nodesGroup = read(g, 'nodes');
+  if (!(nodesGroup instanceof h5wasm.Group)) throw badInput(`${file}: graph "${prefix || '/node'}" has no nodes group`);
+  const nodes = new Map<string, NirNode>();
+  const inner = new Map<string, { input: string; output: string }>(); // nested graph → its entry and exit
+  const edges: [string, string][] = [];
+  for (const name of nodesGroup.keys()) {
+    if (!name || name.includes('/')) throw badInput(`${file}: invalid node name "${name}"`);
+    const child = read(nodesGroup, name);
+    if (!(child instanceof h5wasm.Group)) throw badInput(`${file}: node "${prefix}${name}" is not a group`);
+    const typeDs = read(child, 'type');
+    if (!(typeDs instanceof h5wasm.Dataset)) throw badInput(`${file}: node "${prefix}${name}" has no type`);
+    const type = String(typeDs.value);
+    if (type === 'NIRGraph') {
+      const sub = flattenGraph(child, `${prefix}${name}.`, file, warn);
+      for (const [k, v] of sub.nodes) nodes.set(k, v);
+      edges.push(...sub.edges);
+      const ins = [...sub.nodes.values()].filter((n) => n.type === 'Input' && n.name.startsWith(`${prefix}${name}.`) && !n.name.slice(prefix.length + name.length + 1).includes('.'));
+      const outs = [...sub.nodes.values()].filter((n) => n.type === 'Output' && n.name.startsWith(`${prefix}${name}.`) && !n.name.slice(prefix.length + name.length + 1).includes('.'));
+      if (ins.length !== 1 || outs.length !== 1) throw badInput(`${file}: nested graph "${prefix}${name}" needs one Input and one Output`);
+      // The nested Input/Output become pass-through nodes.
+      nodes.set(ins[0].name, { ...ins[0], type: 'Output' });
+      inner.set(`${prefix}${name}`, { input: ins[0].name, output: outs[0].name });
+      continue;
+    }
+    const params = new Map<string, { shape: number[]; value: Value }>();
+    for (const key of child.keys()) {
+      if (key === 'type' || key === 'metadata') continue;
+      const d = read(child, key);
+      if (d instanceof h5wasm.Dataset) params.set(key, { shape: d.shape ?? [], value: d.value as Value });
+    }
+    nodes.set(`${prefix}${name}`, { name: `${prefix}${name}`, type, params });
+  }
+  const edgeDs = read(g, 'edges');
+  const flat = edgeDs instanceof h5wasm.Dataset ? Array.from((edgeDs.value ?? []) as ArrayLike<string | number>) : [];
+  if (!(edgeDs instanceof h5wasm.Dataset)) warn(prefix || '(graph)', 'the graph has no edges dataset');
+  const local = new Set(nodesGroup.keys());
+  const repaired = new Set<string>();
+  const resolve = (n: string): string => {
+    if (local.has(n)) return n;
+    const candidates = [...local].filter((k) => k.startsWith(n));
+    if (candidates.length === 1) {
+      if (!repaired.has(n)) warn(`${prefix}${n}`, `edges name a missing node "${n}"; repaired to "${candidates[0]}"`);
+      repaired.add(n);
+      return candidates[0];
+    }
+    throw badInput(`${file}: an edge refers to node "${prefix}${n}", which the graph does not have`);
+  };
+  if (flat.length > 0 && typeof flat[0] === 'string') {
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const src = `${prefix}${resolve(String(flat[i]))}`;
+      const dst = `${prefix}${resolve(String(flat[i + 1]))}`;
+      edges.push([inner.get(src)?.output ?? src, inner.get(dst)?.input ?? dst]);
+    }
+  }
+  // A nested graph's Input (now a pass-through) was marked Output above; make it a plain identity.
+  for (const { input } of inner.values()) nodes.set(input, { ...nodes.get(input)!, type: 'Identity' });
+  for (const { output } of inner.values()) nodes.set(output, { ...nodes.get(output)!, type: 'Identity' });
+  return { nodes, edges };
+}
