@@ -60,6 +60,7 @@ program
     const outDir = resolve(o.out ?? `${model.name}.${target.name}`);
     const probes = o.probe?.includes('all') ? 'all' : o.probe;
     const result = await target.emit(model, outDir, { timesteps: o.timesteps, batch: o.batch, schedule: o.schedule, probes });
+    for (const w of result.warnings ?? []) process.stderr.write(`snnc: warning: ${w}\n`);
     if (o.json) process.stdout.write(`${JSON.stringify({ target: target.name, out: outDir, files: result.files, ...result.summary })}\n`);
     else {
       const summary = Object.entries(result.summary).map(([k, v]) => `${k} ${v}`).join(', ');

@@ -1,9 +1,10 @@
 /** The registry of compilation targets, by the name used with `--target`. */
 import { badInput } from '../compiler/errors.js';
 import { gpuTarget } from './gpu/index.js';
+import { nirTarget } from './nir/index.js';
 import type { Target } from './target.js';
 
-export const TARGETS: readonly Target[] = [gpuTarget];
+export const TARGETS: readonly Target[] = [gpuTarget, nirTarget];
 
 export function targetByName(name: string): Target {
   const t = TARGETS.find((x) => x.name === name);

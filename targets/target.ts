@@ -37,6 +37,8 @@ export interface EmitResult {
   /** Files written, relative to the output folder. */
   readonly files: readonly string[];
   readonly summary: Readonly<Record<string, unknown>>;
+  /** What the artifacts could not express exactly (the CLI prints these). */
+  readonly warnings?: readonly string[];
 }
 
 export interface Target {

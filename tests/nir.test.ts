@@ -13,6 +13,7 @@ import { nextFloat32Up, readNir } from '../compiler/frontends/nir/read.js';
 import type * as L from '../compiler/ir/layers.js';
 import { parseNpy } from '../compiler/io/npy.js';
 import { readArray } from '../runtime/datasets.js';
+import { binEvents, parseNmnistBin } from '../runtime/events.js';
 import { simulate } from '../runtime/simulator.js';
 import { compareWithOrt, inputFor } from './helpers/compare.js';
 import { tempDir } from './helpers/tmp.js';
@@ -39,8 +40,8 @@ describe('NIR import', () => {
     rows.forEach((row, i) => expect(Math.abs(v[i] - row[1])).toBeLessThan(1e-6)); // float32 vs the recorded float64 trace
   });
 
-  it('cnn_sinabs.nir imports with weights bit-identical to the pretrained ANN and compiles to the gpu target (0 spike mismatches)', async () => {
-    const { model } = await readNir(`${NIR}/paper/02_cnn/cnn_sinabs.nir`, { timesteps: 12 });
+  it.each([`${NIR}/paper/02_cnn/cnn_sinabs.nir`, '../shared/fixtures/models/nir_nmnist_cnn/cnn_sinabs.nir'])('%s imports with weights bit-identical to the pretrained ANN and compiles to the gpu target (0 spike mismatches)', async (path) => {
+    const { model } = await readNir(path, { timesteps: 12 });
     expect(model.input.shape).toEqual([2, 34, 34]);
     const weighted = model.layers.filter((l): l is L.Conv2d | L.Dense => l.op === 'conv2d' || l.op === 'dense');
     const keys = ['0', '2', '5', '9', '11'];
@@ -155,4 +156,24 @@ describe('NIR import: the Braille recurrent CUBA-LIF networks (NIR paper, task 3
       }
     });
   }
+});
+
+describe('N-MNIST through the imported NIR CNN', () => {
+  it('decodes the ATIS bin events as the fixture export does, bins 1 ms frames, and classifies the sample identically in the simulator and onnxruntime', async () => {
+    const ev = parseNmnistBin(new Uint8Array(readFileSync('../shared/fixtures/data/nmnist/sample_nmnist.bin')), 'sample_nmnist.bin');
+    const ref = readArray('../shared/fixtures/data/nmnist/DERIVED_sample_nmnist_events_xytp_i32.npy');
+    expect(ref.shape).toEqual([4325, 4]);
+    expect(ev.x.length).toBe(4325);
+    for (let k = 0; k < 4325; k++) expect([ev.x[k], ev.y[k], ev.t[k], ev.p[k]]).toEqual([...ref.data.subarray(4 * k, 4 * k + 4)]);
+    const T = Math.ceil((Math.max(...ev.t) + 1) / 1000); // 312 steps of 1 ms
+    const frames = binEvents(ev, 34, 34, 1000, T);
+    expect(frames.reduce((a, b) => a + b, 0)).toBe(4325);
+    const { model } = await readNir(`${NIR}/paper/02_cnn/cnn_sinabs.nir`, { timesteps: T, reset: 'subtract' });
+    const sim = simulate(model, frames, 1, { probes: 'all' });
+    const counts = [...sim.output];
+    expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThan(0); // the readout fires
+    const c = await compareWithOrt(model, frames, 1, 'layerwise', 1);
+    expect(c.mismatches).toBe(0);
+    expect(c.predictionsAgree).toBe(1);
+  });
 });

@@ -49,6 +49,8 @@ interface NirNode {
   readonly name: string;
   readonly type: string;
   readonly params: Map<string, { shape: number[]; value: Value }>;
+  /** String values of the node's metadata group (e.g. snnc's reset = "subtract"). */
+  readonly metadata?: Map<string, string>;
 }
 
 /** The next float32 above v: `x > v` ⇔ `x ≥ nextUp(v)` for float32 x. */
@@ -251,7 +253,10 @@ function parseNirFile(f: InstanceType<typeof h5wasm.File>, file: string, options
       case 'CubaLIF': {
         if (node.params.has('v_leak') && toNumbers(p('v_leak')!.value).some((v) => v !== 0)) throw badInput(`${where}: a non-zero v_leak is not supported`);
         let reset: L.ResetMode;
-        if (node.params.has('v_reset')) {
+        if (node.metadata?.get('reset') === 'subtract') {
+          reset = 'subtract'; // snnc's own hint: NIR ≥ 1.0.6 cannot express subtraction
+          warn(name, 'reset by subtraction, from the node metadata');
+        } else if (node.params.has('v_reset')) {
           if (toNumbers(p('v_reset')!.value).some((v) => v !== 0)) throw badInput(`${where}: a non-zero v_reset is not supported`);
           reset = 'zero';
         } else {
@@ -402,7 +407,15 @@ function flattenGraph(g: Group, prefix: string, file: string, warn: (node: strin
       const d = read(child, key);
       if (d instanceof h5wasm.Dataset) params.set(key, { shape: d.shape ?? [], value: d.value as Value });
     }
-    nodes.set(`${prefix}${name}`, { name: `${prefix}${name}`, type, params });
+    const meta = read(child, 'metadata');
+    const metadata = new Map<string, string>();
+    if (meta instanceof h5wasm.Group) {
+      for (const key of meta.keys()) {
+        const d = read(meta, key);
+        if (d instanceof h5wasm.Dataset && typeof d.value === 'string') metadata.set(key, d.value);
+      }
+    }
+    nodes.set(`${prefix}${name}`, { name: `${prefix}${name}`, type, params, metadata });
   }
   const edgeDs = read(g, 'edges');
   const flat = edgeDs instanceof h5wasm.Dataset ? Array.from((edgeDs.value ?? []) as ArrayLike<string | number>) : [];
