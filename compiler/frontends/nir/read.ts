@@ -321,10 +321,7 @@ function parseNirFile(f: InstanceType<typeof h5wasm.File>, file: string, options
 
 /** Channels (first axis) of an IR value, from the layers built so far. */
 function channelsOf(layers: readonly L.Layer[], name: string, inputShape: readonly number[]): number {
-  if (name === INPUT) return inputShape[0];
-  const probe: SnnModel = { name: 'probe', input: { shape: inputShape, encoding: { type: 'events' }, preprocess: IDENTITY_PREPROCESS }, layers, output: { layer: name, decoding: 'accumulate' }, timesteps: 1, dt: 1, metadata: {} };
-  // Shape inference on the partial graph (inferShapes only: the verifier would reject unfinished graphs).
-  return inferShapes(probe).get(name)![0];
+  return inputShapeOf(layers, name, inputShape)[0];
 }
 
 /**
@@ -347,7 +344,7 @@ function applyGain(layers: L.Layer[], input: string, gain: number, fresh: (hint:
 }
 
 
-/** The per-sample shape of an IR value, from the layers built so far. */
+/** The per-sample shape of an IR value, from the layers built so far (shape inference only: the verifier would reject an unfinished graph). */
 function inputShapeOf(layers: readonly L.Layer[], name: string, inputShape: readonly number[]): readonly number[] {
   if (name === INPUT) return inputShape;
   const probe: SnnModel = { name: 'probe', input: { shape: inputShape, encoding: { type: 'events' }, preprocess: IDENTITY_PREPROCESS }, layers, output: { layer: name, decoding: 'accumulate' }, timesteps: 1, dt: 1, metadata: {} };
