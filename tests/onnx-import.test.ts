@@ -23,13 +23,12 @@ import { convAnn, residualAnn, unsupportedAnn } from './helpers/onnx-ann.js';
 const CNTK = '../shared/fixtures/models/onnx_mnist_cnn_cntk';
 const MNIST = '../shared/fixtures/data/mnist';
 
-async function ortLogits(bytes: Uint8Array, x: Float32Array, dims: number[], softmax = false): Promise<Float32Array> {
+/** The ONNX file's own output, computed by onnxruntime. */
+async function ortLogits(bytes: Uint8Array, x: Float32Array, dims: number[]): Promise<Float32Array> {
   const s = await ort.InferenceSession.create(bytes);
   const r = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', x, dims) });
   await s.release();
-  const y = r[s.outputNames[0]].data as Float32Array;
-  if (!softmax) return y;
-  return y; // compared as probabilities below
+  return r[s.outputNames[0]].data as Float32Array;
 }
 
 function softmaxRows(y: Float32Array, classes: number): Float32Array {
