@@ -1,0 +1,79 @@
+/**
+ * Loihi's fixed-point arithmetic, bit-accurate to Lava's `PyLifModelBitAcc` and `PyDenseModelBitAcc`
+ * (loihi.md §1.3–§1.4, §2.2). Integers are held in JS numbers (exact below 2^53; every product here is
+ * below 2^37). This is the ground layer of the Loihi emulator; the descriptor, partitioner and
+ * quantiser of the Loihi target build on it.
+ */
+
+export const DECAY_UNITY = 4096;
+const UV_MAX = 2 ** 23;
+
+/** Per-population CUBA-LIF parameters in Loihi units. */
+export interface CubaParams {
+  /** Current decay du ∈ [0, 4095] (effective factor (4096 − (du + 1))/4096; du = −1 means none). */
+  readonly du: number;
+  /** Voltage decay dv ∈ [0, 4095] (factor (4096 − dv)/4096). */
+  readonly dv: number;
+  /** Threshold mantissa: θ = vth · 2^6; a neuron spikes when v > θ. */
+  readonly vth: number;
+  /** Per-neuron bias mantissa (13-bit signed) and the shared exponent (0…7). */
+  readonly biasMant?: ArrayLike<number>;
+  readonly biasExp?: number;
+}
+
+/** Decay by D/4096, truncating toward zero (sign-magnitude >> 12). */
+function decay(x: number, d: number): number {
+  return Math.trunc((x * d) / DECAY_UNITY);
+}
+
+/** Lava's 24-bit wrap of u, exactly as coded (one wrap; x = 2^23 is left unchanged). */
+function wrapU(x: number): number {
+  if (x > UV_MAX) return x - 2 * UV_MAX;
+  if (x <= -UV_MAX) return x + 2 * UV_MAX;
+  return x;
+}
+
+/**
+ * One time step for a population: a = summed synaptic input (already in weight units; shifted by 6 here),
+ * u, v updated in place; returns the spikes. Order: decay u, add input, wrap u; decay v, add u and bias,
+ * saturate v; threshold (strict); reset v to 0 (u is not reset).
+ */
+export function cubaLifStep(p: CubaParams, a: ArrayLike<number>, u: Float64Array, v: Float64Array, spikes: Uint8Array): void {
+  const du = DECAY_UNITY - (p.du + 1);
+  const dv = DECAY_UNITY - p.dv;
+  const theta = p.vth * 64;
+  const exp = p.biasExp ?? 0;
+  for (let k = 0; k < u.length; k++) {
+    const mant = p.biasMant?.[k] ?? 0;
+    const bias = exp >= 0 ? mant * 2 ** exp : Math.floor(mant / 2 ** -exp);
+    u[k] = wrapU(decay(u[k], du) + a[k] * 64);
+    v[k] = Math.max(-(UV_MAX - 1), Math.min(UV_MAX - 1, decay(v[k], dv) + u[k] + bias));
+    spikes[k] = v[k] > theta ? 1 : 0;
+    if (spikes[k]) v[k] = 0;
+  }
+}
+
+export type SignMode = 'mixed' | 'excitatory' | 'inhibitory';
+
+/** Dense weights as Lava prepares them on the first step: 8-bit clip by sign mode, then LSB truncation. */
+export function prepareDenseWeights(weights: ArrayLike<number>, numWeightBits = 8, mode?: SignMode): { weights: Float64Array; mode: SignMode } {
+  const w = Float64Array.from(weights);
+  const sign: SignMode = mode ?? (w.every((x) => x >= 0) ? 'excitatory' : w.every((x) => x <= 0) ? 'inhibitory' : 'mixed');
+  const trunc = 2 ** (8 - numWeightBits + (sign === 'mixed' ? 1 : 0));
+  for (let i = 0; i < w.length; i++) {
+    if (sign === 'mixed') w[i] = Math.floor(Math.max(-256, Math.min(255, w[i])) / trunc) * trunc;
+    else if (sign === 'excitatory') w[i] = Math.floor(Math.max(0, Math.min(255, w[i])) / trunc) * trunc;
+    else w[i] = -Math.floor(Math.max(0, Math.min(255, -w[i])) / trunc) * trunc;
+  }
+  return { weights: w, mode: sign };
+}
+
+/** acc = W·s for binary spikes, then shifted by weightExp (floor for negative exponents). W: [nOut, nIn]. */
+export function denseBitAcc(w: Float64Array, nOut: number, nIn: number, spikes: ArrayLike<number>, weightExp: number, out: Float64Array): void {
+  out.fill(0);
+  for (let j = 0; j < nIn; j++) {
+    if (!spikes[j]) continue;
+    for (let o = 0; o < nOut; o++) out[o] += w[o * nIn + j] * spikes[j];
+  }
+  for (let o = 0; o < nOut; o++) out[o] = weightExp >= 0 ? out[o] * 2 ** weightExp : Math.floor(out[o] / 2 ** -weightExp);
+}
