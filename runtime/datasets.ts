@@ -3,10 +3,10 @@
  * conventions: MNIST idx files (optionally gzipped) and .npy arrays. Returns float32 samples (raw values,
  * e.g. pixels 0–255) and integer labels. Shape checks against a model happen in `fitToModel`.
  */
-import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { badInput } from '../compiler/errors.js';
 import { parseNpy } from '../compiler/io/npy.js';
+import { readInputFile } from '../compiler/io/read-file.js';
 import { shapeToString, sizeOf } from '../compiler/ir/tensor.js';
 
 export interface Dataset {
@@ -40,12 +40,7 @@ interface RawArray {
 }
 
 function readBytes(path: string): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw badInput(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const bytes = readInputFile(path);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       return gunzipSync(bytes);

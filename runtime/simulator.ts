@@ -12,6 +12,7 @@
 import type * as L from '../compiler/ir/layers.js';
 import { isNeuron, isStateful } from '../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../compiler/ir/model.js';
+import { convGeometry } from '../compiler/ir/shapes.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { verifyModel } from '../compiler/ir/verify.js';
 import { preprocess, rateEncode, timeMajor } from './encoders.js';
@@ -235,12 +236,7 @@ function matVecScatter(wT: Float32Array, x: Float32Array, offset: number, nIn: n
 }
 
 function convKernel(base: KernelBase, layer: L.Conv2d, inShape: readonly number[], outShape: readonly number[], batch: number): Kernel {
-  const [C, H, W] = inShape;
-  const [O, OH, OW] = outShape;
-  const [, cinPG, KH, KW] = layer.weight.shape;
-  const coutPG = O / layer.groups;
-  const [sh, sw] = layer.stride;
-  const [pt, pl] = layer.padding;
+  const { C, H, W, O, OH, OW, KH, KW, cinPG, coutPG, sh, sw, pt, pl } = convGeometry(layer, inShape, outShape);
   const w = layer.weight.data;
   const acc = new Float64Array(O * OH * OW);
   const plane = OH * OW;

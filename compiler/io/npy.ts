@@ -1,7 +1,6 @@
 /**
  * NumPy .npy files (through npyjs): read any numeric array, write float32 arrays. Errors name the file.
  */
-import { readFileSync } from 'node:fs';
 import { dump, parse } from 'npyjs';
 import { badInput } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -32,16 +31,6 @@ export function parseNpy(bytes: Uint8Array, what: string): NumericArray {
   }
   const data = src instanceof Float32Array ? src : Float32Array.from(src as unknown as ArrayLike<number>);
   return { shape: arr.shape, dtype: arr.dtype, data };
-}
-
-export function readNpy(path: string): NumericArray {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw badInput(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return parseNpy(bytes, path);
 }
 
 export function encodeNpyFloat32(data: Float32Array, shape: readonly number[]): Uint8Array {

@@ -3,7 +3,7 @@
  * parameters. Throws an error naming the layer when an input's shape does not suit it.
  */
 import { badInput } from '../errors.js';
-import type { Layer, Padding4, Pair } from './layers.js';
+import type { Conv2d, Layer, Padding4, Pair } from './layers.js';
 import { INPUT, type SnnModel } from './model.js';
 import { sameShape, shapeToString, sizeOf } from './tensor.js';
 
@@ -84,6 +84,33 @@ export function layerOutputShape(layer: Layer, ins: readonly (readonly number[])
       return [...x];
     }
   }
+}
+
+/** The sizes a conv2d works with, for loops over its input or output. */
+export interface ConvGeometry {
+  readonly C: number;
+  readonly H: number;
+  readonly W: number;
+  readonly O: number;
+  readonly OH: number;
+  readonly OW: number;
+  readonly KH: number;
+  readonly KW: number;
+  /** Input channels per group and output channels per group. */
+  readonly cinPG: number;
+  readonly coutPG: number;
+  readonly sh: number;
+  readonly sw: number;
+  /** Top and left padding. */
+  readonly pt: number;
+  readonly pl: number;
+}
+
+export function convGeometry(layer: Conv2d, inShape: readonly number[], outShape: readonly number[]): ConvGeometry {
+  const [C, H, W] = inShape;
+  const [O, OH, OW] = outShape;
+  const [, cinPG, KH, KW] = layer.weight.shape;
+  return { C, H, W, O, OH, OW, KH, KW, cinPG, coutPG: O / layer.groups, sh: layer.stride[0], sw: layer.stride[1], pt: layer.padding[0], pl: layer.padding[1] };
 }
 
 /** Output shape of the input and of every layer. Assumes names resolve (the verifier checks that first). */

@@ -36,26 +36,24 @@ export const hoistStaticMaxPools: Pass = {
 };
 
 function hoistMaxPools(model: SnnModel, eligible: (relu: L.Relu) => boolean): SnnModel {
-  {
-    const readers = consumers(model);
-    const hoisted = new Map<string, L.Relu>(); // pool name → the relu that now follows it
-    const layers: L.Layer[] = [];
-    for (const layer of model.layers) {
-      const pool = layer.op === 'relu' && readers.get(layer.name)!.length === 1 ? readers.get(layer.name)![0] : undefined;
-      if (layer.op === 'relu' && pool?.op === 'maxpool2d' && eligible(layer)) {
-        // Both keep their names: the pool reads what the relu read, the relu reads the pool, and the
-        // pool's former readers read the relu.
-        layers.push({ ...pool, inputs: layer.inputs }, { ...layer, inputs: [pool.name] });
-        hoisted.set(pool.name, layer);
-      } else if (!(layer.op === 'maxpool2d' && hoisted.has(layer.name))) {
-        layers.push(layer);
-      }
+  const readers = consumers(model);
+  const hoisted = new Map<string, L.Relu>(); // pool name → the relu that now follows it
+  const layers: L.Layer[] = [];
+  for (const layer of model.layers) {
+    const pool = layer.op === 'relu' && readers.get(layer.name)!.length === 1 ? readers.get(layer.name)![0] : undefined;
+    if (layer.op === 'relu' && pool?.op === 'maxpool2d' && eligible(layer)) {
+      // Both keep their names: the pool reads what the relu read, the relu reads the pool, and the
+      // pool's former readers read the relu.
+      layers.push({ ...pool, inputs: layer.inputs }, { ...layer, inputs: [pool.name] });
+      hoisted.set(pool.name, layer);
+    } else if (!(layer.op === 'maxpool2d' && hoisted.has(layer.name))) {
+      layers.push(layer);
     }
-    const redirect = (n: string) => hoisted.get(n)?.name ?? n;
-    return {
-      ...model,
-      layers: layers.map((l) => (l.op === 'relu' && hoisted.get(l.inputs[0])?.name === l.name ? l : ({ ...l, inputs: l.inputs.map(redirect) } as L.Layer))),
-      output: { ...model.output, layer: redirect(model.output.layer) },
-    };
   }
+  const redirect = (n: string) => hoisted.get(n)?.name ?? n;
+  return {
+    ...model,
+    layers: layers.map((l) => (l.op === 'relu' && hoisted.get(l.inputs[0])?.name === l.name ? l : ({ ...l, inputs: l.inputs.map(redirect) } as L.Layer))),
+    output: { ...model.output, layer: redirect(model.output.layer) },
+  };
 }

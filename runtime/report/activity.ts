@@ -14,6 +14,7 @@
 import type * as L from '../../compiler/ir/layers.js';
 import { isNeuron } from '../../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
+import { convGeometry } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
 import { simulate } from '../simulator.js';
@@ -78,12 +79,7 @@ export function fanout(layer: L.Dense | L.Conv2d, inShape: readonly number[], ou
     for (let o = 0; o < nOut; o++) for (let j = 0; j < nIn; j++) if (layer.weight.data[o * nIn + j] !== 0) nonzero[j]++;
     return { all, nonzero };
   }
-  const [C, H, W] = inShape;
-  const [O, OH, OW] = outShape;
-  const [, cinPG, KH, KW] = layer.weight.shape;
-  const coutPG = O / layer.groups;
-  const [sh, sw] = layer.stride;
-  const [pt, pl] = layer.padding;
+  const { C, H, W, OH, OW, KH, KW, cinPG, coutPG, sh, sw, pt, pl } = convGeometry(layer, inShape, outShape);
   const all = new Float64Array(C * H * W);
   const nonzero = new Float64Array(C * H * W);
   // Non-zero output channels per (input channel, ky, kx).

@@ -17,6 +17,7 @@ import type * as L from '../../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
+import { prevFloat32 } from '../../compiler/ir/float32.js';
 import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
 import type { CheckReport, EmitResult, Target } from '../target.js';
 
@@ -33,15 +34,6 @@ interface NirNodeOut {
 const floats = (data: ArrayLike<number>, shape: readonly number[]): Param => ({ kind: 'float', data: Float32Array.from(data), shape: [...shape] });
 const ints = (data: number[], shape: number[] = [data.length]): Param => ({ kind: 'int', data, shape });
 const filled = (value: number, shape: readonly number[]) => floats(new Float32Array(sizeOf(shape)).fill(value), shape);
-
-/** The float32 just below v: `x ≥ v` ⇔ `x > prev(v)` for float32 x (the inverse of nextFloat32Up). */
-export function prevFloat32(v: number): number {
-  const buf = new Float32Array([v]);
-  const bits = new Int32Array(buf.buffer);
-  if (buf[0] === 0) return -Math.fround(1.4e-45);
-  bits[0] += buf[0] > 0 ? -1 : 1;
-  return buf[0];
-}
 
 export interface NirGraphOut {
   readonly nodes: NirNodeOut[];

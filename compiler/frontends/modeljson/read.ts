@@ -3,11 +3,11 @@
  * with JSON pointer, line and column) → IR records (defaults filled in, tensors resolved) → verifier.
  * Every error is prefixed with the file's path.
  */
-import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import jsonMap from 'json-source-map';
 import { SnncError, badInput } from '../../errors.js';
+import { readInputFile } from '../../io/read-file.js';
 import * as L from '../../ir/layers.js';
 import { type Decoding, type Encoding, INPUT, type Preprocess, type SnnModel } from '../../ir/model.js';
 import type { Tensor } from '../../ir/tensor.js';
@@ -170,11 +170,5 @@ export function parseModelJson(text: string, file: string): SnnModel {
 }
 
 export function readModelJson(file: string): SnnModel {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw badInput(`${file}: cannot read model file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return parseModelJson(text, file);
+  return parseModelJson(readInputFile(file, 'model file').toString('utf8'), file);
 }

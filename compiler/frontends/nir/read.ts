@@ -24,6 +24,7 @@ import { INPUT, IDENTITY_PREPROCESS, type SnnModel } from '../../ir/model.js';
 import { inferShapes } from '../../ir/shapes.js';
 import { type Tensor, sizeOf, tensor } from '../../ir/tensor.js';
 import { verifyModel } from '../../ir/verify.js';
+import { nextFloat32Up } from '../../ir/float32.js';
 
 export interface NirImportOptions {
   /** Seconds per step (default 1e-4, the NIR paper's convention). */
@@ -53,13 +54,13 @@ interface NirNode {
   readonly metadata?: Map<string, string>;
 }
 
-/** The next float32 above v: `x > v` ⇔ `x ≥ nextUp(v)` for float32 x. */
-export function nextFloat32Up(v: number): number {
-  const buf = new Float32Array([v]);
-  const bits = new Int32Array(buf.buffer);
-  if (buf[0] === 0) return Math.fround(1.4e-45); // the smallest positive float32 (denormal)
-  bits[0] += buf[0] > 0 ? 1 : -1;
-  return buf[0];
+/** A group member, or null (h5wasm throws on some malformed paths). */
+function child(g: Group, path: string) {
+  try {
+    return g.get(path);
+  } catch {
+    return null;
+  }
 }
 
 const toNumbers = (v: Value): number[] => (v === undefined ? [] : typeof v === 'object' ? Array.from(v as ArrayLike<number | bigint>, Number) : [Number(v)]);
@@ -88,18 +89,11 @@ export async function readNir(file: string, options: NirImportOptions = {}): Pro
 function parseNirFile(f: InstanceType<typeof h5wasm.File>, file: string, options: NirImportOptions): NirImport {
   const diagnostics: Diagnostic[] = [];
   const warn = (node: string, message: string) => diagnostics.push({ node, message });
-  const get = (g: Group, path: string) => {
-    try {
-      return g.get(path);
-    } catch {
-      return null;
-    }
-  };
-  const versionDs = get(f, 'version') as Dataset | null;
+  const versionDs = child(f, 'version') as Dataset | null;
   const version = versionDs ? String(versionDs.value) : 'unknown';
-  const root = get(f, 'node') as Group | null;
+  const root = child(f, 'node') as Group | null;
   if (!root || !(root instanceof h5wasm.Group)) throw badInput(`${file}: not a NIR file (no /node group)`);
-  const rootType = get(root, 'type') as Dataset | null;
+  const rootType = child(root, 'type') as Dataset | null;
   if (rootType && String(rootType.value) !== 'NIRGraph') throw badInput(`${file}: /node is a ${String(rootType.value)}, expected a NIRGraph`);
 
   const { nodes, edges } = flattenGraph(root, '', file, warn);
@@ -367,27 +361,20 @@ function addBias(layers: L.Layer[], input: string, bias: number[], where: string
  * (a quirk of the NIR paper's subgraph files), with a diagnostic.
  */
 function flattenGraph(g: Group, prefix: string, file: string, warn: (node: string, message: string) => void): { nodes: Map<string, NirNode>; edges: [string, string][] } {
-  const read = (grp: Group, path: string) => {
-    try {
-      return grp.get(path);
-    } catch {
-      return null;
-    }
-  };
-  const nodesGroup = read(g, 'nodes');
+  const nodesGroup = child(g, 'nodes');
   if (!(nodesGroup instanceof h5wasm.Group)) throw badInput(`${file}: graph "${prefix || '/node'}" has no nodes group`);
   const nodes = new Map<string, NirNode>();
   const inner = new Map<string, { input: string; output: string }>(); // nested graph → its entry and exit
   const edges: [string, string][] = [];
   for (const name of nodesGroup.keys()) {
     if (!name || name.includes('/')) throw badInput(`${file}: invalid node name "${name}"`);
-    const child = read(nodesGroup, name);
-    if (!(child instanceof h5wasm.Group)) throw badInput(`${file}: node "${prefix}${name}" is not a group`);
-    const typeDs = read(child, 'type');
+    const member = child(nodesGroup, name);
+    if (!(member instanceof h5wasm.Group)) throw badInput(`${file}: node "${prefix}${name}" is not a group`);
+    const typeDs = child(member, 'type');
     if (!(typeDs instanceof h5wasm.Dataset)) throw badInput(`${file}: node "${prefix}${name}" has no type`);
     const type = String(typeDs.value);
     if (type === 'NIRGraph') {
-      const sub = flattenGraph(child, `${prefix}${name}.`, file, warn);
+      const sub = flattenGraph(member, `${prefix}${name}.`, file, warn);
       for (const [k, v] of sub.nodes) nodes.set(k, v);
       edges.push(...sub.edges);
       const ins = [...sub.nodes.values()].filter((n) => n.type === 'Input' && n.name.startsWith(`${prefix}${name}.`) && !n.name.slice(prefix.length + name.length + 1).includes('.'));
@@ -399,22 +386,22 @@ function flattenGraph(g: Group, prefix: string, file: string, warn: (node: strin
       continue;
     }
     const params = new Map<string, { shape: number[]; value: Value }>();
-    for (const key of child.keys()) {
+    for (const key of member.keys()) {
       if (key === 'type' || key === 'metadata') continue;
-      const d = read(child, key);
+      const d = child(member, key);
       if (d instanceof h5wasm.Dataset) params.set(key, { shape: d.shape ?? [], value: d.value as Value });
     }
-    const meta = read(child, 'metadata');
+    const meta = child(member, 'metadata');
     const metadata = new Map<string, string>();
     if (meta instanceof h5wasm.Group) {
       for (const key of meta.keys()) {
-        const d = read(meta, key);
+        const d = child(meta, key);
         if (d instanceof h5wasm.Dataset && typeof d.value === 'string') metadata.set(key, d.value);
       }
     }
     nodes.set(`${prefix}${name}`, { name: `${prefix}${name}`, type, params, metadata });
   }
-  const edgeDs = read(g, 'edges');
+  const edgeDs = child(g, 'edges');
   const flat = edgeDs instanceof h5wasm.Dataset ? Array.from((edgeDs.value ?? []) as ArrayLike<string | number>) : [];
   if (!(edgeDs instanceof h5wasm.Dataset)) warn(prefix || '(graph)', 'the graph has no edges dataset');
   const local = new Set(nodesGroup.keys());

@@ -7,10 +7,10 @@
  * model's preprocessing). Every op is checked before any work; an unsupported one is an error naming
  * the node, its op type and the opset.
  */
-import { readFileSync } from 'node:fs';
 import onnxPkg from 'onnx-proto';
 import type { onnx as O } from 'onnx-proto';
 import { badInput } from '../../errors.js';
+import { readInputFile } from '../../io/read-file.js';
 import * as L from '../../ir/layers.js';
 import { INPUT, type Preprocess, type SnnModel } from '../../ir/model.js';
 import { layerOutputShape } from '../../ir/shapes.js';
@@ -368,13 +368,7 @@ export function parseOnnx(bytes: Uint8Array, file: string): SnnModel {
 }
 
 export function readOnnx(file: string): SnnModel {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw badInput(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return parseOnnx(bytes, file);
+  return parseOnnx(readInputFile(file), file);
 }
 
 // ---------------------------------------------------------------------------------------------
