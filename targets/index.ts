@@ -1,10 +1,11 @@
 /** The registry of compilation targets, by the name used with `--target`. */
 import { badInput } from '../compiler/errors.js';
 import { gpuTarget } from './gpu/index.js';
+import { loihiTarget } from './loihi/index.js';
 import { nirTarget } from './nir/index.js';
 import type { Target } from './target.js';
 
-export const TARGETS: readonly Target[] = [gpuTarget, nirTarget];
+export const TARGETS: readonly Target[] = [gpuTarget, loihiTarget, nirTarget];
 
 export function targetByName(name: string): Target {
   const t = TARGETS.find((x) => x.name === name);

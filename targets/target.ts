@@ -17,6 +17,12 @@ export interface CompileOptions {
   readonly probes?: readonly string[] | 'all';
   /** Also export the per-step output values [T, B, classes], so one run gives the decoded output at every T' ≤ T. */
   readonly outputSteps?: boolean;
+  /** Chip generation for neuromorphic targets (loihi: loihi1 | loihi2). */
+  readonly chip?: string;
+  /** Chips on the board (the model must fit in them). */
+  readonly chips?: number;
+  /** Periodic state reset every this many steps (loihi; netx's reset_interval). */
+  readonly resetInterval?: number;
 }
 
 /** One row of a resource report: what a layer (or the whole model) needs of the target. */

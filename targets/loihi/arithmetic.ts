@@ -19,6 +19,12 @@ export interface CubaParams {
   /** Per-neuron bias mantissa (13-bit signed) and the shared exponent (0…7). */
   readonly biasMant?: ArrayLike<number>;
   readonly biasExp?: number;
+  /**
+   * Soft reset: on a spike v ← v − resetSubtract instead of v ← 0. Not Lava's stock LIF: a Loihi 2
+   * microcode neuron (Loihi 1 can only reset to 0). Used for converted networks, whose IF neurons
+   * subtract θ.
+   */
+  readonly resetSubtract?: number;
 }
 
 /** Decay by D/4096, truncating toward zero (sign-magnitude >> 12). */
@@ -36,7 +42,7 @@ function wrapU(x: number): number {
 /**
  * One time step for a population: a = summed synaptic input (already in weight units; shifted by 6 here),
  * u, v updated in place; returns the spikes. Order: decay u, add input, wrap u; decay v, add u and bias,
- * saturate v; threshold (strict); reset v to 0 (u is not reset).
+ * saturate v; threshold (strict); reset v to 0, or subtract (u is not reset).
  */
 export function cubaLifStep(p: CubaParams, a: ArrayLike<number>, u: Float64Array, v: Float64Array, spikes: Uint8Array): void {
   const du = DECAY_UNITY - (p.du + 1);
@@ -49,7 +55,7 @@ export function cubaLifStep(p: CubaParams, a: ArrayLike<number>, u: Float64Array
     u[k] = wrapU(decay(u[k], du) + a[k] * 64);
     v[k] = Math.max(-(UV_MAX - 1), Math.min(UV_MAX - 1, decay(v[k], dv) + u[k] + bias));
     spikes[k] = v[k] > theta ? 1 : 0;
-    if (spikes[k]) v[k] = 0;
+    if (spikes[k]) v[k] = p.resetSubtract === undefined ? 0 : v[k] - p.resetSubtract;
   }
 }
 

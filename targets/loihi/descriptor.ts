@@ -1,0 +1,330 @@
+/**
+ * loihi.json + loihi.bin: the compiled network as a Loihi board would hold it (loihi.md §5.3). Board →
+ * chips → cores; each core holds one tile of one population: its compartments (somas, then the
+ * dendrites of max-pool joins), biases, synapse formats, the synapse map of its input axons (pointer,
+ * length, format per axon) with the synapses (compartment, weight), its output axons (soma → destination
+ * core and axon), and its budget use. Integer arrays live in loihi.bin (little-endian int32) and are
+ * referenced as [offset, length] in int32 elements. The emulator reads this and nothing else.
+ */
+import { badInput } from '../../compiler/errors.js';
+import type { Decoding, Encoding, Preprocess } from '../../compiler/ir/model.js';
+import { type ChipKind, type ChipSpec, rowBits } from './chip.js';
+import type { SignMode } from './arithmetic.js';
+import type { Partition } from './partition.js';
+import { populationShape3 } from './partition.js';
+import { type LoihiNetwork, type LoihiPopulation, type LoihiProfile, type LoihiProjection, forEachPoolWindow } from './quantise.js';
+
+export const DESCRIPTOR_FORMAT = 'snnc-loihi';
+
+/** [offset, length] into loihi.bin, in int32 elements. */
+export type Range = readonly [number, number];
+
+export interface SynapseFormat {
+  /** The IR layer the synapses implement. */
+  readonly projection: string;
+  /** 'dense': Lava Dense (8-bit clip and LSB truncation by sign mode, sum shifted by weightExp); 'conv': Lava Conv (raw integers, sum wrapped to 24 bits). */
+  readonly kind: 'dense' | 'conv';
+  readonly signMode: SignMode;
+  readonly weightBits: number;
+  readonly weightExp: number;
+  /** Extra delay in steps (spikes of step t arrive at t + 1 + delay). */
+  readonly delay: number;
+}
+
+export interface CoreBudget {
+  readonly compartments: readonly [number, number];
+  readonly inAxons: readonly [number, number];
+  readonly outAxons: readonly [number, number];
+  readonly synapseBits: readonly [number, number];
+}
+
+export interface CoreDescriptor {
+  readonly id: number;
+  readonly chip: number;
+  readonly population: string;
+  /** Population neuron index of each soma (local compartment 0…n−1). */
+  readonly neurons: Range;
+  readonly compartments: number;
+  /** Max-pool joins: n+1 offsets; soma i joins dendrite compartments n + offsets[i] … n + offsets[i+1] − 1. */
+  readonly dendrites?: Range;
+  /** Bias mantissa per soma (exponent in the population profile). */
+  readonly bias?: Range;
+  readonly formats: readonly SynapseFormat[];
+  /** Per input axon: (synapse pointer, synapse count, format index). */
+  readonly axonMap: Range;
+  /** (local compartment, weight) pairs. */
+  readonly synapses: Range;
+  /** (local soma, destination core, destination axon) triples, sorted by soma. */
+  readonly outAxons: Range;
+  readonly budget: CoreBudget;
+}
+
+export interface PopulationDescriptor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly neurons: number;
+  readonly depth: number;
+  /** Weight units per float unit: v_int = 64·scale·v_float. */
+  readonly scale: number;
+  readonly profile: LoihiProfile;
+  readonly cores: readonly number[];
+}
+
+export interface LoihiDescriptor {
+  readonly format: typeof DESCRIPTOR_FORMAT;
+  readonly formatVersion: 1;
+  readonly snncVersion: string;
+  readonly sourceHash: string;
+  readonly model: string;
+  readonly chip: ChipKind;
+  readonly timesteps: number;
+  readonly input: { readonly shape: readonly number[]; readonly encoding: Encoding; readonly preprocess: Preprocess };
+  /** Direct encoding: the host computes `encoder` (a model.json document; absent = the preprocessed input) and adds round(value·scale) to each neuron's a_in. */
+  readonly host?: { readonly population: string; readonly encoder?: Record<string, unknown>; readonly port: Range };
+  /** Spike inputs: (input index, core, axon) triples. */
+  readonly spikeInput?: { readonly axons: Range };
+  readonly populations: readonly PopulationDescriptor[];
+  readonly board: { readonly chips: readonly { readonly id: number; readonly cores: readonly number[] }[] };
+  readonly cores: readonly CoreDescriptor[];
+  /** Output: read `population` over steps start+1 … start+length. */
+  readonly output: { readonly population: string; readonly decoding: Decoding; readonly start: number; readonly length: number };
+  /**
+   * Every population resets (u = 0, v = v(0)) at the start of step depth + 1, when its window opens; with
+   * an interval also at every step t with (t − (depth + 1)) mod interval = 0 (netx's staggered reset).
+   */
+  readonly resetInterval?: number;
+  readonly blob: { readonly file: 'loihi.bin'; readonly int32s: number };
+  readonly totals: { readonly cores: number; readonly chips: number; readonly lowerBound: number; readonly compartments: number; readonly synapses: number };
+}
+
+class Blob {
+  private chunks: Int32Array[] = [];
+  private size = 0;
+  add(values: ArrayLike<number>): Range {
+    const a = Int32Array.from(values);
+    const r: Range = [this.size, a.length];
+    this.chunks.push(a);
+    this.size += a.length;
+    return r;
+  }
+  bytes(): Uint8Array {
+    const all = new Int32Array(this.size);
+    let o = 0;
+    for (const c of this.chunks) {
+      all.set(c, o);
+      o += c.length;
+    }
+    return new Uint8Array(all.buffer);
+  }
+  get length(): number {
+    return this.size;
+  }
+}
+
+/** Local compartment layout of one tile: somas (population neuron ids) and, for joins, dendrite grid positions. */
+interface TileLayout {
+  neurons: number[];
+  /** For each compartment that receives synapses: (grid index in the projection's output grid, local cx). */
+  targets: [number, number][];
+  dendriteOffsets?: number[];
+}
+
+function tileLayout(pop: LoihiPopulation, box: Partition['tiles'][number]['box']): TileLayout {
+  const [, H, W] = populationShape3(pop);
+  const neurons: number[] = [];
+  for (let c = box.c0; c < box.c1; c++) for (let y = box.y0; y < box.y1; y++) for (let x = box.x0; x < box.x1; x++) neurons.push((c * H + y) * W + x);
+  if (!pop.pool) return { neurons, targets: neurons.map((o, i) => [o, i]) };
+  const members = new Map<number, number[]>();
+  forEachPoolWindow(pop.pool, pop.shape, (o, m) => members.set(o, m));
+  const targets: [number, number][] = [];
+  const dendriteOffsets = [0];
+  for (const o of neurons) {
+    for (const g of members.get(o)!) targets.push([g, neurons.length + targets.length]);
+    dendriteOffsets.push(targets.length);
+  }
+  return { neurons, targets, dendriteOffsets };
+}
+
+/** Calls fn(source neuron, weight) for every synapse into output-grid element `o` of a projection. */
+export function forEachFanIn(p: LoihiProjection, o: number, fn: (src: number, w: number) => void): void {
+  const g = p.geometry;
+  if (g.kind === 'dense') {
+    for (let j = 0; j < g.nIn; j++) fn(j, p.weights[o * g.nIn + j]);
+    return;
+  }
+  const [C, H, W] = g.inShape;
+  const [O, OH, OW] = g.outShape;
+  const [kh, kw] = g.kernel;
+  const co = Math.floor(o / (OH * OW));
+  const r = Math.floor(o / OW) % OH;
+  const q = o % OW;
+  const cinPG = C / g.groups;
+  const group = Math.floor(co / (O / g.groups));
+  for (let ci = 0; ci < cinPG; ci++) {
+    const c = group * cinPG + ci;
+    for (let u = 0; u < kh; u++) {
+      const y = r * g.stride[0] - g.padding[0] + u;
+      if (y < 0 || y >= H) continue;
+      for (let v = 0; v < kw; v++) {
+        const x = q * g.stride[1] - g.padding[1] + v;
+        if (x < 0 || x >= W) continue;
+        fn((c * H + y) * W + x, p.weights[((co * cinPG + ci) * kh + u) * kw + v]);
+      }
+    }
+  }
+}
+
+export interface BuildInfo {
+  readonly snncVersion: string;
+  readonly sourceHash: string;
+  readonly hostEncoder?: Record<string, unknown>;
+  readonly resetInterval?: number;
+}
+
+/** Materialises every synapse and axon of a partitioned network. Deterministic. */
+export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildInfo): { descriptor: LoihiDescriptor; blob: Uint8Array } {
+  const chip: ChipSpec = part.chip;
+  const blob = new Blob();
+  const pops = new Map(net.populations.map((p) => [p.name, p]));
+  const incoming = new Map<string, LoihiProjection[]>(net.populations.map((p) => [p.name, []]));
+  for (const proj of net.projections) incoming.get(proj.target)!.push(proj);
+
+  // Where each source neuron's spikes must go: per source population (or "input"), per neuron, (core, axon) pairs.
+  const routes = new Map<string, [number, number][][]>();
+  const routeTo = (source: string, neuron: number, core: number, axon: number) => {
+    if (!routes.has(source)) routes.set(source, []);
+    const r = routes.get(source)!;
+    (r[neuron] ??= []).push([core, axon]);
+  };
+
+  interface Pending {
+    core: Omit<CoreDescriptor, 'outAxons' | 'budget'>;
+    layout: TileLayout;
+    synapseBits: number;
+  }
+  const pending: Pending[] = [];
+  let totalSynapses = 0;
+  let totalCompartments = 0;
+  part.tiles.forEach((tile, id) => {
+    const pop = pops.get(tile.population)!;
+    const layout = tileLayout(pop, tile.box);
+    const formats: SynapseFormat[] = [];
+    const axonMap: number[] = [];
+    const synapses: number[] = [];
+    let synapseBits = 0;
+    for (const proj of incoming.get(pop.name)!) {
+      const fmt = formats.length;
+      formats.push({ projection: proj.name, kind: proj.geometry.kind, signMode: proj.signMode, weightBits: 8, weightExp: 0, delay: proj.delay });
+      const rows = new Map<number, number[]>();
+      for (const [o, cx] of layout.targets) {
+        forEachFanIn(proj, o, (src, w) => {
+          let row = rows.get(src);
+          if (!row) rows.set(src, (row = []));
+          row.push(cx, w);
+        });
+      }
+      const perSynapse = 8 + (proj.geometry.kind === 'conv' ? chip.indexBits : 0);
+      for (const src of [...rows.keys()].sort((a, b) => a - b)) {
+        const row = rows.get(src)!;
+        routeTo(proj.source, src, id, axonMap.length / 3);
+        axonMap.push(synapses.length / 2, row.length / 2, fmt);
+        for (const x of row) synapses.push(x);
+        synapseBits += rowBits(row.length / 2, perSynapse);
+      }
+    }
+    totalSynapses += synapses.length / 2;
+    const compartments = layout.neurons.length + layout.targets.length * (pop.pool ? 1 : 0);
+    totalCompartments += compartments;
+    pending.push({
+      layout,
+      synapseBits,
+      core: {
+        id,
+        chip: Math.floor(id / chip.coresPerChip),
+        population: pop.name,
+        neurons: blob.add(layout.neurons),
+        compartments,
+        ...(layout.dendriteOffsets ? { dendrites: blob.add(layout.dendriteOffsets) } : {}),
+        ...(pop.bias ? { bias: blob.add(layout.neurons.map((o) => pop.bias![o])) } : {}),
+        formats,
+        axonMap: blob.add(axonMap),
+        synapses: blob.add(synapses),
+      },
+    });
+  });
+
+  const cores: CoreDescriptor[] = pending.map(({ core, layout, synapseBits }) => {
+    const r = routes.get(core.population) ?? [];
+    const out: number[] = [];
+    layout.neurons.forEach((o, i) => {
+      for (const [dstCore, axon] of r[o] ?? []) out.push(i, dstCore, axon);
+    });
+    return {
+      ...core,
+      outAxons: blob.add(out),
+      budget: {
+        compartments: [core.compartments, chip.compartments],
+        inAxons: [core.axonMap[1] / 3, chip.inAxons],
+        outAxons: [out.length / 3, chip.outAxons],
+        synapseBits: [synapseBits, chip.synapseBits],
+      },
+    };
+  });
+
+  let host: LoihiDescriptor['host'];
+  if (net.host) {
+    const port: number[] = [];
+    for (const c of cores) if (c.population === net.host.population) pending[c.id].layout.neurons.forEach((o, i) => port.push(o, c.id, i));
+    host = { population: net.host.population, ...(info.hostEncoder ? { encoder: info.hostEncoder } : {}), port: blob.add(port) };
+  }
+  let spikeInput: LoihiDescriptor['spikeInput'];
+  const inputRoutes = routes.get('input');
+  if (inputRoutes) {
+    const triples: number[] = [];
+    inputRoutes.forEach((list, i) => {
+      for (const [core, axon] of list ?? []) triples.push(i, core, axon);
+    });
+    spikeInput = { axons: blob.add(triples) };
+  }
+
+  const outPop = pops.get(net.output.population)!;
+  const descriptor: LoihiDescriptor = {
+    format: DESCRIPTOR_FORMAT,
+    formatVersion: 1,
+    snncVersion: info.snncVersion,
+    sourceHash: info.sourceHash,
+    model: net.name,
+    chip: chip.kind,
+    timesteps: net.timesteps,
+    input: { shape: [...net.input.shape], encoding: net.input.encoding, preprocess: net.input.preprocess },
+    ...(host ? { host } : {}),
+    ...(spikeInput ? { spikeInput } : {}),
+    populations: net.populations.map((p) => ({
+      name: p.name,
+      shape: [...p.shape],
+      neurons: p.neurons,
+      depth: p.depth,
+      scale: p.scale,
+      profile: p.profile,
+      cores: cores.filter((c) => c.population === p.name).map((c) => c.id),
+    })),
+    board: { chips: Array.from({ length: part.chips }, (_, id) => ({ id, cores: cores.filter((c) => c.chip === id).map((c) => c.id) })) },
+    cores,
+    output: { population: outPop.name, decoding: net.output.decoding, start: outPop.depth, length: net.timesteps },
+    ...(info.resetInterval ? { resetInterval: info.resetInterval } : {}),
+    blob: { file: 'loihi.bin', int32s: blob.length },
+    totals: { cores: part.cores, chips: part.chips, lowerBound: part.lowerBound, compartments: totalCompartments, synapses: totalSynapses },
+  };
+  return { descriptor, blob: blob.bytes() };
+}
+
+export function parseDescriptor(text: string, file: string): LoihiDescriptor {
+  let d: LoihiDescriptor;
+  try {
+    d = JSON.parse(text);
+  } catch {
+    throw badInput(`${file}: not valid JSON`);
+  }
+  if (d?.format !== DESCRIPTOR_FORMAT || d.formatVersion !== 1) throw badInput(`${file}: not an snnc Loihi descriptor (format "${d?.format}", expected "${DESCRIPTOR_FORMAT}" version 1)`);
+  return d;
+}

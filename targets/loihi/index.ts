@@ -1,0 +1,143 @@
+/**
+ * The loihi target: quantise (quantise.ts) → partition onto cores (partition.ts) → descriptor
+ * (descriptor.ts), written as loihi.json + loihi.bin + manifest.json. `check` reports per-layer and
+ * per-core resources and why a model does not fit; `snnc run` executes the folder in the bit-accurate
+ * emulator (runtime/loihi-emulator.ts).
+ */
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
+import { modelToJson } from '../../compiler/frontends/modeljson/write.js';
+import { modelHash } from '../../compiler/ir/hash.js';
+import type { SnnModel } from '../../compiler/ir/model.js';
+import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
+import { SNNC_VERSION } from '../../compiler/version.js';
+import type { CheckReport, CompileOptions, EmitResult, ResourceRow, Target } from '../target.js';
+import { CHIPS, CHIP_KINDS, type ChipKind, type ChipSpec } from './chip.js';
+import { type LoihiDescriptor, buildDescriptor } from './descriptor.js';
+import { type Partition, partitionLoihiCores } from './partition.js';
+import { type LoihiNetwork, quantiseForLoihi } from './quantise.js';
+
+export const DEFAULT_CHIP: ChipKind = 'loihi2';
+
+export interface CompiledLoihi {
+  readonly network: LoihiNetwork;
+  readonly partition: Partition;
+  readonly descriptor: LoihiDescriptor;
+  readonly blob: Uint8Array;
+}
+
+function chipOf(options: CompileOptions): ChipSpec {
+  const kind = (options.chip ?? DEFAULT_CHIP) as ChipKind;
+  if (!CHIP_KINDS.includes(kind)) throw badInput(`--chip must be one of ${CHIP_KINDS.join(', ')}, got "${options.chip}"`);
+  return CHIPS[kind];
+}
+
+/** Quantises and partitions, or throws a does-not-fit error naming the layer and resource. */
+export function planLoihi(model: SnnModel, options: CompileOptions = {}): { network: LoihiNetwork; partition: Partition } {
+  const chip = chipOf(options);
+  if (options.timesteps !== undefined && !(Number.isInteger(options.timesteps) && options.timesteps >= 1)) throw badInput(`--timesteps must be a positive integer, got ${options.timesteps}`);
+  const network = quantiseForLoihi(model, { timesteps: options.timesteps });
+  if (chip.kind === 'loihi1') {
+    const soft = network.populations.find((p) => p.profile.resetSubtract !== undefined);
+    if (soft) throw new SnncError(`layer "${soft.name}": reset "subtract" needs a Loihi 2 microcode neuron; Loihi 1 resets v to 0 (use --chip loihi2, or a model with reset "zero")`, ExitCode.doesNotFit);
+  }
+  const partition = partitionLoihiCores(network, chip);
+  const chips = options.chips ?? 1;
+  if (!(Number.isInteger(chips) && chips >= 1)) throw badInput(`--chips must be a positive integer, got ${options.chips}`);
+  if (partition.cores > chips * chip.coresPerChip) {
+    throw new SnncError(`needs ${partition.cores} cores > ${chips * chip.coresPerChip} on ${chips} ${chip.kind} chip(s) (over by ${partition.cores - chips * chip.coresPerChip}; lower bound ${partition.lowerBound}); use --chips ${partition.chips}`, ExitCode.doesNotFit);
+  }
+  return { network, partition };
+}
+
+export function compileLoihi(model: SnnModel, options: CompileOptions = {}): CompiledLoihi {
+  const { network, partition } = planLoihi(model, options);
+  if (options.resetInterval !== undefined && !(Number.isInteger(options.resetInterval) && options.resetInterval >= 1)) throw badInput(`--reset-interval must be a positive integer, got ${options.resetInterval}`);
+  const { descriptor, blob } = buildDescriptor(network, partition, {
+    snncVersion: SNNC_VERSION,
+    sourceHash: modelHash(model),
+    ...(network.host?.encoder ? { hostEncoder: modelToJson(network.host.encoder).doc } : {}),
+    ...(options.resetInterval ? { resetInterval: options.resetInterval } : {}),
+  });
+  return { network, partition, descriptor, blob };
+}
+
+function resourceRows(network: LoihiNetwork, partition: Partition): ResourceRow[] {
+  const rows: ResourceRow[] = [];
+  for (const pp of partition.populations) {
+    const pop = network.populations.find((p) => p.name === pp.population)!;
+    const max = (f: (t: Partition['tiles'][number]) => number) => Math.max(...pp.tiles.map(f));
+    rows.push({
+      layer: pp.population,
+      neurons: pop.neurons,
+      compartments: pp.tiles.reduce((s, t) => s + t.compartments, 0),
+      synapses: pp.tiles.reduce((s, t) => s + t.synapses, 0),
+      cores: pp.tiles.length,
+      'lower bound': pp.lowerBound,
+      split: pp.split.join('×'),
+      'max cx/core': max((t) => t.compartments),
+      'max in-axons/core': max((t) => t.inAxons),
+      'max out-axons/core': max((t) => t.outAxons),
+      'max syn bits/core': max((t) => t.synapseBits),
+    });
+  }
+  partition.tiles.forEach((t, i) => {
+    rows.push({
+      layer: `core ${i} (${t.population})`,
+      neurons: t.neurons,
+      compartments: t.compartments,
+      synapses: t.synapses,
+      'max cx/core': `${t.compartments}/${partition.chip.compartments}`,
+      'max in-axons/core': `${t.inAxons}/${partition.chip.inAxons}`,
+      'max out-axons/core': `${t.outAxons}/${partition.chip.outAxons}`,
+      'max syn bits/core': `${t.synapseBits}/${partition.chip.synapseBits}`,
+    });
+  });
+  return rows;
+}
+
+function quantisationWarnings(network: LoihiNetwork): string[] {
+  const out: string[] = [];
+  for (const r of network.quantisation) {
+    if (Number(r['bias clipped']) > 0) out.push(`layer "${r.layer}": ${r['bias clipped']} bias values clipped to the 13-bit mantissa`);
+    if (Number(r['weight err %']) > 2) out.push(`layer "${r.layer}": 8-bit weights deviate by ${r['weight err %']} % (RMS) from the float weights`);
+  }
+  return out;
+}
+
+export const loihiTarget: Target = {
+  name: 'loihi',
+  description: 'Loihi 1/2 cores: loihi.json descriptor + loihi.bin, run by the bit-accurate emulator',
+  check(model: SnnModel, options: CompileOptions): CheckReport {
+    try {
+      const { network, partition } = planLoihi(model, options);
+      return {
+        target: 'loihi',
+        fits: true,
+        rows: resourceRows(network, partition),
+        messages: [
+          `${partition.cores} cores on ${partition.chips} ${partition.chip.kind} chip(s); lower bound ${partition.lowerBound} (${partition.chip.source})`,
+          ...network.quantisation.map((r) => `quantised ${r.layer}: scale ${r.scale}, max |w| ${r['max |w_int|']}, weight error ${r['weight err %']} %, vth ${r.vth}, du ${r.du}, dv ${r.dv}, depth ${r.depth}`),
+          ...quantisationWarnings(network),
+        ],
+      };
+    } catch (e) {
+      if (e instanceof SnncError && e.exitCode === ExitCode.doesNotFit) return { target: 'loihi', fits: false, rows: [], messages: [e.message] };
+      throw e;
+    }
+  },
+  async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
+    const c = compileLoihi(model, options);
+    const d = c.descriptor;
+    const summary = { chip: d.chip, cores: d.totals.cores, chips: d.totals.chips, 'lower bound': d.totals.lowerBound, compartments: d.totals.compartments, synapses: d.totals.synapses, T: d.timesteps, latency: d.output.start };
+    const files = ['loihi.json', 'loihi.bin', 'manifest.json'];
+    await writeDirAtomic(outDir, (tmp) => {
+      writeFileSync(join(tmp, 'loihi.json'), `${JSON.stringify(d, null, 1)}\n`);
+      writeFileSync(join(tmp, 'loihi.bin'), c.blob);
+      const manifest = { format: 'snnc-artifacts', target: 'loihi', snncVersion: SNNC_VERSION, sourceHash: d.sourceHash, model: d.model, files, summary, quantisation: c.network.quantisation };
+      writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+    });
+    return { files, summary, warnings: quantisationWarnings(c.network) };
+  },
+};
