@@ -4,9 +4,9 @@
  * 2 bad input or usage, 3 does not fit the target. Errors are one clear line, never a stack trace
  * (set SNNC_DEBUG=1 to see one).
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { extname } from 'node:path';
 import { type LoadOptions, MODEL_FORMATS, loadModel } from '../compiler/frontends/index.js';
 import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
 import { modelSchema } from '../compiler/frontends/modeljson/schema.js';
@@ -14,27 +14,35 @@ import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { SNNC_VERSION } from '../compiler/version.js';
 import { fitToModel } from '../runtime/datasets.js';
+import { diffLoihi } from '../runtime/loihi-diff.js';
+import { LoihiEmulator, readLoihiFolder } from '../runtime/loihi-emulator.js';
 import { OrtRunner } from '../runtime/ort-runner.js';
 import { simulate } from '../runtime/simulator.js';
 import { DEFAULT_BATCH } from '../targets/gpu/index.js';
 import { SCHEDULES } from '../targets/gpu/schedules.js';
 import { TARGETS, targetByName } from '../targets/index.js';
+import { CHIP_KINDS } from '../targets/loihi/chip.js';
+import { DEFAULT_CHIP } from '../targets/loihi/index.js';
 import { registerConversionCommands } from './convert.js';
 import { positiveInt } from './options.js';
 import { registerReportCommand } from './report.js';
 import { type InputOptions, addInputOptions, loadInput, progress, report } from './predict.js';
 
 
-/** NIR import options from --dt/--reset/--timesteps (where a command has them); diagnostics go to stderr. */
+/** NIR and NetX import options from --dt/--reset/--timesteps (where a command has them); diagnostics go to stderr. */
 function nirLoadOptions(o: { dt?: number; reset?: 'zero' | 'subtract'; timesteps?: number }): LoadOptions {
   return {
     nir: { dt: o.dt, reset: o.reset, timesteps: o.timesteps },
+    netx: { timesteps: o.timesteps },
     onDiagnostic: (d) => process.stderr.write(`snnc: warning: node "${d.node}": ${d.message}\n`),
   };
 }
 
 const targetOption = () =>
   new Option('--target <name>', `compilation target: ${TARGETS.map((t) => `${t.name} (${t.description})`).join('; ')}`).choices(TARGETS.map((t) => t.name)).makeOptionMandatory();
+
+const chipOption = () => new Option('--chip <kind>', `loihi: chip generation (${CHIP_KINDS.join(' | ')}); sets the per-core budgets`).choices([...CHIP_KINDS]).default(DEFAULT_CHIP);
+const chipsOption = () => new Option('--chips <n>', 'loihi: chips on the board; the model must fit in them').argParser(positiveInt).default(1);
 
 const program = new Command()
   .name('snnc')
@@ -53,13 +61,16 @@ program
   .option('-b, --batch <B>', `static batch size of the compiled model (default ${DEFAULT_BATCH})`, positiveInt)
   .addOption(new Option('--schedule <kind>', 'gpu: layerwise = each layer over all T·B at once (fastest); scan = one ONNX Scan over time; step = one step per call, with state in/out (streaming)').choices([...SCHEDULES]).default('layerwise'))
   .option('--probe <layers...>', 'also output the spikes of these neuron layers ("all" for every one)')
+  .addOption(chipOption())
+  .addOption(chipsOption())
+  .option('--reset-interval <n>', 'loihi: also reset every population every n steps (netx\'s reset_interval), staggered by depth', positiveInt)
   .option('--json', 'print a machine-readable summary on stdout')
   .action(async (modelPath: string, o) => {
     const model = await loadModel(modelPath, nirLoadOptions(o));
     const target = targetByName(o.target);
     const outDir = resolve(o.out ?? `${model.name}.${target.name}`);
     const probes = o.probe?.includes('all') ? 'all' : o.probe;
-    const result = await target.emit(model, outDir, { timesteps: o.timesteps, batch: o.batch, schedule: o.schedule, probes });
+    const result = await target.emit(model, outDir, { timesteps: o.timesteps, batch: o.batch, schedule: o.schedule, probes, chip: o.chip, chips: o.chips, resetInterval: o.resetInterval });
     for (const w of result.warnings ?? []) process.stderr.write(`snnc: warning: ${w}\n`);
     if (o.json) process.stdout.write(`${JSON.stringify({ target: target.name, out: outDir, files: result.files, ...result.summary })}\n`);
     else {
@@ -75,9 +86,11 @@ program
   .addOption(targetOption())
   .option('-T, --timesteps <T>', 'time steps per sample', positiveInt)
   .option('-b, --batch <B>', 'batch size', positiveInt)
+  .addOption(chipOption())
+  .addOption(chipsOption())
   .option('--json', 'print the report as JSON on stdout')
   .action(async (modelPath: string, o) => {
-    const report = targetByName(o.target).check(await loadModel(modelPath, nirLoadOptions(o)), { timesteps: o.timesteps, batch: o.batch });
+    const report = targetByName(o.target).check(await loadModel(modelPath, nirLoadOptions(o)), { timesteps: o.timesteps, batch: o.batch, chip: o.chip, chips: o.chips });
     if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else {
       const cols = [...new Set(report.rows.flatMap((r) => Object.keys(r)))];
@@ -124,12 +137,13 @@ addInputOptions(
 addInputOptions(
   program
     .command('run')
-    .description('run a compiled gpu folder with onnxruntime and print the predicted class per sample')
-    .argument('<dir>', 'folder written by `snnc compile --target gpu`')
+    .description('run a compiled folder and print the predicted class per sample: a gpu folder with onnxruntime, a loihi folder in the bit-accurate emulator')
+    .argument('<dir>', 'folder written by `snnc compile --target gpu` or `--target loihi`')
     .addOption(new Option('--backend <name>', 'onnxruntime package: node (native) or web (wasm, as in the browser)').choices(['node', 'web']).default('node'))
     .option('--provider <names...>', 'execution providers in order (node: cpu, webgpu, cuda; web: wasm)')
     .option('--threads <n>', 'onnxruntime threads', positiveInt),
 ).action(async (dir: string, o: InputOptions & { backend: 'node' | 'web'; provider?: string[]; threads?: number }) => {
+  if (existsSync(join(dir, 'loihi.json'))) return runLoihi(dir, o);
   const runner = await OrtRunner.open(dir, { backend: o.backend, providers: o.provider, threads: o.threads });
   const m = runner.manifest;
   const data = loadInput(o);
@@ -142,17 +156,63 @@ addInputOptions(
   report(o, data, r.output, r.classes, { engine: `onnxruntime-${o.backend} ${m.schedule}`, T: m.timesteps }, (performance.now() - t0) / 1000);
 });
 
+/** `snnc run` on a loihi folder: the emulator, one sample after another (batches only pace the progress bar). */
+function runLoihi(dir: string, o: InputOptions): void {
+  const emulator = new LoihiEmulator(readLoihiFolder(dir));
+  const d = emulator.descriptor;
+  const data = loadInput(o);
+  fitToModel(data, d.input.shape, d.input.encoding.type === 'events' ? d.timesteps : undefined, o.input ?? o.data!);
+  const per = sizeOf(data.sampleShape);
+  const classes = d.populations.find((p) => p.name === d.output.population)!.neurons;
+  const output = new Float32Array(data.n * classes);
+  const step = 16;
+  const bar = progress(data.n, step);
+  const t0 = performance.now();
+  for (let start = 0; start < data.n; start += step) {
+    const count = Math.min(step, data.n - start);
+    output.set(emulator.run(data.x.subarray(start * per, (start + count) * per), count, { sampleOffset: data.offset + start }).output, start * classes);
+    bar.update(start + count);
+  }
+  bar.stop();
+  report(o, data, output, classes, { engine: `loihi emulator (${d.chip}, ${d.totals.cores} cores)`, T: d.timesteps }, (performance.now() - t0) / 1000);
+}
+
+addInputOptions(
+  program
+    .command('diff')
+    .description('compare the float reference simulator with a target\'s emulator layer by layer on the same input (spike counts, mismatches, first divergence)')
+    .argument('<model>', 'model file')
+    .addOption(new Option('--target <name>', 'target with an emulator').choices(['loihi']).makeOptionMandatory())
+    .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', positiveInt)
+    .addOption(chipOption()),
+).action(async (modelPath: string, o: InputOptions & { timesteps?: number; chip: string }) => {
+  const model = await loadModel(modelPath, nirLoadOptions(o));
+  const data = loadInput(o);
+  const T = o.timesteps ?? model.timesteps;
+  fitToModel(data, model.input.shape, model.input.encoding.type === 'events' ? T : undefined, o.input ?? o.data!);
+  const diff = diffLoihi(model, data.x, data.n, { timesteps: T, chip: o.chip, chips: Number.MAX_SAFE_INTEGER });
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(diff)}\n`);
+    return;
+  }
+  const rows = diff.layers.map((l) => [l.layer, String(l.depth), String(l.floatSpikes), String(l.loihiSpikes), String(l.mismatches), l.first ? `step ${l.first.step}, sample ${l.first.sample}, neuron ${l.first.neuron}` : '-']);
+  const head = ['layer', 'delay', 'float spikes', 'loihi spikes', 'mismatches', 'first divergence'];
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(width[i])).join('  ').trimEnd()}\n`);
+  process.stdout.write(`${diff.samples} samples, T=${diff.timesteps}: predictions agree on ${diff.agreeing}/${diff.samples} (loihi delays removed: a layer at depth d is compared d steps later)\n`);
+});
+
 program
   .command('import')
-  .description('import a NIR graph (.nir) into model.json, printing a diagnostic for each quirk it repaired')
-  .argument('<model.nir>', 'NIR file')
+  .description('import a NIR graph (.nir) or a lava-dl NetX network (.net) into model.json, printing a diagnostic for each quirk it repaired')
+  .argument('<model>', 'NIR (.nir) or NetX (.net) file')
   .requiredOption('-o, --out <model.json>', 'output model file')
   .option('--dt <seconds>', 'time step for discretising the continuous-time NIR model (default 1e-4, the NIR paper\'s)', Number)
   .addOption(new Option('--reset <mode>', 'reset for neurons without v_reset (NIR < 1.0.6 files)').choices(['zero', 'subtract']).default('zero'))
-  .option('-T, --timesteps <T>', 'time steps recorded in the model (default 100)', positiveInt)
+  .option('-T, --timesteps <T>', 'time steps recorded in the model (default: NetX simulation/tSample, else 100)', positiveInt)
   .option('--sidecar', 'store the weights in <name>.safetensors beside the model')
   .action(async (nirPath: string, o) => {
-    if (extname(nirPath).toLowerCase() !== '.nir') throw badInput(`${nirPath}: import takes a NIR file (.nir)`);
+    if (!['.nir', '.net'].includes(extname(nirPath).toLowerCase())) throw badInput(`${nirPath}: import takes a NIR (.nir) or NetX (.net) file`);
     const model = await loadModel(nirPath, nirLoadOptions(o));
     writeModelJson(model, o.out, { sidecar: o.sidecar });
     process.stdout.write(`wrote ${o.out}: ${model.layers.length} layers (${model.layers.map((l) => l.op).join(', ')}), dt=${model.dt}, T=${model.timesteps}\n`);

@@ -2,10 +2,11 @@
 import { badInput } from '../compiler/errors.js';
 import { gpuTarget } from './gpu/index.js';
 import { loihiTarget } from './loihi/index.js';
+import { netxTarget } from './netx/index.js';
 import { nirTarget } from './nir/index.js';
 import type { Target } from './target.js';
 
-export const TARGETS: readonly Target[] = [gpuTarget, loihiTarget, nirTarget];
+export const TARGETS: readonly Target[] = [gpuTarget, loihiTarget, netxTarget, nirTarget];
 
 export function targetByName(name: string): Target {
   const t = TARGETS.find((x) => x.name === name);

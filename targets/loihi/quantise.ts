@@ -327,7 +327,9 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
     let maxInt = 0;
     const addProjection = (name: string, source: string, geometry: ProjectionGeometry, w: Float64Array, delay: number) => {
       const signMode: SignMode = w.every((x) => x >= 0) ? 'excitatory' : w.every((x) => x <= 0) ? 'inhibitory' : 'mixed';
-      const even = geometry.kind === 'dense' && signMode === 'mixed';
+      // Mixed-sign Dense weights lose their LSB on the chip (8-bit mode): round to even here. A fixed-point
+      // model keeps its integers as given, and the emulator truncates them as Lava does.
+      const even = !fixedScale && geometry.kind === 'dense' && signMode === 'mixed';
       const weights = new Int32Array(w.length);
       for (let i = 0; i < w.length; i++) {
         const exact = w[i] * lambda;

@@ -11,6 +11,7 @@
  */
 import h5wasm, { type Dataset, type Group } from 'h5wasm/node';
 import { ExitCode, SnncError, badInput } from '../../errors.js';
+import { readInputFile } from '../../io/read-file.js';
 import { nextFloat32Up } from '../../ir/float32.js';
 import * as L from '../../ir/layers.js';
 import { INPUT, IDENTITY_PREPROCESS, type SnnModel } from '../../ir/model.js';
@@ -27,6 +28,7 @@ let ready: Promise<unknown> | undefined;
 type Value = number | bigint | string | ArrayLike<number | bigint | string>;
 
 export async function readNetx(file: string, options: NetxImportOptions = {}): Promise<SnnModel> {
+  readInputFile(file, 'NetX file'); // a clear error for a missing or unreadable file (h5wasm would not say)
   ready ??= h5wasm.ready;
   await ready;
   let f: InstanceType<typeof h5wasm.File>;
