@@ -276,11 +276,12 @@ export function partitionLoihiCores(net: LoihiNetwork, chip: ChipSpec): Partitio
     const over = net.populations.find((p) => parts.get(p.name)!.tiles.some((t) => t.outAxons > chip.outAxons));
     if (!over) break;
     const cur = parts.get(over.name)!;
-    if (round > 64 || cur.tiles.every((t) => t.neurons === 1)) {
-      const t = cur.tiles.reduce((a, b) => (a.outAxons > b.outAxons ? a : b));
+    const t = cur.tiles.reduce((a, b) => (a.outAxons > b.outAxons ? a : b));
+    if (round > 32 || cur.tiles.every((x) => x.neurons === 1)) {
       throw new SnncError(`layer "${over.name}": output axons ${t.outAxons} > limit ${chip.outAxons} (over by ${t.outAxons - chip.outAxons}) even after splitting`, ExitCode.doesNotFit);
     }
-    parts.set(over.name, tilePopulation(over, incoming.get(over.name)!, chip, cur.tiles.length + 1));
+    // Output axons grow with a tile's size: split finer in proportion to the excess.
+    parts.set(over.name, tilePopulation(over, incoming.get(over.name)!, chip, Math.ceil((cur.tiles.length * t.outAxons) / chip.outAxons)));
   }
   const populations = net.populations.map((p) => parts.get(p.name)!);
   const tiles = populations.flatMap((p) => p.tiles);
