@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import h5wasm, { type Group } from 'h5wasm/node';
+import { hdf5Ready } from '../../compiler/io/hdf5.js';
 import { ExitCode, SnncError } from '../../compiler/errors.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
@@ -112,11 +113,8 @@ export function toNetxLayers(net: LoihiNetwork): NetxLayer[] {
   return out;
 }
 
-let ready: Promise<unknown> | undefined;
-
 export async function writeNetxFile(path: string, layers: readonly NetxLayer[], timesteps: number, transform?: Record<string, number>): Promise<void> {
-  ready ??= h5wasm.ready;
-  await ready;
+  await hdf5Ready();
   const f = new h5wasm.File(path, 'w');
   try {
     const sim = f.create_group('simulation') as Group;

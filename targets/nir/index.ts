@@ -12,6 +12,7 @@
  */
 import { join } from 'node:path';
 import h5wasm, { type Group } from 'h5wasm/node';
+import { hdf5Ready } from '../../compiler/io/hdf5.js';
 import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
 import type * as L from '../../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
@@ -156,12 +157,9 @@ export function toNirGraph(model: SnnModel): NirGraphOut {
   return { nodes, edges, warnings };
 }
 
-let ready: Promise<unknown> | undefined;
-
 /** Writes a NIR graph file (nir.md §4 layout). */
 export async function writeNirFile(path: string, graph: NirGraphOut): Promise<void> {
-  ready ??= h5wasm.ready;
-  await ready;
+  await hdf5Ready();
   const f = new h5wasm.File(path, 'w');
   try {
     f.create_dataset({ name: 'version', data: NIR_VERSION });

@@ -11,7 +11,7 @@
  */
 import h5wasm, { type Dataset, type Group } from 'h5wasm/node';
 import { ExitCode, SnncError, badInput } from '../../errors.js';
-import { readInputFile } from '../../io/read-file.js';
+import { type Hdf5File, openHdf5 } from '../../io/hdf5.js';
 import { nextFloat32Up } from '../../ir/float32.js';
 import * as L from '../../ir/layers.js';
 import { INPUT, IDENTITY_PREPROCESS, type SnnModel } from '../../ir/model.js';
@@ -23,20 +23,10 @@ export interface NetxImportOptions {
   readonly timesteps?: number;
 }
 
-let ready: Promise<unknown> | undefined;
-
 type Value = number | bigint | string | ArrayLike<number | bigint | string>;
 
 export async function readNetx(file: string, options: NetxImportOptions = {}): Promise<SnnModel> {
-  readInputFile(file, 'NetX file'); // a clear error for a missing or unreadable file (h5wasm would not say)
-  ready ??= h5wasm.ready;
-  await ready;
-  let f: InstanceType<typeof h5wasm.File>;
-  try {
-    f = new h5wasm.File(file, 'r');
-  } catch (e) {
-    throw badInput(`${file}: cannot open as an HDF5 (NetX .net) file (${(e as Error).message})`);
-  }
+  const f = await openHdf5(file, 'NetX');
   try {
     return parseNetx(f, file, options);
   } catch (e) {
@@ -109,7 +99,7 @@ function scaled(data: ArrayLike<number>): Float32Array {
   return Float32Array.from(data, (x) => x / 64);
 }
 
-function parseNetx(f: InstanceType<typeof h5wasm.File>, file: string, options: NetxImportOptions): SnnModel {
+function parseNetx(f: Hdf5File, file: string, options: NetxImportOptions): SnnModel {
   const root = get(f, 'layer');
   if (!(root instanceof h5wasm.Group)) throw badInput(`${file}: not a NetX network (no /layer group)`);
   const keys = root.keys().filter((k) => /^\d+$/.test(k)).map(Number).sort((a, b) => a - b);

@@ -18,6 +18,7 @@
  * v_leak or v_reset, per-neuron thresholds or time constants that differ within a layer.
  */
 import h5wasm, { type Dataset, type Group } from 'h5wasm/node';
+import { type Hdf5File, openHdf5 } from '../../io/hdf5.js';
 import { SnncError, badInput } from '../../errors.js';
 import * as L from '../../ir/layers.js';
 import { INPUT, IDENTITY_PREPROCESS, type SnnModel } from '../../ir/model.js';
@@ -65,17 +66,8 @@ function child(g: Group, path: string) {
 
 const toNumbers = (v: Value): number[] => (v === undefined ? [] : typeof v === 'object' ? Array.from(v as ArrayLike<number | bigint>, Number) : [Number(v)]);
 
-let ready: Promise<unknown> | undefined;
-
 export async function readNir(file: string, options: NirImportOptions = {}): Promise<NirImport> {
-  ready ??= h5wasm.ready;
-  await ready;
-  let f: InstanceType<typeof h5wasm.File>;
-  try {
-    f = new h5wasm.File(file, 'r');
-  } catch (e) {
-    throw badInput(`${file}: cannot open as an HDF5 (NIR) file (${(e as Error).message})`);
-  }
+  const f = await openHdf5(file, 'NIR');
   try {
     return parseNirFile(f, file, options);
   } catch (e) {
@@ -86,7 +78,7 @@ export async function readNir(file: string, options: NirImportOptions = {}): Pro
   }
 }
 
-function parseNirFile(f: InstanceType<typeof h5wasm.File>, file: string, options: NirImportOptions): NirImport {
+function parseNirFile(f: Hdf5File, file: string, options: NirImportOptions): NirImport {
   const diagnostics: Diagnostic[] = [];
   const warn = (node: string, message: string) => diagnostics.push({ node, message });
   const versionDs = child(f, 'version') as Dataset | null;
