@@ -54,7 +54,7 @@ const program = new Command()
 program
   .command('compile')
   .description('compile a model for a target and write the artifacts to a folder')
-  .argument('<model>', 'model file (model.json)')
+  .argument('<model>', 'model file (model.json, .nir or .net)')
   .addOption(targetOption())
   .option('-o, --out <dir>', 'output folder (default: <model name>.<target> in the current folder); replaced atomically')
   .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', positiveInt)
@@ -82,7 +82,7 @@ program
 program
   .command('check')
   .description('report what a model needs of a target, and whether it fits (exit 3 if not)')
-  .argument('<model>', 'model file (model.json)')
+  .argument('<model>', 'model file (model.json, .nir or .net)')
   .addOption(targetOption())
   .option('-T, --timesteps <T>', 'time steps per sample', positiveInt)
   .option('-b, --batch <B>', 'batch size', positiveInt)
@@ -107,7 +107,7 @@ addInputOptions(
   program
     .command('simulate')
     .description('run a model in the float reference simulator (the semantic oracle) and print the predicted class per sample')
-    .argument('<model>', 'model file (model.json)')
+    .argument('<model>', 'model file (model.json, .nir or .net)')
     .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', positiveInt)
     .option('-b, --batch <B>', 'samples simulated together', positiveInt, 64),
 ).action(async (modelPath: string, o: InputOptions & { timesteps?: number; batch: number }) => {

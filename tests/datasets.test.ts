@@ -42,3 +42,17 @@ describe('datasets', () => {
     expect(() => parseRange('a:b')).toThrow(/--range must be START:END/);
   });
 });
+
+describe('.npy in Fortran order (as NumPy saves transposed arrays, e.g. the lava-dl fixtures)', () => {
+  it('is read back in C order', () => {
+    // A 2×3 float32 array [[1, 2, 3], [4, 5, 6]] stored column-major: 1, 4, 2, 5, 3, 6.
+    let header = "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }";
+    header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+    const head = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([1, 0, header.length & 255, header.length >> 8]), Buffer.from(header, 'latin1')]);
+    const file = join(tempDir(), 'f.npy');
+    writeFileSync(file, Buffer.concat([head, Buffer.from(new Float32Array([1, 4, 2, 5, 3, 6]).buffer)]));
+    const a = readArray(file);
+    expect(a.shape).toEqual([2, 3]);
+    expect(Array.from(a.data)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});

@@ -21,16 +21,29 @@ export function parseNpy(bytes: Uint8Array, what: string): NumericArray {
   } catch (e) {
     throw badInput(`${what}: not a readable .npy file (${(e as Error).message})`);
   }
-  if (arr.fortranOrder) throw badInput(`${what}: Fortran-ordered arrays are not supported; save with C order`);
   const src = arr.data;
-  if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
-    return { shape: arr.shape, dtype: arr.dtype, data: Float32Array.from(src, (v) => Number(v)) };
-  }
-  if (typeof (src as { length?: unknown }).length !== 'number' || String(arr.dtype).startsWith('U') || String(arr.dtype).startsWith('c')) {
+  let data: Float32Array;
+  if (src instanceof BigInt64Array || src instanceof BigUint64Array) data = Float32Array.from(src, (v) => Number(v));
+  else if (typeof (src as { length?: unknown }).length !== 'number' || String(arr.dtype).startsWith('U') || String(arr.dtype).startsWith('c')) {
     throw badInput(`${what}: dtype ${arr.dtype} is not a real numeric type`);
+  } else data = src instanceof Float32Array ? src : Float32Array.from(src as unknown as ArrayLike<number>);
+  return { shape: arr.shape, dtype: arr.dtype, data: arr.fortranOrder ? toCOrder(data, arr.shape) : data };
+}
+
+/** A column-major (Fortran-ordered, as NumPy writes transposed arrays) array in row-major order. */
+function toCOrder(data: Float32Array, shape: readonly number[]): Float32Array {
+  const out = new Float32Array(data.length);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let c = 0; c < data.length; c++) {
+    let f = 0;
+    for (let k = shape.length - 1; k >= 0; k--) f = f * shape[k] + idx[k];
+    out[c] = data[f];
+    for (let k = shape.length - 1; k >= 0; k--) {
+      if (++idx[k] < shape[k]) break;
+      idx[k] = 0;
+    }
   }
-  const data = src instanceof Float32Array ? src : Float32Array.from(src as unknown as ArrayLike<number>);
-  return { shape: arr.shape, dtype: arr.dtype, data };
+  return out;
 }
 
 export function encodeNpyFloat32(data: Float32Array, shape: readonly number[]): Uint8Array {
