@@ -10,7 +10,8 @@
  * inputs (spikes are sparse).
  */
 import type * as L from '../compiler/ir/layers.js';
-import { isNeuron, isStateful } from '../compiler/ir/layers.js';
+import { staticValues } from '../compiler/ir/graph.js';
+import { isNeuron } from '../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../compiler/ir/model.js';
 import { convGeometry } from '../compiler/ir/shapes.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
@@ -75,11 +76,10 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
     stepInput = (t) => steps.subarray(t * batch * perSample, (t + 1) * batch * perSample);
   }
 
-  const staticNames = new Set<string>(enc.type === 'direct' ? [INPUT] : []);
+  const statics = staticValues(model);
   const kernels: Kernel[] = [];
   for (const layer of model.layers) {
-    const isStatic = !isStateful(layer) && layer.inputs.every((n) => staticNames.has(n));
-    if (isStatic) staticNames.add(layer.name);
+    const isStatic = statics.has(layer.name);
     const inShapes = layer.inputs.map((n) => shapes.get(n)!);
     kernels.push(makeKernel(layer, inShapes, shapes.get(layer.name)!, batch, isStatic));
   }

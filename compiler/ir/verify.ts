@@ -4,6 +4,7 @@
  * broken model is reported where it was made. It never changes the model.
  */
 import { badInput } from '../errors.js';
+import { ancestors } from './graph.js';
 import { isNeuron } from './layers.js';
 import { INPUT, type SnnModel } from './model.js';
 import { type ShapeMap, inferShapes } from './shapes.js';
@@ -56,11 +57,7 @@ export function verifyModel(model: SnnModel): ShapeMap {
   }
 
   // Every layer must contribute to the output: nothing implicit, nothing computed for nothing.
-  const live = new Set<string>([out.name]);
-  for (let i = model.layers.length - 1; i >= 0; i--) {
-    const layer = model.layers[i];
-    if (live.has(layer.name)) for (const src of layer.inputs) live.add(src);
-  }
+  const live = ancestors(model, out.name);
   const dead = model.layers.filter((l) => !live.has(l.name)).map((l) => l.name);
   if (dead.length > 0) throw badInput(`${where}: layer(s) ${dead.map((n) => `"${n}"`).join(', ')} do not contribute to the output "${out.name}"`);
   return shapes;

@@ -4,8 +4,9 @@
  * The operation order matches runtime/simulator.ts exactly (one float32 rounding per op), which is
  * what makes 0 spike mismatches possible. Schedules decide where these nodes go; this module does not.
  */
-import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
+import type { SnnModel } from '../../compiler/ir/model.js';
 import type * as L from '../../compiler/ir/layers.js';
+import { staticValues } from '../../compiler/ir/graph.js';
 import { isStateful } from '../../compiler/ir/layers.js';
 import type { ShapeMap } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
@@ -26,8 +27,7 @@ export interface LoweringContext {
 }
 
 export function loweringContext(model: SnnModel, shapes: ShapeMap, batch: number, timesteps: number): LoweringContext {
-  const statics = new Set<string>(model.input.encoding.type === 'direct' ? [INPUT] : []);
-  for (const l of model.layers) if (!isStateful(l) && l.inputs.every((n) => statics.has(n))) statics.add(l.name);
+  const statics = staticValues(model);
   return { model, shapes, batch, timesteps, isStatic: (n) => statics.has(n), stateful: model.layers.filter(isStateful) };
 }
 

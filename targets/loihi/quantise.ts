@@ -19,7 +19,8 @@
  */
 import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
 import type * as L from '../../compiler/ir/layers.js';
-import { isNeuron, isStateful } from '../../compiler/ir/layers.js';
+import { ancestors, staticValues } from '../../compiler/ir/graph.js';
+import { isNeuron } from '../../compiler/ir/layers.js';
 import { type Decoding, INPUT, type SnnModel } from '../../compiler/ir/model.js';
 import { convGeometry } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
@@ -153,8 +154,7 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
   const T = options.timesteps ?? model.timesteps;
   const byName = new Map(model.layers.map((l) => [l.name, l]));
   const spikeInput = model.input.encoding.type !== 'direct';
-  const staticNames = new Set<string>(spikeInput ? [] : [INPUT]);
-  for (const l of model.layers) if (!isStateful(l) && l.inputs.every((n) => staticNames.has(n))) staticNames.add(l.name);
+  const staticNames = staticValues(model);
   const fixedScale = fixedPointScale(model);
 
   /** Skips flatten layers; the result must carry spikes. */
@@ -461,10 +461,6 @@ export function forEachPoolWindow(pool: MaxPoolJoin, outShape: readonly number[]
  */
 function hostEncoder(model: SnnModel, node: string): SnnModel | undefined {
   if (node === INPUT) return undefined;
-  const needed = new Set<string>([node]);
-  for (let i = model.layers.length - 1; i >= 0; i--) {
-    const l = model.layers[i];
-    if (needed.has(l.name)) for (const n of l.inputs) needed.add(n);
-  }
+  const needed = ancestors(model, node);
   return { ...model, layers: model.layers.filter((l) => needed.has(l.name)), output: { layer: node, decoding: 'accumulate' }, timesteps: 1, metadata: {} };
 }
