@@ -16,17 +16,15 @@ import { tensor } from '../compiler/ir/tensor.js';
 import { loadDataset, readArray } from '../runtime/datasets.js';
 import { LoihiEmulator } from '../runtime/loihi-emulator.js';
 import { simulate } from '../runtime/simulator.js';
-import { type CompiledLoihi, compileLoihi, planLoihi } from '../targets/loihi/index.js';
+import { compileLoihi, planLoihi } from '../targets/loihi/index.js';
 import { fmt, median, time } from './timing.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(values.runs);
 
-const emulatorOf = (c: CompiledLoihi) => new LoihiEmulator({ descriptor: c.descriptor, ints: new Int32Array(c.blob.buffer, c.blob.byteOffset, c.blob.byteLength / 4), dir: '.' });
-
 async function emulatorSpeed(label: string, model: SnnModel, x: Float32Array, n: number): Promise<void> {
   const c = compileLoihi(model, { chips: 64 });
-  const emu = emulatorOf(c);
+  const emu = new LoihiEmulator(c);
   const events = emu.run(x, n).synapticEvents;
   const e = await time(() => emu.run(x, n), RUNS);
   const s = await time(() => simulate(model, x, n), RUNS);

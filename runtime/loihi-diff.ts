@@ -34,8 +34,7 @@ export function diffLoihi(model: SnnModel, raw: Float32Array, batch: number, opt
   const T = d.timesteps;
   const spiking = d.populations.filter((p) => p.profile.spiking);
   const maxDepth = Math.max(0, ...d.populations.map((p) => p.depth));
-  const ints = new Int32Array(compiled.blob.buffer, compiled.blob.byteOffset, compiled.blob.byteLength / 4);
-  const emu = new LoihiEmulator({ descriptor: d, ints, dir: '.' }).run(raw, batch, { steps: T + maxDepth, probes: spiking.map((p) => p.name) });
+  const emu = new LoihiEmulator(compiled).run(raw, batch, { steps: T + maxDepth, probes: spiking.map((p) => p.name) });
   const ref = simulate(model, raw, batch, { timesteps: T, probes: spiking.map((p) => p.name) });
   const layers = spiking.map((p): LayerDiff => {
     const a = ref.spikes.get(p.name)!;

@@ -25,11 +25,10 @@ import { simulate } from './simulator.js';
 const WRAP = 2 ** 24;
 const HALF = 2 ** 23;
 
+/** A descriptor and its loihi.bin, from a folder (readLoihiFolder) or straight from compileLoihi. */
 export interface LoihiProgram {
   readonly descriptor: LoihiDescriptor;
   readonly ints: Int32Array;
-  /** Folder the descriptor came from (anchors the host encoder's tensors). */
-  readonly dir: string;
 }
 
 export function readLoihiFolder(dir: string): LoihiProgram {
@@ -45,7 +44,7 @@ export function readLoihiFolder(dir: string): LoihiProgram {
   if (bytes.byteLength !== descriptor.blob.int32s * 4) throw badInput(`${join(dir, descriptor.blob.file)}: ${bytes.byteLength} bytes, expected ${descriptor.blob.int32s * 4}`);
   const ints = new Int32Array(descriptor.blob.int32s);
   new Uint8Array(ints.buffer).set(bytes);
-  return { descriptor, ints, dir };
+  return { descriptor, ints };
 }
 
 export interface EmulateOptions {
@@ -119,7 +118,7 @@ export class LoihiEmulator {
     const d = (this.descriptor = program.descriptor);
     this.ints = program.ints;
     const pops = new Map(d.populations.map((p) => [p.name, p]));
-    if (d.host?.encoder) this.encoder = modelFromJson(d.host.encoder, program.dir);
+    if (d.host?.encoder) this.encoder = modelFromJson(d.host.encoder, '.'); // tensors are inline: no sidecar to anchor
     this.cores = d.cores.map((c) => {
       const pop = pops.get(c.population)!;
       const neurons = slice(this.ints, c.neurons);

@@ -18,17 +18,13 @@ import { diffLoihi } from '../runtime/loihi-diff.js';
 import { LoihiEmulator, readLoihiFolder } from '../runtime/loihi-emulator.js';
 import { accuracy, predictions } from '../runtime/predictions.js';
 import { simulate } from '../runtime/simulator.js';
-import { type CompiledLoihi, compileLoihi, loihiTarget, planLoihi } from '../targets/loihi/index.js';
+import { compileLoihi, loihiTarget, planLoihi } from '../targets/loihi/index.js';
 import { snnc } from './helpers/cli.js';
 import { snncErrorMessage } from './helpers/errors.js';
 import { tempDir } from './helpers/tmp.js';
 
 const LAVA = '../shared/fixtures/lava';
 const MNIST = '../shared/fixtures/data/mnist';
-
-function emulator(c: CompiledLoihi): LoihiEmulator {
-  return new LoihiEmulator({ descriptor: c.descriptor, ints: new Int32Array(c.blob.buffer, c.blob.byteOffset, c.blob.byteLength / 4), dir: '.' });
-}
 
 describe('lava-dl ground truths (0 mismatches)', () => {
   it('oxford .net: layer 0 spikes and currents over 2000 steps, and layer 1 spikes', async () => {
@@ -39,7 +35,7 @@ describe('lava-dl ground truths (0 mismatches)', () => {
     const T = 2000;
     const x = new Float32Array(T * 200);
     for (let i = 0; i < 200; i++) for (let t = 0; t < T; t++) x[t * 200 + i] = raster.data[i * T + t];
-    const r = emulator(c).run(x, 1, { steps: T, probes: 'all', states: ['layer0'] });
+    const r = new LoihiEmulator(c).run(x, 1, { steps: T, probes: 'all', states: ['layer0'] });
     const out = readArray(`${LAVA}/lif_dense_oxford_layer0/out.npy`);
     const current = readArray(`${LAVA}/lif_dense_oxford_layer0/current.npy`);
     const s0 = r.spikes.get('layer0')!;
@@ -75,7 +71,7 @@ describe('lava-dl ground truths (0 mismatches)', () => {
     const [W, H, C] = bias.shape;
     const x = new Float32Array(C * H * W);
     for (let w = 0; w < W; w++) for (let h = 0; h < H; h++) for (let ch = 0; ch < C; ch++) x[(ch * H + h) * W + w] = bias.data[(w * H + h) * C + ch] / 64;
-    const r = emulator(c).run(x, 1, { steps: 20, probes: ['layer2'] });
+    const r = new LoihiEmulator(c).run(x, 1, { steps: 20, probes: ['layer2'] });
     const gt = readArray(`${LAVA}/tinynet/output.npy`); // slayer (1, 36, 1, 1, 16)
     const s = r.spikes.get('layer2')!;
     let mismatches = 0;
@@ -97,7 +93,7 @@ describe('MNIST CNN example on Loihi 2', () => {
     expect(c.partition.chips).toBe(1);
     expect(c.partition.cores).toBeGreaterThanOrEqual(c.partition.lowerBound);
     const data = loadDataset(`${MNIST}/t10k-images-idx3-ubyte.gz`, `${MNIST}/t10k-labels-idx1-ubyte.gz`, { start: 0, end: 500 });
-    const emu = emulator(c).run(data.x, data.n);
+    const emu = new LoihiEmulator(c).run(data.x, data.n);
     const ref = simulate(model, data.x, data.n);
     const accEmu = accuracy(predictions(emu.output, data.n, 10), data.labels!);
     const accRef = accuracy(predictions(ref.output, data.n, 10), data.labels!);

@@ -107,14 +107,14 @@ class Blob {
     this.size += a.length;
     return r;
   }
-  bytes(): Uint8Array {
+  ints(): Int32Array {
     const all = new Int32Array(this.size);
     let o = 0;
     for (const c of this.chunks) {
       all.set(c, o);
       o += c.length;
     }
-    return new Uint8Array(all.buffer);
+    return all;
   }
   get length(): number {
     return this.size;
@@ -182,7 +182,7 @@ export interface BuildInfo {
 }
 
 /** Materialises every synapse and axon of a partitioned network. Deterministic. */
-export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildInfo): { descriptor: LoihiDescriptor; blob: Uint8Array } {
+export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildInfo): { descriptor: LoihiDescriptor; ints: Int32Array } {
   const chip: ChipSpec = part.chip;
   const blob = new Blob();
   const pops = new Map(net.populations.map((p) => [p.name, p]));
@@ -315,7 +315,7 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
     blob: { file: 'loihi.bin', int32s: blob.length },
     totals: { cores: part.cores, chips: part.chips, lowerBound: part.lowerBound, compartments: totalCompartments, synapses: totalSynapses },
   };
-  return { descriptor, blob: blob.bytes() };
+  return { descriptor, ints: blob.ints() };
 }
 
 export function parseDescriptor(text: string, file: string): LoihiDescriptor {

@@ -20,11 +20,12 @@ import { type LoihiNetwork, quantiseForLoihi } from './quantise.js';
 
 export const DEFAULT_CHIP: ChipKind = 'loihi2';
 
+/** A compiled network in memory; `descriptor` and `ints` (loihi.bin) are what the emulator runs. */
 export interface CompiledLoihi {
   readonly network: LoihiNetwork;
   readonly partition: Partition;
   readonly descriptor: LoihiDescriptor;
-  readonly blob: Uint8Array;
+  readonly ints: Int32Array;
 }
 
 function chipOf(options: CompileOptions): ChipSpec {
@@ -52,15 +53,15 @@ export function planLoihi(model: SnnModel, options: CompileOptions = {}): { netw
 }
 
 export function compileLoihi(model: SnnModel, options: CompileOptions = {}): CompiledLoihi {
-  const { network, partition } = planLoihi(model, options);
   if (options.resetInterval !== undefined && !(Number.isInteger(options.resetInterval) && options.resetInterval >= 1)) throw badInput(`--reset-interval must be a positive integer, got ${options.resetInterval}`);
-  const { descriptor, blob } = buildDescriptor(network, partition, {
+  const { network, partition } = planLoihi(model, options);
+  const { descriptor, ints } = buildDescriptor(network, partition, {
     snncVersion: SNNC_VERSION,
     sourceHash: modelHash(model),
     ...(network.host?.encoder ? { hostEncoder: modelToJson(network.host.encoder).doc } : {}),
     ...(options.resetInterval ? { resetInterval: options.resetInterval } : {}),
   });
-  return { network, partition, descriptor, blob };
+  return { network, partition, descriptor, ints };
 }
 
 function resourceRows(network: LoihiNetwork, partition: Partition): ResourceRow[] {
@@ -134,7 +135,7 @@ export const loihiTarget: Target = {
     const files = ['loihi.json', 'loihi.bin', 'manifest.json'];
     await writeDirAtomic(outDir, (tmp) => {
       writeFileSync(join(tmp, 'loihi.json'), `${JSON.stringify(d, null, 1)}\n`);
-      writeFileSync(join(tmp, 'loihi.bin'), c.blob);
+      writeFileSync(join(tmp, 'loihi.bin'), new Uint8Array(c.ints.buffer, c.ints.byteOffset, c.ints.byteLength));
       const manifest = { format: 'snnc-artifacts', target: 'loihi', snncVersion: SNNC_VERSION, sourceHash: d.sourceHash, model: d.model, files, summary, quantisation: c.network.quantisation };
       writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
     });

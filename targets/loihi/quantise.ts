@@ -98,8 +98,6 @@ export interface LoihiProjection {
   /** Integer weights: dense [nOut, nIn]; conv [Cout, Cin/groups, kh, kw] (cross-correlation, as the IR). */
   readonly weights: Int32Array;
   readonly signMode: SignMode;
-  /** Dense sums are wide; Lava's fixed-point Conv wraps its sum to 24 bits. */
-  readonly accumulator: 'wide' | 'wrap24';
   /** Extra synaptic delay (steps) that lines up paths of different depth. */
   readonly delay: number;
 }
@@ -340,7 +338,7 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
         errDen += exact ** 2;
         maxInt = Math.max(maxInt, Math.abs(q));
       }
-      projections.push({ name, source, target: layer.name, geometry, weights, signMode, accumulator: geometry.kind === 'conv' ? 'wrap24' : 'wide', delay });
+      projections.push({ name, source, target: layer.name, geometry, weights, signMode, delay });
     };
     expr.terms.forEach((t, k) => addProjection(t.layer.name, t.source, t.geometry, termWeights[k], d - (depth.get(t.source) ?? 0) - 1));
     if (recurrent) addProjection(`${layer.name}.recurrent`, layer.name, { kind: 'dense', nIn: n, nOut: n }, Float64Array.from(recurrent.data), 0);
