@@ -11,7 +11,6 @@ import { type LoadOptions, MODEL_FORMATS, loadModel } from '../compiler/frontend
 import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
 import { modelSchema } from '../compiler/frontends/modeljson/schema.js';
 import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
-import { sizeOf } from '../compiler/ir/tensor.js';
 import { SNNC_VERSION } from '../compiler/version.js';
 import { fitToModel } from '../runtime/datasets.js';
 import { diffLoihi } from '../runtime/loihi-diff.js';
@@ -26,7 +25,7 @@ import { DEFAULT_CHIP } from '../targets/loihi/index.js';
 import { registerConversionCommands } from './convert.js';
 import { positiveInt } from './options.js';
 import { registerReportCommand } from './report.js';
-import { type InputOptions, addInputOptions, loadInput, progress, report } from './predict.js';
+import { type InputOptions, addInputOptions, loadInput, progress, report, runInBatches } from './predict.js';
 
 
 /** NIR and NetX import options from --dt/--reset/--timesteps (where a command has them); diagnostics go to stderr. */
@@ -115,22 +114,8 @@ addInputOptions(
   const data = loadInput(o);
   const T = o.timesteps ?? model.timesteps;
   fitToModel(data, model.input.shape, model.input.encoding.type === 'events' ? T : undefined, o.input ?? o.data!);
-  const per = sizeOf(data.sampleShape);
-  let output = new Float32Array(0);
-  let classes = 0;
-  const bar = progress(data.n, o.batch);
   const t0 = performance.now();
-  for (let start = 0; start < data.n; start += o.batch) {
-    const count = Math.min(o.batch, data.n - start);
-    const r = simulate(model, data.x.subarray(start * per, (start + count) * per), count, { timesteps: T, sampleOffset: data.offset + start });
-    if (start === 0) {
-      classes = r.classes;
-      output = new Float32Array(data.n * classes);
-    }
-    output.set(r.output, start * classes);
-    bar.update(start + count);
-  }
-  bar.stop();
+  const { output, classes } = runInBatches(data, o.batch, (x, count, offset) => simulate(model, x, count, { timesteps: T, sampleOffset: offset }));
   report(o, data, output, classes, { engine: 'reference simulator', T }, (performance.now() - t0) / 1000);
 });
 
@@ -162,18 +147,8 @@ function runLoihi(dir: string, o: InputOptions): void {
   const d = emulator.descriptor;
   const data = loadInput(o);
   fitToModel(data, d.input.shape, d.input.encoding.type === 'events' ? d.timesteps : undefined, o.input ?? o.data!);
-  const per = sizeOf(data.sampleShape);
-  const classes = d.populations.find((p) => p.name === d.output.population)!.neurons;
-  const output = new Float32Array(data.n * classes);
-  const step = 16;
-  const bar = progress(data.n, step);
   const t0 = performance.now();
-  for (let start = 0; start < data.n; start += step) {
-    const count = Math.min(step, data.n - start);
-    output.set(emulator.run(data.x.subarray(start * per, (start + count) * per), count, { sampleOffset: data.offset + start }).output, start * classes);
-    bar.update(start + count);
-  }
-  bar.stop();
+  const { output, classes } = runInBatches(data, 16, (x, count, offset) => emulator.run(x, count, { sampleOffset: offset }));
   report(o, data, output, classes, { engine: `loihi emulator (${d.chip}, ${d.totals.cores} cores)`, T: d.timesteps }, (performance.now() - t0) / 1000);
 }
 

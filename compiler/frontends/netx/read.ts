@@ -9,9 +9,9 @@
  * Time: Loihi's synapses delay every layer by one step and the IR's do not, so the float simulator of an
  * imported network runs each layer earlier than Lava; the Loihi target restores the delays.
  */
-import h5wasm, { type Dataset, type Group } from 'h5wasm/node';
+import h5wasm, { type Group } from 'h5wasm/node';
 import { ExitCode, SnncError, badInput } from '../../errors.js';
-import { type Hdf5File, openHdf5 } from '../../io/hdf5.js';
+import { type Hdf5File, type Hdf5Value, hdf5Member, hdf5Numbers, openHdf5 } from '../../io/hdf5.js';
 import { nextFloat32Up } from '../../ir/float32.js';
 import * as L from '../../ir/layers.js';
 import { INPUT, IDENTITY_PREPROCESS, type SnnModel } from '../../ir/model.js';
@@ -22,8 +22,6 @@ export interface NetxImportOptions {
   /** Time steps recorded in the model (default: the file's simulation/tSample, else 100). */
   readonly timesteps?: number;
 }
-
-type Value = number | bigint | string | ArrayLike<number | bigint | string>;
 
 export async function readNetx(file: string, options: NetxImportOptions = {}): Promise<SnnModel> {
   const f = await openHdf5(file, 'NetX');
@@ -37,17 +35,9 @@ export async function readNetx(file: string, options: NetxImportOptions = {}): P
   }
 }
 
-function get(g: Group, path: string): Dataset | Group | null {
-  try {
-    return (g.get(path) as Dataset | Group | null) ?? null;
-  } catch {
-    return null;
-  }
-}
-
-function value(g: Group, path: string): Value | undefined {
-  const d = get(g, path);
-  return d instanceof h5wasm.Dataset ? (d.value as Value) : undefined;
+function value(g: Group, path: string): Hdf5Value | undefined {
+  const d = hdf5Member(g, path);
+  return d instanceof h5wasm.Dataset ? (d.value as Hdf5Value) : undefined;
 }
 
 function str(g: Group, path: string): string | undefined {
@@ -58,8 +48,7 @@ function str(g: Group, path: string): string | undefined {
 
 function nums(g: Group, path: string): number[] | undefined {
   const v = value(g, path);
-  if (v === undefined) return undefined;
-  return typeof v === 'object' ? Array.from(v as ArrayLike<number | bigint>, Number) : [Number(v)];
+  return v === undefined ? undefined : hdf5Numbers(v);
 }
 
 function num(g: Group, path: string, what: string): number {
@@ -69,7 +58,7 @@ function num(g: Group, path: string, what: string): number {
 }
 
 function shapeOf(g: Group, path: string): number[] {
-  const d = get(g, path);
+  const d = hdf5Member(g, path);
   return d instanceof h5wasm.Dataset ? [...(d.shape ?? [])] : [];
 }
 
@@ -100,7 +89,7 @@ function scaled(data: ArrayLike<number>): Float32Array {
 }
 
 function parseNetx(f: Hdf5File, file: string, options: NetxImportOptions): SnnModel {
-  const root = get(f, 'layer');
+  const root = hdf5Member(f, 'layer');
   if (!(root instanceof h5wasm.Group)) throw badInput(`${file}: not a NetX network (no /layer group)`);
   const keys = root.keys().filter((k) => /^\d+$/.test(k)).map(Number).sort((a, b) => a - b);
   if (!keys.length || keys.some((k, i) => k !== i)) throw badInput(`${file}: /layer must hold groups 0…n−1, found ${root.keys().join(', ')}`);
@@ -138,7 +127,7 @@ function parseNetx(f: Hdf5File, file: string, options: NetxImportOptions): SnnMo
   };
 
   for (const i of keys) {
-    const g = get(root, String(i)) as Group;
+    const g = hdf5Member(root, String(i)) as Group;
     const where = `layer ${i}`;
     const type = str(g, 'type');
     const shape = nums(g, 'shape');

@@ -18,7 +18,7 @@
  * v_leak or v_reset, per-neuron thresholds or time constants that differ within a layer.
  */
 import h5wasm, { type Dataset, type Group } from 'h5wasm/node';
-import { type Hdf5File, openHdf5 } from '../../io/hdf5.js';
+import { type Hdf5File, type Hdf5Value, hdf5Member, hdf5Numbers, openHdf5 } from '../../io/hdf5.js';
 import { SnncError, badInput } from '../../errors.js';
 import * as L from '../../ir/layers.js';
 import { INPUT, IDENTITY_PREPROCESS, type SnnModel } from '../../ir/model.js';
@@ -46,7 +46,7 @@ export interface NirImport {
   readonly version: string;
 }
 
-type Value = number | string | bigint | ArrayLike<number | bigint | string> | undefined;
+type Value = Hdf5Value | undefined;
 interface NirNode {
   readonly name: string;
   readonly type: string;
@@ -55,16 +55,7 @@ interface NirNode {
   readonly metadata?: Map<string, string>;
 }
 
-/** A group member, or null (h5wasm throws on some malformed paths). */
-function child(g: Group, path: string) {
-  try {
-    return g.get(path);
-  } catch {
-    return null;
-  }
-}
-
-const toNumbers = (v: Value): number[] => (v === undefined ? [] : typeof v === 'object' ? Array.from(v as ArrayLike<number | bigint>, Number) : [Number(v)]);
+const toNumbers = (v: Value): number[] => (v === undefined ? [] : hdf5Numbers(v));
 
 export async function readNir(file: string, options: NirImportOptions = {}): Promise<NirImport> {
   const f = await openHdf5(file, 'NIR');
@@ -81,11 +72,11 @@ export async function readNir(file: string, options: NirImportOptions = {}): Pro
 function parseNirFile(f: Hdf5File, file: string, options: NirImportOptions): NirImport {
   const diagnostics: Diagnostic[] = [];
   const warn = (node: string, message: string) => diagnostics.push({ node, message });
-  const versionDs = child(f, 'version') as Dataset | null;
+  const versionDs = hdf5Member(f, 'version') as Dataset | null;
   const version = versionDs ? String(versionDs.value) : 'unknown';
-  const root = child(f, 'node') as Group | null;
+  const root = hdf5Member(f, 'node') as Group | null;
   if (!root || !(root instanceof h5wasm.Group)) throw badInput(`${file}: not a NIR file (no /node group)`);
-  const rootType = child(root, 'type') as Dataset | null;
+  const rootType = hdf5Member(root, 'type') as Dataset | null;
   if (rootType && String(rootType.value) !== 'NIRGraph') throw badInput(`${file}: /node is a ${String(rootType.value)}, expected a NIRGraph`);
 
   const { nodes, edges } = flattenGraph(root, '', file, warn);
@@ -353,16 +344,16 @@ function addBias(layers: L.Layer[], input: string, bias: number[], where: string
  * (a quirk of the NIR paper's subgraph files), with a diagnostic.
  */
 function flattenGraph(g: Group, prefix: string, file: string, warn: (node: string, message: string) => void): { nodes: Map<string, NirNode>; edges: [string, string][] } {
-  const nodesGroup = child(g, 'nodes');
+  const nodesGroup = hdf5Member(g, 'nodes');
   if (!(nodesGroup instanceof h5wasm.Group)) throw badInput(`${file}: graph "${prefix || '/node'}" has no nodes group`);
   const nodes = new Map<string, NirNode>();
   const inner = new Map<string, { input: string; output: string }>(); // nested graph → its entry and exit
   const edges: [string, string][] = [];
   for (const name of nodesGroup.keys()) {
     if (!name || name.includes('/')) throw badInput(`${file}: invalid node name "${name}"`);
-    const member = child(nodesGroup, name);
+    const member = hdf5Member(nodesGroup, name);
     if (!(member instanceof h5wasm.Group)) throw badInput(`${file}: node "${prefix}${name}" is not a group`);
-    const typeDs = child(member, 'type');
+    const typeDs = hdf5Member(member, 'type');
     if (!(typeDs instanceof h5wasm.Dataset)) throw badInput(`${file}: node "${prefix}${name}" has no type`);
     const type = String(typeDs.value);
     if (type === 'NIRGraph') {
@@ -380,20 +371,20 @@ function flattenGraph(g: Group, prefix: string, file: string, warn: (node: strin
     const params = new Map<string, { shape: number[]; value: Value }>();
     for (const key of member.keys()) {
       if (key === 'type' || key === 'metadata') continue;
-      const d = child(member, key);
+      const d = hdf5Member(member, key);
       if (d instanceof h5wasm.Dataset) params.set(key, { shape: d.shape ?? [], value: d.value as Value });
     }
-    const meta = child(member, 'metadata');
+    const meta = hdf5Member(member, 'metadata');
     const metadata = new Map<string, string>();
     if (meta instanceof h5wasm.Group) {
       for (const key of meta.keys()) {
-        const d = child(meta, key);
+        const d = hdf5Member(meta, key);
         if (d instanceof h5wasm.Dataset && typeof d.value === 'string') metadata.set(key, d.value);
       }
     }
     nodes.set(`${prefix}${name}`, { name: `${prefix}${name}`, type, params, metadata });
   }
-  const edgeDs = child(g, 'edges');
+  const edgeDs = hdf5Member(g, 'edges');
   const flat = edgeDs instanceof h5wasm.Dataset ? Array.from((edgeDs.value ?? []) as ArrayLike<string | number>) : [];
   if (!(edgeDs instanceof h5wasm.Dataset)) warn(prefix || '(graph)', 'the graph has no edges dataset');
   const local = new Set(nodesGroup.keys());
