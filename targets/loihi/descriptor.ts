@@ -12,6 +12,7 @@ import { type ChipKind, type ChipSpec, rowBits } from './chip.js';
 import type { SignMode } from './arithmetic.js';
 import type { Partition } from './partition.js';
 import { populationShape3 } from './partition.js';
+import { forEachFanIn as forEachFanInOf } from '../common/synaptic-terms.js';
 import { type LoihiNetwork, type LoihiPopulation, type LoihiProfile, type LoihiProjection, forEachPoolWindow } from './quantise.js';
 
 export const DESCRIPTOR_FORMAT = 'snnc-loihi';
@@ -147,31 +148,7 @@ function tileLayout(pop: LoihiPopulation, box: Partition['tiles'][number]['box']
 
 /** Calls fn(source neuron, weight) for every synapse into output-grid element `o` of a projection. */
 export function forEachFanIn(p: LoihiProjection, o: number, fn: (src: number, w: number) => void): void {
-  const g = p.geometry;
-  if (g.kind === 'dense') {
-    for (let j = 0; j < g.nIn; j++) fn(j, p.weights[o * g.nIn + j]);
-    return;
-  }
-  const [C, H, W] = g.inShape;
-  const [O, OH, OW] = g.outShape;
-  const [kh, kw] = g.kernel;
-  const co = Math.floor(o / (OH * OW));
-  const r = Math.floor(o / OW) % OH;
-  const q = o % OW;
-  const cinPG = C / g.groups;
-  const group = Math.floor(co / (O / g.groups));
-  for (let ci = 0; ci < cinPG; ci++) {
-    const c = group * cinPG + ci;
-    for (let u = 0; u < kh; u++) {
-      const y = r * g.stride[0] - g.padding[0] + u;
-      if (y < 0 || y >= H) continue;
-      for (let v = 0; v < kw; v++) {
-        const x = q * g.stride[1] - g.padding[1] + v;
-        if (x < 0 || x >= W) continue;
-        fn((c * H + y) * W + x, p.weights[((co * cinPG + ci) * kh + u) * kw + v]);
-      }
-    }
-  }
+  forEachFanInOf(p.geometry, o, (src, k) => fn(src, p.weights[k]));
 }
 
 export interface BuildInfo {

@@ -17,15 +17,15 @@
  * synaptic delay. Spike inputs (rate, events) enter through input axons like any population's spikes.
  * Max-pooling of time-varying currents becomes dendritic compartments joined by MAX into the soma.
  */
-import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
+import { badInput } from '../../compiler/errors.js';
 import type * as L from '../../compiler/ir/layers.js';
-import { ancestors, staticValues } from '../../compiler/ir/graph.js';
-import { isNeuron } from '../../compiler/ir/layers.js';
 import { type Decoding, INPUT, type SnnModel } from '../../compiler/ir/model.js';
-import { convGeometry } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
-import { verifyModel } from '../../compiler/ir/verify.js';
+import { type MaxPoolJoin, type ProjectionGeometry, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
 import type { SignMode } from './arithmetic.js';
+
+export type { MaxPoolJoin, ProjectionGeometry } from '../common/synaptic-terms.js';
+export { forEachPoolWindow } from '../common/synaptic-terms.js';
 
 const VTH_MAX = 131071;
 /** Largest per-step synaptic input (weight units) that keeps u = a·2⁶ inside 24 bits. */
@@ -50,14 +50,6 @@ export interface LoihiProfile {
   readonly spiking: boolean;
 }
 
-export interface MaxPoolJoin {
-  readonly kernel: L.Pair;
-  readonly stride: L.Pair;
-  readonly padding: L.Padding4;
-  /** Shape [C, H, W] of the current grid being pooled (the synapses' target grid). */
-  readonly inShape: readonly number[];
-}
-
 export interface LoihiPopulation {
   /** The IR layer it implements. */
   readonly name: string;
@@ -75,18 +67,6 @@ export interface LoihiPopulation {
   /** Fed by the host encoder on a_in (no synaptic delay). */
   readonly hostCurrent: boolean;
 }
-
-export type ProjectionGeometry =
-  | { readonly kind: 'dense'; readonly nIn: number; readonly nOut: number }
-  | {
-      readonly kind: 'conv';
-      readonly inShape: readonly [number, number, number];
-      readonly outShape: readonly [number, number, number];
-      readonly kernel: L.Pair;
-      readonly stride: L.Pair;
-      readonly padding: L.Padding4;
-      readonly groups: number;
-    };
 
 export interface LoihiProjection {
   /** The IR layer (or `<neuron>.recurrent`). */
@@ -126,111 +106,10 @@ export interface QuantiseOptions {
   readonly timesteps?: number;
 }
 
-function notSupported(layer: string, what: string): never {
-  throw new SnncError(`layer "${layer}": ${what}`, ExitCode.doesNotFit);
-}
-
-/** One synaptic term of a population's input: coef · op(source spikes). */
-interface Term {
-  readonly layer: L.Dense | L.Conv2d | L.AvgPool2d;
-  readonly source: string;
-  readonly coef: number;
-  readonly geometry: ProjectionGeometry;
-}
-
-interface InputExpression {
-  terms: Term[];
-  /** Constant input per element of the expression's output (float). */
-  bias: Float64Array;
-  pool?: MaxPoolJoin;
-  /** Static (host-computed) node, for direct-encoded inputs. */
-  hostNode?: string;
-}
-
 export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {}): LoihiNetwork {
-  const shapes = verifyModel(model);
   const T = options.timesteps ?? model.timesteps;
-  const byName = new Map(model.layers.map((l) => [l.name, l]));
-  const spikeInput = model.input.encoding.type !== 'direct';
-  const staticNames = staticValues(model);
   const fixedScale = fixedPointScale(model);
-
-  /** Skips flatten layers; the result must carry spikes. */
-  function spikeSource(name: string, user: string): string {
-    let n = name;
-    while (n !== INPUT && byName.get(n)!.op === 'flatten') n = byName.get(n)!.inputs[0];
-    if (n === INPUT ? spikeInput : isNeuron(byName.get(n)!)) return n;
-    notSupported(user, `its input "${name}" is not spikes (a neuron layer or a rate/event-encoded input); Loihi synapses carry spikes only`);
-  }
-
-  function collect(name: string, coef: number, size: number, expr: InputExpression, root: string): void {
-    if (staticNames.has(name)) {
-      if (expr.terms.length || expr.hostNode || coef !== 1) notSupported(root, 'mixes host-computed (direct-input) values with spikes; only a whole input can come from the host');
-      expr.hostNode = name;
-      return;
-    }
-    const layer = byName.get(name)!;
-    const outShape = shapes.get(name)!;
-    switch (layer.op) {
-      case 'dense': {
-        const source = spikeSource(layer.inputs[0], name);
-        const [nOut, nIn] = layer.weight.shape;
-        expr.terms.push({ layer, source, coef, geometry: { kind: 'dense', nIn, nOut } });
-        if (layer.bias) for (let i = 0; i < nOut; i++) expr.bias[i] += coef * layer.bias.data[i];
-        return;
-      }
-      case 'conv2d':
-      case 'avgpool2d': {
-        const source = spikeSource(layer.inputs[0], name);
-        const inShape = shapes.get(layer.inputs[0])! as [number, number, number];
-        const g = layer.op === 'conv2d' ? convGeometry(layer, inShape, outShape) : undefined;
-        expr.terms.push({
-          layer,
-          source,
-          coef,
-          geometry: {
-            kind: 'conv',
-            inShape: [...inShape] as [number, number, number],
-            outShape: [...outShape] as [number, number, number],
-            kernel: layer.op === 'conv2d' ? [g!.KH, g!.KW] : layer.kernel,
-            stride: layer.stride,
-            padding: layer.padding,
-            groups: layer.op === 'conv2d' ? layer.groups : inShape[0],
-          },
-        });
-        if (layer.op === 'conv2d' && layer.bias) {
-          const hw = outShape[1] * outShape[2];
-          for (let i = 0; i < size; i++) expr.bias[i] += coef * layer.bias.data[Math.floor(i / hw)];
-        }
-        return;
-      }
-      case 'add':
-        layer.inputs.forEach((n, k) => collect(n, coef * (layer.coefficients?.[k] ?? 1), size, expr, root));
-        return;
-      case 'flatten':
-        collect(layer.inputs[0], coef, size, expr, root);
-        return;
-      default:
-        notSupported(name, `${layer.op} between spiking layers has no Loihi equivalent here${layer.op === 'maxpool2d' ? ' (a max-pool is supported only directly before a neuron layer)' : layer.op === 'gated_maxpool2d' ? ' (convert with --maxpool avg or auto)' : layer.op === 'batchnorm' ? ' (fold it into the preceding layer: snnc convert does)' : ''}`);
-    }
-  }
-
-  function inputExpression(rootName: string, exprName: string, size: number): InputExpression {
-    const top = exprName === INPUT ? undefined : byName.get(exprName);
-    if (top?.op === 'maxpool2d' && !staticNames.has(exprName)) {
-      const inShape = shapes.get(top.inputs[0])!;
-      const expr: InputExpression = { terms: [], bias: new Float64Array(sizeOf(inShape)) };
-      collect(top.inputs[0], 1, sizeOf(inShape), expr, rootName);
-      if (expr.hostNode) notSupported(rootName, 'a max-pool of host values must be part of the host prefix');
-      if (expr.terms.some((t) => t.geometry.kind !== 'conv')) notSupported(top.name, 'max-pool over a dense output');
-      expr.pool = { kernel: top.kernel, stride: top.stride, padding: top.padding, inShape };
-      expr.bias = pooledBias(expr.bias, expr.pool, shapes.get(exprName)!, top.name);
-      return expr;
-    }
-    const expr: InputExpression = { terms: [], bias: new Float64Array(size) };
-    collect(exprName, 1, size, expr, rootName);
-    return expr;
-  }
+  const roots = synapticRoots(model, 'Loihi');
 
   const populations: LoihiPopulation[] = [];
   const projections: LoihiProjection[] = [];
@@ -238,41 +117,33 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
   const depth = new Map<string, number>([[INPUT, 0]]);
   let host: LoihiNetwork['host'];
 
-  const outputLayer = byName.get(model.output.layer)!;
-  const roots = model.layers.filter((l) => isNeuron(l) || l === outputLayer);
-  for (const layer of roots) {
-    const shape = shapes.get(layer.name)!;
+  const fail = (layer: string, what: string): never => notSupported(layer, what, 'Loihi');
+  for (const root of roots) {
+    const { layer, shape } = root;
+    if (root.kind === 'spike-max') fail(layer.name, 'a max-pool of spikes (an OR) has no Loihi equivalent here; convert with --maxpool avg or auto');
     const n = sizeOf(shape);
-    const neuron = isNeuron(layer) ? layer : undefined;
-    const expr = inputExpression(layer.name, neuron ? neuron.inputs[0] : layer.name, n);
-    if (!neuron && expr.pool) notSupported(layer.name, 'a max-pooled readout');
-    if (expr.hostNode) {
-      if (host) notSupported(layer.name, `only one layer can take the host-computed input (already "${host.population}")`);
-      const encoder = hostEncoder(model, expr.hostNode);
+    const neuron = root.kind === 'neuron' ? (layer as L.NeuronLayer) : undefined;
+    if (root.hostNode) {
+      const encoder = hostEncoder(model, root.hostNode);
       host = { ...(encoder ? { encoder } : {}), population: layer.name };
     }
     const recurrent = neuron && neuron.op !== 'if' ? neuron.recurrent : undefined;
     const alpha = neuron?.op === 'cuba_lif' ? neuron.alpha : 0;
-    if (alpha > 0 && expr.bias.some((b) => b !== 0)) {
-      notSupported(layer.name, `a synaptic bias into a neuron with current decay α=${alpha} > 0: Loihi adds bias to v, not to the current`);
-    }
-    const bias = Float64Array.from(expr.bias);
-    if (neuron?.op === 'cuba_lif' && neuron.bias) for (let i = 0; i < n; i++) bias[i] += neuron.bias.data[i];
+    const bias = root.bias;
 
-    // Float weights per term, scaled by the term's coefficient.
-    const termWeights = expr.terms.map((t) => floatWeights(t));
+    const termWeights = root.terms.map((t) => t.weights);
     let maxW = 0;
     for (const w of termWeights) for (const x of w) maxW = Math.max(maxW, Math.abs(x));
     if (recurrent) for (const x of recurrent.data) maxW = Math.max(maxW, Math.abs(x));
     let maxB = 0;
     for (const b of bias) maxB = Math.max(maxB, Math.abs(b));
 
-    const d = expr.hostNode ? 0 : Math.max(0, ...expr.terms.map((t) => (depth.get(t.source) ?? 0) + 1));
+    const d = root.hostNode ? 0 : Math.max(0, ...root.terms.map((t) => (depth.get(t.source) ?? 0) + 1));
     depth.set(layer.name, d);
 
     // |a| per step must stay below 2^17 so that u = a·2⁶ does not wrap (24-bit u).
     const rowSum = new Float64Array(n);
-    expr.terms.forEach((t, k) => addRowSums(t.geometry, termWeights[k], rowSum));
+    root.terms.forEach((t, k) => addRowSums(t.geometry, termWeights[k], rowSum));
     let worst = 0;
     for (let i = 0; i < n; i++) worst = Math.max(worst, rowSum[i] + Math.abs(bias[i]));
     const bounds = [maxW > 0 ? WEIGHT_MAX / maxW : Infinity, maxB > 0 ? (2 * BIAS_MANT_MAX) / maxB : Infinity, worst > 0 ? A_MAX / worst : Infinity];
@@ -285,9 +156,9 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
         thetaInt = theta * 64 * lambda;
       } else {
         // A host-fed layer has no weights to bound it: θ gets HOST_STEPS units.
-        const lam = Math.min(...bounds, (expr.hostNode ? HOST_STEPS : VTH_MAX + 1) / theta);
+        const lam = Math.min(...bounds, (root.hostNode ? HOST_STEPS : VTH_MAX + 1) / theta);
         const k = Math.floor(theta * lam);
-        if (k < 1) notSupported(layer.name, `weights up to ${maxW.toPrecision(3)} (or bias ${maxB.toPrecision(3)}) against a threshold of ${theta} cannot be represented with 8-bit weights (needs a threshold above 1/${WEIGHT_MAX} of the largest weight)`);
+        if (k < 1) fail(layer.name, `weights up to ${maxW.toPrecision(3)} (or bias ${maxB.toPrecision(3)}) against a threshold of ${theta} cannot be represented with 8-bit weights (needs a threshold above 1/${WEIGHT_MAX} of the largest weight)`);
         lambda = k / theta;
         thetaInt = 64 * k;
       }
@@ -316,8 +187,8 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
       bias: mant,
       scale: lambda,
       depth: d,
-      ...(expr.pool ? { pool: expr.pool } : {}),
-      hostCurrent: !!expr.hostNode,
+      ...(root.pool ? { pool: root.pool } : {}),
+      hostCurrent: !!root.hostNode,
     });
 
     let errNum = 0;
@@ -340,7 +211,7 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
       }
       projections.push({ name, source, target: layer.name, geometry, weights, signMode, delay });
     };
-    expr.terms.forEach((t, k) => addProjection(t.layer.name, t.source, t.geometry, termWeights[k], d - (depth.get(t.source) ?? 0) - 1));
+    root.terms.forEach((t, k) => addProjection(t.name, t.source, t.geometry, termWeights[k], d - (depth.get(t.source) ?? 0) - 1));
     if (recurrent) addProjection(`${layer.name}.recurrent`, layer.name, { kind: 'dense', nIn: n, nOut: n }, Float64Array.from(recurrent.data), 0);
 
     rows.push({
@@ -365,7 +236,7 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
     ...(host ? { host } : {}),
     populations,
     projections,
-    output: { population: outputLayer.name, decoding: model.output.decoding },
+    output: { population: model.output.layer, decoding: model.output.decoding },
     quantisation: rows,
   };
 }
@@ -375,33 +246,6 @@ function fixedPointScale(model: SnnModel): number | undefined {
   const fp = model.metadata.fixedPoint as { format?: string; weightScale?: number } | undefined;
   return fp?.format === 'loihi' && typeof fp.weightScale === 'number' ? fp.weightScale : undefined;
 }
-
-function floatWeights(t: Term): Float64Array {
-  if (t.layer.op === 'avgpool2d') {
-    const [kh, kw] = t.layer.kernel;
-    const c = t.geometry.kind === 'conv' ? t.geometry.inShape[0] : 0;
-    return new Float64Array(c * kh * kw).fill(t.coef / (kh * kw));
-  }
-  const w = new Float64Array(t.layer.weight.data.length);
-  for (let i = 0; i < w.length; i++) w[i] = t.coef * t.layer.weight.data[i];
-  return w;
-}
-
-/** Σ_j |w_ij| per output element (the worst case of one step's input with every source spiking). */
-function addRowSums(g: ProjectionGeometry, w: Float64Array, out: Float64Array): void {
-  if (g.kind === 'dense') {
-    for (let o = 0; o < g.nOut; o++) for (let j = 0; j < g.nIn; j++) out[o] += Math.abs(w[o * g.nIn + j]);
-    return;
-  }
-  const [co, ho, wo] = g.outShape;
-  const perOut = w.length / co;
-  for (let c = 0; c < co; c++) {
-    let s = 0;
-    for (let i = 0; i < perOut; i++) s += Math.abs(w[c * perOut + i]);
-    for (let i = 0; i < ho * wo; i++) out[c * ho * wo + i] += s;
-  }
-}
-
 function quantiseBias(bias: Float64Array, lambda: number, layer: string, fixed: boolean): { mant: Int32Array | null; exp: number; clipped: number } {
   if (bias.every((b) => b === 0)) return { mant: null, exp: 6, clipped: 0 };
   const units = bias.map((b) => b * lambda);
@@ -416,49 +260,4 @@ function quantiseBias(bias: Float64Array, lambda: number, layer: string, fixed: 
     mant[i] = Math.max(-BIAS_MANT_MAX, Math.min(BIAS_MANT_MAX, m));
   }
   return { mant, exp, clipped };
-}
-
-/** The constant input of each pooled neuron: the window's constants must agree (they do for conv biases). */
-function pooledBias(bias: Float64Array, pool: MaxPoolJoin, outShape: readonly number[], layer: string): Float64Array {
-  const out = new Float64Array(sizeOf(outShape));
-  forEachPoolWindow(pool, outShape, (o, members) => {
-    const b = bias[members[0]];
-    if (members.some((m) => bias[m] !== b)) notSupported(layer, 'max-pool over inputs with different constant offsets');
-    out[o] = b;
-  });
-  return out;
-}
-
-/** Calls fn(pooledIndex, flat indices into the pooled grid of the valid window members) for each output. */
-export function forEachPoolWindow(pool: MaxPoolJoin, outShape: readonly number[], fn: (o: number, members: number[]) => void): void {
-  const [c, ho, wo] = outShape;
-  const [, hi, wi] = pool.inShape;
-  const [kh, kw] = pool.kernel;
-  const [sh, sw] = pool.stride;
-  for (let ch = 0; ch < c; ch++) {
-    for (let i = 0; i < ho; i++) {
-      for (let j = 0; j < wo; j++) {
-        const members: number[] = [];
-        for (let u = 0; u < kh; u++) {
-          const y = i * sh - pool.padding[0] + u;
-          if (y < 0 || y >= hi) continue;
-          for (let v = 0; v < kw; v++) {
-            const x = j * sw - pool.padding[1] + v;
-            if (x >= 0 && x < wi) members.push((ch * hi + y) * wi + x);
-          }
-        }
-        fn((ch * ho + i) * wo + j, members);
-      }
-    }
-  }
-}
-
-/**
- * The static prefix as a model of its own (T = 1), whose output is `node`: what the host computes.
- * Undefined when the input itself (preprocessed) is the current.
- */
-function hostEncoder(model: SnnModel, node: string): SnnModel | undefined {
-  if (node === INPUT) return undefined;
-  const needed = ancestors(model, node);
-  return { ...model, layers: model.layers.filter((l) => needed.has(l.name)), output: { layer: node, decoding: 'accumulate' }, timesteps: 1, metadata: {} };
 }

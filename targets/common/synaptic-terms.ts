@@ -1,0 +1,292 @@
+/**
+ * How each neuron layer's input decomposes into synapses, for targets whose synapses carry spikes
+ * (loihi, spinnaker). A "root" is a neuron layer, the non-spiking readout, or a max-pool of spikes;
+ * its input expression is Σ coef·op(source spikes) + a constant per neuron, where op is a dense, conv
+ * or avg-pool layer and the source is the input (when spike-encoded), a neuron layer or a max-pool of
+ * spikes. A direct-encoded input enters as the static prefix computed on the host (`hostNode`). A
+ * max-pool of currents right before a neuron layer is kept as `pool` (Loihi joins dendrites by MAX).
+ * This module chooses no scales and no hardware formats: each target's quantiser does.
+ */
+import { ExitCode, SnncError } from '../../compiler/errors.js';
+import { ancestors, staticValues } from '../../compiler/ir/graph.js';
+import type * as L from '../../compiler/ir/layers.js';
+import { isNeuron } from '../../compiler/ir/layers.js';
+import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
+import { convGeometry } from '../../compiler/ir/shapes.js';
+import { sizeOf } from '../../compiler/ir/tensor.js';
+import { verifyModel } from '../../compiler/ir/verify.js';
+
+export type ProjectionGeometry =
+  | { readonly kind: 'dense'; readonly nIn: number; readonly nOut: number }
+  | {
+      readonly kind: 'conv';
+      readonly inShape: readonly [number, number, number];
+      readonly outShape: readonly [number, number, number];
+      readonly kernel: L.Pair;
+      readonly stride: L.Pair;
+      readonly padding: L.Padding4;
+      readonly groups: number;
+    };
+
+export interface MaxPoolJoin {
+  readonly kernel: L.Pair;
+  readonly stride: L.Pair;
+  readonly padding: L.Padding4;
+  /** Shape [C, H, W] of the current grid being pooled (the synapses' target grid). */
+  readonly inShape: readonly number[];
+}
+
+/** One synaptic term of a root's input: coef · op(source spikes), with its float weights (coef applied). */
+export interface Term {
+  /** The IR layer (dense, conv2d, avgpool2d; for a spike max-pool root, the max-pool itself). */
+  readonly name: string;
+  readonly source: string;
+  readonly geometry: ProjectionGeometry;
+  /** Dense [nOut, nIn]; conv [Cout, Cin/groups, kh, kw] (cross-correlation, as the IR). */
+  readonly weights: Float64Array;
+}
+
+export interface Root {
+  readonly layer: L.Layer;
+  /** 'neuron': an IF/LIF/CUBA-LIF layer; 'readout': the non-spiking output layer; 'spike-max': a max-pool of spikes (an OR). */
+  readonly kind: 'neuron' | 'readout' | 'spike-max';
+  readonly shape: readonly number[];
+  readonly terms: readonly Term[];
+  /** Constant input per neuron (float): synaptic biases, plus a CUBA-LIF's own bias. */
+  readonly bias: Float64Array;
+  readonly pool?: MaxPoolJoin;
+  /** The static node whose value the host feeds this root every step (direct encoding). */
+  readonly hostNode?: string;
+}
+
+export function notSupported(layer: string, what: string, target: string): never {
+  throw new SnncError(`layer "${layer}": ${what}`.replace('{target}', target), ExitCode.doesNotFit);
+}
+
+/** The roots in graph order; throws a does-not-fit error naming the layer for what synapses cannot express. */
+export function synapticRoots(model: SnnModel, target: string): Root[] {
+  const shapes = verifyModel(model);
+  const byName = new Map(model.layers.map((l) => [l.name, l]));
+  const spikeInput = model.input.encoding.type !== 'direct';
+  const staticNames = staticValues(model);
+  const fail = (layer: string, what: string): never => notSupported(layer, what, target);
+
+  const isSpikeMax = (l: L.Layer) => l.op === 'maxpool2d' && !staticNames.has(l.name) && carriesSpikes(l.inputs[0]);
+  function carriesSpikes(name: string): boolean {
+    let n = name;
+    while (n !== INPUT && byName.get(n)!.op === 'flatten') n = byName.get(n)!.inputs[0];
+    if (n === INPUT) return spikeInput;
+    const l = byName.get(n)!;
+    return isNeuron(l) || isSpikeMax(l);
+  }
+  /** Skips flatten layers; the result must carry spikes. */
+  function spikeSource(name: string, user: string): string {
+    let n = name;
+    while (n !== INPUT && byName.get(n)!.op === 'flatten') n = byName.get(n)!.inputs[0];
+    if (carriesSpikes(n)) return n;
+    return fail(user, `its input "${name}" is not spikes (a neuron layer, a max-pool of spikes or a rate/event-encoded input); {target} synapses carry spikes only`);
+  }
+
+  interface Expr {
+    terms: Term[];
+    bias: Float64Array;
+    pool?: MaxPoolJoin;
+    hostNode?: string;
+  }
+
+  function collect(name: string, coef: number, size: number, expr: Expr, root: string): void {
+    if (staticNames.has(name)) {
+      if (expr.terms.length || expr.hostNode || coef !== 1) fail(root, 'mixes host-computed (direct-input) values with spikes; only a whole input can come from the host');
+      expr.hostNode = name;
+      return;
+    }
+    const layer = byName.get(name)!;
+    const outShape = shapes.get(name)!;
+    switch (layer.op) {
+      case 'dense': {
+        const source = spikeSource(layer.inputs[0], name);
+        const [nOut, nIn] = layer.weight.shape;
+        expr.terms.push({ name, source, geometry: { kind: 'dense', nIn, nOut }, weights: scaledCopy(layer.weight.data, coef) });
+        if (layer.bias) for (let i = 0; i < nOut; i++) expr.bias[i] += coef * layer.bias.data[i];
+        return;
+      }
+      case 'conv2d':
+      case 'avgpool2d': {
+        const source = spikeSource(layer.inputs[0], name);
+        const inShape = shapes.get(layer.inputs[0])! as [number, number, number];
+        const g = layer.op === 'conv2d' ? convGeometry(layer, inShape, outShape) : undefined;
+        const [kh, kw] = layer.op === 'conv2d' ? [g!.KH, g!.KW] : layer.kernel;
+        expr.terms.push({
+          name,
+          source,
+          geometry: {
+            kind: 'conv',
+            inShape: [...inShape] as [number, number, number],
+            outShape: [...outShape] as [number, number, number],
+            kernel: [kh, kw],
+            stride: layer.stride,
+            padding: layer.padding,
+            groups: layer.op === 'conv2d' ? layer.groups : inShape[0],
+          },
+          weights: layer.op === 'conv2d' ? scaledCopy(layer.weight.data, coef) : new Float64Array(inShape[0] * kh * kw).fill(coef / (kh * kw)),
+        });
+        if (layer.op === 'conv2d' && layer.bias) {
+          const hw = outShape[1] * outShape[2];
+          for (let i = 0; i < size; i++) expr.bias[i] += coef * layer.bias.data[Math.floor(i / hw)];
+        }
+        return;
+      }
+      case 'add':
+        layer.inputs.forEach((n, k) => collect(n, coef * (layer.coefficients?.[k] ?? 1), size, expr, root));
+        return;
+      case 'flatten':
+        collect(layer.inputs[0], coef, size, expr, root);
+        return;
+      default:
+        fail(name, `${layer.op} between spiking layers has no {target} equivalent here${layer.op === 'maxpool2d' ? ' (a max-pool is supported only on spikes, or directly before a neuron layer)' : layer.op === 'gated_maxpool2d' ? ' (convert with --maxpool avg or auto)' : layer.op === 'batchnorm' ? ' (fold it into the preceding layer: snnc convert does)' : ''}`);
+    }
+  }
+
+  function expression(rootName: string, exprName: string, size: number): Expr {
+    const top = exprName === INPUT ? undefined : byName.get(exprName);
+    if (top?.op === 'maxpool2d' && !staticNames.has(exprName) && !isSpikeMax(top)) {
+      const inShape = shapes.get(top.inputs[0])!;
+      const expr: Expr = { terms: [], bias: new Float64Array(sizeOf(inShape)) };
+      collect(top.inputs[0], 1, sizeOf(inShape), expr, rootName);
+      if (expr.hostNode) fail(rootName, 'a max-pool of host values must be part of the host prefix');
+      if (expr.terms.some((t) => t.geometry.kind !== 'conv')) fail(top.name, 'max-pool over a dense output');
+      expr.pool = { kernel: top.kernel, stride: top.stride, padding: top.padding, inShape };
+      expr.bias = pooledBias(expr.bias, expr.pool, shapes.get(exprName)!, top.name, target);
+      return expr;
+    }
+    const expr: Expr = { terms: [], bias: new Float64Array(size) };
+    collect(exprName, 1, size, expr, rootName);
+    return expr;
+  }
+
+  const outputLayer = byName.get(model.output.layer)!;
+  const roots: Root[] = [];
+  let hostRoot: string | undefined;
+  for (const layer of model.layers) {
+    const shape = shapes.get(layer.name)!;
+    const n = sizeOf(shape);
+    if (isSpikeMax(layer)) {
+      // An OR of the window's spikes: a unit-weight "pool" projection from the spiking source.
+      const l = layer as L.MaxPool2d;
+      const inShape = shapes.get(l.inputs[0])! as [number, number, number];
+      const source = spikeSource(l.inputs[0], l.name);
+      const [kh, kw] = l.kernel;
+      const geometry: ProjectionGeometry = { kind: 'conv', inShape, outShape: [...shape] as [number, number, number], kernel: l.kernel, stride: l.stride, padding: l.padding, groups: inShape[0] };
+      roots.push({ layer, kind: 'spike-max', shape, terms: [{ name: l.name, source, geometry, weights: new Float64Array(inShape[0] * kh * kw).fill(1) }], bias: new Float64Array(n) });
+      continue;
+    }
+    const neuron = isNeuron(layer) ? layer : undefined;
+    if (!neuron && layer !== outputLayer) continue;
+    const expr = expression(layer.name, neuron ? neuron.inputs[0] : layer.name, n);
+    if (!neuron && expr.pool) fail(layer.name, 'a max-pooled readout');
+    if (expr.hostNode) {
+      if (hostRoot) fail(layer.name, `only one layer can take the host-computed input (already "${hostRoot}")`);
+      hostRoot = layer.name;
+    }
+    if (neuron?.op === 'cuba_lif' && neuron.alpha > 0 && expr.bias.some((b) => b !== 0)) {
+      fail(layer.name, `a synaptic bias into a neuron with current decay α=${neuron.alpha} > 0: {target} adds a constant to the membrane, not to the decaying current`);
+    }
+    if (neuron?.op === 'cuba_lif' && neuron.bias) for (let i = 0; i < n; i++) expr.bias[i] += neuron.bias.data[i];
+    roots.push({ layer, kind: neuron ? 'neuron' : 'readout', shape, terms: expr.terms, bias: expr.bias, ...(expr.pool ? { pool: expr.pool } : {}), ...(expr.hostNode ? { hostNode: expr.hostNode } : {}) });
+  }
+  return roots;
+}
+
+function scaledCopy(data: Float32Array, coef: number): Float64Array {
+  const w = new Float64Array(data.length);
+  for (let i = 0; i < w.length; i++) w[i] = coef * data[i];
+  return w;
+}
+
+/** Σ_j |w_ij| per output element (the worst case of one step's input with every source spiking). */
+export function addRowSums(g: ProjectionGeometry, w: Float64Array, out: Float64Array): void {
+  if (g.kind === 'dense') {
+    for (let o = 0; o < g.nOut; o++) for (let j = 0; j < g.nIn; j++) out[o] += Math.abs(w[o * g.nIn + j]);
+    return;
+  }
+  const [co, ho, wo] = g.outShape;
+  const perOut = w.length / co;
+  for (let c = 0; c < co; c++) {
+    let s = 0;
+    for (let i = 0; i < perOut; i++) s += Math.abs(w[c * perOut + i]);
+    for (let i = 0; i < ho * wo; i++) out[c * ho * wo + i] += s;
+  }
+}
+
+/** The constant input of each pooled neuron: the window's constants must agree (they do for conv biases). */
+function pooledBias(bias: Float64Array, pool: MaxPoolJoin, outShape: readonly number[], layer: string, target: string): Float64Array {
+  const out = new Float64Array(sizeOf(outShape));
+  forEachPoolWindow(pool, outShape, (o, members) => {
+    const b = bias[members[0]];
+    if (members.some((m) => bias[m] !== b)) notSupported(layer, 'max-pool over inputs with different constant offsets', target);
+    out[o] = b;
+  });
+  return out;
+}
+
+/** Calls fn(pooledIndex, flat indices into the pooled grid of the valid window members) for each output. */
+export function forEachPoolWindow(pool: MaxPoolJoin, outShape: readonly number[], fn: (o: number, members: number[]) => void): void {
+  const [c, ho, wo] = outShape;
+  const [, hi, wi] = pool.inShape;
+  const [kh, kw] = pool.kernel;
+  const [sh, sw] = pool.stride;
+  for (let ch = 0; ch < c; ch++) {
+    for (let i = 0; i < ho; i++) {
+      for (let j = 0; j < wo; j++) {
+        const members: number[] = [];
+        for (let u = 0; u < kh; u++) {
+          const y = i * sh - pool.padding[0] + u;
+          if (y < 0 || y >= hi) continue;
+          for (let v = 0; v < kw; v++) {
+            const x = j * sw - pool.padding[1] + v;
+            if (x >= 0 && x < wi) members.push((ch * hi + y) * wi + x);
+          }
+        }
+        fn((ch * ho + i) * wo + j, members);
+      }
+    }
+  }
+}
+
+/**
+ * The static prefix as a model of its own (T = 1), whose output is `node`: what the host computes.
+ * Undefined when the input itself (preprocessed) is the current.
+ */
+export function hostEncoder(model: SnnModel, node: string): SnnModel | undefined {
+  if (node === INPUT) return undefined;
+  const needed = ancestors(model, node);
+  return { ...model, layers: model.layers.filter((l) => needed.has(l.name)), output: { layer: node, decoding: 'accumulate' }, timesteps: 1, metadata: {} };
+}
+
+/** Calls fn(pre, weightIndex) for each synapse onto post neuron o (conv: cross-correlation with zero padding). */
+export function forEachFanIn(g: ProjectionGeometry, o: number, fn: (pre: number, weightIndex: number) => void): void {
+  if (g.kind === 'dense') {
+    for (let j = 0; j < g.nIn; j++) fn(j, o * g.nIn + j);
+    return;
+  }
+  const [C, H, W] = g.inShape;
+  const [O, OH, OW] = g.outShape;
+  const [kh, kw] = g.kernel;
+  const co = Math.floor(o / (OH * OW));
+  const r = Math.floor(o / OW) % OH;
+  const q = o % OW;
+  const cinPG = C / g.groups;
+  const group = Math.floor(co / (O / g.groups));
+  for (let ci = 0; ci < cinPG; ci++) {
+    const c = group * cinPG + ci;
+    for (let u = 0; u < kh; u++) {
+      const y = r * g.stride[0] - g.padding[0] + u;
+      if (y < 0 || y >= H) continue;
+      for (let v = 0; v < kw; v++) {
+        const x = q * g.stride[1] - g.padding[1] + v;
+        if (x < 0 || x >= W) continue;
+        fn((c * H + y) * W + x, ((co * cinPG + ci) * kh + u) * kw + v);
+      }
+    }
+  }
+}
