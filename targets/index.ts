@@ -4,9 +4,10 @@ import { gpuTarget } from './gpu/index.js';
 import { loihiTarget } from './loihi/index.js';
 import { netxTarget } from './netx/index.js';
 import { nirTarget } from './nir/index.js';
+import { spinnakerTarget } from './spinnaker/index.js';
 import type { Target } from './target.js';
 
-export const TARGETS: readonly Target[] = [gpuTarget, loihiTarget, netxTarget, nirTarget];
+export const TARGETS: readonly Target[] = [gpuTarget, loihiTarget, netxTarget, nirTarget, spinnakerTarget];
 
 export function targetByName(name: string): Target {
   const t = TARGETS.find((x) => x.name === name);

@@ -23,6 +23,14 @@ export interface CompileOptions {
   readonly chips?: number;
   /** Periodic state reset every this many steps (loihi; netx's reset_interval). */
   readonly resetInterval?: number;
+  /** SpiNNaker machine: spinn3 | spinn5 | NxM-boards. */
+  readonly machine?: string;
+  /** Most neurons per SpiNNaker core (≤ 256). */
+  readonly atomsPerCore?: number;
+  /** SpiNNaker ring-buffer sizing: expected summed weight per step (nA) instead of the all-inputs bound. */
+  readonly maxSummedWeight?: number;
+  /** Router entries available per chip (default: the machine's, 1023 on SpiNNaker-1). */
+  readonly routerEntries?: number;
 }
 
 /** One row of a resource report: what a layer (or the whole model) needs of the target. */

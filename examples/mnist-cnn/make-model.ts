@@ -8,10 +8,12 @@
  * `snnc convert` (the conversion pass) will compute λ itself from calibration data; this script only
  * reads the trained weights.
  *
- *   npx tsx examples/mnist-cnn/make-model.ts [--maxpool current|spike] [--out examples/mnist-cnn/model.json]
+ *   npx tsx examples/mnist-cnn/make-model.ts [--maxpool current|spike] [--reset subtract|zero] [--out examples/mnist-cnn/model.json]
  *
  * --maxpool current (default) max-pools the synaptic currents before each IF layer (exact for the
  * first layer, whose current is constant); --maxpool spike max-pools the spikes after it (a logical OR).
+ * --reset zero resets v to 0 after a spike instead of subtracting θ. model-spinnaker.json, the form
+ * SpiNNaker's IF_curr_exp can run, was made with --maxpool spike --reset zero.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -24,8 +26,9 @@ import { tensor } from '../../compiler/ir/tensor.js';
 const FIXTURE = '../shared/fixtures/models/onnx_mnist_cnn_cntk/mnist.onnx';
 const LAMBDA = { conv1: 807.3, conv2: 1950.2 }; // p99.9 scales from the fixture's SOURCES.md
 
-const { values } = parseArgs({ options: { maxpool: { type: 'string', default: 'current' }, out: { type: 'string', default: 'examples/mnist-cnn/model.json' } } });
+const { values } = parseArgs({ options: { maxpool: { type: 'string', default: 'current' }, reset: { type: 'string', default: 'subtract' }, out: { type: 'string', default: 'examples/mnist-cnn/model.json' } } });
 if (values.maxpool !== 'current' && values.maxpool !== 'spike') throw new Error('--maxpool must be current or spike');
+if (values.reset !== 'subtract' && values.reset !== 'zero') throw new Error('--reset must be subtract or zero');
 
 const onnx = onnxPkg.onnx;
 const graph = onnx.ModelProto.toObject(onnx.ModelProto.decode(readFileSync(FIXTURE)), { longs: Number }).graph;
@@ -44,7 +47,7 @@ const b3 = init('Parameter194'); // [1, 10]
 const fcWeight = new Float32Array(10 * 256);
 for (let i = 0; i < 256; i++) for (let o = 0; o < 10; o++) fcWeight[o * 256 + i] = Math.fround(w3.data[i * 10 + o] * LAMBDA.conv2);
 
-const neuron = { threshold: 1, reset: 'subtract' as const, v0: 0.5 };
+const neuron = { threshold: 1, reset: values.reset as 'subtract' | 'zero', v0: 0.5 };
 const same5 = { stride: [1, 1] as const, padding: [2, 2, 2, 2] as const, groups: 1 }; // SAME_UPPER for 5×5
 const conv1 = L.conv2d({ name: 'conv1', inputs: [INPUT], weight: tensor([8, 1, 5, 5], scaled(w1.data, 1 / LAMBDA.conv1)), bias: tensor([8], scaled(b1.data, 1 / LAMBDA.conv1)), ...same5 });
 const conv2Weight = tensor([16, 8, 5, 5], scaled(w2.data, LAMBDA.conv1 / LAMBDA.conv2));
@@ -81,7 +84,7 @@ const model: SnnModel = {
   dt: 0.001,
   metadata: {
     source: 'CNTK MNIST CNN (microsoft/Windows-Machine-Learning SharedContent/models/mnist.onnx, MIT licence)',
-    conversion: { method: 'data-based weight normalisation', lambda: LAMBDA, percentile: 99.9, v0: 'θ/2', maxpool: values.maxpool },
+    conversion: { method: 'data-based weight normalisation', lambda: LAMBDA, percentile: 99.9, v0: 'θ/2', maxpool: values.maxpool, reset: values.reset },
     madeBy: 'examples/mnist-cnn/make-model.ts',
   },
 };

@@ -1,0 +1,106 @@
+/**
+ * The spinnaker target: quantise to IF_curr_exp (quantise.ts) → slice, allocate keys, build synaptic
+ * matrices, place, route and compress (descriptor.ts), written as spinnaker.json + spinnaker.bin +
+ * manifest.json. `check` reports per-core and per-chip resources and why a model does not fit;
+ * `snnc run` executes the folder in the fixed-point emulator (runtime/spinnaker-emulator.ts).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
+import { modelToJson } from '../../compiler/frontends/modeljson/write.js';
+import { modelHash } from '../../compiler/ir/hash.js';
+import type { SnnModel } from '../../compiler/ir/model.js';
+import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
+import { SNNC_VERSION } from '../../compiler/version.js';
+import type { CheckReport, CompileOptions, EmitResult, ResourceRow, Target } from '../target.js';
+import { type BuiltSpinnaker, buildSpinnaker } from './descriptor.js';
+import { machineByName } from './machine.js';
+import { type SpinnakerNetwork, quantiseForSpinnaker } from './quantise.js';
+
+export const DEFAULT_MACHINE = 'spinn5';
+
+export interface CompiledSpinnaker extends BuiltSpinnaker {
+  readonly network: SpinnakerNetwork;
+}
+
+export function compileSpinnaker(model: SnnModel, options: CompileOptions = {}): CompiledSpinnaker {
+  if (options.timesteps !== undefined && !(Number.isInteger(options.timesteps) && options.timesteps >= 1)) throw badInput(`--timesteps must be a positive integer, got ${options.timesteps}`);
+  const atoms = options.atomsPerCore;
+  if (atoms !== undefined && !(Number.isInteger(atoms) && atoms >= 1 && atoms <= 256)) throw badInput(`--atoms-per-core must be an integer in 1…256, got ${atoms}`);
+  if (options.maxSummedWeight !== undefined && !(options.maxSummedWeight > 0)) throw badInput(`--max-summed-weight must be a positive number of nA, got ${options.maxSummedWeight}`);
+  const machine = machineByName(options.machine ?? DEFAULT_MACHINE, { ...(atoms ? { maxAtomsPerCore: atoms } : {}), ...(options.routerEntries ? { routerEntries: options.routerEntries } : {}) });
+  const network = quantiseForSpinnaker(model, { timesteps: options.timesteps, maxSummedWeight: options.maxSummedWeight });
+  const built = buildSpinnaker(network, machine, {
+    snncVersion: SNNC_VERSION,
+    sourceHash: modelHash(model),
+    ...(network.host?.encoder ? { hostEncoder: modelToJson(network.host.encoder).doc } : {}),
+  });
+  return { ...built, network };
+}
+
+function resourceRows(c: CompiledSpinnaker): ResourceRow[] {
+  const d = c.descriptor;
+  const rows: ResourceRow[] = d.cores.map((k) => ({
+    layer: `${k.population}[${k.lo}:${k.hi}]`,
+    chip: `(${k.chip[0]}, ${k.chip[1]})`,
+    core: k.processor,
+    atoms: k.hi - k.lo,
+    synapses: k.synapses,
+    'DTCM B': `${k.dtcm}/${d.machine.dtcmPerCore}`,
+    'SDRAM B': k.sdram,
+    'pop-table entries': k.popTable.length,
+  }));
+  const sdramByChip = new Map<string, number>();
+  for (const k of d.cores) sdramByChip.set(`${k.chip}`, (sdramByChip.get(`${k.chip}`) ?? 0) + k.sdram);
+  for (const t of d.routing) {
+    rows.push({
+      layer: `chip (${t.chip[0]}, ${t.chip[1]})`,
+      cores: d.cores.filter((k) => k.chip[0] === t.chip[0] && k.chip[1] === t.chip[1]).length,
+      'SDRAM B': `${sdramByChip.get(`${t.chip}`) ?? 0}/${d.machine.sdramPerChip}`,
+      'routes before': t.before,
+      'routes after': `${t.after}/${d.machine.routerEntries}`,
+    });
+  }
+  return rows;
+}
+
+function warnings(c: CompiledSpinnaker): string[] {
+  return c.network.quantisation.filter((r) => Number(r['weights → 0']) > 0).map((r) => `layer "${r.layer}": ${r['weights → 0']} non-zero weights round to 0 at ring-buffer shift ${r['shift exc/inh']}`);
+}
+
+export const spinnakerTarget: Target = {
+  name: 'spinnaker',
+  description: 'SpiNNaker-1 IF_curr_exp cores: spinnaker.json (placements, keys, routing tables, master population tables) + spinnaker.bin (synaptic matrices), run by the fixed-point emulator',
+  check(model: SnnModel, options: CompileOptions): CheckReport {
+    try {
+      const c = compileSpinnaker(model, options);
+      const t = c.descriptor.totals;
+      return {
+        target: 'spinnaker',
+        fits: true,
+        rows: resourceRows(c),
+        messages: [
+          `${t.cores} cores on ${t.chips} chip(s) of ${c.descriptor.machine.name}; ${t.neurons} neurons, ${t.synapses} synapses; routing entries per chip at most ${t.maxEntriesBefore} before, ${t.maxEntriesAfter} after compression (limit ${c.descriptor.machine.routerEntries})`,
+          ...c.network.quantisation.map((r) => `quantised ${r.layer}: ${Object.entries(r).filter(([k]) => k !== 'layer').map(([k, v]) => `${k} ${v}`).join(', ')}`),
+          ...warnings(c),
+        ],
+      };
+    } catch (e) {
+      if (e instanceof SnncError && e.exitCode === ExitCode.doesNotFit) return { target: 'spinnaker', fits: false, rows: [], messages: [e.message] };
+      throw e;
+    }
+  },
+  async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
+    const c = compileSpinnaker(model, options);
+    const d = c.descriptor;
+    const summary = { machine: d.machine.name, cores: d.totals.cores, chips: d.totals.chips, neurons: d.totals.neurons, synapses: d.totals.synapses, 'max routes/chip': `${d.totals.maxEntriesBefore} → ${d.totals.maxEntriesAfter}`, T: d.timesteps, steps: d.steps };
+    const files = ['spinnaker.json', 'spinnaker.bin', 'manifest.json'];
+    await writeDirAtomic(outDir, (tmp) => {
+      writeFileSync(join(tmp, 'spinnaker.json'), `${JSON.stringify(d, null, 1)}\n`);
+      writeFileSync(join(tmp, 'spinnaker.bin'), new Uint8Array(c.words.buffer, c.words.byteOffset, c.words.byteLength));
+      const manifest = { format: 'snnc-artifacts', target: 'spinnaker', snncVersion: SNNC_VERSION, sourceHash: d.sourceHash, model: d.model, files, summary, quantisation: c.network.quantisation };
+      writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+    });
+    return { files, summary, warnings: warnings(c) };
+  },
+};

@@ -1,0 +1,192 @@
+/**
+ * Multicast routing (spinnaker.md §7): a tree per sending core over the chips (shortest paths,
+ * longest dimension first), one table entry per (source core, chip) merged into whole-population or
+ * power-of-two blocks of cores where their routes agree, then the ordered pair compressor (§7.3).
+ * Route bits: 0–5 links E, NE, N, W, SW, S; 6 + p deliver to processor p. The first matching entry
+ * wins; a packet that matches nothing leaves by the link opposite to the one it came in on. `followKey`
+ * walks a packet through tables as the routers do, which both the emulator and the tests use.
+ */
+import { ExitCode, SnncError } from '../../compiler/errors.js';
+import type { Machine, Router } from './machine.js';
+
+export interface RoutingEntry {
+  readonly key: number;
+  readonly mask: number;
+  readonly route: number;
+}
+
+export interface ChipTable {
+  readonly x: number;
+  readonly y: number;
+  /** Entries before compression (after merging whole populations and aligned blocks of cores). */
+  readonly uncompressed: readonly RoutingEntry[];
+  readonly entries: readonly RoutingEntry[];
+}
+
+export interface SendingCore {
+  readonly population: string;
+  /** Core index within its population (its machine-vertex index). */
+  readonly index: number;
+  readonly key: number;
+  readonly mask: number;
+  readonly chip: readonly [number, number];
+  /** Where its spikes must go: chip and processor. */
+  readonly targets: readonly (readonly [number, number, number])[];
+}
+
+const chipKey = (x: number, y: number) => `${x},${y}`;
+export const coreBit = (p: number) => 2 ** (6 + p);
+
+/** Route bits per chip of one core's multicast tree (no chip is entered twice). */
+export function routingTree(router: Router, src: SendingCore): Map<string, number> {
+  const routes = new Map<string, number>([[chipKey(src.chip[0], src.chip[1]), 0]]);
+  const byChip = new Map<string, [number, number, number[]]>();
+  for (const [x, y, p] of src.targets) {
+    const k = chipKey(x, y);
+    if (!byChip.has(k)) byChip.set(k, [x, y, []]);
+    byChip.get(k)![2].push(p);
+  }
+  for (const [k, [x, y, cores]] of [...byChip.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    if (!routes.has(k)) {
+      // Walk the path; graft it onto the tree after the last chip the tree already reaches.
+      const links = router.path(src.chip[0], src.chip[1], x, y);
+      const chips: [number, number][] = [[src.chip[0], src.chip[1]]];
+      for (const l of links) {
+        const [cx, cy] = chips[chips.length - 1];
+        chips.push(router.neighbour(cx, cy, l)!);
+      }
+      let from = 0;
+      chips.forEach(([cx, cy], i) => {
+        if (routes.has(chipKey(cx, cy))) from = i;
+      });
+      for (let i = from; i < links.length; i++) {
+        const here = chipKey(chips[i][0], chips[i][1]);
+        routes.set(here, routes.get(here)! | (1 << links[i]));
+        routes.set(chipKey(chips[i + 1][0], chips[i + 1][1]), 0);
+      }
+    }
+    let r = routes.get(k)!;
+    for (const p of cores) r |= coreBit(p);
+    routes.set(k, r);
+  }
+  return routes;
+}
+
+/**
+ * Tables for every chip: per sending population, one entry when all its cores that pass a chip route
+ * alike, else aligned power-of-two blocks of consecutive cores with equal routes; then compressed.
+ */
+export function buildRoutingTables(machine: Machine, router: Router, senders: readonly SendingCore[], population: (name: string) => { key: number; mask: number; atomBits: number }): ChipTable[] {
+  const perChip = new Map<string, Map<string, SendingCore[]>>();
+  const routeOf = new Map<SendingCore, Map<string, number>>();
+  for (const s of senders) {
+    if (!s.targets.length) continue;
+    const tree = routingTree(router, s);
+    routeOf.set(s, tree);
+    for (const k of tree.keys()) {
+      if (!perChip.has(k)) perChip.set(k, new Map());
+      const m = perChip.get(k)!;
+      if (!m.has(s.population)) m.set(s.population, []);
+      m.get(s.population)!.push(s);
+    }
+  }
+  const tables: ChipTable[] = [];
+  for (const chip of machine.chips) {
+    const k = chipKey(chip.x, chip.y);
+    const entries: RoutingEntry[] = [];
+    for (const [pop, cores] of perChip.get(k) ?? []) {
+      const routes = cores.map((c) => routeOf.get(c)!.get(k)!);
+      const info = population(pop);
+      if (routes.every((r) => r === routes[0])) {
+        entries.push({ key: info.key, mask: info.mask, route: routes[0] });
+        continue;
+      }
+      let i = 0;
+      while (i < cores.length) {
+        let end = i + 1;
+        while (end < cores.length && routes[end] === routes[i] && cores[end].index === cores[end - 1].index + 1) end++;
+        for (let at = i; at < end; ) {
+          const idx = cores[at].index;
+          let block = 1;
+          while (idx % (block * 2) === 0 && at + block * 2 <= end) block *= 2;
+          entries.push({ key: cores[at].key, mask: (cores[at].mask & ~((block - 1) * 2 ** info.atomBits)) >>> 0, route: routes[at] });
+          at += block;
+        }
+        i = end;
+      }
+    }
+    if (!entries.length) continue;
+    const compressed = compressOrderedPairs(entries);
+    if (compressed.length > machine.routerEntries) {
+      throw new SnncError(`chip (${chip.x}, ${chip.y}): routing table has ${compressed.length} entries after compression (${entries.length} before) > ${machine.routerEntries}; spread the populations over more chips or use fewer, larger cores`, ExitCode.doesNotFit);
+    }
+    tables.push({ x: chip.x, y: chip.y, uncompressed: entries, entries: compressed });
+  }
+  return tables;
+}
+
+const intersects = (a: RoutingEntry, b: RoutingEntry) => ((a.key & b.mask) >>> 0) === ((b.key & a.mask) >>> 0);
+
+/** Ordered pair compression (spinnaker.md §7.3): groups by route, least frequent first, merges that capture no later group's keys. */
+export function compressOrderedPairs(entries: readonly RoutingEntry[]): RoutingEntry[] {
+  const freq = new Map<number, number>();
+  for (const e of entries) freq.set(e.route, (freq.get(e.route) ?? 0) + 1);
+  // Least frequent route first; ties by route value, so the result is deterministic.
+  const routes = [...freq.keys()].sort((a, b) => freq.get(a)! - freq.get(b)! || a - b);
+  const groups = routes.map((r) => entries.filter((e) => e.route === r));
+  const out: RoutingEntry[] = [];
+  groups.forEach((group, g) => {
+    const later = groups.slice(g + 1).flat();
+    const remaining = [...group];
+    while (remaining.length) {
+      let l = remaining.shift()!;
+      for (let j = 0; j < remaining.length; ) {
+        const e = remaining[j];
+        const mask = (l.mask & e.mask & ~(l.key ^ e.key)) >>> 0;
+        const merged = { key: (l.key & e.key & mask) >>> 0, mask, route: l.route };
+        if (later.some((x) => intersects(merged, x))) {
+          j++;
+          continue;
+        }
+        l = merged;
+        remaining.splice(j, 1);
+        j = 0;
+      }
+      out.push(l);
+    }
+  });
+  return out;
+}
+
+/** The route of the first entry matching `key`, or undefined (default routing). */
+export function lookup(entries: readonly RoutingEntry[], key: number): number | undefined {
+  for (const e of entries) if (((key & e.mask) >>> 0) === e.key) return e.route;
+  return undefined;
+}
+
+/**
+ * Follows a packet injected at (x, y) through the tables: the processors it reaches, as [x, y, p].
+ * Throws if a packet injected locally matches nothing, or if it loops.
+ */
+export function followKey(router: Router, tables: ReadonlyMap<string, readonly RoutingEntry[]>, x: number, y: number, key: number): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  const stack: [number, number, number][] = [[x, y, -1]];
+  let hops = 0;
+  while (stack.length) {
+    const [cx, cy, inLink] = stack.pop()!;
+    if (++hops > 100000) throw new Error(`key 0x${key.toString(16)} loops`);
+    let route = lookup(tables.get(chipKey(cx, cy)) ?? [], key);
+    if (route === undefined) {
+      if (inLink < 0) throw new Error(`key 0x${key.toString(16)} from chip (${x}, ${y}) matches no entry there`);
+      route = 1 << ((inLink + 3) % 6);
+    }
+    for (let l = 0; l < 6; l++) {
+      if (!(route & (1 << l))) continue;
+      const nb = router.neighbour(cx, cy, l);
+      if (!nb) throw new Error(`key 0x${key.toString(16)} leaves chip (${cx}, ${cy}) by link ${l}, which goes nowhere`);
+      stack.push([nb[0], nb[1], (l + 3) % 6]);
+    }
+    for (let p = 0; p < 18; p++) if (Math.floor(route / coreBit(p)) % 2 === 1) out.push([cx, cy, p]);
+  }
+  return out;
+}
