@@ -21,6 +21,7 @@ function addConversionOptions(cmd: Command): Command {
     .addOption(new Option('--norm <preset>', 'activation scale λ per layer: mse (the λ whose T-step IF code has the least error on the calibration activations; depends on T), max (Diehl), p99.9 (Rueckauer: a percentile of non-zero activations), channel (that percentile per output channel), qcfs (the trained clip ceiling, no data)').choices([...NORMALISATIONS]).default(DEFAULTS.norm))
     .option('--percentile <p>', 'percentile for p99.9 and channel', Number, DEFAULTS.percentile)
     .addOption(new Option('--v0 <init>', 'initial membrane: half (θ/2, rounds instead of flooring) or zero').choices(['half', 'zero']).default(DEFAULTS.v0))
+    .addOption(new Option('--reset <mode>', 'IF reset after a spike: subtract (θ, soft; accurate at low T) or zero (hard; the only one SpiNNaker\'s IF_curr_exp has)').choices(['subtract', 'zero']).default('subtract'))
     .addOption(new Option('--maxpool <policy>', 'max-pooling: auto (pre where the current is constant over time, else gate), gate (Rueckauer: pass the input with the largest spike count), avg (replace by average pooling), spike-or (max of spikes), pre (pool the currents before the IF neuron)').choices([...MAXPOOL_POLICIES]).default(DEFAULTS.maxpool))
     .option('--input-scale <s>', 'preprocessing the ANN expects: x·s (recorded in the model)', Number)
     .option('--input-mean <m>', 'then − m (one value, or one per channel: 0.5,0.5,0.5)', numberList)
@@ -28,7 +29,7 @@ function addConversionOptions(cmd: Command): Command {
 }
 
 function conversionOptions(o: Record<string, any>, timesteps: number) {
-  return { norm: o.norm, percentile: o.percentile, v0: o.v0, maxpool: o.maxpool, timesteps, inputPreprocess: inputPreprocess(o) };
+  return { norm: o.norm, percentile: o.percentile, v0: o.v0, reset: o.reset, maxpool: o.maxpool, timesteps, inputPreprocess: inputPreprocess(o) };
 }
 
 function calibrationData(o: { calib?: string; calibRange?: string }) {

@@ -13,8 +13,9 @@ import { modelSchema } from '../compiler/frontends/modeljson/schema.js';
 import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
 import { SNNC_VERSION } from '../compiler/version.js';
 import { fitToModel } from '../runtime/datasets.js';
-import { diffLoihi } from '../runtime/loihi-diff.js';
+import { diffLoihi, diffSpinnaker } from '../runtime/emulator-diff.js';
 import { LoihiEmulator, readLoihiFolder } from '../runtime/loihi-emulator.js';
+import { SpinnakerEmulator, readSpinnakerFolder } from '../runtime/spinnaker-emulator.js';
 import { OrtRunner } from '../runtime/ort-runner.js';
 import { simulate } from '../runtime/simulator.js';
 import { DEFAULT_BATCH } from '../targets/gpu/index.js';
@@ -22,8 +23,10 @@ import { SCHEDULES } from '../targets/gpu/schedules.js';
 import { TARGETS, targetByName } from '../targets/index.js';
 import { CHIP_KINDS } from '../targets/loihi/chip.js';
 import { DEFAULT_CHIP } from '../targets/loihi/index.js';
+import { DEFAULT_MACHINE } from '../targets/spinnaker/index.js';
+import { MACHINE_HELP } from '../targets/spinnaker/machine.js';
 import { registerConversionCommands } from './convert.js';
-import { positiveInt } from './options.js';
+import { positiveInt, positiveNumber } from './options.js';
 import { registerReportCommand } from './report.js';
 import { type InputOptions, addInputOptions, loadInput, progress, report, runInBatches } from './predict.js';
 
@@ -42,6 +45,13 @@ const targetOption = () =>
 
 const chipOption = () => new Option('--chip <kind>', `loihi: chip generation (${CHIP_KINDS.join(' | ')}); sets the per-core budgets`).choices([...CHIP_KINDS]).default(DEFAULT_CHIP);
 const chipsOption = () => new Option('--chips <n>', 'loihi: chips on the board; the model must fit in them').argParser(positiveInt).default(1);
+/** SpiNNaker options, shared by compile, check and diff. */
+const addSpinnakerOptions = (c: Command) =>
+  c
+    .option('--machine <name>', `spinnaker: ${MACHINE_HELP}`, DEFAULT_MACHINE)
+    .option('--atoms-per-core <n>', 'spinnaker: most neurons per core (≤ 256, the default)', positiveInt)
+    .option('--max-summed-weight <nA>', 'spinnaker: expected summed weight per step and synapse type, which sets the ring-buffer shift (default: every input spiking at once; smaller gives finer weights but can saturate or overflow)', positiveNumber);
+const spinnakerOptions = (o: { machine?: string; atomsPerCore?: number; maxSummedWeight?: number }) => ({ machine: o.machine, atomsPerCore: o.atomsPerCore, maxSummedWeight: o.maxSummedWeight });
 
 const program = new Command()
   .name('snnc')
@@ -62,14 +72,15 @@ program
   .option('--probe <layers...>', 'also output the spikes of these neuron layers ("all" for every one)')
   .addOption(chipOption())
   .addOption(chipsOption())
-  .option('--reset-interval <n>', 'loihi: also reset every population every n steps (netx\'s reset_interval), staggered by depth', positiveInt)
+  .option('--reset-interval <n>', 'loihi: also reset every population every n steps (netx\'s reset_interval), staggered by depth', positiveInt);
+addSpinnakerOptions(program.commands[program.commands.length - 1])
   .option('--json', 'print a machine-readable summary on stdout')
   .action(async (modelPath: string, o) => {
     const model = await loadModel(modelPath, nirLoadOptions(o));
     const target = targetByName(o.target);
     const outDir = resolve(o.out ?? `${model.name}.${target.name}`);
     const probes = o.probe?.includes('all') ? 'all' : o.probe;
-    const result = await target.emit(model, outDir, { timesteps: o.timesteps, batch: o.batch, schedule: o.schedule, probes, chip: o.chip, chips: o.chips, resetInterval: o.resetInterval });
+    const result = await target.emit(model, outDir, { timesteps: o.timesteps, batch: o.batch, schedule: o.schedule, probes, chip: o.chip, chips: o.chips, resetInterval: o.resetInterval, ...spinnakerOptions(o) });
     for (const w of result.warnings ?? []) process.stderr.write(`snnc: warning: ${w}\n`);
     if (o.json) process.stdout.write(`${JSON.stringify({ target: target.name, out: outDir, files: result.files, ...result.summary })}\n`);
     else {
@@ -86,10 +97,11 @@ program
   .option('-T, --timesteps <T>', 'time steps per sample', positiveInt)
   .option('-b, --batch <B>', 'batch size', positiveInt)
   .addOption(chipOption())
-  .addOption(chipsOption())
+  .addOption(chipsOption());
+addSpinnakerOptions(program.commands[program.commands.length - 1])
   .option('--json', 'print the report as JSON on stdout')
   .action(async (modelPath: string, o) => {
-    const report = targetByName(o.target).check(await loadModel(modelPath, nirLoadOptions(o)), { timesteps: o.timesteps, batch: o.batch, chip: o.chip, chips: o.chips });
+    const report = targetByName(o.target).check(await loadModel(modelPath, nirLoadOptions(o)), { timesteps: o.timesteps, batch: o.batch, chip: o.chip, chips: o.chips, ...spinnakerOptions(o) });
     if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else {
       const cols = [...new Set(report.rows.flatMap((r) => Object.keys(r)))];
@@ -122,13 +134,14 @@ addInputOptions(
 addInputOptions(
   program
     .command('run')
-    .description('run a compiled folder and print the predicted class per sample: a gpu folder with onnxruntime, a loihi folder in the bit-accurate emulator')
-    .argument('<dir>', 'folder written by `snnc compile --target gpu` or `--target loihi`')
+    .description('run a compiled folder and print the predicted class per sample: a gpu folder with onnxruntime, a loihi or spinnaker folder in its bit-accurate emulator')
+    .argument('<dir>', 'folder written by `snnc compile --target gpu`, `--target loihi` or `--target spinnaker`')
     .addOption(new Option('--backend <name>', 'onnxruntime package: node (native) or web (wasm, as in the browser)').choices(['node', 'web']).default('node'))
     .option('--provider <names...>', 'execution providers in order (node: cpu, webgpu, cuda; web: wasm)')
     .option('--threads <n>', 'onnxruntime threads', positiveInt),
 ).action(async (dir: string, o: InputOptions & { backend: 'node' | 'web'; provider?: string[]; threads?: number }) => {
   if (existsSync(join(dir, 'loihi.json'))) return runLoihi(dir, o);
+  if (existsSync(join(dir, 'spinnaker.json'))) return runSpinnaker(dir, o);
   const runner = await OrtRunner.open(dir, { backend: o.backend, providers: o.provider, threads: o.threads });
   const m = runner.manifest;
   const data = loadInput(o);
@@ -152,29 +165,40 @@ function runLoihi(dir: string, o: InputOptions): void {
   report(o, data, output, classes, { engine: `loihi emulator (${d.chip}, ${d.totals.cores} cores)`, T: d.timesteps }, (performance.now() - t0) / 1000);
 }
 
+/** `snnc run` on a spinnaker folder: the fixed-point emulator. */
+function runSpinnaker(dir: string, o: InputOptions): void {
+  const emulator = new SpinnakerEmulator(readSpinnakerFolder(dir));
+  const d = emulator.descriptor;
+  const data = loadInput(o);
+  fitToModel(data, d.input.shape, d.input.encoding.type === 'events' ? d.timesteps : undefined, o.input ?? o.data!);
+  const t0 = performance.now();
+  const { output, classes } = runInBatches(data, 16, (x, count, offset) => emulator.run(x, count, { sampleOffset: offset }));
+  report(o, data, output, classes, { engine: `spinnaker emulator (${d.machine.name}, ${d.totals.cores} cores on ${d.totals.chips} chips)`, T: d.timesteps }, (performance.now() - t0) / 1000);
+}
+
 addInputOptions(
-  program
+  addSpinnakerOptions(program
     .command('diff')
     .description('compare the float reference simulator with a target\'s emulator layer by layer on the same input (spike counts, mismatches, first divergence)')
     .argument('<model>', 'model file')
-    .addOption(new Option('--target <name>', 'target with an emulator').choices(['loihi']).makeOptionMandatory())
+    .addOption(new Option('--target <name>', 'target with an emulator').choices(['loihi', 'spinnaker']).makeOptionMandatory())
     .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', positiveInt)
-    .addOption(chipOption()),
-).action(async (modelPath: string, o: InputOptions & { timesteps?: number; chip: string }) => {
+    .addOption(chipOption())),
+).action(async (modelPath: string, o: InputOptions & { target: string; timesteps?: number; chip: string; machine?: string; atomsPerCore?: number; maxSummedWeight?: number }) => {
   const model = await loadModel(modelPath, nirLoadOptions(o));
   const data = loadInput(o);
   const T = o.timesteps ?? model.timesteps;
   fitToModel(data, model.input.shape, model.input.encoding.type === 'events' ? T : undefined, o.input ?? o.data!);
-  const diff = diffLoihi(model, data.x, data.n, { timesteps: T, chip: o.chip, chips: Number.MAX_SAFE_INTEGER });
+  const diff = o.target === 'loihi' ? diffLoihi(model, data.x, data.n, { timesteps: T, chip: o.chip, chips: Number.MAX_SAFE_INTEGER }) : diffSpinnaker(model, data.x, data.n, { timesteps: T, ...spinnakerOptions(o) });
   if (o.json) {
     process.stdout.write(`${JSON.stringify(diff)}\n`);
     return;
   }
-  const rows = diff.layers.map((l) => [l.layer, String(l.depth), String(l.floatSpikes), String(l.loihiSpikes), String(l.mismatches), l.first ? `step ${l.first.step}, sample ${l.first.sample}, neuron ${l.first.neuron}` : '-']);
-  const head = ['layer', 'delay', 'float spikes', 'loihi spikes', 'mismatches', 'first divergence'];
+  const rows = diff.layers.map((l) => [l.layer, String(l.depth), String(l.floatSpikes), String(l.emulatorSpikes), String(l.mismatches), l.first ? `step ${l.first.step}, sample ${l.first.sample}, neuron ${l.first.neuron}` : '-']);
+  const head = ['layer', 'delay', 'float spikes', `${diff.target} spikes`, 'mismatches', 'first divergence'];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(width[i])).join('  ').trimEnd()}\n`);
-  process.stdout.write(`${diff.samples} samples, T=${diff.timesteps}: predictions agree on ${diff.agreeing}/${diff.samples} (loihi delays removed: a layer at depth d is compared d steps later)\n`);
+  process.stdout.write(`${diff.samples} samples, T=${diff.timesteps}: predictions agree on ${diff.agreeing}/${diff.samples} (${diff.target} delays removed: a layer at depth d is compared d steps later)\n`);
 });
 
 program

@@ -4,6 +4,7 @@
  */
 import { badInput } from '../compiler/errors.js';
 import { type Preprocess, type SnnModel, composePreprocess } from '../compiler/ir/model.js';
+import type { ResetMode } from '../compiler/ir/layers.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { type ActivationScale, type Normalisation, convertAnnToSnn } from '../compiler/passes/convert-ann.js';
 import { foldBatchNorm } from '../compiler/passes/fold-batchnorm.js';
@@ -16,6 +17,7 @@ export interface ConvertOptions {
   readonly norm: Normalisation;
   readonly percentile?: number;
   readonly v0: 'half' | 'zero';
+  readonly reset?: ResetMode;
   readonly maxpool: MaxPoolPolicy;
   readonly timesteps: number;
   /** Preprocessing the ANN expects on raw data (applied before the ANN's own input normalisation). */
@@ -64,6 +66,7 @@ export function convertCalibrated(c: Calibrated, options: ConvertOptions): Conve
   const scales = scalesFromActivations(c.activations, { norm: options.norm, percentile: options.percentile, timesteps: options.timesteps, v0: options.v0 });
   const snn = convertAnnToSnn(c.ann, scales, {
     v0: options.v0,
+    ...(options.reset ? { reset: options.reset } : {}),
     maxpool: options.maxpool,
     timesteps: options.timesteps,
     provenance: {

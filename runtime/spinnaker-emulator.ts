@@ -47,7 +47,7 @@ export interface SpinnakerRunOptions {
   readonly steps?: number;
   /** Populations whose spikes to record per step, or 'all'. */
   readonly probes?: readonly string[] | 'all';
-  /** Also record V (raw s16.15, before each step's update) of these populations. */
+  /** Also record V (raw s16.15, before each step's update) and I_exc (after the ring-buffer transfer) of these populations. */
   readonly voltages?: readonly string[];
   readonly sampleOffset?: number;
 }
@@ -58,6 +58,7 @@ export interface SpinnakerRunResult {
   /** Per probed population: [steps, batch, neurons] spikes. */
   readonly spikes: Map<string, Uint8Array>;
   readonly voltages: Map<string, Int32Array>;
+  readonly excCurrents: Map<string, Int32Array>;
   readonly steps: number;
   readonly packets: number;
   readonly synapticEvents: number;
@@ -140,6 +141,7 @@ export class SpinnakerEmulator {
     const probeNames = options.probes === 'all' ? d.populations.map((p) => p.name) : (options.probes ?? []);
     const spikes = new Map(probeNames.map((name) => [name, new Uint8Array(steps * batch * this.pop(name).neurons)]));
     const voltages = new Map((options.voltages ?? []).map((name) => [name, new Int32Array(steps * batch * this.pop(name).neurons)]));
+    const excCurrents = new Map((options.voltages ?? []).map((name) => [name, new Int32Array(steps * batch * this.pop(name).neurons)]));
     const out = this.pop(d.output.population);
     const classes = out.neurons;
     const output = new Float32Array(batch * classes);
@@ -156,9 +158,9 @@ export class SpinnakerEmulator {
             c.spiked.fill(0);
             if (stepInput && t < T) for (let i = 0; i < c.n; i++) c.spiked[i] = stepInput[(t * batch + b) * per + c.d.lo + i] > 0 ? 1 : 0;
           } else {
-            const vRec = voltages.get(c.pop.name);
-            if (vRec) vRec.set(c.v, (t * batch + b) * c.pop.neurons + c.d.lo);
-            this.step(c, t);
+            const at = (t * batch + b) * c.pop.neurons + c.d.lo;
+            voltages.get(c.pop.name)?.set(c.v, at);
+            this.step(c, t, excCurrents.get(c.pop.name)?.subarray(at, at + c.n));
           }
           const rec = spikes.get(c.pop.name);
           if (rec) rec.set(c.spiked, (t * batch + b) * c.pop.neurons + c.d.lo);
@@ -186,7 +188,7 @@ export class SpinnakerEmulator {
         for (const c of this.cores) if (c.pop === out) for (let i = 0; i < c.n; i++) output[b * classes + c.d.lo + i] = c.v[i] / div;
       }
     }
-    return { output, classes, spikes, voltages, steps, packets, synapticEvents: events, saturations };
+    return { output, classes, spikes, voltages, excCurrents, steps, packets, synapticEvents: events, saturations };
   }
 
   private pop(name: string): PopulationDescriptor {
@@ -218,7 +220,7 @@ export class SpinnakerEmulator {
   }
 
   /** Ring-buffer transfer, neuron update and synaptic decay of one step (spinnaker.md §3.3, §8). */
-  private step(c: Core, t: number): void {
+  private step(c: Core, t: number, excRecord?: Int32Array): void {
     const p = c.pop.params;
     const k = c.pop.constants;
     const rbf = c.d.ringBuffer!;
@@ -236,6 +238,7 @@ export class SpinnakerEmulator {
         c.rb[base + (1 << ib) + n] = 0;
       }
     }
+    excRecord?.set(c.iExc);
     for (let n = 0; n < c.n; n++) {
       const input = (c.iExc[n] - c.iInh[n] + c.iOffset[n]) | 0;
       if (c.rt[n] <= 0) {

@@ -14,7 +14,7 @@ import * as L from '../compiler/ir/layers.js';
 import type { SnnModel } from '../compiler/ir/model.js';
 import { tensor } from '../compiler/ir/tensor.js';
 import { loadDataset, readArray } from '../runtime/datasets.js';
-import { diffLoihi } from '../runtime/loihi-diff.js';
+import { diffLoihi } from '../runtime/emulator-diff.js';
 import { LoihiEmulator, readLoihiFolder } from '../runtime/loihi-emulator.js';
 import { accuracy, predictions } from '../runtime/predictions.js';
 import { simulate } from '../runtime/simulator.js';

@@ -34,6 +34,8 @@ export interface ActivationScale {
 export interface ConversionOptions {
   /** v(0) = θ/2 ('half', the default in snnc) or 0. */
   readonly v0: 'half' | 'zero';
+  /** IF reset after a spike: 'subtract' θ (soft, the default) or set v to 'zero' (hard; what IF_curr_exp does). */
+  readonly reset?: L.ResetMode;
   readonly maxpool: MaxPoolPolicy;
   readonly timesteps: number;
   /** Recorded in the metadata (e.g. the normalisation name and calibration range). */
@@ -122,7 +124,7 @@ export function convertAnnToSnn(ann: SnnModel, scales: ReadonlyMap<string, Activ
         const { name: src, factor } = rescaled(layer.inputs[0], lambda, `${layer.name}.rescale`);
         // factor = s_in/λ uniformly: threshold balancing θ = 1/factor keeps the spikes worth λ.
         const threshold = 1 / factor;
-        layers.push(L.ifNeuron({ name: layer.name, inputs: [src], threshold, reset: 'subtract', v0: options.v0 === 'half' ? threshold / 2 : 0 }));
+        layers.push(L.ifNeuron({ name: layer.name, inputs: [src], threshold, reset: options.reset ?? 'subtract', v0: options.v0 === 'half' ? threshold / 2 : 0 }));
         scale.set(layer.name, lambda);
         fired.add(layer.name);
         const s = scales.get(layer.name)!;
@@ -174,7 +176,7 @@ export function convertAnnToSnn(ann: SnnModel, scales: ReadonlyMap<string, Activ
     output: { layer: out.name, decoding: L.isNeuron(out) ? 'spike_count' : 'accumulate' },
     metadata: {
       ...ann.metadata,
-      conversion: { ...options.provenance, v0: options.v0 === 'half' ? 'θ/2' : '0', maxpool: options.maxpool, reset: 'subtract', layers: thresholds },
+      conversion: { ...options.provenance, v0: options.v0 === 'half' ? 'θ/2' : '0', maxpool: options.maxpool, reset: options.reset ?? 'subtract', layers: thresholds },
     },
   };
   verifyModel(snn);

@@ -1,0 +1,97 @@
+/**
+ * Layer-wise diff of the float reference simulator against a target's emulator (loihi, spinnaker) on
+ * the same input: per spiking population, spike counts on both sides, mismatching (step, neuron)
+ * entries and the first divergence, with the emulator's pipeline delay removed (a population at depth
+ * d runs d steps behind the float model), and how many samples get the same predicted class.
+ */
+import type { SnnModel } from '../compiler/ir/model.js';
+import { compileLoihi } from '../targets/loihi/index.js';
+import { compileSpinnaker } from '../targets/spinnaker/index.js';
+import type { CompileOptions } from '../targets/target.js';
+import { LoihiEmulator } from './loihi-emulator.js';
+import { argmax } from './predictions.js';
+import { simulate } from './simulator.js';
+import { SpinnakerEmulator } from './spinnaker-emulator.js';
+
+export interface LayerDiff {
+  readonly layer: string;
+  readonly depth: number;
+  readonly floatSpikes: number;
+  readonly emulatorSpikes: number;
+  readonly mismatches: number;
+  /** First differing entry in time order: step (1-based, float time), sample, neuron. */
+  readonly first?: { readonly step: number; readonly sample: number; readonly neuron: number };
+}
+
+export interface EmulatorDiff {
+  readonly target: string;
+  readonly layers: readonly LayerDiff[];
+  readonly samples: number;
+  readonly timesteps: number;
+  /** Samples whose predicted class agrees. */
+  readonly agreeing: number;
+}
+
+interface Probed {
+  readonly name: string;
+  readonly depth: number;
+  readonly neurons: number;
+}
+
+interface EmulatorRun {
+  readonly output: Float32Array;
+  /** [steps, batch, neurons] per probed population. */
+  readonly spikes: ReadonlyMap<string, Uint8Array>;
+}
+
+function compare(target: string, model: SnnModel, raw: Float32Array, batch: number, T: number, pops: readonly Probed[], run: (steps: number, probes: string[]) => EmulatorRun): EmulatorDiff {
+  const maxDepth = Math.max(0, ...pops.map((p) => p.depth));
+  const names = pops.map((p) => p.name);
+  const emu = run(T + maxDepth, names);
+  const ref = simulate(model, raw, batch, { timesteps: T, probes: names });
+  const layers = pops.map((p): LayerDiff => {
+    const a = ref.spikes.get(p.name)!;
+    const b = emu.spikes.get(p.name)!;
+    const N = p.neurons;
+    let floatSpikes = 0;
+    let emulatorSpikes = 0;
+    let mismatches = 0;
+    let first: LayerDiff['first'];
+    for (let t = 0; t < T; t++) {
+      for (let s = 0; s < batch; s++) {
+        for (let i = 0; i < N; i++) {
+          const x = a[(t * batch + s) * N + i];
+          const y = b[((t + p.depth) * batch + s) * N + i];
+          floatSpikes += x;
+          emulatorSpikes += y;
+          if (x !== y) {
+            mismatches++;
+            first ??= { step: t + 1, sample: s, neuron: i };
+          }
+        }
+      }
+    }
+    return { layer: p.name, depth: p.depth, floatSpikes, emulatorSpikes, mismatches, ...(first ? { first } : {}) };
+  });
+  let agreeing = 0;
+  const k = ref.classes;
+  for (let s = 0; s < batch; s++) if (argmax(ref.output.subarray(s * k, (s + 1) * k)) === argmax(emu.output.subarray(s * k, (s + 1) * k))) agreeing++;
+  return { target, layers, samples: batch, timesteps: T, agreeing };
+}
+
+export function diffLoihi(model: SnnModel, raw: Float32Array, batch: number, options: CompileOptions = {}): EmulatorDiff {
+  const compiled = compileLoihi(model, options);
+  const d = compiled.descriptor;
+  const pops = d.populations.filter((p) => p.profile.spiking);
+  const emulator = new LoihiEmulator(compiled);
+  return compare('loihi', model, raw, batch, d.timesteps, pops, (steps, probes) => emulator.run(raw, batch, { steps, probes }));
+}
+
+/** Max-pools of spikes (OR populations) are compared too: the float model's max-pool layer of that name. */
+export function diffSpinnaker(model: SnnModel, raw: Float32Array, batch: number, options: CompileOptions = {}): EmulatorDiff {
+  const compiled = compileSpinnaker(model, options);
+  const d = compiled.descriptor;
+  const pops = d.populations.filter((p) => p.role === 'neuron' || p.role === 'or');
+  const emulator = new SpinnakerEmulator(compiled);
+  return compare('spinnaker', model, raw, batch, d.timesteps, pops, (steps, probes) => emulator.run(raw, batch, { steps, probes }));
+}
