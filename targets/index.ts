@@ -5,9 +5,10 @@ import { loihiTarget } from './loihi/index.js';
 import { netxTarget } from './netx/index.js';
 import { nirTarget } from './nir/index.js';
 import { spinnakerTarget } from './spinnaker/index.js';
+import { pynnTarget } from './spinnaker/pynn.js';
 import type { Target } from './target.js';
 
-export const TARGETS: readonly Target[] = [gpuTarget, loihiTarget, netxTarget, nirTarget, spinnakerTarget];
+export const TARGETS: readonly Target[] = [gpuTarget, loihiTarget, netxTarget, nirTarget, spinnakerTarget, pynnTarget];
 
 export function targetByName(name: string): Target {
   const t = TARGETS.find((x) => x.name === name);

@@ -5,6 +5,7 @@
  * exactly as before compression (MNIST CNN, a synthetic network filling a 48-chip board, random
  * tables), the MNIST CNN within 1 pp of the float simulator, named errors, and the command line.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -13,6 +14,7 @@ import { loadModel } from '../compiler/frontends/index.js';
 import * as L from '../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../compiler/ir/model.js';
 import { tensor } from '../compiler/ir/tensor.js';
+import { parseNpy } from '../compiler/io/npy.js';
 import { loadDataset } from '../runtime/datasets.js';
 import { accuracy, predictions } from '../runtime/predictions.js';
 import { simulate } from '../runtime/simulator.js';
@@ -273,6 +275,19 @@ describe('command line', () => {
     expect(check.code).toBe(0);
     expect(check.stdout).toMatch(/47 cores on 3 chip\(s\) of spinn3/);
     expect(check.stdout).toMatch(/routes after/);
+    // The PyNN script: valid Python, and its connection lists hold exactly the descriptor's synapses with the same weights.
+    const py = join(dir, 'pynn');
+    const pynn = snnc(['compile', SPINNAKER_MODEL, '--target', 'pynn', '-o', py, '--json']);
+    expect(pynn.code).toBe(0);
+    expect(JSON.parse(pynn.stdout).synapses).toBe(d.totals.synapses);
+    const script = readFileSync(join(py, 'network.py'), 'utf8');
+    expect(script).toMatch(/sim\.IF_curr_exp\(tau_m=32768, cm=2, v_rest=0, v_reset=0, v_thresh=0\.49951171875/);
+    const fc = parseNpy(readFileSync(join(py, 'fc.excitatory.npy')), 'fc');
+    const shift = d.populations.find((p: { name: string }) => p.name === 'fc').shift[0];
+    for (let i = 0; i < fc.data.length; i += 4) expect(Number.isInteger(fc.data[i + 2] * 2 ** (15 - shift))).toBe(true);
+    const compiled = spawnSync('python3', ['-m', 'py_compile', join(py, 'network.py')]);
+    if (!compiled.error) expect(compiled.status).toBe(0);
+
     const refused = snnc(['check', 'examples/mnist-cnn/model.json', '--target', 'spinnaker']);
     expect(refused.code).toBe(3);
     expect(refused.stdout).toMatch(/reset "subtract"/);
