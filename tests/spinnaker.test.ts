@@ -288,6 +288,13 @@ describe('command line', () => {
     const compiled = spawnSync('python3', ['-m', 'py_compile', join(py, 'network.py')]);
     if (!compiled.error) expect(compiled.status).toBe(0);
 
+    // The path a user takes from an ANN: convert for IF_curr_exp (reset zero, spike max-pools), then check.
+    const converted = join(dir, 'converted.json');
+    const conv = snnc(['convert', '../shared/fixtures/models/onnx_mnist_cnn_cntk/mnist.onnx', '--calib', `${MNIST}/t10k-images-idx3-ubyte.gz`, '--calib-range', '5000:5500', '--maxpool', 'spike-or', '--reset', 'zero', '-o', converted]);
+    expect(conv.code, conv.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(converted, 'utf8')).layers.filter((l: { type: string }) => l.type === 'if').map((l: { reset: string }) => l.reset)).toEqual(['zero', 'zero']);
+    expect(snnc(['check', converted, '--target', 'spinnaker']).code).toBe(0);
+
     const refused = snnc(['check', 'examples/mnist-cnn/model.json', '--target', 'spinnaker']);
     expect(refused.code).toBe(3);
     expect(refused.stdout).toMatch(/reset "subtract"/);
