@@ -140,8 +140,8 @@ addInputOptions(
     .option('--provider <names...>', 'execution providers in order (node: cpu, webgpu, cuda; web: wasm)')
     .option('--threads <n>', 'onnxruntime threads', positiveInt),
 ).action(async (dir: string, o: InputOptions & { backend: 'node' | 'web'; provider?: string[]; threads?: number }) => {
-  if (existsSync(join(dir, 'loihi.json'))) return runLoihi(dir, o);
-  if (existsSync(join(dir, 'spinnaker.json'))) return runSpinnaker(dir, o);
+  if (existsSync(join(dir, 'loihi.json'))) return runEmulator(loihiFolder(dir), o);
+  if (existsSync(join(dir, 'spinnaker.json'))) return runEmulator(spinnakerFolder(dir), o);
   const runner = await OrtRunner.open(dir, { backend: o.backend, providers: o.provider, threads: o.threads });
   const m = runner.manifest;
   const data = loadInput(o);
@@ -154,26 +154,33 @@ addInputOptions(
   report(o, data, r.output, r.classes, { engine: `onnxruntime-${o.backend} ${m.schedule}`, T: m.timesteps }, (performance.now() - t0) / 1000);
 });
 
-/** `snnc run` on a loihi folder: the emulator, one sample after another (batches only pace the progress bar). */
-function runLoihi(dir: string, o: InputOptions): void {
-  const emulator = new LoihiEmulator(readLoihiFolder(dir));
-  const d = emulator.descriptor;
-  const data = loadInput(o);
-  fitToModel(data, d.input.shape, d.input.encoding.type === 'events' ? d.timesteps : undefined, o.input ?? o.data!);
-  const t0 = performance.now();
-  const { output, classes } = runInBatches(data, 16, (x, count, offset) => emulator.run(x, count, { sampleOffset: offset }));
-  report(o, data, output, classes, { engine: `loihi emulator (${d.chip}, ${d.totals.cores} cores)`, T: d.timesteps }, (performance.now() - t0) / 1000);
+/** What `snnc run` needs of an emulator: the compiled input format and a batch runner. */
+interface FolderEmulator {
+  readonly input: { readonly shape: readonly number[]; readonly encoding: { readonly type: string } };
+  readonly timesteps: number;
+  readonly engine: string;
+  run(x: Float32Array, count: number, options: { sampleOffset: number }): { output: Float32Array; classes: number };
 }
 
-/** `snnc run` on a spinnaker folder: the fixed-point emulator. */
-function runSpinnaker(dir: string, o: InputOptions): void {
-  const emulator = new SpinnakerEmulator(readSpinnakerFolder(dir));
-  const d = emulator.descriptor;
+/** `snnc run` on a loihi or spinnaker folder: its emulator (batches only pace the progress bar). */
+function runEmulator(emulator: FolderEmulator, o: InputOptions): void {
   const data = loadInput(o);
-  fitToModel(data, d.input.shape, d.input.encoding.type === 'events' ? d.timesteps : undefined, o.input ?? o.data!);
+  fitToModel(data, emulator.input.shape, emulator.input.encoding.type === 'events' ? emulator.timesteps : undefined, o.input ?? o.data!);
   const t0 = performance.now();
   const { output, classes } = runInBatches(data, 16, (x, count, offset) => emulator.run(x, count, { sampleOffset: offset }));
-  report(o, data, output, classes, { engine: `spinnaker emulator (${d.machine.name}, ${d.totals.cores} cores on ${d.totals.chips} chips)`, T: d.timesteps }, (performance.now() - t0) / 1000);
+  report(o, data, output, classes, { engine: emulator.engine, T: emulator.timesteps }, (performance.now() - t0) / 1000);
+}
+
+function loihiFolder(dir: string): FolderEmulator {
+  const e = new LoihiEmulator(readLoihiFolder(dir));
+  const d = e.descriptor;
+  return { input: d.input, timesteps: d.timesteps, engine: `loihi emulator (${d.chip}, ${d.totals.cores} cores)`, run: (x, n, opt) => e.run(x, n, opt) };
+}
+
+function spinnakerFolder(dir: string): FolderEmulator {
+  const e = new SpinnakerEmulator(readSpinnakerFolder(dir));
+  const d = e.descriptor;
+  return { input: d.input, timesteps: d.timesteps, engine: `spinnaker emulator (${d.machine.name}, ${d.totals.cores} cores on ${d.totals.chips} chips)`, run: (x, n, opt) => e.run(x, n, opt) };
 }
 
 addInputOptions(

@@ -19,8 +19,9 @@
  */
 import { badInput } from '../../compiler/errors.js';
 import type * as L from '../../compiler/ir/layers.js';
-import { type Decoding, INPUT, type SnnModel } from '../../compiler/ir/model.js';
+import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
+import type { QuantisationRow, QuantisedNetwork } from '../common/network.js';
 import { type MaxPoolJoin, type ProjectionGeometry, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
 import type { SignMode } from './arithmetic.js';
 
@@ -82,25 +83,8 @@ export interface LoihiProjection {
   readonly delay: number;
 }
 
-export interface QuantisationRow {
-  readonly layer: string;
-  readonly [field: string]: string | number;
-}
-
-export interface LoihiNetwork {
-  readonly name: string;
-  readonly timesteps: number;
-  readonly input: SnnModel['input'];
-  /**
-   * Direct encoding: the static prefix as a model (absent: the preprocessed input itself) whose output,
-   * × the population's scale and rounded, is added to `population`'s a_in every step.
-   */
-  readonly host?: { readonly encoder?: SnnModel; readonly population: string };
-  readonly populations: readonly LoihiPopulation[];
-  readonly projections: readonly LoihiProjection[];
-  readonly output: { readonly population: string; readonly decoding: Decoding };
-  readonly quantisation: readonly QuantisationRow[];
-}
+export type { QuantisationRow } from '../common/network.js';
+export type LoihiNetwork = QuantisedNetwork<LoihiPopulation, LoihiProjection>;
 
 export interface QuantiseOptions {
   readonly timesteps?: number;

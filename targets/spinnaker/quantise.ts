@@ -20,8 +20,9 @@
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
 import type * as L from '../../compiler/ir/layers.js';
-import { type Decoding, INPUT, type SnnModel } from '../../compiler/ir/model.js';
+import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
+import type { QuantisationRow, QuantisedNetwork } from '../common/network.js';
 import { type ProjectionGeometry, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
 import { ACCUM_ONE, type IfCurrExpConstants, type IfCurrExpParams, deriveConstants, mulAccum, roundHalfEven, toS1615, u032 } from './fixed-point.js';
 
@@ -65,21 +66,8 @@ export interface SpinnakerProjection {
   readonly delay: number;
 }
 
-export interface QuantisationRow {
-  readonly layer: string;
-  readonly [field: string]: string | number;
-}
-
-export interface SpinnakerNetwork {
-  readonly name: string;
-  readonly timesteps: number;
-  readonly input: SnnModel['input'];
-  readonly host?: { readonly encoder?: SnnModel; readonly population: string };
-  readonly populations: readonly SpinnakerPopulation[];
-  readonly projections: readonly SpinnakerProjection[];
-  readonly output: { readonly population: string; readonly decoding: Decoding };
-  readonly quantisation: readonly QuantisationRow[];
-}
+export type { QuantisationRow } from '../common/network.js';
+export type SpinnakerNetwork = QuantisedNetwork<SpinnakerPopulation, SpinnakerProjection>;
 
 export interface QuantiseOptions {
   readonly timesteps?: number;
