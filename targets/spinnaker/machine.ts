@@ -16,7 +16,6 @@ export const LINK_DELTA: readonly (readonly [number, number])[] = [
   [-1, -1],
   [0, -1],
 ];
-export const LINK_NAMES = ['E', 'NE', 'N', 'W', 'SW', 'S'];
 
 export interface Chip {
   readonly x: number;
