@@ -11,8 +11,7 @@
  * the start of step d + 1, as netx staggers its layer resets (loihi.md §3.3); the output is read over
  * steps d + 1 … d + T.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readArtifactFolder } from '../targets/common/artifact-folder.js';
 import { badInput } from '../compiler/errors.js';
 import { modelFromJson } from '../compiler/frontends/modeljson/read.js';
 import type { SnnModel } from '../compiler/ir/model.js';
@@ -32,16 +31,7 @@ export interface LoihiProgram {
 }
 
 export function readLoihiFolder(dir: string): LoihiProgram {
-  const file = join(dir, 'loihi.json');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw badInput(`${dir}: no loihi.json (is it a folder written by \`snnc compile --target loihi\`?)`);
-  }
-  const descriptor = parseDescriptor(text, file);
-  const bytes = readFileSync(join(dir, descriptor.blob.file));
-  if (bytes.byteLength !== descriptor.blob.int32s * 4) throw badInput(`${join(dir, descriptor.blob.file)}: ${bytes.byteLength} bytes, expected ${descriptor.blob.int32s * 4}`);
+  const { descriptor, bytes } = readArtifactFolder(dir, 'loihi', parseDescriptor, (d) => ({ file: d.blob.file, words: d.blob.int32s }));
   const ints = new Int32Array(descriptor.blob.int32s);
   new Uint8Array(ints.buffer).set(bytes);
   return { descriptor, ints };

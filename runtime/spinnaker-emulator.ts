@@ -7,8 +7,7 @@
  * tables, looked up in each receiving core's master population table, and its synaptic row is added
  * into slot t + delay (saturating at 0xFFFF). What was emitted is what runs: keys, tables, rows.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readArtifactFolder } from '../targets/common/artifact-folder.js';
 import { badInput } from '../compiler/errors.js';
 import { modelFromJson } from '../compiler/frontends/modeljson/read.js';
 import type { SnnModel } from '../compiler/ir/model.js';
@@ -26,17 +25,7 @@ export interface SpinnakerProgram {
 }
 
 export function readSpinnakerFolder(dir: string): SpinnakerProgram {
-  const file = join(dir, 'spinnaker.json');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw badInput(`${dir}: no spinnaker.json (is it a folder written by \`snnc compile --target spinnaker\`?)`);
-  }
-  const descriptor = parseSpinnakerDescriptor(text, file);
-  const bin = join(dir, descriptor.blob.file);
-  const bytes = readFileSync(bin);
-  if (bytes.byteLength !== descriptor.blob.words * 4) throw badInput(`${bin}: ${bytes.byteLength} bytes, expected ${descriptor.blob.words * 4}`);
+  const { descriptor, bytes } = readArtifactFolder(dir, 'spinnaker', parseSpinnakerDescriptor, (d) => d.blob);
   const words = new Uint32Array(descriptor.blob.words);
   new Uint8Array(words.buffer).set(bytes);
   return { descriptor, words };

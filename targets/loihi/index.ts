@@ -4,14 +4,12 @@
  * per-core resources and why a model does not fit; `snnc run` executes the folder in the bit-accurate
  * emulator (runtime/loihi-emulator.ts).
  */
-import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
 import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
 import { modelToJson } from '../../compiler/frontends/modeljson/write.js';
 import { modelHash } from '../../compiler/ir/hash.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
-import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
+import { writeArtifactFolder } from '../common/artifact-folder.js';
 import type { CheckReport, CompileOptions, EmitResult, ResourceRow, Target } from '../target.js';
 import { CHIPS, CHIP_KINDS, type ChipKind, type ChipSpec } from './chip.js';
 import { type LoihiDescriptor, buildDescriptor } from './descriptor.js';
@@ -132,13 +130,7 @@ export const loihiTarget: Target = {
     const c = compileLoihi(model, options);
     const d = c.descriptor;
     const summary = { chip: d.chip, cores: d.totals.cores, chips: d.totals.chips, 'lower bound': d.totals.lowerBound, compartments: d.totals.compartments, synapses: d.totals.synapses, T: d.timesteps, latency: d.output.start };
-    const files = ['loihi.json', 'loihi.bin', 'manifest.json'];
-    await writeDirAtomic(outDir, (tmp) => {
-      writeFileSync(join(tmp, 'loihi.json'), `${JSON.stringify(d, null, 1)}\n`);
-      writeFileSync(join(tmp, 'loihi.bin'), new Uint8Array(c.ints.buffer, c.ints.byteOffset, c.ints.byteLength));
-      const manifest = { format: 'snnc-artifacts', target: 'loihi', snncVersion: SNNC_VERSION, sourceHash: d.sourceHash, model: d.model, files, summary, quantisation: c.network.quantisation };
-      writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
-    });
+    const files = await writeArtifactFolder(outDir, { target: 'loihi', descriptor: d, words: c.ints, summary, quantisation: c.network.quantisation });
     return { files, summary, warnings: quantisationWarnings(c.network) };
   },
 };

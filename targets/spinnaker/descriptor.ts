@@ -124,17 +124,11 @@ export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: Bu
   const targets = new Map<string, Set<number>>();
   const coreId = (pop: string, index: number) => `${pop}#${index}`;
   cores.forEach((c, ci) => {
-    if (!c.syn) return;
-    for (const e of c.syn.popTable) {
-      const src = sources.get(e.source)!;
-      for (const a of e.addresses) {
-        const stride = a.rowLength + 3;
-        for (let n = 0; n < src.neurons; n++) {
-          if (c.syn.words[a.offset + n * stride + 1] === 0) continue;
-          const k = coreId(e.source, Math.floor(n / src.atomsPerCore));
-          if (!targets.has(k)) targets.set(k, new Set());
-          targets.get(k)!.add(ci);
-        }
+    for (const [source, feeding] of c.syn?.feeders ?? []) {
+      for (const index of feeding) {
+        const k = coreId(source, index);
+        if (!targets.has(k)) targets.set(k, new Set());
+        targets.get(k)!.add(ci);
       }
     }
   });

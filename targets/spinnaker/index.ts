@@ -4,14 +4,12 @@
  * manifest.json. `check` reports per-core and per-chip resources and why a model does not fit;
  * `snnc run` executes the folder in the fixed-point emulator (runtime/spinnaker-emulator.ts).
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
 import { modelToJson } from '../../compiler/frontends/modeljson/write.js';
 import { modelHash } from '../../compiler/ir/hash.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
-import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
+import { writeArtifactFolder } from '../common/artifact-folder.js';
 import type { CheckReport, CompileOptions, EmitResult, ResourceRow, Target } from '../target.js';
 import { type BuiltSpinnaker, buildSpinnaker } from './descriptor.js';
 import { machineByName } from './machine.js';
@@ -94,13 +92,7 @@ export const spinnakerTarget: Target = {
     const c = compileSpinnaker(model, options);
     const d = c.descriptor;
     const summary = { machine: d.machine.name, cores: d.totals.cores, chips: d.totals.chips, neurons: d.totals.neurons, synapses: d.totals.synapses, 'max routes/chip': `${d.totals.maxEntriesBefore} → ${d.totals.maxEntriesAfter}`, T: d.timesteps, steps: d.steps };
-    const files = ['spinnaker.json', 'spinnaker.bin', 'manifest.json'];
-    await writeDirAtomic(outDir, (tmp) => {
-      writeFileSync(join(tmp, 'spinnaker.json'), `${JSON.stringify(d, null, 1)}\n`);
-      writeFileSync(join(tmp, 'spinnaker.bin'), new Uint8Array(c.words.buffer, c.words.byteOffset, c.words.byteLength));
-      const manifest = { format: 'snnc-artifacts', target: 'spinnaker', snncVersion: SNNC_VERSION, sourceHash: d.sourceHash, model: d.model, files, summary, quantisation: c.network.quantisation };
-      writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
-    });
+    const files = await writeArtifactFolder(outDir, { target: 'spinnaker', descriptor: d, words: c.words, summary, quantisation: c.network.quantisation });
     return { files, summary, warnings: warnings(c) };
   },
 };

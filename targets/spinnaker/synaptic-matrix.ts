@@ -41,6 +41,8 @@ export interface CoreSynapses {
   /** All blocks of this core, concatenated. */
   readonly words: Uint32Array;
   readonly synapses: number;
+  /** Per source population, the indices of its cores with at least one synapse here (where its packets must go). */
+  readonly feeders: ReadonlyMap<string, ReadonlySet<number>>;
 }
 
 /** Ring-buffer geometry for a core of `atomsPerCore` neurons whose longest incoming delay is `maxDelay` (§4.1). */
@@ -75,6 +77,7 @@ export function buildCoreSynapses(
 ): CoreSynapses {
   const blocks: Uint32Array[] = [];
   const addresses = new Map<string, PopTableEntry['addresses'][number][]>();
+  const feeders = new Map<string, Set<number>>();
   let offset = 0;
   let synapses = 0;
   for (const p of incoming) {
@@ -91,7 +94,10 @@ export function buildCoreSynapses(
     const stride = rowLength + ROW_HEADER_WORDS;
     const size = Math.ceil((rows.length * stride) / 4) * 4; // 16-byte aligned blocks
     const block = new Uint32Array(size);
+    const feeding = feeders.get(p.source) ?? new Set<number>();
+    feeders.set(p.source, feeding);
     rows.forEach((r, i) => {
+      if (r.length) feeding.add(Math.floor(i / sources.get(p.source)!.atomsPerCore));
       block[i * stride + 1] = r.length;
       block.set(r, i * stride + ROW_HEADER_WORDS);
       synapses += r.length;
@@ -122,5 +128,5 @@ export function buildCoreSynapses(
       };
     })
     .sort((a, b) => a.key - b.key);
-  return { ringBuffer: format, popTable, words, synapses };
+  return { ringBuffer: format, popTable, words, synapses, feeders };
 }
