@@ -1,14 +1,21 @@
-/** `snnc convert` (ANN → SNN model.json) and `snnc eval` (accuracy vs T). */
+/**
+ * `snnc convert` (an ANN → SNN model.json by calibration, or a T=1 noise-trained model → T=N) and
+ * `snnc eval` (accuracy vs T; for a T=1 noise-trained model also its noisy and mean-field accuracy).
+ */
 import { extname } from 'node:path';
 import { type Command, Option } from 'commander';
 import { badInput } from '../compiler/errors.js';
 import { loadModel } from '../compiler/frontends/index.js';
 import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
+import { isNeuron } from '../compiler/ir/layers.js';
+import type { SnnModel } from '../compiler/ir/model.js';
+import { type MembraneNoise, noiseOf, parseNoiseSpec } from '../compiler/ir/noise.js';
 import { NORMALISATIONS } from '../compiler/passes/convert-ann.js';
+import { convertT1Noise } from '../compiler/passes/convert-t1-noise.js';
 import { MAXPOOL_POLICIES } from '../compiler/passes/maxpool-policy.js';
 import { calibrateAnn, convertAnn } from '../runtime/conversion.js';
 import { fitToModel, loadDataset, parseRange } from '../runtime/datasets.js';
-import { accuracyVsT, annAccuracyOrt, convertedAccuracyVsT } from '../runtime/evaluate.js';
+import { accuracyVsT, annAccuracyOrt, convertedAccuracyVsT, noisyT1Accuracy } from '../runtime/evaluate.js';
 import { inputPreprocess, numberList, positiveInt, positiveIntList } from './options.js';
 import { progress } from './predict.js';
 
@@ -36,19 +43,49 @@ function calibrationData(o: { calib?: string; calibRange?: string }) {
   return o.calib ? loadDataset(o.calib, undefined, o.calibRange ? parseRange(o.calibRange) : undefined) : undefined;
 }
 
+const CONVERT_FROM = ['ann', 't1-noise'] as const;
+type ConvertFrom = (typeof CONVERT_FROM)[number];
+const ANN_ONLY_OPTIONS = ['calib', 'calibRange', 'norm', 'percentile', 'v0', 'reset', 'maxpool', 'inputScale', 'inputMean', 'inputStd'];
+
+function convertsFrom(model: SnnModel, file: string, o: { from?: ConvertFrom; assumeNoise?: string }): ConvertFrom {
+  const from = o.from ?? (noiseOf(model, file) || o.assumeNoise ? 't1-noise' : 'ann');
+  if (from === 'ann' && o.assumeNoise) throw badInput('--assume-noise is for --from t1-noise');
+  return from;
+}
+
+/** The noise a T=1 model was trained with: --assume-noise, else its metadata.noise; refuses without either. */
+function t1Noise(model: SnnModel, file: string, o: { assumeNoise?: string }, cmd: Command): MembraneNoise {
+  const annOnly = ANN_ONLY_OPTIONS.find((k) => cmd.getOptionValueSource(k) === 'cli');
+  if (annOnly) throw badInput(`--${annOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for ANN conversion; a t1-noise model needs no calibration (θ comes from training)`);
+  const recorded = noiseOf(model, file);
+  if (o.assumeNoise) return parseNoiseSpec(o.assumeNoise, '--assume-noise');
+  if (!recorded) throw badInput(`${file}: the model records no training noise (metadata.noise), and T=1→T=N conversion sets v(0) to the noise mean; give --assume-noise gaussian:MEAN,STD if you know it`);
+  return recorded;
+}
+
 export function registerConversionCommands(program: Command): void {
   addConversionOptions(
     program
       .command('convert')
-      .description('convert a trained ANN (ONNX) into a spiking network (model.json) of IF neurons, calibrated on data')
-      .argument('<ann>', 'the ANN (.onnx)')
+      .description('convert a trained network into a multi-step spiking network (model.json) of IF neurons: an ANN (ONNX, or model.json with relu layers), calibrated on data; or a T=1 model trained with membrane noise (`snnc train --mode t1-noise`), which needs no data')
+      .argument('<model>', 'the ANN (.onnx or model.json) or the T=1 noise-trained model.json')
+      .addOption(new Option('--from <kind>', 'ann, or t1-noise: weights and θ kept, IF with soft reset, v(0) = the noise mean, constant input current, mean decoding (default: t1-noise when the model records its noise in metadata.noise, else ann)').choices([...CONVERT_FROM]))
+      .option('--assume-noise <dist:mean,std>', 'for --from t1-noise: the noise the model was trained with, e.g. gaussian:0.5,0.29, when it does not record it')
       .requiredOption('-o, --out <model.json>', 'output model file')
       .option('-T, --timesteps <T>', `time steps recorded in the model (default ${DEFAULTS.timesteps})`, positiveInt, DEFAULTS.timesteps)
       .option('--sidecar', 'store the weights in <name>.safetensors beside the model instead of inline')
-      .option('--json', 'print the per-layer scales as JSON on stdout'),
-  ).action(async (annPath: string, o) => {
-    if (extname(annPath).toLowerCase() !== '.onnx') throw badInput(`${annPath}: convert takes an ANN in ONNX format (.onnx)`);
-    const ann = await loadModel(annPath);
+      .option('--json', 'print the per-layer scales (ann) or the conversion (t1-noise) as JSON on stdout'),
+  ).action(async (modelPath: string, o, cmd: Command) => {
+    const model = await loadModel(modelPath);
+    if (convertsFrom(model, modelPath, o) === 't1-noise') {
+      const noise = t1Noise(model, modelPath, o, cmd);
+      const tn = convertT1Noise(model, { timesteps: o.timesteps, noise });
+      writeModelJson(tn, o.out, { sidecar: o.sidecar });
+      if (o.json) process.stdout.write(`${JSON.stringify({ out: o.out, from: 't1-noise', timesteps: tn.timesteps, noise })}\n`);
+      else process.stdout.write(`wrote ${o.out}: ${tn.layers.length} layers, T=${tn.timesteps}, IF with soft reset, v(0) = ${noise.mean} (the ${noise.dist} noise mean), weights and θ unchanged, output = mean over the steps\n`);
+      return;
+    }
+    const ann = model;
     const calib = calibrationData(o);
     const bar = progress(calib?.n ?? 0, 100);
     const { snn, scales } = convertAnn(ann, calib, { ...conversionOptions(o, o.timesteps), onProgress: (d) => bar.update(d) });
@@ -73,16 +110,28 @@ export function registerConversionCommands(program: Command): void {
       .option('-T, --timesteps <list>', 'time steps to evaluate', positiveIntList, [1, 2, 4, 8, 16, 32])
       .addOption(new Option('--engine <name>', 'ort: compiled gpu model on onnxruntime (fast); simulator: the reference simulator').choices(['ort', 'simulator']).default('ort'))
       .option('-b, --batch <B>', 'samples per batch', positiveInt, 100)
-      .option('--json', 'print {"ann": percent|null, "accuracy": {"T": percent}} on stdout'),
+      .option('--draws <K>', 'for a T=1 noise-trained model: Monte-Carlo noise draws for its noisy T=1 accuracy', positiveInt, 10)
+      .option('--json', 'print {"ann": percent|null, "t1": {noisy, noisy_sd, draws, mean_field}|null, "accuracy": {"T": percent}} on stdout'),
   ).action(async (modelPath: string, o) => {
     const data = loadDataset(o.data, o.labels, o.range ? parseRange(o.range) : undefined);
-    const isAnn = extname(modelPath).toLowerCase() === '.onnx';
-    const model = await loadModel(modelPath);
+    let model = await loadModel(modelPath);
+    const isOnnx = extname(modelPath).toLowerCase() === '.onnx';
+    const isAnn = !model.layers.some(isNeuron);
+    const noise = noiseOf(model, modelPath);
     let ann: number | null = null;
+    let t1: { noisy: number; noisy_sd: number; draws: number; mean_field: number } | null = null;
     const convert = isAnn && (o.calib || o.norm === 'qcfs');
     const Ts: number[] = !isAnn || convert ? o.timesteps : [];
     fitToModel(data, model.input.shape, model.input.encoding.type === 'events' ? Math.max(...o.timesteps) : undefined, o.data);
-    if (isAnn) ann = await annAccuracyOrt(modelPath, data, inputPreprocess(o));
+    if (isOnnx) ann = await annAccuracyOrt(modelPath, data, inputPreprocess(o));
+    else if (isAnn) ann = (await accuracyVsT(model, data, [1], { engine: o.engine, batch: o.batch })).get(1)!;
+    if (noise) {
+      // A T=1 noise-trained model: its own accuracy with noise and in the mean field, then converted to each T.
+      const noisy = noisyT1Accuracy(model, data, noise, o.draws, { batch: o.batch });
+      const { tfEvaluate } = await import('../training/train.js');
+      t1 = { noisy: noisy.mean, noisy_sd: noisy.sd, draws: o.draws, mean_field: (await tfEvaluate(model, data, { kind: 'mean-field' }, noise)).accuracy };
+      model = convertT1Noise(model, { timesteps: Math.max(...Ts), noise });
+    }
     const bar = progress(Ts.length ? data.n : 0, o.batch);
     const evalOptions = { engine: o.engine, batch: o.batch, onProgress: (_: number, d: number) => bar.update(d) };
     const acc = convert
@@ -90,12 +139,18 @@ export function registerConversionCommands(program: Command): void {
       : await accuracyVsT(model, data, Ts, evalOptions);
     bar.stop();
     const accuracy = Object.fromEntries([...acc].map(([T, a]) => [String(T), Number(a.toFixed(2))]));
+    const pct = (v: number) => Number(v.toFixed(2));
     if (o.json) {
-      process.stdout.write(`${JSON.stringify({ ann: ann === null ? null : Number(ann.toFixed(2)), accuracy })}\n`);
+      process.stdout.write(`${JSON.stringify({ ann: ann === null ? null : pct(ann), t1: t1 && { noisy: pct(t1.noisy), noisy_sd: pct(t1.noisy_sd), draws: t1.draws, mean_field: pct(t1.mean_field) }, accuracy })}\n`);
       return;
     }
     process.stdout.write(`${data.n} samples from ${o.data}${data.offset ? ` (from #${data.offset})` : ''}\n`);
-    if (ann !== null) process.stdout.write(`ANN (onnxruntime)\t${ann.toFixed(2)} %\n`);
+    if (ann !== null) process.stdout.write(`ANN (${isOnnx ? 'onnxruntime' : o.engine === 'ort' ? 'onnxruntime' : 'reference simulator'})\t${ann.toFixed(2)} %\n`);
+    if (t1) {
+      process.stdout.write(`T=1 with noise (Monte-Carlo, ${t1.draws} draws, reference simulator)\t${t1.noisy.toFixed(2)} % ± ${t1.noisy_sd.toFixed(2)}\n`);
+      process.stdout.write(`T=1 mean-field (expected spikes, tfjs)\t${t1.mean_field.toFixed(2)} %\n`);
+      process.stdout.write(`converted T=1→T=N (IF, soft reset, v(0) = ${noise!.mean}):\n`);
+    }
     if (Ts.length) process.stdout.write(`T\taccuracy (${o.engine === 'ort' ? 'onnxruntime' : 'reference simulator'})\n${[...acc].map(([T, a]) => `${T}\t${a.toFixed(2)} %`).join('\n')}\n`);
     else process.stdout.write('(give --calib to also evaluate the converted SNN)\n');
   });

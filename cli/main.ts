@@ -26,6 +26,7 @@ import { DEFAULT_CHIP } from '../targets/loihi/index.js';
 import { DEFAULT_MACHINE } from '../targets/spinnaker/index.js';
 import { MACHINE_HELP } from '../targets/spinnaker/machine.js';
 import { registerConversionCommands } from './convert.js';
+import { registerTrainCommand } from './train.js';
 import { positiveInt, positiveNumber } from './options.js';
 import { registerReportCommand } from './report.js';
 import { type InputOptions, addInputOptions, loadInput, progress, report, runInBatches } from './predict.js';
@@ -225,6 +226,7 @@ program
   });
 
 registerConversionCommands(program);
+registerTrainCommand(program);
 registerReportCommand(program);
 
 program

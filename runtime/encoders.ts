@@ -3,8 +3,8 @@
  * per-step inputs: preprocessing (x·scale − mean) / std in float32 (one rounding per operation, in the
  * order the ONNX graph applies them), seeded Bernoulli rate coding, and event tensors made time-major.
  */
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformFloat32 } from 'pure-rand/distribution/uniformFloat32';
+import { streamGenerator } from './seeded-rng.js';
 import type { Preprocess } from '../compiler/ir/model.js';
 
 const f = Math.fround;
@@ -40,7 +40,7 @@ export function preprocess(p: Preprocess, raw: Float32Array, perSample: number, 
 export function rateEncode(x: Float32Array, batch: number, perSample: number, timesteps: number, seed: number, sampleOffset: number): Float32Array {
   const out = new Float32Array(timesteps * batch * perSample);
   for (let b = 0; b < batch; b++) {
-    const rng = xoroshiro128plus((Math.imul(seed, 0x9e3779b1) + sampleOffset + b) | 0);
+    const rng = streamGenerator(seed, sampleOffset + b);
     for (let t = 0; t < timesteps; t++) {
       const base = (t * batch + b) * perSample;
       for (let i = 0; i < perSample; i++) {

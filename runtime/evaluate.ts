@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
-import { type Preprocess, type SnnModel, isIdentityPreprocess } from '../compiler/ir/model.js';
+import { type Preprocess, type SnnModel, averagesOverTime, isIdentityPreprocess } from '../compiler/ir/model.js';
+import type { MembraneNoise } from '../compiler/ir/noise.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { compileGpu } from '../targets/gpu/index.js';
 import type { Dataset } from './datasets.js';
@@ -52,25 +53,29 @@ export async function runSnnSteps(model: SnnModel, data: Dataset, T: number, opt
 }
 
 /**
- * Accuracy (%) of an SNN at each T, from one run of max(T) steps: nothing in an snnc network depends on
- * T, so the output decoded after T' steps is the float32 running sum of the first T' step values
- * (summed in step order, as the simulator does; divided by T' for mean_membrane).
+ * Decoded outputs [n, classes] of an SNN at each T, from one run of max(T) steps: nothing in an snnc
+ * network depends on T, so the output decoded after T' steps is the float32 running sum of the first T'
+ * step values (summed in step order, as the simulator does; divided by T' for the mean decodings).
  */
-export async function accuracyVsT(model: SnnModel, data: Dataset, timesteps: readonly number[], options: EvalOptions = {}): Promise<Map<number, number>> {
-  if (!data.labels) throw badInput('accuracy needs labels (--labels FILE)');
-  const result = new Map<number, number>();
-  if (timesteps.length === 0) return result;
+export async function outputsVsT(model: SnnModel, data: Dataset, timesteps: readonly number[], options: EvalOptions = {}): Promise<{ outputs: Map<number, Float32Array>; classes: number }> {
+  const outputs = new Map<number, Float32Array>();
+  if (timesteps.length === 0) return { outputs, classes: 0 };
   const maxT = Math.max(...timesteps);
   const { steps, classes } = await runSnnSteps(model, data, maxT, options);
   const size = data.n * classes;
   const sum = new Float32Array(size);
   for (let t = 1; t <= maxT; t++) {
     for (let i = 0; i < size; i++) sum[i] = Math.fround(sum[i] + steps[(t - 1) * size + i]);
-    if (!timesteps.includes(t)) continue;
-    const decoded = model.output.decoding === 'mean_membrane' ? sum.map((v) => Math.fround(v / t)) : sum;
-    result.set(t, accuracy(predictions(decoded, data.n, classes), data.labels));
+    if (timesteps.includes(t)) outputs.set(t, averagesOverTime(model.output.decoding) ? sum.map((v) => Math.fround(v / t)) : sum.slice());
   }
-  return result;
+  return { outputs, classes };
+}
+
+/** Accuracy (%) of an SNN at each T (see outputsVsT). */
+export async function accuracyVsT(model: SnnModel, data: Dataset, timesteps: readonly number[], options: EvalOptions = {}): Promise<Map<number, number>> {
+  if (!data.labels) throw badInput('accuracy needs labels (--labels FILE)');
+  const { outputs, classes } = await outputsVsT(model, data, timesteps, options);
+  return new Map([...outputs].map(([t, y]) => [t, accuracy(predictions(y, data.n, classes), data.labels!)]));
 }
 
 /** Accuracy (%) of an ONNX ANN run as it is by onnxruntime-node, on raw data preprocessed as given. */
@@ -118,4 +123,27 @@ export async function convertedAccuracyVsT(c: Calibrated, data: Dataset, timeste
     result.set(T, acc.get(T)!);
   }
   return result;
+}
+
+/**
+ * Accuracy (%) of a T=1 model whose neurons see membrane noise, over `draws` Monte-Carlo draws (draw k
+ * seeds the noise with k): the mean and the standard deviation across draws. Run by the reference simulator.
+ */
+export function noisyT1Accuracy(model: SnnModel, data: Dataset, noise: MembraneNoise, draws: number, options: Pick<EvalOptions, 'batch'> = {}): { mean: number; sd: number; perDraw: number[] } {
+  if (!data.labels) throw badInput('accuracy needs labels (--labels FILE)');
+  const batch = options.batch ?? 100;
+  const per = sizeOf(data.sampleShape);
+  const perDraw: number[] = [];
+  for (let seed = 1; seed <= draws; seed++) {
+    const predicted: number[] = [];
+    for (let start = 0; start < data.n; start += batch) {
+      const count = Math.min(batch, data.n - start);
+      const r = simulate(model, data.x.subarray(start * per, (start + count) * per), count, { timesteps: 1, sampleOffset: data.offset + start, membraneNoise: { noise, seed } });
+      predicted.push(...predictions(r.output, count, r.classes));
+    }
+    perDraw.push(accuracy(predicted, data.labels));
+  }
+  const mean = perDraw.reduce((a, b) => a + b, 0) / draws;
+  const sd = draws > 1 ? Math.sqrt(perDraw.reduce((a, b) => a + (b - mean) ** 2, 0) / (draws - 1)) : 0;
+  return { mean, sd, perDraw };
 }

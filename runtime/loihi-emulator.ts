@@ -14,7 +14,7 @@
 import { readArtifactFolder } from '../targets/common/artifact-folder.js';
 import { badInput } from '../compiler/errors.js';
 import { modelFromJson } from '../compiler/frontends/modeljson/read.js';
-import type { SnnModel } from '../compiler/ir/model.js';
+import { type SnnModel, averagesOverTime } from '../compiler/ir/model.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { type CubaParams, cubaLifStep, prepareDenseWeights } from '../targets/loihi/arithmetic.js';
 import { type LoihiDescriptor, type Range, parseDescriptor } from '../targets/loihi/descriptor.js';
@@ -253,10 +253,10 @@ export class LoihiEmulator {
         for (let i = 0; i < c.neurons.length; i++) {
           const o = c.neurons[i];
           let value: number;
-          if (d.output.decoding === 'mean_membrane') value = outV[o] / d.output.length / scale;
+          if (d.output.decoding === 'mean_membrane') value = outV[o] / scale;
           else if (outPop.profile.spiking) value = outAcc[o];
           else value = outV[o] / scale; // a readout's v is this step's input: sum it over the window
-          output[b * classes + o] = value;
+          output[b * classes + o] = averagesOverTime(d.output.decoding) ? value / d.output.length : value;
         }
       }
     }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type * as OrtTypes from 'onnxruntime-node';
 import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
+import { averagesOverTime } from '../compiler/ir/model.js';
 import { type GpuManifest, parseManifest } from '../targets/gpu/manifest.js';
 import { preprocess, rateEncode, timeMajor } from './encoders.js';
 
@@ -157,7 +158,7 @@ export class OrtRunner {
       for (const s of m.io.states) state.set(s.input, get(r, s.output));
       for (const p of m.io.probes) probes.get(p.layer)!.set(get(r, p.name), t * B * p.dims[1]);
     }
-    if (m.decoding === 'mean_membrane') for (let i = 0; i < y.length; i++) y[i] = f(y[i] / T);
+    if (averagesOverTime(m.decoding)) for (let i = 0; i < y.length; i++) y[i] = f(y[i] / T);
     return { y, probes, ySteps };
   }
 

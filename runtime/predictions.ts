@@ -16,3 +16,10 @@ export function accuracy(predicted: readonly number[], labels: ArrayLike<number>
   for (let i = 0; i < predicted.length; i++) if (predicted[i] === labels[i]) correct++;
   return (100 * correct) / predicted.length;
 }
+
+/** Root-mean-square difference of two equally long output arrays. */
+export function rmsDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) ** 2;
+  return Math.sqrt(sum / a.length);
+}

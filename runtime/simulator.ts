@@ -12,11 +12,13 @@
 import type * as L from '../compiler/ir/layers.js';
 import { staticValues } from '../compiler/ir/graph.js';
 import { isNeuron } from '../compiler/ir/layers.js';
-import { INPUT, type SnnModel } from '../compiler/ir/model.js';
+import { INPUT, type SnnModel, averagesOverTime } from '../compiler/ir/model.js';
 import { convGeometry } from '../compiler/ir/shapes.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { verifyModel } from '../compiler/ir/verify.js';
+import type { MembraneNoise } from '../compiler/ir/noise.js';
 import { preprocess, rateEncode, timeMajor } from './encoders.js';
+import { type NoiseSource, noiseSource } from './noise-sampler.js';
 
 const f = Math.fround;
 
@@ -33,6 +35,12 @@ export interface SimulateOptions {
   readonly membranes?: readonly string[];
   /** Also return the per-step output values [T, B, classes] (before decoding). */
   readonly outputSteps?: boolean;
+  /**
+   * Monte-Carlo runs of a T=1 noise-trained model: ε is added to the membrane of each noisy neuron
+   * layer before the threshold test, s = [v + ε ≥ θ] (ε is not kept in v), drawn fresh per neuron,
+   * sample and step from generators seeded by (seed, layer, sampleOffset + b).
+   */
+  readonly membraneNoise?: { readonly noise: MembraneNoise; readonly seed: number };
 }
 
 export interface SimulateResult {
@@ -83,6 +91,14 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
     const inShapes = layer.inputs.map((n) => shapes.get(n)!);
     kernels.push(makeKernel(layer, inShapes, shapes.get(layer.name)!, batch, isStatic));
   }
+  if (options.membraneNoise) {
+    const { noise, seed } = options.membraneNoise;
+    kernels.forEach((k, index) => {
+      if (k instanceof NeuronKernel && (!noise.layers || noise.layers.includes(k.layer.name))) {
+        k.noise = Array.from({ length: batch }, (_, b) => noiseSource(noise, seed, index, (options.sampleOffset ?? 0) + b));
+      }
+    });
+  }
 
   const probeNames = new Set(options.probes === 'all' ? model.layers.filter(isNeuron).map((l) => l.name) : (options.probes ?? []));
   const spikes = new Map<string, Uint8Array>();
@@ -120,7 +136,7 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
     for (let i = 0; i < output.length; i++) output[i] = f(output[i] + y[i]);
     outputSteps?.set(y, t * output.length);
   }
-  if (model.output.decoding === 'mean_membrane') for (let i = 0; i < output.length; i++) output[i] = f(output[i] / T);
+  if (averagesOverTime(model.output.decoding)) for (let i = 0; i < output.length; i++) output[i] = f(output[i] / T);
   return { output, classes, spikes, values: recorded, outputSteps, membranes };
 }
 
@@ -357,6 +373,8 @@ class NeuronKernel implements Kernel {
   readonly v: Float32Array;
   private readonly i?: Float32Array;
   private readonly rec?: { wT: Float32Array; acc: Float64Array; prev: Float32Array };
+  /** Per sample, the membrane noise added before the threshold test (SimulateOptions.membraneNoise). */
+  noise?: NoiseSource[];
 
   constructor(
     readonly layer: L.NeuronLayer,
@@ -383,6 +401,7 @@ class NeuronKernel implements Kernel {
     const rec = this.rec;
     if (rec) rec.prev.set(this.out);
     for (let b = 0; b < this.batch; b++) {
+      const noise = this.noise?.[b];
       if (rec) matVecScatter(rec.wT, rec.prev, b * n, n, n, rec.acc);
       for (let k = 0; k < n; k++) {
         const idx = b * n + k;
@@ -397,7 +416,7 @@ class NeuronKernel implements Kernel {
         } else {
           u = beta === 1 ? f(this.v[idx] + current) : f(f(beta * this.v[idx]) + current);
         }
-        const s = u >= theta ? 1 : 0;
+        const s = (noise ? f(u + noise()) : u) >= theta ? 1 : 0;
         this.out[idx] = s;
         this.v[idx] = s ? (subtract ? f(u - theta) : 0) : u;
       }

@@ -10,7 +10,7 @@
 import { readArtifactFolder } from '../targets/common/artifact-folder.js';
 import { badInput } from '../compiler/errors.js';
 import { modelFromJson } from '../compiler/frontends/modeljson/read.js';
-import type { SnnModel } from '../compiler/ir/model.js';
+import { type SnnModel, averagesOverTime } from '../compiler/ir/model.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { type CoreDescriptor, type PopulationDescriptor, type SpinnakerDescriptor, parseSpinnakerDescriptor } from '../targets/spinnaker/descriptor.js';
 import { ACCUM_ONE, decayS1615, mulAccum, toS1615 } from '../targets/spinnaker/fixed-point.js';
@@ -173,7 +173,7 @@ export class SpinnakerEmulator {
         }
       }
       if (out.role === 'readout') {
-        const div = out.scale * ACCUM_ONE * (d.output.decoding === 'mean_membrane' ? T : 1);
+        const div = out.scale * ACCUM_ONE * (averagesOverTime(d.output.decoding) ? T : 1);
         for (const c of this.cores) if (c.pop === out) for (let i = 0; i < c.n; i++) output[b * classes + c.d.lo + i] = c.v[i] / div;
       }
     }

@@ -29,10 +29,17 @@ export interface Preprocess {
  * How the output layer's per-step values become one score per class:
  * - spike_count:   Σ_t s(t) of a spiking output layer;
  * - accumulate:    Σ_t y(t) of the output layer (typically a non-spiking dense readout);
+ * - mean:          (1/T) Σ_t y(t) of the output layer (spikes or values): a rate, or the mean readout
+ *                  current, on the same scale whatever T is (T=1→T=N conversion keeps the logits' scale);
  * - mean_membrane: (1/T) Σ_t v(t) of a neuron output layer (v after reset).
  */
-export type Decoding = 'spike_count' | 'accumulate' | 'mean_membrane';
-export const DECODINGS: readonly Decoding[] = ['spike_count', 'accumulate', 'mean_membrane'];
+export type Decoding = 'spike_count' | 'accumulate' | 'mean' | 'mean_membrane';
+export const DECODINGS: readonly Decoding[] = ['spike_count', 'accumulate', 'mean', 'mean_membrane'];
+
+/** Whether the decoded output is divided by T (a mean over the steps) rather than summed. */
+export function averagesOverTime(decoding: Decoding): boolean {
+  return decoding === 'mean' || decoding === 'mean_membrane';
+}
 
 export interface SnnModel {
   readonly name: string;

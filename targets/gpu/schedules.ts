@@ -12,7 +12,7 @@
  */
 import type * as L from '../../compiler/ir/layers.js';
 import { isStateful } from '../../compiler/ir/layers.js';
-import { INPUT } from '../../compiler/ir/model.js';
+import { INPUT, averagesOverTime } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { GraphBuilder, graphAttr, int } from './onnx-builder.js';
 import { type LoweringContext, emitPreprocess, emitStatefulStep, emitSynaptic, filled, neuronCount, reshape, stateVars } from './lower.js';
@@ -137,7 +137,7 @@ export function scheduleLayerwise(ctx: LoweringContext, options: ScheduleOptions
   const ySteps = outputMembrane
     ? outputMembrane
     : reshape(root, ctx.isStatic(outName) ? overTime(outName) : values.get(outName)!, [T, B, C], 'y.steps');
-  const y = outputMembrane ? meanOverTime(root, ySteps, T) : sumOverTime(root, ySteps);
+  const y = averagesOverTime(model.output.decoding) ? meanOverTime(root, ySteps, T) : sumOverTime(root, ySteps);
   root.output(y, [B, C], OUTPUT_NAME);
   const outputSteps = options.outputSteps ? { name: root.output(ySteps, [T, B, C], STEPS_NAME), dims: [T, B, C] } : undefined;
   return { builder: root, io: { input: { name: INPUT_NAME, dims: inputDims, hasTimeAxis }, output: { name: OUTPUT_NAME, dims: [B, C] }, states: [], probes, outputSteps } };
@@ -231,7 +231,7 @@ export function scheduleScan(ctx: LoweringContext, options: ScheduleOptions): Sc
     { body: graphAttr(body.graph('network_step', false)), num_scan_inputs: int(1) },
   );
   const ySteps = outs[stateList.length];
-  const y = model.output.decoding === 'mean_membrane' ? meanOverTime(root, ySteps, T) : sumOverTime(root, ySteps);
+  const y = averagesOverTime(model.output.decoding) ? meanOverTime(root, ySteps, T) : sumOverTime(root, ySteps);
   root.output(y, [B, C], OUTPUT_NAME);
   const probes = probeLayers.map((layer, k) => {
     const dims = [T, B, neuronCount(ctx, layer)];

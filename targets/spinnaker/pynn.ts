@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelToJson } from '../../compiler/frontends/modeljson/write.js';
-import type { SnnModel } from '../../compiler/ir/model.js';
+import { type SnnModel, averagesOverTime } from '../../compiler/ir/model.js';
 import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
 import { encodeNpyFloat32 } from '../../compiler/io/npy.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
@@ -90,7 +90,7 @@ function script(net: SpinnakerNetwork, files: Map<string, string>): string {
   }
   const out = net.populations.find((p) => p.name === net.output.population)!;
   const o = py(out.name);
-  if (out.role === 'readout') lines.push('', `${o}.record('v')`, `sim.run(${steps + 1})`, `v = ${o}.get_data('v').segments[0].analogsignals[0].magnitude[-1]`, `print((v / ${out.scale * (net.output.decoding === 'mean_membrane' ? T : 1)}).tolist())`);
+  if (out.role === 'readout') lines.push('', `${o}.record('v')`, `sim.run(${steps + 1})`, `v = ${o}.get_data('v').segments[0].analogsignals[0].magnitude[-1]`, `print((v / ${out.scale * (averagesOverTime(net.output.decoding) ? T : 1)}).tolist())`);
   else lines.push('', `${o}.record('spikes')`, `sim.run(${steps})`, `trains = ${o}.get_data('spikes').segments[0].spiketrains`, `print([int(((np.asarray(s) >= ${out.depth}) & (np.asarray(s) < ${out.depth + T})).sum()) for s in trains])`);
   lines.push('sim.end()', '');
   return lines.join('\n');

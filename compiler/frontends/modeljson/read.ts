@@ -4,9 +4,9 @@
  * Every error is prefixed with the file's path.
  */
 import { dirname } from 'node:path';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import jsonMap from 'json-source-map';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { SnncError, badInput } from '../../errors.js';
+import { describeSchemaError, parseJson } from '../../io/json-document.js';
 import { readInputFile } from '../../io/read-file.js';
 import * as L from '../../ir/layers.js';
 import { type Decoding, type Encoding, INPUT, type Preprocess, type SnnModel } from '../../ir/model.js';
@@ -17,66 +17,10 @@ import { type TensorJson, TensorResolver } from './tensors.js';
 
 type Json = Record<string, any>;
 
-let validator: ReturnType<Ajv2020['compile']> | undefined;
+let validator: ValidateFunction | undefined;
 function validate(doc: unknown): ErrorObject[] {
   validator ??= new Ajv2020({ allErrors: true, discriminator: true, strict: false }).compile(modelSchema);
   return validator(doc) ? [] : (validator.errors ?? []);
-}
-
-function lineCol(text: string, pos: number): string {
-  const before = text.slice(0, pos);
-  const line = before.split('\n').length;
-  return `${line}:${pos - before.lastIndexOf('\n')}`;
-}
-
-function parseJson(text: string, file: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    // Re-parse with a parser that reports where it stopped.
-    try {
-      jsonMap.parse(text);
-    } catch (e) {
-      const msg = (e as Error).message;
-      const m = /at position (\d+)/.exec(msg);
-      const at = m ? lineCol(text, Number(m[1])) : lineCol(text, text.length);
-      throw badInput(`${file}:${at}: malformed JSON: ${msg.replace(/ in JSON at position \d+/, '')}`);
-    }
-    throw badInput(`${file}: malformed JSON`);
-  }
-}
-
-/** The most specific schema error, phrased for a person, with its location in the file. */
-function describeSchemaError(errors: ErrorObject[], text: string, file: string, doc: Json): string {
-  const depth = (e: ErrorObject) => (e.instancePath === '' ? 0 : e.instancePath.split('/').length);
-  const disc = errors.find((e) => e.keyword === 'discriminator');
-  const e = disc ?? [...errors].sort((a, b) => depth(b) - depth(a))[0];
-  let pointer = e.instancePath;
-  let message: string;
-  if (e.keyword === 'discriminator') {
-    pointer = `${e.instancePath}/type`;
-    const got = pointer.split('/').slice(1).reduce<any>((v, k) => v?.[k], doc);
-    message = `unknown layer type ${JSON.stringify(got)} (expected one of: ${LAYER_TYPES.join(', ')})`;
-  } else if (e.keyword === 'additionalProperties') {
-    message = `unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
-  } else if (e.keyword === 'enum' || e.keyword === 'const') {
-    const allowed = e.keyword === 'enum' ? (e.params as { allowedValues: unknown[] }).allowedValues : [(e.params as { allowedValue: unknown }).allowedValue];
-    message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
-  } else if (e.keyword === 'oneOf' || e.keyword === 'anyOf') {
-    message = e.instancePath.match(/\/(weight|bias|recurrent_weight)$/)
-      ? 'is not a tensor: use nested arrays, {shape, data}, {shape, dtype: "float32", base64} or {file, key}'
-      : 'does not match any allowed form';
-  } else {
-    message = e.message ?? 'is invalid';
-  }
-  let at = '';
-  try {
-    const loc = jsonMap.parse(text).pointers[pointer] ?? jsonMap.parse(text).pointers[e.instancePath];
-    if (loc) at = `:${loc.value.line + 1}:${loc.value.column + 1}`;
-  } catch {
-    /* location is a courtesy */
-  }
-  return `${file}${at}: ${pointer || '/'}: ${message}`;
 }
 
 const pair = (v: number | number[] | undefined, dflt: L.Pair): L.Pair => (v === undefined ? dflt : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
@@ -160,7 +104,7 @@ export function modelFromJson(doc: Json, baseDir: string): SnnModel {
 export function parseModelJson(text: string, file: string): SnnModel {
   const doc = parseJson(text, file);
   const errors = validate(doc);
-  if (errors.length > 0) throw badInput(describeSchemaError(errors, text, file, doc as Json));
+  if (errors.length > 0) throw badInput(describeSchemaError(errors, text, file, doc, LAYER_TYPES));
   try {
     return modelFromJson(doc as Json, dirname(file));
   } catch (e) {

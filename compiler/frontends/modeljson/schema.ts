@@ -3,6 +3,7 @@
  * so editors can validate model files too. Semantic checks that a schema cannot express (shapes,
  * names that resolve) are the IR verifier's.
  */
+import { DECODINGS } from '../../ir/model.js';
 
 const name = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.\\-]*$', description: 'Layer name: letters, digits, _ . -' };
 const posInt = { type: 'integer', minimum: 1, maximum: 1 << 24 };
@@ -105,7 +106,7 @@ export const modelSchema = {
       additionalProperties: false,
       properties: {
         layer: { type: 'string', description: 'Output layer (default: the last layer).' },
-        decoding: { enum: ['spike_count', 'accumulate', 'mean_membrane'], description: 'Default: spike_count for a neuron layer, else accumulate.' },
+        decoding: { enum: [...DECODINGS], description: 'spike_count, accumulate (Σ over the steps) or mean (Σ/T) of the output layer, or mean_membrane of a neuron output layer. Default: spike_count for a neuron layer, else accumulate.' },
       },
     },
     metadata: { type: 'object' },

@@ -1,0 +1,65 @@
+/**
+ * JSON documents the user writes (model.json, training architecture files): parsing with line and
+ * column on syntax errors, and the most specific JSON Schema (ajv) error phrased for a person, with its
+ * JSON pointer and location. Validation itself is the caller's (each owns its schema).
+ */
+import type { ErrorObject } from 'ajv/dist/2020.js';
+import jsonMap from 'json-source-map';
+import { badInput } from '../errors.js';
+
+function lineCol(text: string, pos: number): string {
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  return `${line}:${pos - before.lastIndexOf('\n')}`;
+}
+
+export function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Re-parse with a parser that reports where it stopped.
+    try {
+      jsonMap.parse(text);
+    } catch (e) {
+      const msg = (e as Error).message;
+      const m = /at position (\d+)/.exec(msg);
+      const at = m ? lineCol(text, Number(m[1])) : lineCol(text, text.length);
+      throw badInput(`${file}:${at}: malformed JSON: ${msg.replace(/ in JSON at position \d+/, '')}`);
+    }
+    throw badInput(`${file}: malformed JSON`);
+  }
+}
+
+/** The most specific schema error, phrased for a person, with its location in the file. */
+export function describeSchemaError(errors: ErrorObject[], text: string, file: string, doc: unknown, layerTypes: readonly string[]): string {
+  const depth = (e: ErrorObject) => (e.instancePath === '' ? 0 : e.instancePath.split('/').length);
+  const disc = errors.find((e) => e.keyword === 'discriminator');
+  const e = disc ?? [...errors].sort((a, b) => depth(b) - depth(a))[0];
+  let pointer = e.instancePath;
+  let message: string;
+  if (e.keyword === 'discriminator') {
+    pointer = `${e.instancePath}/type`;
+    const got = pointer.split('/').slice(1).reduce<any>((v, k) => v?.[k], doc);
+    message = `unknown layer type ${JSON.stringify(got)} (expected one of: ${layerTypes.join(', ')})`;
+  } else if (e.keyword === 'additionalProperties') {
+    message = `unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+  } else if (e.keyword === 'enum' || e.keyword === 'const') {
+    const allowed = e.keyword === 'enum' ? (e.params as { allowedValues: unknown[] }).allowedValues : [(e.params as { allowedValue: unknown }).allowedValue];
+    message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (e.keyword === 'oneOf' || e.keyword === 'anyOf') {
+    message = e.instancePath.match(/\/(weight|bias|recurrent_weight)$/)
+      ? 'is not a tensor: use nested arrays, {shape, data}, {shape, dtype: "float32", base64} or {file, key}'
+      : 'does not match any allowed form';
+  } else {
+    message = e.message ?? 'is invalid';
+  }
+  let at = '';
+  try {
+    const loc = jsonMap.parse(text).pointers[pointer] ?? jsonMap.parse(text).pointers[e.instancePath];
+    if (loc) at = `:${loc.value.line + 1}:${loc.value.column + 1}`;
+  } catch {
+    /* location is a courtesy */
+  }
+  return `${file}${at}: ${pointer || '/'}: ${message}`;
+}
+

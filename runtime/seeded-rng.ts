@@ -1,0 +1,22 @@
+/**
+ * Independent, reproducible random streams keyed by integers (a seed, a sample index, a layer index):
+ * the key is mixed with murmur3's 32-bit finaliser into a xoroshiro128+ seed, and the first outputs are
+ * skipped. Seeded from 32 bits, xoroshiro128+ starts poorly mixed: its first draw is ≈ 1 and its second
+ * linear in the seed, so streams keyed by consecutive sample indices would be correlated.
+ */
+import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
+export function streamGenerator(...key: number[]): RandomGenerator {
+  let h = 0x9e3779b9;
+  for (const k of key) h = fmix32(h ^ fmix32(k | 0));
+  const rng = xoroshiro128plus(h);
+  for (let i = 0; i < 4; i++) rng.next();
+  return rng;
+}
