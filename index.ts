@@ -33,3 +33,8 @@ export { compressOrderedPairs, followKey, type RoutingEntry } from './targets/sp
 export { SpinnakerEmulator, readSpinnakerFolder, type SpinnakerRunOptions, type SpinnakerRunResult } from './runtime/spinnaker-emulator.js';
 export { diffLoihi, diffSpinnaker, type EmulatorDiff, type LayerDiff } from './runtime/emulator-diff.js';
 export { SNNC_VERSION } from './compiler/version.js';
+export { type MembraneNoise, noiseOf, parseNoiseSpec, firingProbability } from './compiler/ir/noise.js';
+export { convertT1Noise, type T1NoiseConversionOptions } from './compiler/passes/convert-t1-noise.js';
+// Training loads TensorFlow.js on first use only.
+export { readArchitecture, type TrainingMode } from './training/architecture.js';
+export { train, tfEvaluate, type TrainOptions, type EpochReport } from './training/train.js';
