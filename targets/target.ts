@@ -3,6 +3,7 @@
  * anything); `emit` writes the compiled artifacts into a folder, atomically. Targets consume the IR only:
  * they never import a frontend.
  */
+import { ExitCode, SnncError } from '../compiler/errors.js';
 import type { SnnModel } from '../compiler/ir/model.js';
 
 /** Options shared by all targets; each target reads the ones it understands. */
@@ -45,6 +46,12 @@ export interface CheckReport {
   readonly rows: readonly ResourceRow[];
   /** Human-readable findings (why it does not fit, or notes). */
   readonly messages: readonly string[];
+}
+
+/** A check's report for a model whose compilation failed because it does not fit (exit 3); rethrows anything else. */
+export function doesNotFitReport(target: string, e: unknown): CheckReport {
+  if (e instanceof SnncError && e.exitCode === ExitCode.doesNotFit) return { target, fits: false, rows: [], messages: [e.message] };
+  throw e;
 }
 
 export interface EmitResult {

@@ -10,7 +10,7 @@ import { modelHash } from '../../compiler/ir/hash.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
 import { writeArtifactFolder } from '../common/artifact-folder.js';
-import type { CheckReport, CompileOptions, EmitResult, ResourceRow, Target } from '../target.js';
+import { type CheckReport, type CompileOptions, type EmitResult, type ResourceRow, type Target, doesNotFitReport } from '../target.js';
 import { CHIPS, CHIP_KINDS, type ChipKind, type ChipSpec } from './chip.js';
 import { type LoihiDescriptor, buildDescriptor } from './descriptor.js';
 import { type Partition, partitionLoihiCores } from './partition.js';
@@ -122,8 +122,7 @@ export const loihiTarget: Target = {
         ],
       };
     } catch (e) {
-      if (e instanceof SnncError && e.exitCode === ExitCode.doesNotFit) return { target: 'loihi', fits: false, rows: [], messages: [e.message] };
-      throw e;
+      return doesNotFitReport('loihi', e);
     }
   },
   async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {

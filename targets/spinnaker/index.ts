@@ -4,13 +4,13 @@
  * manifest.json. `check` reports per-core and per-chip resources and why a model does not fit;
  * `snnc run` executes the folder in the fixed-point emulator (runtime/spinnaker-emulator.ts).
  */
-import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
+import { badInput } from '../../compiler/errors.js';
 import { modelToJson } from '../../compiler/frontends/modeljson/write.js';
 import { modelHash } from '../../compiler/ir/hash.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
 import { writeArtifactFolder } from '../common/artifact-folder.js';
-import type { CheckReport, CompileOptions, EmitResult, ResourceRow, Target } from '../target.js';
+import { type CheckReport, type CompileOptions, type EmitResult, type ResourceRow, type Target, doesNotFitReport } from '../target.js';
 import { type BuiltSpinnaker, buildSpinnaker } from './descriptor.js';
 import { machineByName } from './machine.js';
 import { type SpinnakerNetwork, quantiseForSpinnaker } from './quantise.js';
@@ -84,8 +84,7 @@ export const spinnakerTarget: Target = {
         ],
       };
     } catch (e) {
-      if (e instanceof SnncError && e.exitCode === ExitCode.doesNotFit) return { target: 'spinnaker', fits: false, rows: [], messages: [e.message] };
-      throw e;
+      return doesNotFitReport('spinnaker', e);
     }
   },
   async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
