@@ -47,7 +47,7 @@ for (const arch of values['skip-training'] ? [] : ['mlp', 'cnn']) {
 for (const arch of ['mlp', 'cnn']) {
   const t1 = readModelJson(`${E}/${arch}-t1.json`);
   const noise = noiseOf(t1)!;
-  const noisy = noisyT1Accuracy(t1, test, noise, 10);
+  const noisy = await noisyT1Accuracy(t1, test, noise, 10);
   const meanField = await tfEvaluate(t1, test, { kind: 'mean-field' }, noise);
   const { outputs, classes } = await outputsVsT(convertT1Noise(t1, { timesteps: Math.max(...NS), noise }), test, NS, { engine: 'ort' });
   const passB = new Map([...outputs].map(([n, y]) => [n, { accuracy: accuracy(predictions(y, test.n, classes), test.labels!), rms: rmsDistance(y, meanField.output) }]));

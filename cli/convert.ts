@@ -8,7 +8,6 @@ import { badInput } from '../compiler/errors.js';
 import { loadModel } from '../compiler/frontends/index.js';
 import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
 import { isNeuron } from '../compiler/ir/layers.js';
-import type { SnnModel } from '../compiler/ir/model.js';
 import { type MembraneNoise, noiseOf, parseNoiseSpec } from '../compiler/ir/noise.js';
 import { NORMALISATIONS } from '../compiler/passes/convert-ann.js';
 import { convertT1Noise } from '../compiler/passes/convert-t1-noise.js';
@@ -47,17 +46,16 @@ const CONVERT_FROM = ['ann', 't1-noise'] as const;
 type ConvertFrom = (typeof CONVERT_FROM)[number];
 const ANN_ONLY_OPTIONS = ['calib', 'calibRange', 'norm', 'percentile', 'v0', 'reset', 'maxpool', 'inputScale', 'inputMean', 'inputStd'];
 
-function convertsFrom(model: SnnModel, file: string, o: { from?: ConvertFrom; assumeNoise?: string }): ConvertFrom {
-  const from = o.from ?? (noiseOf(model, file) || o.assumeNoise ? 't1-noise' : 'ann');
+function convertsFrom(recorded: MembraneNoise | undefined, o: { from?: ConvertFrom; assumeNoise?: string }): ConvertFrom {
+  const from = o.from ?? (recorded || o.assumeNoise ? 't1-noise' : 'ann');
   if (from === 'ann' && o.assumeNoise) throw badInput('--assume-noise is for --from t1-noise');
   return from;
 }
 
 /** The noise a T=1 model was trained with: --assume-noise, else its metadata.noise; refuses without either. */
-function t1Noise(model: SnnModel, file: string, o: { assumeNoise?: string }, cmd: Command): MembraneNoise {
+function t1Noise(recorded: MembraneNoise | undefined, file: string, o: { assumeNoise?: string }, cmd: Command): MembraneNoise {
   const annOnly = ANN_ONLY_OPTIONS.find((k) => cmd.getOptionValueSource(k) === 'cli');
   if (annOnly) throw badInput(`--${annOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for ANN conversion; a t1-noise model needs no calibration (θ comes from training)`);
-  const recorded = noiseOf(model, file);
   if (o.assumeNoise) return parseNoiseSpec(o.assumeNoise, '--assume-noise');
   if (!recorded) throw badInput(`${file}: the model records no training noise (metadata.noise), and T=1→T=N conversion sets v(0) to the noise mean; give --assume-noise gaussian:MEAN,STD if you know it`);
   return recorded;
@@ -77,18 +75,18 @@ export function registerConversionCommands(program: Command): void {
       .option('--json', 'print the per-layer scales (ann) or the conversion (t1-noise) as JSON on stdout'),
   ).action(async (modelPath: string, o, cmd: Command) => {
     const model = await loadModel(modelPath);
-    if (convertsFrom(model, modelPath, o) === 't1-noise') {
-      const noise = t1Noise(model, modelPath, o, cmd);
+    const recorded = noiseOf(model, modelPath);
+    if (convertsFrom(recorded, o) === 't1-noise') {
+      const noise = t1Noise(recorded, modelPath, o, cmd);
       const tn = convertT1Noise(model, { timesteps: o.timesteps, noise });
       writeModelJson(tn, o.out, { sidecar: o.sidecar });
       if (o.json) process.stdout.write(`${JSON.stringify({ out: o.out, from: 't1-noise', timesteps: tn.timesteps, noise })}\n`);
       else process.stdout.write(`wrote ${o.out}: ${tn.layers.length} layers, T=${tn.timesteps}, IF with soft reset, v(0) = ${noise.mean} (the ${noise.dist} noise mean), weights and θ unchanged, output = mean over the steps\n`);
       return;
     }
-    const ann = model;
     const calib = calibrationData(o);
     const bar = progress(calib?.n ?? 0, 100);
-    const { snn, scales } = convertAnn(ann, calib, { ...conversionOptions(o, o.timesteps), onProgress: (d) => bar.update(d) });
+    const { snn, scales } = convertAnn(model, calib, { ...conversionOptions(o, o.timesteps), onProgress: (d) => bar.update(d) });
     bar.stop();
     writeModelJson(snn, o.out, { sidecar: o.sidecar });
     const rows = [...scales].map(([layer, s]) => ({ layer, lambda: s.lambda.length === 1 ? s.lambda[0] : s.lambda, method: s.method }));
@@ -127,7 +125,7 @@ export function registerConversionCommands(program: Command): void {
     else if (isAnn) ann = (await accuracyVsT(model, data, [1], { engine: o.engine, batch: o.batch })).get(1)!;
     if (noise) {
       // A T=1 noise-trained model: its own accuracy with noise and in the mean field, then converted to each T.
-      const noisy = noisyT1Accuracy(model, data, noise, o.draws, { batch: o.batch });
+      const noisy = await noisyT1Accuracy(model, data, noise, o.draws, { batch: o.batch });
       const { tfEvaluate } = await import('../training/train.js');
       t1 = { noisy: noisy.mean, noisy_sd: noisy.sd, draws: o.draws, mean_field: (await tfEvaluate(model, data, { kind: 'mean-field' }, noise)).accuracy };
       model = convertT1Noise(model, { timesteps: Math.max(...Ts), noise });
@@ -145,7 +143,7 @@ export function registerConversionCommands(program: Command): void {
       return;
     }
     process.stdout.write(`${data.n} samples from ${o.data}${data.offset ? ` (from #${data.offset})` : ''}\n`);
-    if (ann !== null) process.stdout.write(`ANN (${isOnnx ? 'onnxruntime' : o.engine === 'ort' ? 'onnxruntime' : 'reference simulator'})\t${ann.toFixed(2)} %\n`);
+    if (ann !== null) process.stdout.write(`ANN (${isOnnx || o.engine === 'ort' ? 'onnxruntime' : 'reference simulator'})\t${ann.toFixed(2)} %\n`);
     if (t1) {
       process.stdout.write(`T=1 with noise (Monte-Carlo, ${t1.draws} draws, reference simulator)\t${t1.noisy.toFixed(2)} % ± ${t1.noisy_sd.toFixed(2)}\n`);
       process.stdout.write(`T=1 mean-field (expected spikes, tfjs)\t${t1.mean_field.toFixed(2)} %\n`);

@@ -14,7 +14,7 @@ import { preprocess } from './encoders.js';
 import { type Calibrated, type ConvertOptions, convertCalibrated } from './conversion.js';
 import { OrtRunner } from './ort-runner.js';
 import { accuracy, predictions } from './predictions.js';
-import { simulate } from './simulator.js';
+import { type SimulateOptions, simulate } from './simulator.js';
 
 export type Engine = 'ort' | 'simulator';
 
@@ -24,12 +24,15 @@ export interface EvalOptions {
   readonly threads?: number;
   /** Called after each batch with the samples done at the current T. */
   readonly onProgress?: (T: number, done: number) => void;
+  /** Membrane noise for Monte-Carlo runs of a T=1 noise-trained model (simulator only; see SimulateOptions). */
+  readonly membraneNoise?: SimulateOptions['membraneNoise'];
 }
 
 /** Per-step output values [T, n, classes] of `model` run for T steps. */
 export async function runSnnSteps(model: SnnModel, data: Dataset, T: number, options: EvalOptions = {}): Promise<{ steps: Float32Array; classes: number }> {
   const batch = options.batch ?? 100;
   if ((options.engine ?? 'ort') === 'ort') {
+    if (options.membraneNoise) throw badInput('membrane noise runs on the reference simulator only (--engine simulator)');
     const { onnx, manifest } = compileGpu(model, { timesteps: T, batch, outputSteps: true });
     const runner = await OrtRunner.fromBytes(manifest, onnx, { threads: options.threads });
     const r = await runner.run(data.x, data.n, data.offset, (d) => options.onProgress?.(T, d));
@@ -41,7 +44,7 @@ export async function runSnnSteps(model: SnnModel, data: Dataset, T: number, opt
   let classes = 0;
   for (let start = 0; start < data.n; start += batch) {
     const count = Math.min(batch, data.n - start);
-    const r = simulate(model, data.x.subarray(start * per, (start + count) * per), count, { timesteps: T, sampleOffset: data.offset + start, outputSteps: true });
+    const r = simulate(model, data.x.subarray(start * per, (start + count) * per), count, { timesteps: T, sampleOffset: data.offset + start, outputSteps: true, membraneNoise: options.membraneNoise });
     if (start === 0) {
       classes = r.classes;
       steps = new Float32Array(T * data.n * classes);
@@ -129,20 +132,9 @@ export async function convertedAccuracyVsT(c: Calibrated, data: Dataset, timeste
  * Accuracy (%) of a T=1 model whose neurons see membrane noise, over `draws` Monte-Carlo draws (draw k
  * seeds the noise with k): the mean and the standard deviation across draws. Run by the reference simulator.
  */
-export function noisyT1Accuracy(model: SnnModel, data: Dataset, noise: MembraneNoise, draws: number, options: Pick<EvalOptions, 'batch'> = {}): { mean: number; sd: number; perDraw: number[] } {
-  if (!data.labels) throw badInput('accuracy needs labels (--labels FILE)');
-  const batch = options.batch ?? 100;
-  const per = sizeOf(data.sampleShape);
+export async function noisyT1Accuracy(model: SnnModel, data: Dataset, noise: MembraneNoise, draws: number, options: Pick<EvalOptions, 'batch'> = {}): Promise<{ mean: number; sd: number; perDraw: number[] }> {
   const perDraw: number[] = [];
-  for (let seed = 1; seed <= draws; seed++) {
-    const predicted: number[] = [];
-    for (let start = 0; start < data.n; start += batch) {
-      const count = Math.min(batch, data.n - start);
-      const r = simulate(model, data.x.subarray(start * per, (start + count) * per), count, { timesteps: 1, sampleOffset: data.offset + start, membraneNoise: { noise, seed } });
-      predicted.push(...predictions(r.output, count, r.classes));
-    }
-    perDraw.push(accuracy(predicted, data.labels));
-  }
+  for (let seed = 1; seed <= draws; seed++) perDraw.push((await accuracyVsT(model, data, [1], { ...options, engine: 'simulator', membraneNoise: { noise, seed } })).get(1)!);
   const mean = perDraw.reduce((a, b) => a + b, 0) / draws;
   const sd = draws > 1 ? Math.sqrt(perDraw.reduce((a, b) => a + (b - mean) ** 2, 0) / (draws - 1)) : 0;
   return { mean, sd, perDraw };

@@ -27,7 +27,7 @@ describe.each(['mlp', 'cnn'])('MNIST %s trained at T=1 with noise, converted to 
   const noise = noiseOf(t1)!;
 
   it('is at least as accurate as the noisy T=1 network at every N, stays at the mean-field accuracy, and its logits converge to the mean field', async () => {
-    const noisy = noisyT1Accuracy(t1, test, noise, 4);
+    const noisy = await noisyT1Accuracy(t1, test, noise, 4);
     const meanField = await tfEvaluate(t1, test, { kind: 'mean-field' }, noise);
     const { outputs, classes } = await outputsVsT(convertT1Noise(t1, { timesteps: 32, noise }), test, NS, { engine: 'ort' });
     const acc = new Map([...outputs].map(([n, y]) => [n, accuracy(predictions(y, test.n, classes), test.labels!)]));
