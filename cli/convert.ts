@@ -7,6 +7,7 @@ import { type Command, Option } from 'commander';
 import { badInput } from '../compiler/errors.js';
 import { loadModel } from '../compiler/frontends/index.js';
 import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
+import { checkOutputFile } from '../compiler/io/atomic-write.js';
 import { isNeuron } from '../compiler/ir/layers.js';
 import { type MembraneNoise, noiseOf, parseNoiseSpec } from '../compiler/ir/noise.js';
 import { NORMALISATIONS } from '../compiler/passes/convert-ann.js';
@@ -15,7 +16,7 @@ import { MAXPOOL_POLICIES } from '../compiler/passes/maxpool-policy.js';
 import { calibrateAnn, convertAnn } from '../runtime/conversion.js';
 import { fitToModel, loadDataset, parseRange } from '../runtime/datasets.js';
 import { accuracyVsT, annAccuracyOrt, convertedAccuracyVsT, noisyT1Accuracy } from '../runtime/evaluate.js';
-import { inputPreprocess, numberList, positiveInt, positiveIntList } from './options.js';
+import { batchArg, finiteNumber, inputPreprocess, numberList, percentArg, positiveInt, timestepsArg, timestepsList } from './options.js';
 import { progress } from './predict.js';
 
 export const DEFAULTS = { norm: 'mse', v0: 'half', maxpool: 'auto', percentile: 99.9, timesteps: 16 } as const;
@@ -25,11 +26,11 @@ function addConversionOptions(cmd: Command): Command {
     .option('--calib <file>', 'calibration data (MNIST idx or .npy, raw values as for --data)')
     .option('--calib-range <start:end>', 'samples of --calib to use (e.g. 5000:10000)')
     .addOption(new Option('--norm <preset>', 'activation scale λ per layer: mse (the λ whose T-step IF code has the least error on the calibration activations; depends on T), max (Diehl), p99.9 (Rueckauer: a percentile of non-zero activations), channel (that percentile per output channel), qcfs (the trained clip ceiling, no data)').choices([...NORMALISATIONS]).default(DEFAULTS.norm))
-    .option('--percentile <p>', 'percentile for p99.9 and channel', Number, DEFAULTS.percentile)
+    .option('--percentile <p>', 'percentile for p99.9 and channel (0–100]', percentArg, DEFAULTS.percentile)
     .addOption(new Option('--v0 <init>', 'initial membrane: half (θ/2, rounds instead of flooring) or zero').choices(['half', 'zero']).default(DEFAULTS.v0))
     .addOption(new Option('--reset <mode>', 'IF reset after a spike: subtract (θ, soft; accurate at low T) or zero (hard; the only one SpiNNaker\'s IF_curr_exp has)').choices(['subtract', 'zero']).default('subtract'))
     .addOption(new Option('--maxpool <policy>', 'max-pooling: auto (pre where the current is constant over time, else gate), gate (Rueckauer: pass the input with the largest spike count), avg (replace by average pooling), spike-or (max of spikes), pre (pool the currents before the IF neuron)').choices([...MAXPOOL_POLICIES]).default(DEFAULTS.maxpool))
-    .option('--input-scale <s>', 'preprocessing the ANN expects: x·s (recorded in the model)', Number)
+    .option('--input-scale <s>', 'preprocessing the ANN expects: x·s (recorded in the model)', finiteNumber)
     .option('--input-mean <m>', 'then − m (one value, or one per channel: 0.5,0.5,0.5)', numberList)
     .option('--input-std <d>', 'then ÷ d (one value, or one per channel)', numberList);
 }
@@ -70,10 +71,11 @@ export function registerConversionCommands(program: Command): void {
       .addOption(new Option('--from <kind>', 'ann, or t1-noise: weights and θ kept, IF with soft reset, v(0) = the noise mean, constant input current, mean decoding (default: t1-noise when the model records its noise in metadata.noise, else ann)').choices([...CONVERT_FROM]))
       .option('--assume-noise <dist:mean,std>', 'for --from t1-noise: the noise the model was trained with, e.g. gaussian:0.5,0.29, when it does not record it')
       .requiredOption('-o, --out <model.json>', 'output model file')
-      .option('-T, --timesteps <T>', `time steps recorded in the model (default ${DEFAULTS.timesteps})`, positiveInt, DEFAULTS.timesteps)
+      .option('-T, --timesteps <T>', `time steps recorded in the model (default ${DEFAULTS.timesteps})`, timestepsArg, DEFAULTS.timesteps)
       .option('--sidecar', 'store the weights in <name>.safetensors beside the model instead of inline')
       .option('--json', 'print the per-layer scales (ann) or the conversion (t1-noise) as JSON on stdout'),
   ).action(async (modelPath: string, o, cmd: Command) => {
+    checkOutputFile(o.out);
     const model = await loadModel(modelPath);
     const recorded = noiseOf(model, modelPath);
     if (convertsFrom(recorded, o) === 't1-noise') {
@@ -84,9 +86,10 @@ export function registerConversionCommands(program: Command): void {
       else process.stdout.write(`wrote ${o.out}: ${tn.layers.length} layers, T=${tn.timesteps}, IF with soft reset, v(0) = ${noise.mean} (the ${noise.dist} noise mean), weights and θ unchanged, output = mean over the steps\n`);
       return;
     }
+    const options = conversionOptions(o, o.timesteps);
     const calib = calibrationData(o);
     const bar = progress(calib?.n ?? 0, 100);
-    const { snn, scales } = convertAnn(model, calib, { ...conversionOptions(o, o.timesteps), onProgress: (d) => bar.update(d) });
+    const { snn, scales } = convertAnn(model, calib, { ...options, onProgress: (d) => bar.update(d) });
     bar.stop();
     writeModelJson(snn, o.out, { sidecar: o.sidecar });
     const rows = [...scales].map(([layer, s]) => ({ layer, lambda: s.lambda.length === 1 ? s.lambda[0] : s.lambda, method: s.method }));
@@ -105,9 +108,9 @@ export function registerConversionCommands(program: Command): void {
       .requiredOption('--data <file>', 'test data (MNIST idx or .npy)')
       .requiredOption('--labels <file>', 'test labels')
       .option('--range <start:end>', 'samples of --data to use')
-      .option('-T, --timesteps <list>', 'time steps to evaluate', positiveIntList, [1, 2, 4, 8, 16, 32])
+      .option('-T, --timesteps <list>', 'time steps to evaluate', timestepsList, [1, 2, 4, 8, 16, 32])
       .addOption(new Option('--engine <name>', 'ort: compiled gpu model on onnxruntime (fast); simulator: the reference simulator').choices(['ort', 'simulator']).default('ort'))
-      .option('-b, --batch <B>', 'samples per batch', positiveInt, 100)
+      .option('-b, --batch <B>', 'samples per batch', batchArg, 100)
       .option('--draws <K>', 'for a T=1 noise-trained model: Monte-Carlo noise draws for its noisy T=1 accuracy', positiveInt, 10)
       .option('--json', 'print {"ann": percent|null, "t1": {noisy, noisy_sd, draws, mean_field}|null, "accuracy": {"T": percent}} on stdout'),
   ).action(async (modelPath: string, o) => {

@@ -11,6 +11,7 @@ import { type LoadOptions, MODEL_FORMATS, loadModel } from '../compiler/frontend
 import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
 import { modelSchema } from '../compiler/frontends/modeljson/schema.js';
 import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
+import { checkOutputDir, checkOutputFile, safeFileName } from '../compiler/io/atomic-write.js';
 import { SNNC_VERSION } from '../compiler/version.js';
 import { fitToModel } from '../runtime/datasets.js';
 import { diffLoihi, diffSpinnaker } from '../runtime/emulator-diff.js';
@@ -27,8 +28,9 @@ import { DEFAULT_MACHINE } from '../targets/spinnaker/index.js';
 import { MACHINE_HELP } from '../targets/spinnaker/machine.js';
 import { registerConversionCommands } from './convert.js';
 import { registerTrainCommand } from './train.js';
-import { positiveInt, positiveNumber } from './options.js';
+import { batchArg, intInRange, positiveInt, positiveNumber, timestepsArg } from './options.js';
 import { registerReportCommand } from './report.js';
+import { printable, warn } from './terminal.js';
 import { type InputOptions, addInputOptions, loadInput, progress, report, runInBatches } from './predict.js';
 
 
@@ -37,7 +39,7 @@ function nirLoadOptions(o: { dt?: number; reset?: 'zero' | 'subtract'; timesteps
   return {
     nir: { dt: o.dt, reset: o.reset, timesteps: o.timesteps },
     netx: { timesteps: o.timesteps },
-    onDiagnostic: (d) => process.stderr.write(`snnc: warning: node "${d.node}": ${d.message}\n`),
+    onDiagnostic: (d) => warn(`node "${d.node}": ${d.message}`),
   };
 }
 
@@ -66,9 +68,10 @@ program
   .description('compile a model for a target and write the artifacts to a folder')
   .argument('<model>', 'model file (model.json, .nir or .net)')
   .addOption(targetOption())
-  .option('-o, --out <dir>', 'output folder (default: <model name>.<target> in the current folder); replaced atomically')
-  .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', positiveInt)
-  .option('-b, --batch <B>', `static batch size of the compiled model (default ${DEFAULT_BATCH})`, positiveInt)
+  .option('-o, --out <dir>', 'output folder (default: <model name>.<target> in the current folder): a new folder, or one snnc wrote, which is replaced atomically')
+  .option('--force', 'replace an existing output folder even if it holds files snnc did not write (never ., .., / or a file)')
+  .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', timestepsArg)
+  .option('-b, --batch <B>', `static batch size of the compiled model (default ${DEFAULT_BATCH})`, batchArg)
   .addOption(new Option('--schedule <kind>', 'gpu: layerwise = each layer over all T·B at once (fastest); scan = one ONNX Scan over time; step = one step per call, with state in/out (streaming)').choices([...SCHEDULES]).default('layerwise'))
   .option('--probe <layers...>', 'also output the spikes of these neuron layers ("all" for every one)')
   .addOption(chipOption())
@@ -79,10 +82,11 @@ addSpinnakerOptions(program.commands[program.commands.length - 1])
   .action(async (modelPath: string, o) => {
     const model = await loadModel(modelPath, nirLoadOptions(o));
     const target = targetByName(o.target);
-    const outDir = resolve(o.out ?? `${model.name}.${target.name}`);
+    const outDir = resolve(o.out ?? `${safeFileName(model.name)}.${target.name}`);
+    checkOutputDir(outDir, { force: o.force }); // before compiling: a refusal should not cost a compile
     const probes = o.probe?.includes('all') ? 'all' : o.probe;
-    const result = await target.emit(model, outDir, { timesteps: o.timesteps, batch: o.batch, schedule: o.schedule, probes, chip: o.chip, chips: o.chips, resetInterval: o.resetInterval, ...spinnakerOptions(o) });
-    for (const w of result.warnings ?? []) process.stderr.write(`snnc: warning: ${w}\n`);
+    const result = await target.emit(model, outDir, { timesteps: o.timesteps, batch: o.batch, schedule: o.schedule, probes, chip: o.chip, chips: o.chips, resetInterval: o.resetInterval, force: o.force, ...spinnakerOptions(o) });
+    for (const w of result.warnings ?? []) warn(w);
     if (o.json) process.stdout.write(`${JSON.stringify({ target: target.name, out: outDir, files: result.files, ...result.summary })}\n`);
     else {
       const summary = Object.entries(result.summary).map(([k, v]) => `${k} ${v}`).join(', ');
@@ -95,8 +99,8 @@ program
   .description('report what a model needs of a target, and whether it fits (exit 3 if not)')
   .argument('<model>', 'model file (model.json, .nir or .net)')
   .addOption(targetOption())
-  .option('-T, --timesteps <T>', 'time steps per sample', positiveInt)
-  .option('-b, --batch <B>', 'batch size', positiveInt)
+  .option('-T, --timesteps <T>', 'time steps per sample', timestepsArg)
+  .option('-b, --batch <B>', 'batch size', batchArg)
   .addOption(chipOption())
   .addOption(chipsOption());
 addSpinnakerOptions(program.commands[program.commands.length - 1])
@@ -120,8 +124,8 @@ addInputOptions(
     .command('simulate')
     .description('run a model in the float reference simulator (the semantic oracle) and print the predicted class per sample')
     .argument('<model>', 'model file (model.json, .nir or .net)')
-    .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', positiveInt)
-    .option('-b, --batch <B>', 'samples simulated together', positiveInt, 64),
+    .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', timestepsArg)
+    .option('-b, --batch <B>', 'samples simulated together', batchArg, 64),
 ).action(async (modelPath: string, o: InputOptions & { timesteps?: number; batch: number }) => {
   const model = await loadModel(modelPath, nirLoadOptions(o));
   const data = loadInput(o);
@@ -139,7 +143,7 @@ addInputOptions(
     .argument('<dir>', 'folder written by `snnc compile --target gpu`, `--target loihi` or `--target spinnaker`')
     .addOption(new Option('--backend <name>', 'onnxruntime package: node (native) or web (wasm, as in the browser)').choices(['node', 'web']).default('node'))
     .option('--provider <names...>', 'execution providers in order (node: cpu, webgpu, cuda; web: wasm)')
-    .option('--threads <n>', 'onnxruntime threads', positiveInt),
+    .option('--threads <n>', 'onnxruntime threads (1–1024)', intInRange(1, 1024)),
 ).action(async (dir: string, o: InputOptions & { backend: 'node' | 'web'; provider?: string[]; threads?: number }) => {
   if (existsSync(join(dir, 'loihi.json'))) return runEmulator(loihiFolder(dir), o);
   if (existsSync(join(dir, 'spinnaker.json'))) return runEmulator(spinnakerFolder(dir), o);
@@ -190,7 +194,7 @@ addInputOptions(
     .description('compare the float reference simulator with a target\'s emulator layer by layer on the same input (spike counts, mismatches, first divergence)')
     .argument('<model>', 'model file')
     .addOption(new Option('--target <name>', 'target with an emulator').choices(['loihi', 'spinnaker']).makeOptionMandatory())
-    .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', positiveInt)
+    .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', timestepsArg)
     .addOption(chipOption())),
 ).action(async (modelPath: string, o: InputOptions & { target: string; timesteps?: number; chip: string; machine?: string; atomsPerCore?: number; maxSummedWeight?: number }) => {
   const model = await loadModel(modelPath, nirLoadOptions(o));
@@ -214,11 +218,12 @@ program
   .description('import a NIR graph (.nir) or a lava-dl NetX network (.net) into model.json, printing a diagnostic for each quirk it repaired')
   .argument('<model>', 'NIR (.nir) or NetX (.net) file')
   .requiredOption('-o, --out <model.json>', 'output model file')
-  .option('--dt <seconds>', 'time step for discretising the continuous-time NIR model (default 1e-4, the NIR paper\'s)', Number)
+  .option('--dt <seconds>', 'time step for discretising the continuous-time NIR model (default 1e-4, the NIR paper\'s)', positiveNumber)
   .addOption(new Option('--reset <mode>', 'reset for neurons without v_reset (NIR < 1.0.6 files)').choices(['zero', 'subtract']).default('zero'))
-  .option('-T, --timesteps <T>', 'time steps recorded in the model (default: NetX simulation/tSample, else 100)', positiveInt)
+  .option('-T, --timesteps <T>', 'time steps recorded in the model (default: NetX simulation/tSample, else 100)', timestepsArg)
   .option('--sidecar', 'store the weights in <name>.safetensors beside the model')
   .action(async (nirPath: string, o) => {
+    checkOutputFile(o.out);
     if (!['.nir', '.net'].includes(extname(nirPath).toLowerCase())) throw badInput(`${nirPath}: import takes a NIR (.nir) or NetX (.net) file`);
     const model = await loadModel(nirPath, nirLoadOptions(o));
     writeModelJson(model, o.out, { sidecar: o.sidecar });
@@ -246,10 +251,10 @@ async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
     }
     if (e instanceof SnncError) {
-      process.stderr.write(`snnc: error: ${e.message}\n`);
+      process.stderr.write(`snnc: error: ${printable(e.message)}\n`);
       return e.exitCode;
     }
-    process.stderr.write(`snnc: internal error: ${(e as Error)?.message ?? e}\n${process.env.SNNC_DEBUG ? `${(e as Error)?.stack}\n` : '(set SNNC_DEBUG=1 for a stack trace; please report this)\n'}`);
+    process.stderr.write(`snnc: internal error: ${printable(String((e as Error)?.message ?? e))}\n${process.env.SNNC_DEBUG ? `${(e as Error)?.stack}\n` : '(set SNNC_DEBUG=1 for a stack trace; please report this)\n'}`);
     return ExitCode.runtime;
   }
 }

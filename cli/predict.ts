@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { badInput } from '../compiler/errors.js';
+import { checkOutputFile } from '../compiler/io/atomic-write.js';
 import { writeNpyFloat32 } from '../compiler/io/npy.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { type Dataset, loadDataset, parseRange } from '../runtime/datasets.js';
@@ -36,6 +37,7 @@ export function loadInput(o: InputOptions): Dataset {
   const path = o.input ?? o.data;
   if (!path) throw badInput('no input: give --input x.npy or --data FILE [--labels FILE]');
   if (o.input && (o.labels || o.range)) throw badInput('--labels and --range go with --data');
+  if (o.output) checkOutputFile(o.output); // before the run, not after
   return loadDataset(path, o.labels, o.range ? parseRange(o.range) : undefined);
 }
 

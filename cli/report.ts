@@ -3,14 +3,15 @@ import { extname } from 'node:path';
 import { type Command, Option } from 'commander';
 import { badInput } from '../compiler/errors.js';
 import { loadModel } from '../compiler/frontends/index.js';
-import { writeFileAtomic } from '../compiler/io/atomic-write.js';
+import { checkOutputFile, writeFileAtomic } from '../compiler/io/atomic-write.js';
 import { SNNC_VERSION } from '../compiler/version.js';
 import { fitToModel, loadDataset, parseRange } from '../runtime/datasets.js';
 import { accuracyVsT } from '../runtime/evaluate.js';
 import { measureActivity } from '../runtime/report/activity.js';
 import { ENERGY_MODELS, estimateEnergy, readEnergyModels } from '../runtime/report/energy.js';
 import { renderReportHtml } from '../runtime/report/html.js';
-import { positiveInt, positiveIntList } from './options.js';
+import { positiveInt, timestepsArg, timestepsList } from './options.js';
+import { printable } from './terminal.js';
 
 export function registerReportCommand(program: Command): void {
   program
@@ -21,13 +22,14 @@ export function registerReportCommand(program: Command): void {
     .option('--labels <file>', 'labels: adds accuracy vs T')
     .option('--range <start:end>', 'samples of --data to use')
     .option('--limit <N>', 'at most N samples for the activity measurement', positiveInt, 100)
-    .option('-T, --timesteps <T>', "time steps (default: the model's)", positiveInt)
-    .option('--accuracy-timesteps <list>', 'T values for accuracy vs T (with --labels)', positiveIntList, [1, 2, 4, 8, 16, 32])
+    .option('-T, --timesteps <T>', "time steps (default: the model's)", timestepsArg)
+    .option('--accuracy-timesteps <list>', 'T values for accuracy vs T (with --labels)', timestepsList, [1, 2, 4, 8, 16, 32])
     .addOption(new Option('--engine <name>', 'engine for accuracy vs T').choices(['ort', 'simulator']).default('ort'))
     .option('--energy <table.json>', 'extra energy table(s): {name, ac, neuron, mac?} in joules per operation, or a list')
     .option('-o, --out <report.html>', 'write a self-contained HTML report')
     .option('--json', 'print the report as JSON on stdout')
     .action(async (modelPath: string, o) => {
+      if (o.out) checkOutputFile(o.out);
       if (extname(modelPath).toLowerCase() !== '.json') throw badInput(`${modelPath}: report takes a model.json (compiled folders get core maps with the Loihi and SpiNNaker targets)`);
       const model = await loadModel(modelPath);
       const T = o.timesteps ?? model.timesteps;
@@ -53,7 +55,7 @@ export function registerReportCommand(program: Command): void {
       const lines = activity.layers.map((l) =>
         [l.layer.padEnd(18), l.op.padEnd(16), l.firingRate === undefined ? ''.padEnd(10) : l.firingRate.toFixed(4).padEnd(10), l.synops ? `${fmt(l.synops.effective)} ${l.synops.kind}s${l.encoding ? ' (encoding)' : ''}` : ''].join(' ').trimEnd(),
       );
-      process.stdout.write(`${activity.model}: ${n} samples, T=${T}\n${'layer'.padEnd(18)} ${'op'.padEnd(16)} ${'rate'.padEnd(10)} effective SynOps/sample\n${lines.join('\n')}\n`);
+      process.stdout.write(`${printable(activity.model)}: ${n} samples, T=${T}\n${'layer'.padEnd(18)} ${'op'.padEnd(16)} ${'rate'.padEnd(10)} effective SynOps/sample\n${lines.join('\n')}\n`);
       process.stdout.write(`totals per sample: ${fmt(t.spikes)} spikes, activation sparsity ${t.activationSparsity.toFixed(4)}, dense ${fmt(t.dense)}, effective MACs ${fmt(t.effectiveMACs)} (encoding ${fmt(t.encodingMACs)}), ACs ${fmt(t.effectiveACs)}, membrane updates ${fmt(t.membraneUpdates.effective)}/${fmt(t.membraneUpdates.dense)}, footprint ${t.footprintBytes} B\n`);
       for (const e of energy) process.stdout.write(`energy ${e.device.padEnd(14)} ${(e.total * 1e6).toPrecision(4)} µJ/sample${e.macsOffChip ? ' (encoding MACs priced off-chip)' : ''}\n`);
       if (accuracy) process.stdout.write(`accuracy: ${[...accuracy].map(([k, v]) => `T=${k} ${v.toFixed(2)} %`).join(', ')}\n`);

@@ -3,12 +3,14 @@ import { basename } from 'node:path';
 import { type Command, Option } from 'commander';
 import { badInput } from '../compiler/errors.js';
 import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
+import { checkOutputFile } from '../compiler/io/atomic-write.js';
 import { isNeuron } from '../compiler/ir/layers.js';
 import { type MembraneNoise, NOISE_SITE, parseNoiseSpec } from '../compiler/ir/noise.js';
 import { type Dataset, fitToModel, loadDataset, parseRange } from '../runtime/datasets.js';
 import { TRAINING_MODES, type TrainingMode, readArchitecture } from '../training/architecture.js';
 import { train } from '../training/train.js';
-import { positiveInt, positiveNumber } from './options.js';
+import { batchArg, positiveInt, positiveNumber } from './options.js';
+import { printable } from './terminal.js';
 import { progress } from './predict.js';
 
 export const TRAIN_DEFAULTS = { epochs: 10, batch: 100, lr: 1e-3, seed: 1 } as const;
@@ -70,13 +72,14 @@ export function registerTrainCommand(program: Command): void {
     .option('--val-range <start:end>', 'samples of --val to validate on, e.g. 8000:10000')
     .option('--noise <dist:mean,std>', 'membrane noise for t1-noise: gaussian:MEAN,STD or uniform:MEAN,STD, in membrane units like θ (default gaussian:θ/2,θ/√12, i.e. 0.5,0.2887 for θ = 1)')
     .option('--epochs <E>', 'passes over the training data', positiveInt, TRAIN_DEFAULTS.epochs)
-    .option('--batch <B>', 'samples per gradient step', positiveInt, TRAIN_DEFAULTS.batch)
+    .option('--batch <B>', 'samples per gradient step', batchArg, TRAIN_DEFAULTS.batch)
     .option('--lr <rate>', 'Adam learning rate', positiveNumber, TRAIN_DEFAULTS.lr)
     .option('--seed <n>', 'seed of the shuffling and the noise (the architecture file seeds the weights)', positiveInt, TRAIN_DEFAULTS.seed)
     .requiredOption('-o, --out <model.json>', 'the trained T=1 model (weights, θ, and the noise it was trained with in metadata.noise)')
     .option('--sidecar', 'store the weights in <name>.safetensors beside the model instead of inline')
     .option('--json', 'print one JSON object per epoch and a summary on stdout')
     .action(async (archPath: string, o: TrainCliOptions) => {
+      checkOutputFile(o.out);
       const model = readArchitecture(archPath, o.mode);
       const noise = noiseFor(o, model.layers.filter(isNeuron).map((l) => l.threshold));
       const data = loadDataset(o.data, o.labels, o.range ? parseRange(o.range) : undefined);
@@ -84,7 +87,7 @@ export function registerTrainCommand(program: Command): void {
       fitToModel(data, model.input.shape, undefined, `training data ${o.data}`);
       if (val) fitToModel(val.data, model.input.shape, undefined, `validation data ${val.file}`);
       const say = (line: string) => (o.json ? process.stderr : process.stdout).write(`${line}\n`);
-      say(`training ${model.name} (${o.mode}${noise ? `, noise ${noise.dist} mean ${noise.mean} std ${noise.std} on the membrane before the threshold` : ''}) on ${describe(data, o.data)}${val ? `; validating on ${describe(val.data, val.file)}` : ''}`);
+      say(`training ${printable(model.name)} (${o.mode}${noise ? `, noise ${noise.dist} mean ${noise.mean} std ${noise.std} on the membrane before the threshold` : ''}) on ${describe(data, o.data)}${val ? `; validating on ${describe(val.data, val.file)}` : ''}`);
       const batches = Math.ceil(data.n / o.batch);
       let bar = progress(batches, 1);
       const t0 = performance.now();

@@ -2,7 +2,7 @@
  * Accuracy evaluation: an SNN at several T (through the compiled gpu model on onnxruntime, or the
  * reference simulator), and an ANN given as an ONNX file, run as it is by onnxruntime.
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../compiler/io/read-file.js';
 import * as ort from 'onnxruntime-node';
 import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
 import { type Preprocess, type SnnModel, averagesOverTime, isIdentityPreprocess } from '../compiler/ir/model.js';
@@ -86,7 +86,7 @@ export async function annAccuracyOrt(file: string, data: Dataset, pre?: Preproce
   if (!data.labels) throw badInput('accuracy needs labels (--labels FILE)');
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(readFileSync(file), { executionProviders: ['cpu'] });
+    session = await ort.InferenceSession.create(readInputFile(file, 'ONNX model'), { executionProviders: ['cpu'] });
   } catch (e) {
     throw new SnncError(`${file}: onnxruntime cannot load it: ${(e as Error).message}`, ExitCode.runtime);
   }

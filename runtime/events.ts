@@ -20,22 +20,26 @@ export interface Events {
  */
 export function parseNmnistBin(bytes: Uint8Array, what: string): Events {
   if (bytes.length % 5 !== 0) throw badInput(`${what}: ${bytes.length} bytes is not a whole number of 5-byte N-MNIST events`);
-  const x: number[] = [];
-  const y: number[] = [];
-  const t: number[] = [];
-  const p: number[] = [];
+  // Typed arrays sized from the file (at most one event per 5 bytes): memory proportional to the input.
+  const cap = bytes.length / 5;
+  const x = new Int32Array(cap);
+  const y = new Int32Array(cap);
+  const t = new Float64Array(cap);
+  const p = new Int32Array(cap);
+  let n = 0;
   let overflow = 0;
   for (let i = 0; i < bytes.length; i += 5) {
     if (bytes[i + 1] === 240) {
       overflow += 1 << 13;
       continue;
     }
-    x.push(bytes[i]);
-    y.push(bytes[i + 1]);
-    p.push(bytes[i + 2] >> 7);
-    t.push((((bytes[i + 2] & 0x7f) << 16) | (bytes[i + 3] << 8) | bytes[i + 4]) + overflow);
+    x[n] = bytes[i];
+    y[n] = bytes[i + 1];
+    p[n] = bytes[i + 2] >> 7;
+    t[n] = (((bytes[i + 2] & 0x7f) << 16) | (bytes[i + 3] << 8) | bytes[i + 4]) + overflow;
+    n++;
   }
-  return { x: Int32Array.from(x), y: Int32Array.from(y), t: Float64Array.from(t), p: Int32Array.from(p) };
+  return { x: x.slice(0, n), y: y.slice(0, n), t: t.slice(0, n), p: p.slice(0, n) };
 }
 
 /**
@@ -43,6 +47,11 @@ export function parseNmnistBin(bytes: Uint8Array, what: string): Events {
  * after T·binUs are dropped), channel p_k, pixel (y_k, x_k).
  */
 export function binEvents(ev: Events, width: number, height: number, binUs: number, timesteps: number): Float32Array {
+  for (const [k, v] of Object.entries({ width, height, timesteps })) {
+    if (!Number.isSafeInteger(v) || v < 1) throw badInput(`event frames: ${k} must be a positive integer, got ${v}`);
+  }
+  if (!(Number.isFinite(binUs) && binUs > 0)) throw badInput(`event frames: the time bin must be a positive number of µs, got ${binUs}`);
+  if (timesteps * 2 * height * width > 2 ** 31 - 1) throw badInput(`event frames: ${timesteps} steps × 2 × ${height} × ${width} values is too many`);
   const frames = new Float32Array(timesteps * 2 * height * width);
   for (let k = 0; k < ev.x.length; k++) {
     const step = Math.floor(ev.t[k] / binUs);

@@ -11,13 +11,14 @@
  * the start of step d + 1, as netx staggers its layer resets (loihi.md §3.3); the output is read over
  * steps d + 1 … d + T.
  */
+import { join } from 'node:path';
 import { readArtifactFolder } from '../targets/common/artifact-folder.js';
+import { encoderOutputSize, hostEncoder } from '../targets/common/descriptor-checks.js';
 import { badInput } from '../compiler/errors.js';
-import { modelFromJson } from '../compiler/frontends/modeljson/read.js';
 import { type SnnModel, averagesOverTime } from '../compiler/ir/model.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { type CubaParams, cubaLifStep, prepareDenseWeights } from '../targets/loihi/arithmetic.js';
-import { type LoihiDescriptor, type Range, parseDescriptor } from '../targets/loihi/descriptor.js';
+import { type LoihiDescriptor, type Range, checkDescriptorWords, parseDescriptor } from '../targets/loihi/descriptor.js';
 import { preprocess, rateEncode, timeMajor } from './encoders.js';
 import { simulate } from './simulator.js';
 
@@ -34,6 +35,14 @@ export function readLoihiFolder(dir: string): LoihiProgram {
   const { descriptor, bytes } = readArtifactFolder(dir, 'loihi', parseDescriptor, (d) => ({ file: d.blob.file, words: d.blob.int32s }));
   const ints = new Int32Array(descriptor.blob.int32s);
   new Uint8Array(ints.buffer).set(bytes);
+  const file = join(dir, 'loihi.json');
+  checkDescriptorWords(descriptor, ints, file);
+  const host = descriptor.host;
+  if (host) {
+    const size = host.encoder ? encoderOutputSize(hostEncoder(host.encoder, file, descriptor.input.shape)) : sizeOf(descriptor.input.shape);
+    const neurons = descriptor.populations.find((p) => p.name === host.population)!.neurons;
+    if (size !== neurons) throw badInput(`${file}: /host: the host ${host.encoder ? 'encoder outputs' : 'input has'} ${size} values per sample, but population "${host.population}" has ${neurons} neurons`);
+  }
   return { descriptor, ints };
 }
 
@@ -108,7 +117,7 @@ export class LoihiEmulator {
     const d = (this.descriptor = program.descriptor);
     this.ints = program.ints;
     const pops = new Map(d.populations.map((p) => [p.name, p]));
-    if (d.host?.encoder) this.encoder = modelFromJson(d.host.encoder, '.'); // tensors are inline: no sidecar to anchor
+    if (d.host?.encoder) this.encoder = hostEncoder(d.host.encoder, 'loihi.json', d.input.shape); // validated as a model.json; tensors inline
     this.cores = d.cores.map((c) => {
       const pop = pops.get(c.population)!;
       const neurons = slice(this.ints, c.neurons);
@@ -181,6 +190,7 @@ export class LoihiEmulator {
     const output = new Float32Array(batch * classes);
 
     const probeNames = options.probes === 'all' ? d.populations.map((p) => p.name) : (options.probes ?? []);
+    for (const n of [...probeNames, ...(options.states ?? [])]) if (!pops.has(n)) throw badInput(`loihi emulator: no population "${n}" (populations: ${[...pops.keys()].join(', ')})`);
     const spikes = new Map<string, Uint8Array>(probeNames.map((n) => [n, new Uint8Array(steps * batch * pops.get(n)!.neurons)]));
     const states = new Map((options.states ?? []).map((n) => [n, { u: new Float64Array(steps * batch * pops.get(n)!.neurons), v: new Float64Array(steps * batch * pops.get(n)!.neurons) }]));
 
@@ -206,6 +216,7 @@ export class LoihiEmulator {
       }
       if (hostPort && hostValues) {
         const size = hostValues.length / batch;
+        for (let k = 0; k < hostPort.length; k += 3) if (hostPort[k] >= size) throw badInput(`loihi emulator: host port entry ${k / 3} reads host value ${hostPort[k]}, but the host ${this.encoder ? 'encoder' : 'input'} gives ${size} per sample`);
         for (let k = 0; k < hostPort.length; k += 3) this.cores[hostPort[k + 1]].host![hostPort[k + 2]] = Math.round(hostValues[b * size + hostPort[k]] * hostScale);
       }
       const outAcc = new Float64Array(classes);

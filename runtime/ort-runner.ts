@@ -4,13 +4,14 @@
  * last batch, encodes inputs exactly as the reference simulator does (encoders.ts), drives the `step`
  * schedule over time, and returns decoded outputs and any spike probes.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readInputFile, readInputText } from '../compiler/io/read-file.js';
 import { join } from 'node:path';
 import type * as OrtTypes from 'onnxruntime-node';
 import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { averagesOverTime } from '../compiler/ir/model.js';
-import { type GpuManifest, parseManifest } from '../targets/gpu/manifest.js';
+import { type GpuManifest, checkManifestAgainstOnnx, graphInterface, parseManifest } from '../targets/gpu/manifest.js';
 import { preprocess, rateEncode, timeMajor } from './encoders.js';
 
 type Ort = typeof OrtTypes;
@@ -37,6 +38,9 @@ export interface RunResult {
   readonly outputSteps?: Float32Array;
 }
 
+/** An error's message, first line only (onnxruntime's may carry a native stack). */
+const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
+
 async function loadOrt(backend: OrtBackend): Promise<Ort> {
   return (backend === 'web' ? await import('onnxruntime-web') : await import('onnxruntime-node')) as unknown as Ort;
 }
@@ -46,23 +50,21 @@ export class OrtRunner {
     readonly manifest: GpuManifest,
     private readonly ort: Ort,
     private readonly session: OrtTypes.InferenceSession,
+    private readonly source: string,
   ) {}
 
   static async open(dir: string, options: RunnerOptions = {}): Promise<OrtRunner> {
     const manifestPath = join(dir, 'manifest.json');
-    let text: string;
-    let bytes: Uint8Array;
-    try {
-      text = readFileSync(manifestPath, 'utf8');
-      bytes = readFileSync(join(dir, 'model.onnx'));
-    } catch (e) {
-      throw badInput(`${dir}: not a compiled gpu folder (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'manifest.json or model.onnx is missing' : (e as Error).message})`);
-    }
+    if (!existsSync(manifestPath) || !existsSync(join(dir, 'model.onnx'))) throw badInput(`${dir}: not a compiled gpu folder (manifest.json or model.onnx is missing)`);
+    const text = readInputText(manifestPath, 'gpu manifest');
+    const bytes = readInputFile(join(dir, 'model.onnx'), 'ONNX model');
     const manifest = parseManifest(text, manifestPath);
-    return OrtRunner.fromBytes(manifest, bytes, options);
+    checkManifestAgainstOnnx(manifest, bytes, join(dir, 'model.onnx'));
+    return OrtRunner.fromBytes(manifest, bytes, options, join(dir, 'model.onnx'));
   }
 
-  static async fromBytes(manifest: GpuManifest, bytes: Uint8Array, options: RunnerOptions = {}): Promise<OrtRunner> {
+  /** `source` names the model in errors (a folder's model.onnx, or the in-memory compile). */
+  static async fromBytes(manifest: GpuManifest, bytes: Uint8Array, options: RunnerOptions = {}, source = 'model.onnx'): Promise<OrtRunner> {
     const backend = options.backend ?? 'node';
     const ort = await loadOrt(backend);
     const sessionOptions: OrtTypes.InferenceSession.SessionOptions = { executionProviders: [...(options.providers ?? (backend === 'web' ? ['wasm'] : ['cpu']))] };
@@ -71,10 +73,28 @@ export class OrtRunner {
       else Object.assign(sessionOptions, { intraOpNumThreads: options.threads, interOpNumThreads: 1 });
     }
     try {
-      return new OrtRunner(manifest, ort, await ort.InferenceSession.create(bytes, sessionOptions));
+      return new OrtRunner(manifest, ort, await ort.InferenceSession.create(bytes, sessionOptions), source);
     } catch (e) {
-      throw new SnncError(`onnxruntime could not load the model with providers [${sessionOptions.executionProviders}]: ${(e as Error).message}`, ExitCode.runtime);
+      // With the always-available CPU (wasm) provider alone, a model that does not load is a bad model;
+      // with others, the provider itself (drivers, libraries) may be what failed.
+      const plain = sessionOptions.executionProviders!.every((p) => p === 'cpu' || p === 'wasm');
+      throw new SnncError(`${source}: onnxruntime could not load the model with providers [${sessionOptions.executionProviders}]: ${firstLine(e)}`, plain ? ExitCode.badInput : ExitCode.runtime);
     }
+  }
+
+  /** One onnxruntime call, its errors named; every output the runner reads present with `size` values. */
+  private async call(feeds: Record<string, OrtTypes.Tensor>, sizes: ReadonlyMap<string, number>): Promise<OrtTypes.InferenceSession.OnnxValueMapType> {
+    let r: OrtTypes.InferenceSession.OnnxValueMapType;
+    try {
+      r = await this.session.run(feeds);
+    } catch (e) {
+      throw badInput(`${this.source}: onnxruntime failed to run the graph: ${firstLine(e)}`);
+    }
+    for (const [name, size] of sizes) {
+      const v = r[name];
+      if (!v || !(v.data instanceof Float32Array) || v.data.length !== size) throw badInput(`${this.source}: graph output "${name}" ${v ? `has ${v.data.length} ${v.type} values` : 'is missing'}; manifest.json expects ${size} float32 values`);
+    }
+    return r;
   }
 
   /** Samples per call and values per sample the input data must have. */
@@ -133,9 +153,10 @@ export class OrtRunner {
     }
     const tensor = (data: Float32Array, dims: number[]) => new this.ort.Tensor('float32', data, dims);
     const get = (r: OrtTypes.InferenceSession.OnnxValueMapType, name: string) => r[name].data as Float32Array;
+    const sizes = new Map([...graphInterface(m).outputs].map(([name, dims]) => [name, sizeOf(dims)]));
 
     if (m.schedule !== 'step') {
-      const r = await this.session.run({ [m.io.input.name]: tensor(steps ?? raw, m.io.input.dims) });
+      const r = await this.call({ [m.io.input.name]: tensor(steps ?? raw, m.io.input.dims) }, sizes);
       return {
         y: get(r, m.io.output.name),
         probes: new Map(m.io.probes.map((p) => [p.layer, get(r, p.name)])),
@@ -151,7 +172,7 @@ export class OrtRunner {
       const x = steps ? steps.subarray(t * B * perStep, (t + 1) * B * perStep) : raw;
       const feeds: Record<string, OrtTypes.Tensor> = { [m.io.input.name]: tensor(x, m.io.input.dims) };
       for (const s of m.io.states) feeds[s.input] = tensor(state.get(s.input)!, s.dims);
-      const r = await this.session.run(feeds);
+      const r = await this.call(feeds, sizes);
       const yt = get(r, m.io.output.name);
       for (let i = 0; i < y.length; i++) y[i] = f(y[i] + yt[i]);
       ySteps?.set(yt, t * B * m.classes);

@@ -9,6 +9,7 @@
  * inputs do not change over time (direct encoding) are computed once, and weighted sums skip zero
  * inputs (spikes are sparse).
  */
+import { badInput } from '../compiler/errors.js';
 import type * as L from '../compiler/ir/layers.js';
 import { staticValues } from '../compiler/ir/graph.js';
 import { isNeuron } from '../compiler/ir/layers.js';
@@ -66,6 +67,9 @@ interface Kernel {
   step(values: Map<string, Float32Array>): void;
 }
 
+/** Most values one simulator buffer may hold (a Float32Array's limit in Node 20 is 2^32 − 1; leave room). */
+const MAX_BUFFER = 2 ** 31 - 1;
+
 export function simulate(model: SnnModel, raw: Float32Array, batch: number, options: SimulateOptions = {}): SimulateResult {
   const shapes = verifyModel(model);
   const T = options.timesteps ?? model.timesteps;
@@ -74,6 +78,8 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
   const enc = model.input.encoding;
   const expected = batch * perSample * (enc.type === 'events' ? T : 1);
   if (raw.length !== expected) throw new Error(`simulate: input has ${raw.length} values, expected ${expected}`);
+  const largest = Math.max(perSample * (enc.type === 'events' ? T : 1), ...[...shapes.values()].map(sizeOf));
+  if (batch * largest > MAX_BUFFER) throw badInput(`model "${model.name}": a batch of ${batch} samples needs buffers of ${batch * largest} values, more than ${MAX_BUFFER}; use a smaller --batch`);
 
   // Per-step input [B, ...] for each t.
   const x = preprocess(model.input.preprocess, raw, perSample, inShape[0]);

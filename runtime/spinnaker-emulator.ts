@@ -7,12 +7,13 @@
  * tables, looked up in each receiving core's master population table, and its synaptic row is added
  * into slot t + delay (saturating at 0xFFFF). What was emitted is what runs: keys, tables, rows.
  */
+import { join } from 'node:path';
 import { readArtifactFolder } from '../targets/common/artifact-folder.js';
-import { badInput } from '../compiler/errors.js';
-import { modelFromJson } from '../compiler/frontends/modeljson/read.js';
+import { encoderOutputSize, hostEncoder } from '../targets/common/descriptor-checks.js';
+import { SnncError, badInput } from '../compiler/errors.js';
 import { type SnnModel, averagesOverTime } from '../compiler/ir/model.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
-import { type CoreDescriptor, type PopulationDescriptor, type SpinnakerDescriptor, parseSpinnakerDescriptor } from '../targets/spinnaker/descriptor.js';
+import { type CoreDescriptor, type PopulationDescriptor, type SpinnakerDescriptor, checkSpinnakerWords, parseSpinnakerDescriptor } from '../targets/spinnaker/descriptor.js';
 import { ACCUM_ONE, decayS1615, mulAccum, toS1615 } from '../targets/spinnaker/fixed-point.js';
 import { Router, machineByName } from '../targets/spinnaker/machine.js';
 import { type RoutingEntry, followKey } from '../targets/spinnaker/routing.js';
@@ -28,6 +29,15 @@ export function readSpinnakerFolder(dir: string): SpinnakerProgram {
   const { descriptor, bytes } = readArtifactFolder(dir, 'spinnaker', parseSpinnakerDescriptor, (d) => d.blob);
   const words = new Uint32Array(descriptor.blob.words);
   new Uint8Array(words.buffer).set(bytes);
+  const file = join(dir, 'spinnaker.json');
+  checkSpinnakerWords(descriptor, words, file);
+  const host = descriptor.host;
+  if (host) {
+    const size = host.encoder ? encoderOutputSize(hostEncoder(host.encoder, file, descriptor.input.shape)) : sizeOf(descriptor.input.shape);
+    for (const p of descriptor.populations) {
+      if (p.hostCurrent && p.neurons !== size) throw badInput(`${file}: /host: the host ${host.encoder ? 'encoder outputs' : 'input has'} ${size} values per sample, but population "${p.name}", fed by the host, has ${p.neurons} neurons`);
+    }
+  }
   return { descriptor, words };
 }
 
@@ -78,6 +88,7 @@ export class SpinnakerEmulator {
   private readonly tables: Map<string, RoutingEntry[]>;
   private readonly routes = new Map<number, Int32Array>();
   private readonly encoder?: SnnModel;
+  private readonly sourceNeurons: Map<string, number>;
 
   constructor(program: SpinnakerProgram) {
     const d = (this.descriptor = program.descriptor);
@@ -95,17 +106,24 @@ export class SpinnakerEmulator {
     const machine = machineByName(m.name, { routerEntries: m.routerEntries });
     this.router = new Router(machine);
     this.tables = new Map(d.routing.map((t) => [`${t.chip[0]},${t.chip[1]}`, t.entries.map(([key, mask, route]) => ({ key, mask, route }))]));
-    if (d.host?.encoder) this.encoder = modelFromJson(d.host.encoder, '.');
+    if (d.host?.encoder) this.encoder = hostEncoder(d.host.encoder, 'spinnaker.json', d.input.shape); // validated as a model.json; tensors inline
+    this.sourceNeurons = new Map(d.populations.map((p) => [p.name, p.neurons]));
   }
 
   /** Destination cores of a packet, by walking the routing tables (memoised per key). */
   private destinations(core: Core, key: number): Int32Array {
     let r = this.routes.get(key);
     if (!r) {
-      const hits = followKey(this.router, this.tables, core.d.chip[0], core.d.chip[1], key);
+      let hits: [number, number, number][];
+      try {
+        hits = followKey(this.router, this.tables, core.d.chip[0], core.d.chip[1], key);
+      } catch (e) {
+        if (e instanceof SnncError) throw badInput(`spinnaker.json: /routing: ${e.message}`);
+        throw e;
+      }
       r = Int32Array.from(hits, ([x, y, p]) => {
         const i = this.coreAt.get(`${x},${y},${p}`);
-        if (i === undefined) throw new Error(`key 0x${key.toString(16)} is routed to processor (${x}, ${y}, ${p}), which runs nothing`);
+        if (i === undefined) throw badInput(`spinnaker.json: /routing: key 0x${key.toString(16)} is routed to processor (${x}, ${y}, ${p}), which runs nothing`);
         return i;
       });
       this.routes.set(key, r);
@@ -269,6 +287,8 @@ export class SpinnakerEmulator {
     let local = (key & ~(entry.mask | (entry.coreMask << entry.maskShift))) >>> 0;
     local >>>= entry.colourBits;
     const neuron = local + core * entry.nNeurons;
+    const rows = this.sourceNeurons.get(entry.source) ?? 0;
+    if (neuron >= rows) throw badInput(`spinnaker.json: key 0x${key.toString(16)} selects row ${neuron} of the synaptic blocks from "${entry.source}" on core ${c.d.population}#${c.d.index}, which have ${rows} rows`);
     const rbf = c.d.ringBuffer!;
     const ib = rbf.indexBits;
     const indexMask = 2 ** ib - 1;
@@ -279,6 +299,7 @@ export class SpinnakerEmulator {
     for (const a of entry.addresses) {
       const row = c.d.matrix.offset + a.offset + neuron * (a.rowLength + 3);
       const count = this.words[row + 1];
+      if (count > a.rowLength) throw badInput(`spinnaker.bin: row ${neuron} of projection "${a.projection}" on core ${c.d.population}#${c.d.index} has ${count} synapses > its row length ${a.rowLength}`);
       for (let j = 0; j < count; j++) {
         const w = this.words[row + 3 + j];
         const slot = (t + (w >>> delayShift)) & slotMask;

@@ -32,6 +32,8 @@ export interface CompileOptions {
   readonly maxSummedWeight?: number;
   /** Router entries available per chip (default: the machine's, 1023 on SpiNNaker-1). */
   readonly routerEntries?: number;
+  /** emit: replace an existing output folder that snnc did not write (see compiler/io/atomic-write.ts). */
+  readonly force?: boolean;
 }
 
 /** One row of a resource report: what a layer (or the whole model) needs of the target. */

@@ -95,27 +95,27 @@ describe('NIR import', () => {
     );
   });
 
-  it('fast-check: mutated bytes of a fixture never crash the reader with anything but an SnncError', async () => {
-    const bytes = new Uint8Array(readFileSync(`${NIR}/paper/01_lif/lif_norse.nir`));
+  it('fast-check: mutated bytes of the paper fixtures never hang the reader or crash it with anything but an SnncError', async () => {
+    // Random seed (fast-check prints it on failure). Some mutations send h5wasm's HDF5 library into an
+    // endless loop (tests/hdf5-robustness.test.ts keeps one); the reader's time limit turns those into an
+    // SnncError, so this property holds for every seed.
+    const fixtures = ['01_lif/lif_norse.nir', '01_lif/lif_rockpool.nir', '03_rnn/braille_noDelay_bias_zero.nir'].map((f) => new Uint8Array(readFileSync(`${NIR}/paper/${f}`)));
     const path = join(dir, 'mutated.nir');
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), async (edits) => {
-        const m = bytes.slice();
-        for (const [pos, v] of edits) m[pos] = v;
+      fc.asyncProperty(fc.nat(fixtures.length - 1), fc.array(fc.tuple(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), async (k, edits) => {
+        const m = fixtures[k].slice();
+        for (const [at, v] of edits) m[Math.floor(at * m.length)] = v;
         writeFileSync(path, m);
         try {
-          await readNir(path);
+          await readNir(path, { hdf5TimeoutS: 2 });
         } catch (e) {
           if (!(e instanceof SnncError)) throw e;
+          expect(e.message.startsWith(`${path}: `)).toBe(true);
         }
       }),
-      // Seeded: some mutations send h5wasm's HDF5 library into an endless loop (e.g. seed 1, run 48:
-      // bytes [[2352,218],[3840,7],[10615,247],[7531,187],[4931,107]] of lif_norse.nir), which hung CI
-      // about one run in eight. That is an open bug of the reader (it cannot be interrupted in-process),
-      // recorded in the issue note; this seed's 150 mutations all finish.
-      { numRuns: 150, seed: 3 },
+      { numRuns: 20 },
     );
-  });
+  }, 60_000);
 });
 
 describe('NIR import: the Braille recurrent CUBA-LIF networks (NIR paper, task 3)', () => {

@@ -13,7 +13,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { badInput } from '../compiler/errors.js';
 import { describeSchemaError, parseJson } from '../compiler/io/json-document.js';
-import { readInputFile } from '../compiler/io/read-file.js';
+import { readInputText } from '../compiler/io/read-file.js';
 import * as L from '../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../compiler/ir/model.js';
 import { type Tensor, sizeOf, tensor } from '../compiler/ir/tensor.js';
@@ -82,7 +82,7 @@ function heUniform(shape: number[], fanIn: number, next: () => number): Tensor {
 
 /** Reads and validates an architecture file and builds the initial T=1 model (IF, or ReLU for `ann`). */
 export function readArchitecture(file: string, mode: TrainingMode = 't1-noise'): SnnModel {
-  const text = readInputFile(file).toString('utf8');
+  const text = readInputText(file, 'architecture file');
   const doc = parseJson(text, file);
   validator ??= new Ajv2020({ allErrors: true, discriminator: true, strict: false }).compile(architectureSchema);
   if (!validator(doc)) throw badInput(describeSchemaError(validator.errors ?? [], text, file, doc, ARCH_LAYER_TYPES));

@@ -4,7 +4,7 @@
  * No npm package implements the format for Node, and it is small enough to own here.
  */
 import { badInput } from '../errors.js';
-import { type Tensor, sizeOf, tensor } from '../ir/tensor.js';
+import { type Tensor, tensor } from '../ir/tensor.js';
 
 interface Entry {
   dtype: string;
@@ -14,32 +14,53 @@ interface Entry {
 
 const BYTES: Record<string, number> = { F32: 4, F64: 8, F16: 2, I32: 4, I64: 8, U8: 1, I8: 1, I16: 2 };
 
+/** Longest JSON header: the format's own limit (100 MB; the reference implementation refuses more). */
+export const MAX_SAFETENSORS_HEADER = 100_000_000;
+
 export function readSafetensors(bytes: Uint8Array, what: string): Map<string, Tensor> {
-  if (bytes.length < 8) throw badInput(`${what}: too short to be a safetensors file`);
+  if (bytes.length < 8) throw badInput(`${what}: too short to be a safetensors file (${bytes.length} bytes, the header length alone takes 8)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > bytes.length - 8) throw badInput(`${what}: safetensors header length ${headerLen} exceeds the file size`);
-  let header: Record<string, Entry>;
+  const declared = view.getBigUint64(0, true);
+  if (declared > BigInt(MAX_SAFETENSORS_HEADER)) throw badInput(`${what}: safetensors header length ${declared} is over the format's limit of ${MAX_SAFETENSORS_HEADER} bytes`);
+  const headerLen = Number(declared);
+  if (headerLen > bytes.length - 8) throw badInput(`${what}: safetensors header length ${headerLen} exceeds the file size (${bytes.length - 8} bytes after the length)`);
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
   } catch {
-    throw badInput(`${what}: safetensors header is not valid JSON`);
+    throw badInput(`${what}: safetensors header is not valid UTF-8 JSON`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    throw badInput(`${what}: safetensors header must be a JSON object of tensors, got ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header}`);
   }
   const base = 8 + headerLen;
+  const dataLen = bytes.length - base;
   const out = new Map<string, Tensor>();
-  for (const [key, e] of Object.entries(header)) {
+  for (const [key, e] of Object.entries(header as Record<string, unknown>)) {
     if (key === '__metadata__') continue;
-    const width = BYTES[e?.dtype];
-    if (!width) throw badInput(`${what}: tensor "${key}" has unsupported dtype ${e?.dtype}`);
-    const [start, end] = e.data_offsets ?? [];
-    const n = sizeOf(e.shape ?? []);
-    if (!Number.isInteger(start) || end - start !== n * width || base + end > bytes.length) {
-      throw badInput(`${what}: tensor "${key}" has data offsets that do not match its shape or the file size`);
+    const at = `${what}: tensor "${key}"`;
+    if (e === null || typeof e !== 'object' || Array.isArray(e)) throw badInput(`${at}: expected an object {dtype, shape, data_offsets}`);
+    const { dtype, shape, data_offsets: offsets } = e as Record<string, unknown>;
+    const width = typeof dtype === 'string' && Object.hasOwn(BYTES, dtype) ? BYTES[dtype] : undefined;
+    if (!width) throw badInput(`${at}: unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(BYTES).join(', ')})`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
+      throw badInput(`${at}: shape ${JSON.stringify(shape)} must be a list of positive integers`);
+    }
+    let n = 1;
+    for (const d of shape as number[]) n *= d;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      throw badInput(`${at}: data_offsets ${JSON.stringify(offsets)} must be [start, end], two non-negative integers`);
+    }
+    const [start, end] = offsets as [number, number];
+    if (end < start) throw badInput(`${at}: data_offsets [${start}, ${end}] end before they start`);
+    if (end > dataLen) throw badInput(`${at}: data_offsets [${start}, ${end}] run past the end of the data (${dataLen} bytes)`);
+    if (end - start !== n * width) {
+      throw badInput(`${at}: data_offsets [${start}, ${end}] span ${end - start} bytes, but ${dtype} of shape [${shape.join(', ')}] needs ${n * width}`);
     }
     const dv = new DataView(bytes.buffer, bytes.byteOffset + base + start, end - start);
     const data = new Float32Array(n);
     for (let i = 0; i < n; i++) {
-      switch (e.dtype) {
+      switch (dtype) {
         case 'F32': data[i] = dv.getFloat32(i * 4, true); break;
         case 'F64': data[i] = dv.getFloat64(i * 8, true); break;
         case 'F16': data[i] = halfToFloat(dv.getUint16(i * 2, true)); break;
@@ -50,12 +71,17 @@ export function readSafetensors(bytes: Uint8Array, what: string): Map<string, Te
         case 'I16': data[i] = dv.getInt16(i * 2, true); break;
       }
     }
-    out.set(key, tensor(e.shape.length ? e.shape : [1], data));
+    if (dtype === 'F64') {
+      const k = data.findIndex((v, i) => !Number.isFinite(v) && Number.isFinite(dv.getFloat64(i * 8, true)));
+      if (k >= 0) throw badInput(`${at}: value ${dv.getFloat64(k * 8, true)} at flat index ${k} overflows float32 (|x| ≤ 3.4028235e38)`);
+    }
+    out.set(key, tensor(shape.length ? shape : [1], data));
   }
   return out;
 }
 
-function halfToFloat(h: number): number {
+/** An IEEE 754 half-precision value (its 16 bits) as a number. */
+export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;

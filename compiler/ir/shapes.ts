@@ -116,10 +116,16 @@ export function convGeometry(layer: Conv2d, inShape: readonly number[], outShape
 /** Output shape of the input and of every layer. Assumes names resolve (the verifier checks that first). */
 export function inferShapes(model: SnnModel): ShapeMap {
   const shapes = new Map<string, readonly number[]>([[INPUT, model.input.shape]]);
+  if (sizeOf(model.input.shape) > MAX_LAYER_VALUES) throw badInput(`model "${model.name}": the input has ${sizeOf(model.input.shape)} values per sample, more than the ${MAX_LAYER_VALUES} snnc supports`);
   for (const layer of model.layers) {
     const ins = layer.inputs.map((n) => shapes.get(n));
     if (ins.some((s) => s === undefined)) fail(layer, `reads an unknown or later layer (inputs: ${layer.inputs.join(', ')})`);
-    shapes.set(layer.name, layerOutputShape(layer, ins as (readonly number[])[]));
+    const shape = layerOutputShape(layer, ins as (readonly number[])[]);
+    if (sizeOf(shape) > MAX_LAYER_VALUES) fail(layer, `has ${sizeOf(shape)} values per sample (shape [${shape.join(', ')}]), more than the ${MAX_LAYER_VALUES} snnc supports`);
+    shapes.set(layer.name, shape);
   }
   return shapes;
 }
+
+/** Most values one layer may hold per sample (2^28: 1 GiB of float32), so that every buffer a simulator or target allocates for it is addressable. */
+export const MAX_LAYER_VALUES = 2 ** 28;

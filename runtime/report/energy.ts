@@ -5,7 +5,7 @@
  * Horowitz's 45 nm fp32 MAC and flagged as computed off-chip. Memory traffic and static power are not
  * modelled (they often dominate; the report says so).
  */
-import { readFileSync } from 'node:fs';
+import { readInputText } from '../../compiler/io/read-file.js';
 import { badInput } from '../../compiler/errors.js';
 import type { ActivityReport } from './activity.js';
 
@@ -54,9 +54,10 @@ export function estimateEnergy(activity: ActivityReport, models: readonly Energy
 
 /** A user energy table: a JSON object {name, mac?, ac, neuron, source?} or a list of them (joules per op). */
 export function readEnergyModels(path: string): EnergyModel[] {
+  const text = readInputText(path, 'an energy table');
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
+    doc = JSON.parse(text);
   } catch (e) {
     throw badInput(`${path}: cannot read an energy table (${(e as Error).message})`);
   }

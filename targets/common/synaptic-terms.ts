@@ -59,6 +59,13 @@ export interface Root {
   readonly hostNode?: string;
 }
 
+/** A spike input wired neuron to neuron with weight `coef`: a 1×1 convolution with one group per channel. */
+function oneToOne(source: string, shape: readonly number[], coef: number): Term {
+  const grid = (shape.length === 3 ? [...shape] : [sizeOf(shape), 1, 1]) as [number, number, number];
+  const geometry: ProjectionGeometry = { kind: 'conv', inShape: grid, outShape: grid, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], groups: grid[0] };
+  return { name: `${source}.identity`, source, geometry, weights: new Float64Array(grid[0]).fill(coef) };
+}
+
 export function notSupported(layer: string, what: string, target: string): never {
   throw new SnncError(`layer "${layer}": ${what}`.replace('{target}', target), ExitCode.doesNotFit);
 }
@@ -98,6 +105,10 @@ export function synapticRoots(model: SnnModel, target: string): Root[] {
     if (staticNames.has(name)) {
       if (expr.terms.length || expr.hostNode || coef !== 1) fail(root, 'mixes host-computed (direct-input) values with spikes; only a whole input can come from the host');
       expr.hostNode = name;
+      return;
+    }
+    if (name === INPUT) {
+      expr.terms.push(oneToOne(spikeSource(INPUT, root), shapes.get(INPUT)!, coef));
       return;
     }
     const layer = byName.get(name)!;

@@ -94,7 +94,7 @@ export const gpuTarget: Target = {
     await writeDirAtomic(outDir, (tmp) => {
       writeFileSync(join(tmp, 'model.onnx'), onnx);
       writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    });
+    }, { force: options.force });
     return {
       files: ['model.onnx', 'manifest.json'],
       summary: { schedule: manifest.schedule, timesteps: manifest.timesteps, batch: manifest.batch, bytes: onnx.length, sourceHash: manifest.sourceHash },

@@ -6,7 +6,8 @@
  */
 
 export const DECAY_UNITY = 4096;
-const UV_MAX = 2 ** 23;
+/** Loihi currents and voltages are 24-bit signed: |u|, |v| < UV_MAX. */
+export const UV_MAX = 2 ** 23;
 
 /** Per-population CUBA-LIF parameters in Loihi units. */
 export interface CubaParams {

@@ -7,8 +7,10 @@
  * referenced as [offset, length] in int32 elements. The emulator reads this and nothing else.
  */
 import { badInput } from '../../compiler/errors.js';
+import { check, checkPreprocess, parseWithSchema, product } from '../common/descriptor-checks.js';
+import { loihiDescriptorSchema } from './descriptor-schema.js';
 import type { Decoding, Encoding, Preprocess } from '../../compiler/ir/model.js';
-import { type ChipKind, type ChipSpec, rowBits } from './chip.js';
+import { CHIPS, type ChipKind, type ChipSpec, rowBits } from './chip.js';
 import type { SignMode } from './arithmetic.js';
 import type { Partition } from './partition.js';
 import { populationShape3 } from './partition.js';
@@ -295,13 +297,152 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
   return { descriptor, ints: blob.ints() };
 }
 
+/** Most delay-buffer slots (Σ over cores and formats of (delay + 2) · compartments) the emulator allocates. */
+export const MAX_BUFFER_SLOTS = 2 ** 25;
+
+/**
+ * Parses loihi.json: JSON Schema (descriptor-schema.ts), then every cross reference the emulator relies on:
+ * names and indices resolve, [offset, length] ranges lie inside loihi.bin, sizes agree (neurons with
+ * shapes, compartments with somas and dendrites, totals), compartments within the chip's budget, and
+ * the delay buffers the emulator allocates bounded. The words of loihi.bin are checked by
+ * `checkDescriptorWords` once read.
+ */
 export function parseDescriptor(text: string, file: string): LoihiDescriptor {
-  let d: LoihiDescriptor;
-  try {
-    d = JSON.parse(text);
-  } catch {
-    throw badInput(`${file}: not valid JSON`);
-  }
-  if (d?.format !== DESCRIPTOR_FORMAT || d.formatVersion !== 1) throw badInput(`${file}: not an snnc Loihi descriptor (format "${d?.format}", expected "${DESCRIPTOR_FORMAT}" version 1)`);
+  const d = parseWithSchema<LoihiDescriptor>(text, file, loihiDescriptorSchema, (doc) => {
+    if (doc?.format !== DESCRIPTOR_FORMAT || doc.formatVersion !== 1) throw badInput(`${file}: not an snnc Loihi descriptor (format "${doc?.format}", expected "${DESCRIPTOR_FORMAT}" version 1)`);
+  });
+  checkDescriptor(d, file);
   return d;
+}
+
+function checkDescriptor(d: LoihiDescriptor, file: string): void {
+  const spec = CHIPS[d.chip];
+  const words = d.blob.int32s;
+  const inBlob = (r: Range, at: string, multiple: number, length?: number) => {
+    check(r[0] + r[1] <= words, file, at, () => `[${r[0]}, ${r[1]}] reaches past the end of loihi.bin (${words} int32s)`);
+    check(r[1] % multiple === 0, file, at, () => `length ${r[1]} is not a multiple of ${multiple}`);
+    if (length !== undefined) check(r[1] === length, file, at, () => `length ${r[1]}, expected ${length}`);
+  };
+  check(product(d.input.shape) <= 1 << 24, file, '/input/shape', () => `[${d.input.shape.join(', ')}] has more than 2^24 values`);
+  checkPreprocess(d.input.preprocess, d.input.shape, file, '/input/preprocess');
+  const pops = new Map<string, PopulationDescriptor>();
+  d.populations.forEach((p, i) => {
+    check(!pops.has(p.name), file, `/populations/${i}/name`, () => `duplicate population "${p.name}"`);
+    pops.set(p.name, p);
+    check(product(p.shape) === p.neurons, file, `/populations/${i}/neurons`, () => `${p.neurons}, but shape [${p.shape.join(', ')}] holds ${product(p.shape)}`);
+    const own = d.cores.flatMap((c, k) => (c?.population === p.name ? [k] : []));
+    check(p.cores.length === own.length && p.cores.every((c, k) => c === own[k]), file, `/populations/${i}/cores`, () => `[${p.cores.join(', ')}] differs from the cores of "${p.name}" [${own.join(', ')}]`);
+  });
+  const pointer = (name: string) => `"${name}"`;
+  let compartments = 0;
+  let synapses = 0;
+  let slots = 0;
+  d.cores.forEach((c, i) => {
+    const at = `/cores/${i}`;
+    check(c.id === i, file, `${at}/id`, () => `${c.id}, expected ${i} (cores are listed by id)`);
+    check(c.chip < d.board.chips.length, file, `${at}/chip`, () => `chip ${c.chip} is not on the board (${d.board.chips.length} chips)`);
+    check(pops.has(c.population), file, `${at}/population`, () => `unknown population ${pointer(c.population)}`);
+    check(c.compartments <= spec.compartments, file, `${at}/compartments`, () => `${c.compartments} > ${spec.compartments} compartments per ${d.chip} core`);
+    check(c.budget.compartments[0] === c.compartments, file, `${at}/budget/compartments/0`, () => `${c.budget.compartments[0]}, but the core has ${c.compartments} compartments`);
+    inBlob(c.neurons, `${at}/neurons`, 1);
+    const n = c.neurons[1];
+    check(n >= 1 && n <= c.compartments, file, `${at}/neurons`, () => `${n} somas; expected 1 … ${c.compartments} (the core's compartments)`);
+    if (c.dendrites) inBlob(c.dendrites, `${at}/dendrites`, 1, n + 1);
+    else check(n === c.compartments, file, `${at}/compartments`, () => `${c.compartments}, but the core has ${n} somas and no dendrites`);
+    if (c.bias) inBlob(c.bias, `${at}/bias`, 1, n);
+    inBlob(c.axonMap, `${at}/axonMap`, 3);
+    inBlob(c.synapses, `${at}/synapses`, 2);
+    inBlob(c.outAxons, `${at}/outAxons`, 3);
+    for (const f of c.formats) slots += (f.delay + 2) * c.compartments;
+    compartments += c.compartments;
+    synapses += c.synapses[1] / 2;
+  });
+  check(slots <= MAX_BUFFER_SLOTS, file, '/cores', () => `the synapse formats' delay buffers need ${slots} slots > ${MAX_BUFFER_SLOTS}`);
+  d.board.chips.forEach((chip, i) => {
+    check(chip.id === i, file, `/board/chips/${i}/id`, () => `${chip.id}, expected ${i}`);
+    chip.cores.forEach((c, k) => check(c < d.cores.length && d.cores[c].chip === i, file, `/board/chips/${i}/cores/${k}`, () => `core ${c} is not on chip ${i}`));
+  });
+  const direct = d.input.encoding.type === 'direct';
+  check(direct === (d.host !== undefined), file, '/host', () => (direct ? 'missing: direct input needs the host port' : `present, but the input is ${d.input.encoding.type}-encoded spikes`));
+  check(!(direct && d.spikeInput), file, '/spikeInput', () => 'present, but the input is direct (host) input');
+  if (d.host) {
+    check(pops.has(d.host.population), file, '/host/population', () => `unknown population ${pointer(d.host!.population)}`);
+    inBlob(d.host.port, '/host/port', 3);
+  }
+  if (d.spikeInput) inBlob(d.spikeInput.axons, '/spikeInput/axons', 3);
+  check(pops.has(d.output.population), file, '/output/population', () => `unknown population ${pointer(d.output.population)}`);
+  const t = d.totals;
+  check(t.cores === d.cores.length, file, '/totals/cores', () => `${t.cores}, but ${d.cores.length} cores are listed`);
+  check(t.chips === d.board.chips.length, file, '/totals/chips', () => `${t.chips}, but the board has ${d.board.chips.length} chips`);
+  check(t.compartments === compartments, file, '/totals/compartments', () => `${t.compartments}, but the cores hold ${compartments}`);
+  check(t.synapses === synapses, file, '/totals/synapses', () => `${t.synapses}, but the cores hold ${synapses}`);
+}
+
+/**
+ * Checks the words of loihi.bin that the emulator follows: every soma a neuron of its population (each
+ * neuron on exactly one core), dendrite offsets within the core's compartments, axon-map pointers within
+ * the core's synapses and to one of its formats, synapse targets within its compartments, and every
+ * output axon, host port entry and input axon to an existing core, soma and input axon.
+ */
+export function checkDescriptorWords(d: LoihiDescriptor, ints: Int32Array, file: string): void {
+  const bin = `${file.replace(/loihi\.json$/, '')}${d.blob.file}`;
+  const slice = (r: Range) => ints.subarray(r[0], r[0] + r[1]);
+  const pops = new Map(d.populations.map((p) => [p.name, { p, seen: new Uint8Array(p.neurons) }]));
+  const axons = d.cores.map((c) => c.axonMap[1] / 3);
+  const bad = (at: string, what: string) => badInput(`${bin}: words ${at} of ${what}`);
+  d.cores.forEach((c, i) => {
+    const { p, seen } = pops.get(c.population)!;
+    const n = c.neurons[1];
+    const neurons = slice(c.neurons);
+    for (let k = 0; k < n; k++) {
+      const o = neurons[k];
+      if (o < 0 || o >= p.neurons || seen[o]) throw bad(`[${c.neurons}]`, `core ${i} (/cores/${i}/neurons): soma ${k} is neuron ${o}; expected a neuron 0 … ${p.neurons - 1} of "${p.name}" not on another soma`);
+      seen[o] = 1;
+    }
+    if (c.dendrites) {
+      const off = slice(c.dendrites);
+      if (off[0] !== 0 || n + off[n] !== c.compartments) throw bad(`[${c.dendrites}]`, `core ${i} (/cores/${i}/dendrites): offsets must run from 0 to ${c.compartments - n} (compartments − somas)`);
+      for (let k = 0; k < n; k++) if (off[k + 1] < off[k]) throw bad(`[${c.dendrites}]`, `core ${i} (/cores/${i}/dendrites): offset ${k + 1} (${off[k + 1]}) is below offset ${k} (${off[k]})`);
+    }
+    const map = slice(c.axonMap);
+    const nSyn = c.synapses[1] / 2;
+    for (let a = 0; a < map.length; a += 3) {
+      const [ptr, len, fmt] = [map[a], map[a + 1], map[a + 2]];
+      if (ptr < 0 || len < 0 || ptr + len > nSyn || fmt < 0 || fmt >= c.formats.length) throw bad(`[${c.axonMap}]`, `core ${i} (/cores/${i}/axonMap): axon ${a / 3} is (pointer ${ptr}, length ${len}, format ${fmt}); expected synapses within 0 … ${nSyn} and a format 0 … ${c.formats.length - 1}`);
+    }
+    const syn = slice(c.synapses);
+    for (let k = 0; k < syn.length; k += 2) {
+      if (syn[k] < 0 || syn[k] >= c.compartments) throw bad(`[${c.synapses}]`, `core ${i} (/cores/${i}/synapses): synapse ${k / 2} targets compartment ${syn[k]}; the core has ${c.compartments}`);
+    }
+    const out = slice(c.outAxons);
+    for (let k = 0; k < out.length; k += 3) {
+      const [soma, core, axon] = [out[k], out[k + 1], out[k + 2]];
+      if (soma < 0 || soma >= n || core < 0 || core >= d.cores.length || axon < 0 || axon >= axons[core]) {
+        throw bad(`[${c.outAxons}]`, `core ${i} (/cores/${i}/outAxons): output axon ${k / 3} is (soma ${soma}, core ${core}, axon ${axon}); no such soma, core or input axon`);
+      }
+    }
+  });
+  for (const { p, seen } of pops.values()) {
+    const missing = seen.indexOf(0);
+    if (missing >= 0) throw badInput(`${file}: /populations: neuron ${missing} of "${p.name}" is on no core's somas`);
+  }
+  if (d.host) {
+    const port = slice(d.host.port);
+    for (let k = 0; k < port.length; k += 3) {
+      const [value, core, soma] = [port[k], port[k + 1], port[k + 2]];
+      if (value < 0 || core < 0 || core >= d.cores.length || d.cores[core].population !== d.host.population || soma < 0 || soma >= d.cores[core].neurons[1]) {
+        throw bad(`[${d.host.port}]`, `/host/port: entry ${k / 3} is (value ${value}, core ${core}, soma ${soma}); expected a soma of a core of "${d.host.population}"`);
+      }
+    }
+  }
+  if (d.spikeInput) {
+    const per = product(d.input.shape);
+    const triples = slice(d.spikeInput.axons);
+    for (let k = 0; k < triples.length; k += 3) {
+      const [input, core, axon] = [triples[k], triples[k + 1], triples[k + 2]];
+      if (input < 0 || input >= per || core < 0 || core >= d.cores.length || axon < 0 || axon >= axons[core]) {
+        throw bad(`[${d.spikeInput.axons}]`, `/spikeInput/axons: entry ${k / 3} is (input ${input}, core ${core}, axon ${axon}); expected an input 0 … ${per - 1} and an existing core and input axon`);
+      }
+    }
+  }
 }

@@ -66,7 +66,7 @@ function resourceRows(network: LoihiNetwork, partition: Partition): ResourceRow[
   const rows: ResourceRow[] = [];
   for (const pp of partition.populations) {
     const pop = network.populations.find((p) => p.name === pp.population)!;
-    const max = (f: (t: Partition['tiles'][number]) => number) => Math.max(...pp.tiles.map(f));
+    const max = (f: (t: Partition['tiles'][number]) => number) => pp.tiles.reduce((m, t) => Math.max(m, f(t)), -Infinity);
     rows.push({
       layer: pp.population,
       neurons: pop.neurons,
@@ -129,7 +129,7 @@ export const loihiTarget: Target = {
     const c = compileLoihi(model, options);
     const d = c.descriptor;
     const summary = { chip: d.chip, cores: d.totals.cores, chips: d.totals.chips, 'lower bound': d.totals.lowerBound, compartments: d.totals.compartments, synapses: d.totals.synapses, T: d.timesteps, latency: d.output.start };
-    const files = await writeArtifactFolder(outDir, { target: 'loihi', descriptor: d, words: c.ints, summary, quantisation: c.network.quantisation });
+    const files = await writeArtifactFolder(outDir, { target: 'loihi', descriptor: d, words: c.ints, summary, quantisation: c.network.quantisation }, { force: options.force });
     return { files, summary, warnings: quantisationWarnings(c.network) };
   },
 };

@@ -23,7 +23,7 @@ import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import type { QuantisationRow, QuantisedNetwork } from '../common/network.js';
 import { type MaxPoolJoin, type ProjectionGeometry, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
-import type { SignMode } from './arithmetic.js';
+import { type SignMode, UV_MAX } from './arithmetic.js';
 
 export type { MaxPoolJoin, ProjectionGeometry } from '../common/synaptic-terms.js';
 export { forEachPoolWindow } from '../common/synaptic-terms.js';
@@ -163,6 +163,7 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
       biasExp: exp,
       spiking: !!neuron,
     };
+    if (!(Math.abs(profile.v0) < UV_MAX)) fail(layer.name, `v(0) = ${neuron!.v0} is ${profile.v0} in Loihi units, beyond the 24-bit membrane (|v| < 2^23)`);
     populations.push({
       name: layer.name,
       shape,

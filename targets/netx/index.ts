@@ -2,14 +2,18 @@
  * The netx target: writes a lava-dl NetX `.net` (HDF5, loihi.md §3) from the Loihi quantisation of the
  * model, so a network compiled by snnc can be loaded by Lava (`netx.hdf5.Network`) and come back via
  * `snnc import`. NetX describes sequential CUBA networks only: one synapse layer per neuron layer, reset to
- * zero, v(0) = 0, no max-pool joins, no host prefix; anything else is refused with exit 3.
+ * zero, v(0) = 0, no max-pool joins, no host prefix; anything else is refused with exit 3. Every value
+ * is checked before writing against what the NetX reader accepts (integers, finite float32 values, decays
+ * in 0…4096, vThMant in 0…2¹⁸), so a model whose quantisation overflows (e.g. an enormous dt) is refused
+ * by layer and field rather than written. The file is byte-for-byte deterministic (io/hdf5-write.ts).
  */
 import { join } from 'node:path';
-import h5wasm, { type Group } from 'h5wasm/node';
-import { hdf5Ready } from '../../compiler/io/hdf5.js';
-import { ExitCode, SnncError } from '../../compiler/errors.js';
+import type { Group } from 'h5wasm/node';
+import { writeHdf5File } from '../../compiler/io/hdf5-write.js';
+import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
-import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
+import { modelHash } from '../../compiler/ir/hash.js';
+import { writeTargetFolder } from '../common/artifact-folder.js';
 import { type LoihiNetwork, type LoihiPopulation, quantiseForLoihi } from '../loihi/quantise.js';
 import type { CheckReport, CompileOptions, EmitResult, Target } from '../target.js';
 
@@ -110,13 +114,30 @@ export function toNetxLayers(net: LoihiNetwork): NetxLayer[] {
     }
     previous = p.name;
   }
+  for (const layer of out) validate(layer);
   return out;
 }
 
+/** Limits of the NetX reader (compiler/frontends/netx/read.ts) on neuron fields. */
+const NEURON_RANGES: Record<string, number> = { 'neuron/iDecay': 4096, 'neuron/vDecay': 4096, 'neuron/vThMant': 2 ** 18 };
+
+/** Refuses a value the NetX reader would reject (or that cannot be stored), naming the layer and field. */
+function validate(layer: NetxLayer): void {
+  for (const [field, v] of Object.entries(layer.datasets)) {
+    if (v.kind === 'int') {
+      const k = v.data.findIndex((x) => !Number.isSafeInteger(x) || (field in NEURON_RANGES && (x < 0 || x > NEURON_RANGES[field])));
+      if (k >= 0) refuse(layer.name, `${field} = ${v.data[k]} (${field in NEURON_RANGES ? `an integer in 0…${NEURON_RANGES[field]}` : 'an integer'} expected)`);
+    } else if (v.kind === 'float') {
+      const k = v.data.findIndex((x) => !Number.isFinite(Math.fround(x)));
+      if (k >= 0) refuse(layer.name, `${field}[${k}] = ${v.data[k]} (a finite float32 expected)`);
+    }
+  }
+}
+
 export async function writeNetxFile(path: string, layers: readonly NetxLayer[], timesteps: number, transform?: Record<string, number>): Promise<void> {
-  await hdf5Ready();
-  const f = new h5wasm.File(path, 'w');
-  try {
+  if (!(Number.isSafeInteger(timesteps) && timesteps >= 1)) throw badInput(`timesteps must be a positive integer, got ${timesteps}`);
+  for (const [k, v] of Object.entries(transform ?? {})) if (!Number.isFinite(Math.fround(v))) throw badInput(`model metadata netxInputTransform.${k} = ${v}: a finite float32 expected`);
+  await writeHdf5File(path, (f) => {
     const sim = f.create_group('simulation') as Group;
     sim.create_dataset({ name: 'Ts', data: BigInt64Array.from([1n]), shape: [] });
     sim.create_dataset({ name: 'tSample', data: BigInt64Array.from([BigInt(timesteps)]), shape: [] });
@@ -133,9 +154,7 @@ export async function writeNetxFile(path: string, layers: readonly NetxLayer[], 
         else g.create_dataset({ name, data: v.value });
       }
     });
-  } finally {
-    f.close();
-  }
+  });
 }
 
 export const netxTarget: Target = {
@@ -153,7 +172,7 @@ export const netxTarget: Target = {
   async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
     const layers = toNetxLayers(quantiseForLoihi(model, options));
     const transform = model.metadata.netxInputTransform as Record<string, number> | undefined;
-    await writeDirAtomic(outDir, (tmp) => writeNetxFile(join(tmp, 'model.net'), layers, options.timesteps ?? model.timesteps, transform));
-    return { files: ['model.net'], summary: { layers: layers.length } };
+    const files = await writeTargetFolder(outDir, { target: 'netx', sourceHash: modelHash(model), model: model.name, files: ['model.net'] }, (tmp) => writeNetxFile(join(tmp, 'model.net'), layers, options.timesteps ?? model.timesteps, transform), { force: options.force });
+    return { files, summary: { layers: layers.length } };
   },
 };

@@ -9,18 +9,22 @@
  * A neuron's recurrent weight becomes an Affine "<name>.w_rec" in a cycle with it; an add becomes edges
  * summed into a unit Scale. Reset to zero is `v_reset` = 0; reset by subtraction cannot be expressed in
  * NIR ≥ 1.0.6 and is written as `v_reset` = 0 with node metadata reset = "subtract" (a warning).
+ * Every float parameter must be finite in float32 (the NIR reader refuses NaN and infinities): a value
+ * that overflows (a threshold of 1e39, τ = dt/(1 − β) at an enormous dt) is refused by layer and field.
+ * The file is byte-for-byte deterministic (io/hdf5-write.ts).
  */
 import { join } from 'node:path';
-import h5wasm, { type Group } from 'h5wasm/node';
-import { hdf5Ready } from '../../compiler/io/hdf5.js';
+import type { Group } from 'h5wasm/node';
+import { writeHdf5File } from '../../compiler/io/hdf5-write.js';
 import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
 import type * as L from '../../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
 import { prevFloat32 } from '../../compiler/ir/float32.js';
-import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
-import type { CheckReport, EmitResult, Target } from '../target.js';
+import { modelHash } from '../../compiler/ir/hash.js';
+import { writeTargetFolder } from '../common/artifact-folder.js';
+import type { CheckReport, CompileOptions, EmitResult, Target } from '../target.js';
 
 export const NIR_VERSION = '1.0.7';
 
@@ -116,6 +120,7 @@ export function toNirGraph(model: SnnModel): NirGraphOut {
       case 'if':
       case 'lif':
       case 'cuba_lif': {
+        if (!Number.isFinite(Math.fround(layer.threshold))) fail(layer, `threshold ${layer.threshold} is beyond float32 (v_threshold would be infinite)`);
         const thr = filled(prevFloat32(Math.fround(layer.threshold)), shape);
         const metadata: Record<string, string> = {};
         if (layer.reset === 'subtract') {
@@ -139,6 +144,12 @@ export function toNirGraph(model: SnnModel): NirGraphOut {
             params = { tau_syn: filled(tauSyn, shape), tau_mem: filled(tauMem, shape), r: filled(tauMem / dt, shape), v_leak: filled(0, shape), v_threshold: thr, v_reset: filled(0, shape), w_in: filled(tauSyn / dt, shape) };
           }
         }
+        for (const [key, p] of Object.entries(params)) {
+          if (p.kind !== 'float' || p.data.length === 0) continue;
+          const v = p.data[0];
+          if (!Number.isFinite(v)) fail(layer, `${key} = ${v} in float32 (from ${key === 'v_threshold' ? `threshold ${layer.threshold}` : `dt = ${dt}`}), not a finite number`);
+          if (key.startsWith('tau') && !(v > 0)) fail(layer, `${key} = ${v} in float32 (from dt = ${dt}), not a positive time constant`);
+        }
         nodes.push({ name: layer.name, type: layer.op === 'if' ? 'IF' : layer.op === 'lif' ? 'LIF' : 'CubaLIF', params, metadata: Object.keys(metadata).length ? metadata : undefined });
         connect();
         if (layer.op !== 'if' && layer.recurrent) {
@@ -152,6 +163,17 @@ export function toNirGraph(model: SnnModel): NirGraphOut {
         fail(layer, layer.op === 'relu' ? 'an ANN activation (convert the model first)' : `the ${layer.op} operation`);
     }
   }
+  // The reader refuses NaN and infinities: a parameter that is not finite in float32 is refused here, by layer and field.
+  for (const node of nodes) {
+    for (const [key, p] of Object.entries(node.params)) {
+      if (p.kind !== 'float') continue;
+      const k = p.data.findIndex((x) => !Number.isFinite(x));
+      if (k >= 0) {
+        const layer = model.layers.find((l) => l.name === node.name || node.name.startsWith(`${l.name}.`))!;
+        fail(layer, `${node.name === layer.name ? '' : `node "${node.name}": `}${key}[${k}] = ${p.data[k]} in float32, not a finite number`);
+      }
+    }
+  }
   nodes.push({ name: 'output', type: 'Output', params: { shape: ints([...shapes.get(model.output.layer)!]) } });
   edges.push([model.output.layer, 'output']);
   return { nodes, edges, warnings };
@@ -159,9 +181,7 @@ export function toNirGraph(model: SnnModel): NirGraphOut {
 
 /** Writes a NIR graph file (nir.md §4 layout). */
 export async function writeNirFile(path: string, graph: NirGraphOut): Promise<void> {
-  await hdf5Ready();
-  const f = new h5wasm.File(path, 'w');
-  try {
+  await writeHdf5File(path, (f) => {
     f.create_dataset({ name: 'version', data: NIR_VERSION });
     const root = f.create_group('node') as Group;
     root.create_dataset({ name: 'type', data: 'NIRGraph' });
@@ -181,9 +201,7 @@ export async function writeNirFile(path: string, graph: NirGraphOut): Promise<vo
         for (const [k, v] of Object.entries(node.metadata)) m.create_dataset({ name: k, data: v });
       }
     }
-  } finally {
-    f.close();
-  }
+  });
 }
 
 export const nirTarget: Target = {
@@ -198,9 +216,9 @@ export const nirTarget: Target = {
       throw e;
     }
   },
-  async emit(model: SnnModel, outDir: string): Promise<EmitResult> {
+  async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
     const graph = toNirGraph(model);
-    await writeDirAtomic(outDir, (tmp) => writeNirFile(join(tmp, 'model.nir'), graph));
-    return { files: ['model.nir'], summary: { nodes: graph.nodes.length, edges: graph.edges.length, version: NIR_VERSION, dt: model.dt }, warnings: graph.warnings };
+    const files = await writeTargetFolder(outDir, { target: 'nir', sourceHash: modelHash(model), model: model.name, files: ['model.nir'] }, (tmp) => writeNirFile(join(tmp, 'model.nir'), graph), { force: options.force });
+    return { files, summary: { nodes: graph.nodes.length, edges: graph.edges.length, version: NIR_VERSION, dt: model.dt }, warnings: graph.warnings };
   },
 };

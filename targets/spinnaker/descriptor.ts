@@ -5,15 +5,17 @@
  * uint32 words: synaptic matrices and per-neuron i_offset). `buildSpinnaker` runs partition → keys →
  * synaptic matrices → placement → routing; the emulator reads only what it returns.
  */
-import { badInput } from '../../compiler/errors.js';
+import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
+import { check, checkPreprocess, parseWithSchema, product } from '../common/descriptor-checks.js';
+import { spinnakerDescriptorSchema } from './descriptor-schema.js';
 import { INPUT } from '../../compiler/ir/model.js';
 import { type KeySpace, allocateKeys } from './keys.js';
-import { type Machine, Router } from './machine.js';
+import { type Machine, Router, machineByName } from './machine.js';
 import { type CoreResources, type Slice, coreResources, placeCores, slicePopulation } from './partition.js';
 import type { IfCurrExpConstants, IfCurrExpParams } from './fixed-point.js';
 import type { SpinnakerNetwork, SpinnakerPopulation } from './quantise.js';
 import { type ChipTable, type RoutingEntry, type SendingCore, buildRoutingTables } from './routing.js';
-import { type CoreSynapses, type PopTableEntry, type RingBufferFormat, type SourceInfo, buildCoreSynapses, ringBufferFormat } from './synaptic-matrix.js';
+import { type CoreSynapses, type PopTableEntry, type RingBufferFormat, type SourceInfo, MAX_RING_BUFFER_BITS, ROW_HEADER_WORDS, buildCoreSynapses, ringBufferFormat } from './synaptic-matrix.js';
 
 export const DEFAULT_COLOUR_BITS = 4;
 
@@ -94,12 +96,29 @@ export interface BuiltSpinnaker {
   readonly keySpace: KeySpace;
 }
 
+/**
+ * Refuses, before anything is allocated, a network the machine cannot hold: more cores than it has,
+ * or a projection whose synaptic block (one row per source neuron, at least a header and a synapse)
+ * cannot fit one chip's SDRAM on any core it reaches.
+ */
+function checkMachineCapacity(net: SpinnakerNetwork, machine: Machine, atomsPerCore: ReadonlyMap<string, number>): void {
+  const cores = net.populations.reduce((n, p) => n + Math.ceil(p.neurons / atomsPerCore.get(p.name)!), 0);
+  const available = machine.chips.reduce((n, c) => n + c.appCores, 0);
+  if (cores > available) throw new SnncError(`network cannot be placed: the network needs ${cores} cores, ${machine.name} has ${available} application cores on ${machine.chips.length} chips (over by ${cores - available}; use a larger --machine, e.g. 1x1-boards)`, ExitCode.doesNotFit);
+  const neurons = new Map(net.populations.map((p) => [p.name, p.neurons]));
+  for (const q of net.projections) {
+    const bytes = neurons.get(q.source)! * (ROW_HEADER_WORDS + 1) * 4;
+    if (bytes > machine.sdramPerChip) throw new SnncError(`projection "${q.name}": its ${neurons.get(q.source)} source neurons need a synaptic block of at least ${bytes} bytes per target core > ${machine.sdramPerChip} bytes of SDRAM on a chip`, ExitCode.doesNotFit);
+  }
+}
+
 export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: BuildInfo): BuiltSpinnaker {
   const colourBits = info.colourBits ?? DEFAULT_COLOUR_BITS;
   const steps = net.timesteps + net.populations.find((p) => p.name === net.output.population)!.depth;
   const atomsPerCore = new Map(net.populations.map((p) => [p.name, Math.min(machine.maxAtomsPerCore, p.neurons)]));
   const slices = new Map<string, Slice[]>(net.populations.map((p) => [p.name, slicePopulation(p.name, p.neurons, atomsPerCore.get(p.name)!)]));
 
+  checkMachineCapacity(net, machine, atomsPerCore);
   const sending = net.populations.filter((p) => net.projections.some((q) => q.source === p.name));
   const keySpace = allocateKeys(
     sending.map((p) => ({ population: p.name, coreAtoms: slices.get(p.name)!.map((s) => s.hi - s.lo) })),
@@ -231,18 +250,119 @@ export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: Bu
   return { descriptor, words: blob, tables, keySpace };
 }
 
-/** Parses spinnaker.json, checking the fields the emulator relies on. */
+/**
+ * Parses spinnaker.json: JSON Schema (descriptor-schema.ts), then the cross references the emulator
+ * relies on: the machine is the one named, populations and sources resolve, cores sit on chips of the
+ * machine (one per processor) with slices inside their population, ring buffers wide enough for their
+ * neurons, synaptic blocks and i_offset ranges inside spinnaker.bin and inside the core's matrix,
+ * routing tables on chips of the machine within the router's size, totals that agree. The words of
+ * spinnaker.bin (row headers) are checked by `checkSpinnakerWords` once read.
+ */
 export function parseSpinnakerDescriptor(text: string, file: string): SpinnakerDescriptor {
-  let d: SpinnakerDescriptor;
-  try {
-    d = JSON.parse(text) as SpinnakerDescriptor;
-  } catch (e) {
-    throw badInput(`${file}: not JSON (${(e as Error).message})`);
-  }
-  if (d?.format !== 'snnc-spinnaker') throw badInput(`${file}: "format" must be "snnc-spinnaker"`);
-  if (d.version !== 1) throw badInput(`${file}: unsupported version ${d.version} (expected 1)`);
-  for (const field of ['populations', 'cores', 'routing'] as const) if (!Array.isArray(d[field])) throw badInput(`${file}: "${field}" must be an array`);
-  if (!Number.isInteger(d.steps) || d.steps < 1) throw badInput(`${file}: "steps" must be a positive integer`);
-  if (!Number.isInteger(d.blob?.words)) throw badInput(`${file}: "blob.words" must be an integer`);
+  const d = parseWithSchema<SpinnakerDescriptor>(text, file, spinnakerDescriptorSchema, (doc) => {
+    if (doc?.format !== 'snnc-spinnaker') throw badInput(`${file}: "format" must be "snnc-spinnaker"`);
+    if (doc.version !== 1) throw badInput(`${file}: unsupported version ${JSON.stringify(doc.version)} (expected 1)`);
+  });
+  checkSpinnakerDescriptor(d, file);
   return d;
+}
+
+function checkSpinnakerDescriptor(d: SpinnakerDescriptor, file: string): void {
+  const words = d.blob.words;
+  const inBlob = (r: Range, at: string) => check(r.offset + r.length <= words, file, at, () => `{offset ${r.offset}, length ${r.length}} reaches past the end of spinnaker.bin (${words} words)`);
+  let machine: Machine;
+  try {
+    machine = machineByName(d.machine.name, { routerEntries: d.machine.routerEntries });
+  } catch (e) {
+    throw badInput(`${file}: /machine/name: ${(e as Error).message.replace(/^--machine /, '')}`);
+  }
+  for (const k of ['width', 'height', 'wrap', 'boards'] as const) check(d.machine[k] === machine[k], file, `/machine/${k}`, () => `${d.machine[k]}, but machine "${machine.name}" has ${machine[k]}`);
+  const chips = new Set(machine.chips.map((c) => `${c.x},${c.y}`));
+  check(product(d.input.shape) <= 1 << 24, file, '/input/shape', () => `[${d.input.shape.join(', ')}] has more than 2^24 values`);
+  checkPreprocess(d.input.preprocess, d.input.shape, file, '/input/preprocess');
+  const pops = new Map<string, PopulationDescriptor>();
+  d.populations.forEach((p, i) => {
+    const at = `/populations/${i}`;
+    check(!pops.has(p.name), file, `${at}/name`, () => `duplicate population "${p.name}"`);
+    pops.set(p.name, p);
+    check(product(p.shape) === p.neurons, file, `${at}/neurons`, () => `${p.neurons}, but shape [${p.shape.join(', ')}] holds ${product(p.shape)}`);
+    if (p.role === 'source') check(p.neurons === product(d.input.shape), file, `${at}/neurons`, () => `${p.neurons}: a source population has one neuron per input value (${product(d.input.shape)})`);
+    if (p.iOffset) {
+      inBlob(p.iOffset, `${at}/iOffset`);
+      check(p.iOffset.length === p.neurons, file, `${at}/iOffset/length`, () => `${p.iOffset!.length}, expected one word per neuron (${p.neurons})`);
+    }
+    if (p.hostCurrent) check(d.host !== undefined, file, `${at}/hostCurrent`, () => 'true, but the descriptor has no host input');
+  });
+  const pop = (name: string, at: string) => {
+    const p = pops.get(name);
+    check(p !== undefined, file, at, () => `unknown population "${name}"`);
+    return p;
+  };
+  const processors = new Set<string>();
+  let synapses = 0;
+  d.cores.forEach((c, i) => {
+    const at = `/cores/${i}`;
+    const p = pop(c.population, `${at}/population`);
+    check(c.lo < c.hi && c.hi <= p.neurons, file, `${at}/hi`, () => `neurons [${c.lo}, ${c.hi}) are not a non-empty slice of "${p.name}" (${p.neurons} neurons)`);
+    check(c.hi - c.lo <= p.atomsPerCore, file, `${at}/hi`, () => `${c.hi - c.lo} neurons > ${p.atomsPerCore} atoms per core of "${p.name}"`);
+    check(chips.has(`${c.chip[0]},${c.chip[1]}`), file, `${at}/chip`, () => `(${c.chip[0]}, ${c.chip[1]}) is not a chip of ${machine.name}`);
+    const where = `${c.chip[0]},${c.chip[1]},${c.processor}`;
+    check(!processors.has(where), file, `${at}/processor`, () => `processor (${c.chip[0]}, ${c.chip[1]}, ${c.processor}) already runs another core`);
+    processors.add(where);
+    inBlob(c.matrix, `${at}/matrix`);
+    const rb = c.ringBuffer;
+    if (p.role !== 'source') {
+      check(rb !== undefined, file, `${at}/ringBuffer`, () => `missing: a core of ${p.role} population "${p.name}" needs one`);
+      check(rb.indexBits + rb.typeBits + rb.delayBits <= MAX_RING_BUFFER_BITS, file, `${at}/ringBuffer`, () => `${rb.indexBits + rb.typeBits + rb.delayBits} bits > ${MAX_RING_BUFFER_BITS}`);
+      check(2 ** rb.indexBits >= c.hi - c.lo, file, `${at}/ringBuffer/indexBits`, () => `${rb.indexBits} bits cannot index the core's ${c.hi - c.lo} neurons`);
+    } else check(c.popTable.length === 0, file, `${at}/popTable`, () => 'a source core receives no synapses');
+    c.popTable.forEach((e, k) => {
+      const src = pop(e.source, `${at}/popTable/${k}/source`);
+      e.addresses.forEach((a, j) => {
+        const end = a.offset + src.neurons * (a.rowLength + ROW_HEADER_WORDS);
+        check(end <= c.matrix.length, file, `${at}/popTable/${k}/addresses/${j}`, () => `the block of ${src.neurons} rows of ${a.rowLength} synapses at offset ${a.offset} ends at word ${end}, past the core's matrix (${c.matrix.length} words)`);
+      });
+    });
+    synapses += c.synapses;
+  });
+  for (const p of pops.values()) {
+    const covered = d.cores.filter((c) => c.population === p.name).reduce((n, c) => n + c.hi - c.lo, 0);
+    check(covered === p.neurons, file, '/cores', () => `the cores of "${p.name}" hold ${covered} neurons; it has ${p.neurons}`);
+  }
+  if (d.host) pop(d.host.population, '/host/population');
+  pop(d.output.population, '/output/population');
+  const tables = new Set<string>();
+  d.routing.forEach((t, i) => {
+    const at = `/routing/${i}`;
+    const k = `${t.chip[0]},${t.chip[1]}`;
+    check(chips.has(k) && !tables.has(k), file, `${at}/chip`, () => `(${t.chip[0]}, ${t.chip[1]}) is not a chip of ${machine.name}, or has two tables`);
+    tables.add(k);
+    check(t.after === t.entries.length, file, `${at}/after`, () => `${t.after}, but the table has ${t.entries.length} entries`);
+    check(t.entries.length <= machine.routerEntries, file, `${at}/entries`, () => `${t.entries.length} entries > ${machine.routerEntries} in a router`);
+    t.entries.forEach(([, , route], j) => check(route < 2 ** 24, file, `${at}/entries/${j}/2`, () => `route ${route} has bits beyond the 6 links and 18 processors`));
+  });
+  check(d.totals.cores === d.cores.length, file, '/totals/cores', () => `${d.totals.cores}, but ${d.cores.length} cores are listed`);
+  check(d.totals.synapses === synapses, file, '/totals/synapses', () => `${d.totals.synapses}, but the cores hold ${synapses}`);
+}
+
+/**
+ * Checks the words of spinnaker.bin the emulator follows: the header of every synaptic row (its
+ * synapse count) within the row length its block was written with. Synaptic words themselves cannot
+ * index outside the ring buffer (their fields are masked to its width).
+ */
+export function checkSpinnakerWords(d: SpinnakerDescriptor, words: Uint32Array, file: string): void {
+  const bin = `${file.replace(/spinnaker\.json$/, '')}${d.blob.file}`;
+  const neurons = new Map(d.populations.map((p) => [p.name, p.neurons]));
+  d.cores.forEach((c, i) => {
+    c.popTable.forEach((e, k) => {
+      for (const a of e.addresses) {
+        const stride = a.rowLength + ROW_HEADER_WORDS;
+        const base = c.matrix.offset + a.offset;
+        for (let r = 0; r < neurons.get(e.source)!; r++) {
+          const count = words[base + r * stride + 1];
+          if (count > a.rowLength) throw badInput(`${bin}: word ${base + r * stride + 1} (core ${i}, /cores/${i}/popTable/${k}, projection "${a.projection}", row ${r}): ${count} synapses > the row length ${a.rowLength}`);
+        }
+      }
+    });
+  });
 }

@@ -7,6 +7,8 @@
  * of range (§2.1). This module knows nothing of networks or files.
  */
 
+import { badInput } from '../../compiler/errors.js';
+
 export const ACCUM_ONE = 32768;
 const U32 = 2 ** 32;
 const ACCUM_MIN = -(2 ** 31);
@@ -22,7 +24,7 @@ export function roundHalfEven(x: number): number {
 export function toS1615(value: number, what: string): number {
   const raw = roundHalfEven(value * ACCUM_ONE);
   if (!Number.isFinite(raw) || raw < ACCUM_MIN || raw > ACCUM_MAX) {
-    throw new RangeError(`${what} = ${value} overflows s16.15 (range −65536 … 65535.99997)`);
+    throw badInput(`${what} = ${value} overflows s16.15 (range −65536 … 65535.99997)`);
   }
   return raw;
 }

@@ -91,7 +91,7 @@ export const spinnakerTarget: Target = {
     const c = compileSpinnaker(model, options);
     const d = c.descriptor;
     const summary = { machine: d.machine.name, cores: d.totals.cores, chips: d.totals.chips, neurons: d.totals.neurons, synapses: d.totals.synapses, 'max routes/chip': `${d.totals.maxEntriesBefore} → ${d.totals.maxEntriesAfter}`, T: d.timesteps, steps: d.steps };
-    const files = await writeArtifactFolder(outDir, { target: 'spinnaker', descriptor: d, words: c.words, summary, quantisation: c.network.quantisation });
+    const files = await writeArtifactFolder(outDir, { target: 'spinnaker', descriptor: d, words: c.words, summary, quantisation: c.network.quantisation }, { force: options.force });
     return { files, summary, warnings: warnings(c) };
   },
 };

@@ -33,7 +33,7 @@ export function allocateKeys(senders: readonly { population: string; coreAtoms: 
   let maxAtomBits = 0;
   let maxMachineBits = 0;
   for (const s of senders) {
-    const atomBits = bitsNeeded(Math.max(...s.coreAtoms) * 2 ** colourBits);
+    const atomBits = bitsNeeded(s.coreAtoms.reduce((a, b) => Math.max(a, b), 0) * 2 ** colourBits);
     const machineBits = bitsNeeded(s.coreAtoms.length);
     maxAtomBits = Math.max(maxAtomBits, atomBits);
     maxMachineBits = Math.max(maxMachineBits, machineBits);

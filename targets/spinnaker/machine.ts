@@ -57,6 +57,9 @@ function spinn5Footprint(): [number, number][] {
   return out;
 }
 
+/** Triads per axis: 12 chips each, and a chip coordinate is 8 bits (P2P addresses are 16-bit). */
+const MAX_TRIADS = 21;
+
 export const MACHINE_HELP = 'spinn3 (4 chips), spinn5 (one 48-chip board), or NxM-boards (N×M triads of 3 boards: a 12N×12M-chip torus)';
 
 export function machineByName(name: string, overrides: { routerEntries?: number; maxAtomsPerCore?: number } = {}): Machine {
@@ -79,6 +82,7 @@ export function machineByName(name: string, overrides: { routerEntries?: number;
     chips = spinn5Footprint().map(([x, y]) => [x, y, x === 0 && y === 0]);
   } else if (triads && Number(triads[1]) >= 1 && Number(triads[2]) >= 1) {
     const [n, m] = [Number(triads[1]), Number(triads[2])];
+    if (n > MAX_TRIADS || m > MAX_TRIADS) throw badInput(`--machine ${name}: a SpiNNaker chip address has 8-bit x and y, so at most ${MAX_TRIADS}x${MAX_TRIADS}-boards (${12 * MAX_TRIADS}×${12 * MAX_TRIADS} chips); SpiNNaker-1M is 20x20-boards`);
     [width, height, wrap, boards] = [12 * n, 12 * m, true, 3 * n * m];
     const eth = new Set<string>();
     for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) for (const [dx, dy] of [[0, 0], [4, 8], [8, 4]]) eth.add(`${12 * i + dx},${12 * j + dy}`);

@@ -11,9 +11,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelToJson } from '../../compiler/frontends/modeljson/write.js';
 import { type SnnModel, averagesOverTime } from '../../compiler/ir/model.js';
-import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
+import { modelHash } from '../../compiler/ir/hash.js';
 import { encodeNpyFloat32 } from '../../compiler/io/npy.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
+import { writeTargetFolder } from '../common/artifact-folder.js';
 import { forEachFanIn } from '../common/synaptic-terms.js';
 import type { CompileOptions, EmitResult, Target } from '../target.js';
 import { ACCUM_ONE } from './fixed-point.js';
@@ -128,12 +129,12 @@ export const pynnTarget: Target = {
         blobs.set(file, encodeNpyFloat32(Float32Array.from(rows[t]), [rows[t].length / 4, 4]));
       });
     }
-    const files = ['network.py', ...blobs.keys(), ...(net.host?.encoder ? ['host_encoder.json'] : [])];
-    await writeDirAtomic(outDir, (tmp) => {
+    const manifest = { target: 'pynn', sourceHash: modelHash(model), model: model.name, files: ['network.py', ...blobs.keys(), ...(net.host?.encoder ? ['host_encoder.json'] : [])] };
+    const files = await writeTargetFolder(outDir, manifest, (tmp) => {
       writeFileSync(join(tmp, 'network.py'), script(net, names));
       for (const [f, b] of blobs) writeFileSync(join(tmp, f), b);
       if (net.host?.encoder) writeFileSync(join(tmp, 'host_encoder.json'), `${JSON.stringify(modelToJson(net.host.encoder).doc, null, 1)}\n`);
-    });
+    }, { force: options.force });
     return { files, summary: { populations: net.populations.length, projections: net.projections.length, synapses } };
   },
 };

@@ -162,7 +162,7 @@ export function quantiseForSpinnaker(model: SnnModel, options: QuantiseOptions =
     for (const [k, sign] of [[0, 1], [1, -1]] as const) {
       for (const { t, w } of terms) addRowSums(t.geometry, signed(w, sign), rowSums[k]);
       if (rec) addRowSums({ kind: 'dense', nIn: n, nOut: n }, signed(rec, sign), rowSums[k]);
-      summed[k] = Math.max(0, ...rowSums[k]);
+      summed[k] = rowSums[k].reduce((a, b) => Math.max(a, b), 0); // not Math.max(...): 10⁷ arguments overflow the stack
     }
     const shift: [number, number] = [0, 1].map((k) => ringBufferShift(options.maxSummedWeight ?? summed[k])) as [number, number];
     for (const k of [0, 1]) if (shift[k] > MAX_SHIFT) fail(layer.name, `${k ? 'inhibitory' : 'excitatory'} input sums to ${summed[k].toPrecision(4)} nA per step, beyond the 16-bit ring buffer's range (shift ${shift[k]} > ${MAX_SHIFT})`);

@@ -6,7 +6,7 @@
  * wins; a packet that matches nothing leaves by the link opposite to the one it came in on. `followKey`
  * walks a packet through tables as the routers do, which both the emulator and the tests use.
  */
-import { ExitCode, SnncError } from '../../compiler/errors.js';
+import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
 import type { Machine, Router } from './machine.js';
 
 export interface RoutingEntry {
@@ -166,7 +166,8 @@ export function lookup(entries: readonly RoutingEntry[], key: number): number | 
 
 /**
  * Follows a packet injected at (x, y) through the tables: the processors it reaches, as [x, y, p].
- * Throws if a packet injected locally matches nothing, or if it loops.
+ * Throws (SnncError: the tables are bad input) if a packet injected locally matches nothing, leaves the
+ * machine, or loops.
  */
 export function followKey(router: Router, tables: ReadonlyMap<string, readonly RoutingEntry[]>, x: number, y: number, key: number): [number, number, number][] {
   const out: [number, number, number][] = [];
@@ -174,16 +175,16 @@ export function followKey(router: Router, tables: ReadonlyMap<string, readonly R
   let hops = 0;
   while (stack.length) {
     const [cx, cy, inLink] = stack.pop()!;
-    if (++hops > 100000) throw new Error(`key 0x${key.toString(16)} loops`);
+    if (++hops > 100000) throw badInput(`key 0x${key.toString(16)} loops`);
     let route = lookup(tables.get(chipKey(cx, cy)) ?? [], key);
     if (route === undefined) {
-      if (inLink < 0) throw new Error(`key 0x${key.toString(16)} from chip (${x}, ${y}) matches no entry there`);
+      if (inLink < 0) throw badInput(`key 0x${key.toString(16)} from chip (${x}, ${y}) matches no entry there`);
       route = 1 << ((inLink + 3) % 6);
     }
     for (let l = 0; l < 6; l++) {
       if (!(route & (1 << l))) continue;
       const nb = router.neighbour(cx, cy, l);
-      if (!nb) throw new Error(`key 0x${key.toString(16)} leaves chip (${cx}, ${cy}) by link ${l}, which goes nowhere`);
+      if (!nb) throw badInput(`key 0x${key.toString(16)} leaves chip (${cx}, ${cy}) by link ${l}, which goes nowhere`);
       stack.push([nb[0], nb[1], (l + 3) % 6]);
     }
     for (let p = 0; p < 18; p++) if (Math.floor(route / coreBit(p)) % 2 === 1) out.push([cx, cy, p]);

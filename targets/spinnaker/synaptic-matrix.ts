@@ -88,7 +88,7 @@ export function buildCoreSynapses(
         if (w !== 0) rows[pre].push(synapseWord(Math.abs(w), p.delay, w < 0 ? 1 : 0, o - lo, format));
       });
     }
-    const rowLength = Math.max(0, ...rows.map((r) => r.length));
+    const rowLength = rows.reduce((m, r) => Math.max(m, r.length), 0);
     if (rowLength > MAX_ROW_LENGTH) throw new SnncError(`projection "${p.name}": a source neuron has ${rowLength} synapses onto one core of "${population}" > ${MAX_ROW_LENGTH} per row`, ExitCode.doesNotFit);
     if (rowLength === 0) continue;
     const stride = rowLength + ROW_HEADER_WORDS;

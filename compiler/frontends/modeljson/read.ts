@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { SnncError, badInput } from '../../errors.js';
 import { describeSchemaError, parseJson } from '../../io/json-document.js';
-import { readInputFile } from '../../io/read-file.js';
+import { readInputText } from '../../io/read-file.js';
 import * as L from '../../ir/layers.js';
 import { type Decoding, type Encoding, INPUT, type Preprocess, type SnnModel } from '../../ir/model.js';
 import type { Tensor } from '../../ir/tensor.js';
@@ -114,5 +114,5 @@ export function parseModelJson(text: string, file: string): SnnModel {
 }
 
 export function readModelJson(file: string): SnnModel {
-  return parseModelJson(readInputFile(file, 'model file').toString('utf8'), file);
+  return parseModelJson(readInputText(file, 'model file'), file);
 }

@@ -11,11 +11,14 @@ const pair = { oneOf: [posInt, { type: 'array', items: posInt, minItems: 2, maxI
 const padding = {
   description: 'Zero padding: one number (all sides), [vertical, horizontal], or [top, left, bottom, right].',
   oneOf: [
-    { type: 'integer', minimum: 0 },
-    { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 2, maxItems: 2 },
-    { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 4, maxItems: 4 },
+    { type: 'integer', minimum: 0, maximum: 1 << 24 },
+    { type: 'array', items: { type: 'integer', minimum: 0, maximum: 1 << 24 }, minItems: 2, maxItems: 2 },
+    { type: 'array', items: { type: 'integer', minimum: 0, maximum: 1 << 24 }, minItems: 4, maxItems: 4 },
   ],
 };
+/** A number stored as float32 (in the IR and the compiled models): finite float32 range. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+const f32 = { type: 'number', minimum: -FLOAT32_MAX, maximum: FLOAT32_MAX };
 const ref = (def: string) => ({ $ref: `#/$defs/${def}` });
 const common = {
   name,
@@ -24,9 +27,9 @@ const common = {
 };
 const neuronCommon = {
   ...common,
-  threshold: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'θ: spike when v ≥ θ.' },
+  threshold: { ...f32, exclusiveMinimum: 0, default: 1, description: 'θ: spike when v ≥ θ.' },
   reset: { enum: ['subtract', 'zero'], default: 'subtract' },
-  v0: { type: 'number', default: 0, description: 'Initial membrane potential v(0).' },
+  v0: { ...f32, default: 0, description: 'Initial membrane potential v(0).' },
   refractory: { const: 0, description: 'Refractory period in steps: only 0 (none) is supported.' },
 };
 const decay = { type: 'number', minimum: 0, maximum: 1 };
@@ -70,9 +73,9 @@ export const modelSchema = {
           additionalProperties: false,
           description: "x' = (x·scale − mean) / std, applied to raw data before encoding.",
           properties: {
-            scale: { type: 'number' },
-            mean: { oneOf: [{ type: 'number' }, { type: 'array', items: { type: 'number' }, minItems: 1 }] },
-            std: { oneOf: [{ type: 'number' }, { type: 'array', items: { type: 'number' }, minItems: 1 }] },
+            scale: f32,
+            mean: { oneOf: [f32, { type: 'array', items: f32, minItems: 1 }] },
+            std: { oneOf: [f32, { type: 'array', items: f32, minItems: 1 }] },
           },
         },
       },
@@ -91,10 +94,10 @@ export const modelSchema = {
           layer({ ...common, type: { const: 'maxpool2d' }, kernel: pair, stride: pair, padding }, ['kernel']),
           layer({ ...common, type: { const: 'gated_maxpool2d' }, kernel: pair, stride: pair }, ['kernel']),
           layer({ ...common, type: { const: 'flatten' } }),
-          layer({ ...common, type: { const: 'add' }, inputs: { type: 'array', items: { type: 'string' }, minItems: 2 }, coefficients: { type: 'array', items: { type: 'number' } } }, ['inputs']),
+          layer({ ...common, type: { const: 'add' }, inputs: { type: 'array', items: { type: 'string' }, minItems: 2 }, coefficients: { type: 'array', items: f32 } }, ['inputs']),
           layer({ ...common, type: { const: 'concat' }, inputs: { type: 'array', items: { type: 'string' }, minItems: 2 } }, ['inputs']),
           layer({ ...common, type: { const: 'batchnorm' }, scale: ref('tensor'), shift: ref('tensor') }, ['scale', 'shift']),
-          layer({ ...common, type: { const: 'relu' }, max: { type: 'number', exclusiveMinimum: 0, description: 'Clip ceiling (clipped ReLU / QCFS λ).' } }),
+          layer({ ...common, type: { const: 'relu' }, max: { ...f32, exclusiveMinimum: 0, description: 'Clip ceiling (clipped ReLU / QCFS λ).' } }),
           layer({ ...neuronCommon, type: { const: 'if' } }),
           layer({ ...neuronCommon, type: { const: 'lif' }, beta: decay, recurrent_weight: ref('tensor') }, ['beta']),
           layer({ ...neuronCommon, type: { const: 'cuba_lif' }, alpha: decay, beta: decay, bias: ref('tensor'), recurrent_weight: ref('tensor') }, ['alpha', 'beta']),

@@ -3,10 +3,11 @@
  * sidecar files (.npy, .safetensors) named relative to the model file. A sidecar path must stay inside
  * the model's folder (no absolute paths, no "..", no symlinks leading out).
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { badInput } from '../../errors.js';
 import { parseNpy } from '../../io/npy.js';
+import { readInputFile } from '../../io/read-file.js';
 import { readSafetensors } from '../../io/safetensors.js';
 import { type Tensor, shapeToString, sizeOf, tensor } from '../../ir/tensor.js';
 
@@ -39,6 +40,7 @@ export class TensorResolver {
     }
     const n = sizeOf(value.shape);
     if (value.data.length !== n) throw badInput(`${where}: data has ${value.data.length} values, shape ${shapeToString(value.shape)} needs ${n}`);
+    value.data.forEach((v, i) => checkFloat32Value(v, `${where}: data[${i}]`));
     return tensor(value.shape, Float32Array.from(value.data));
   }
 
@@ -48,6 +50,7 @@ export class TensorResolver {
     if (ext === '.npy') {
       if (key !== undefined) throw badInput(`${where}: "key" only applies to .safetensors files, not ${file}`);
       const arr = parseNpy(this.read(path, file, where), `${where}: ${file}`);
+      if (arr.shape.some((d) => d < 1)) throw badInput(`${where}: ${file} has shape ${shapeToString(arr.shape)}; a tensor needs positive dimensions`);
       return tensor(arr.shape.length ? arr.shape : [1], arr.data);
     }
     if (ext !== '.safetensors') throw badInput(`${where}: sidecar file ${file} must be .npy or .safetensors`);
@@ -84,12 +87,17 @@ export class TensorResolver {
   }
 
   private read(path: string, file: string, where: string): Uint8Array {
-    try {
-      return readFileSync(path);
-    } catch (e) {
-      throw badInput(`${where}: cannot read sidecar file "${file}" (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
+    return readInputFile(path, `sidecar file "${file}"`, { name: where });
   }
+}
+
+/** Largest finite float32: a JSON number beyond it would silently become ±Infinity. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** Refuses a number that rounds to ±Infinity in float32 (JSON numbers are float64). */
+export function checkFloat32Value(v: number, where: string): void {
+  // Values a little above FLOAT32_MAX still round down to it; only those that round to ±Inf overflow.
+  if (Number.isFinite(v) && !Number.isFinite(Math.fround(v))) throw badInput(`${where}: ${v} overflows float32 (|x| ≤ ${FLOAT32_MAX})`);
 }
 
 function fromNested(value: unknown[], where: string): Tensor {
@@ -105,6 +113,7 @@ function fromNested(value: unknown[], where: string): Tensor {
   const walk = (v: unknown, depth: number, path: string): void => {
     if (depth === shape.length) {
       if (typeof v !== 'number') throw badInput(`${where}${path}: expected a number, got ${Array.isArray(v) ? 'an array' : typeof v}`);
+      checkFloat32Value(v, `${where}${path}`);
       data[k++] = v;
       return;
     }

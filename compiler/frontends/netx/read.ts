@@ -1,7 +1,9 @@
 /**
- * The NetX frontend: a lava-dl `.net` (HDF5, read with h5wasm; loihi.md §3) → IR. Supported: input,
- * dense, dense_rec, conv, flatten layers with CUBA/LOIHI neurons (binary spikes, refDelay 1); anything
- * else is refused by name. The file's integers are kept exactly: weights and biases become w/64,
+ * The NetX frontend: a lava-dl `.net` (HDF5, read by io/hdf5.ts in a worker with a time limit; loihi.md
+ * §3) → IR. Supported: input, dense, dense_rec, conv, flatten layers with CUBA/LOIHI neurons (binary
+ * spikes, refDelay 1); other lava-dl layer and neuron types are refused by name (exit 3), while a file
+ * that is corrupt (unreadable HDF5, a type lava-dl does not know, NaN or infinite values) is bad input
+ * (exit 2). The file's integers are kept exactly: weights and biases become w/64,
  * decays α = 1 − iDecay/4096 and β = 1 − vDecay/4096, the threshold the next float32 above vThMant/64
  * (Loihi fires on v > θ, the IR on v ≥ θ), reset to zero. The model records `fixedPoint: {format:
  * "loihi", weightScale: 64}` so the Loihi target quantises back to the very same integers.
@@ -9,9 +11,8 @@
  * Time: Loihi's synapses delay every layer by one step and the IR's do not, so the float simulator of an
  * imported network runs each layer earlier than Lava; the Loihi target restores the delays.
  */
-import h5wasm, { type Group } from 'h5wasm/node';
 import { ExitCode, SnncError, badInput } from '../../errors.js';
-import { type Hdf5File, type Hdf5Value, hdf5Member, hdf5Numbers, openHdf5 } from '../../io/hdf5.js';
+import { type Hdf5Group, type Hdf5Tree, type Hdf5Value, hdf5Numbers, readHdf5 } from '../../io/hdf5.js';
 import { nextFloat32Up } from '../../ir/float32.js';
 import * as L from '../../ir/layers.js';
 import { INPUT, IDENTITY_PREPROCESS, type SnnModel } from '../../ir/model.js';
@@ -21,59 +22,72 @@ import { verifyModel } from '../../ir/verify.js';
 export interface NetxImportOptions {
   /** Time steps recorded in the model (default: the file's simulation/tSample, else 100). */
   readonly timesteps?: number;
+  /** Time limit of the HDF5 parsing in seconds (default: $SNNC_HDF5_TIMEOUT, else 60; see io/hdf5.ts). */
+  readonly hdf5TimeoutS?: number;
 }
 
+/** lava-dl NetX layer and neuron types snnc does not support yet (refused with exit 3); any other unknown name is a corrupt file. */
+const LAVA_LAYER_TYPES = ['average', 'concat', 'pool', 'convT', 'unpool', 'conv_transpose', 'sum'];
+const LAVA_NEURON_TYPES = ['SDNN', 'Sigma', 'SIGMA', 'SigmaDelta', 'RF', 'RF_IZ', 'ADRF', 'ADRF_IZ', 'ALIF', 'PilotNet'];
+
 export async function readNetx(file: string, options: NetxImportOptions = {}): Promise<SnnModel> {
-  const f = await openHdf5(file, 'NetX');
+  const t = await readHdf5(file, 'NetX', { timeoutS: options.hdf5TimeoutS });
+  // NetX readers use the whole file: any unreadable part means a corrupt file (exit 2), before a refusal could say exit 3.
+  const broken = t.firstError();
+  if (broken) throw t.corrupt(broken.path, broken.error);
   try {
-    return parseNetx(f, file, options);
+    return parseNetx(t, file, options);
   } catch (e) {
     if (e instanceof SnncError) throw new SnncError(e.message.startsWith(file) ? e.message : `${file}: ${e.message}`, e.exitCode);
     throw badInput(`${file}: cannot read the NetX network (${(e as Error).message})`);
-  } finally {
-    f.close();
   }
 }
 
-function value(g: Group, path: string): Hdf5Value | undefined {
-  const d = hdf5Member(g, path);
-  return d instanceof h5wasm.Dataset ? (d.value as Hdf5Value) : undefined;
+/** Dataset accessors of one file. */
+function accessors(t: Hdf5Tree) {
+  const value = (g: Hdf5Group, path: string): Hdf5Value | undefined => t.value(g, path);
+  const str = (g: Hdf5Group, path: string): string | undefined => {
+    const v = value(g, path);
+    if (v === undefined) return undefined;
+    return typeof v === 'object' ? String((v as ArrayLike<unknown>)[0]) : String(v);
+  };
+  const nums = (g: Hdf5Group, path: string, where?: string): number[] | undefined => {
+    const v = value(g, path);
+    if (v === undefined) return undefined;
+    const n = hdf5Numbers(v);
+    if (where !== undefined && n.some((x) => !Number.isFinite(x))) throw badInput(`${where}: "${path}" contains NaN or an infinity`);
+    return n;
+  };
+  const num = (g: Hdf5Group, path: string, what: string): number => {
+    const v = nums(g, path);
+    if (!v || v.length !== 1 || !Number.isFinite(v[0])) throw badInput(`${what}: "${path}" must be one finite number`);
+    return v[0];
+  };
+  const shapeOf = (g: Hdf5Group, path: string): number[] => [...(t.dataset(g, path)?.shape ?? [])];
+  return { str, nums, num, shapeOf };
 }
+type Accessors = ReturnType<typeof accessors>;
 
-function str(g: Group, path: string): string | undefined {
-  const v = value(g, path);
-  if (v === undefined) return undefined;
-  return typeof v === 'object' ? String((v as ArrayLike<unknown>)[0]) : String(v);
-}
-
-function nums(g: Group, path: string): number[] | undefined {
-  const v = value(g, path);
-  return v === undefined ? undefined : hdf5Numbers(v);
-}
-
-function num(g: Group, path: string, what: string): number {
-  const v = nums(g, path);
-  if (!v || v.length !== 1 || !Number.isFinite(v[0])) throw badInput(`${what}: "${path}" must be one number`);
-  return v[0];
-}
-
-function shapeOf(g: Group, path: string): number[] {
-  const d = hdf5Member(g, path);
-  return d instanceof h5wasm.Dataset ? [...(d.shape ?? [])] : [];
-}
+/** A delay or refractory period in steps, as lava-dl writes them (a value outside this range is a corrupt file, not an unsupported feature). */
+const plausibleSteps = (x: number) => Number.isInteger(x) && x >= 0 && x <= 2 ** 16;
 
 function refuse(where: string, what: string): never {
   throw new SnncError(`${where}: ${what}`, ExitCode.doesNotFit);
 }
 
 /** CUBA neuron parameters of a layer, as an IR neuron record (without name/inputs/bias). */
-function neuronOf(g: Group, where: string): { alpha: number; beta: number; threshold: number } {
+function neuronOf({ str, nums, num }: Accessors, g: Hdf5Group, where: string): { alpha: number; beta: number; threshold: number } {
   const type = str(g, 'neuron/type');
   if (type === undefined) return { alpha: 1, beta: 0, threshold: nextFloat32Up(2 ** 17 / 64) }; // netx's default non-leaky integrator
-  if (type !== 'CUBA' && type !== 'LOIHI') refuse(where, `neuron type "${type}" is not supported (CUBA and LOIHI are; SDNN and RF neurons are not yet)`);
-  const ref = nums(g, 'neuron/refDelay')?.[0] ?? 1;
+  if (type !== 'CUBA' && type !== 'LOIHI') {
+    if (!LAVA_NEURON_TYPES.includes(type)) throw badInput(`${where}: unknown neuron type "${type}" (not a lava-dl NetX neuron; a corrupt file?)`);
+    refuse(where, `neuron type "${type}" is not supported (CUBA and LOIHI are; SDNN and RF neurons are not yet)`);
+  }
+  const ref = nums(g, 'neuron/refDelay', where)?.[0] ?? 1;
+  if (!plausibleSteps(ref)) throw badInput(`${where}: neuron/refDelay ${ref} is not a step count (a corrupt file?)`);
   if (ref !== 1) refuse(where, `refDelay ${ref}: refractory periods are not supported (only refDelay 1)`);
-  const graded = nums(g, 'neuron/gradedSpike')?.[0];
+  const graded = nums(g, 'neuron/gradedSpike', where)?.[0];
+  if (graded !== undefined && graded !== 0 && graded !== 1) throw badInput(`${where}: neuron/gradedSpike ${graded} is not a boolean (a corrupt file?)`);
   if (graded) refuse(where, 'graded spikes are not supported');
   const iDecay = num(g, 'neuron/iDecay', where);
   const vDecay = num(g, 'neuron/vDecay', where);
@@ -88,11 +102,13 @@ function scaled(data: ArrayLike<number>): Float32Array {
   return Float32Array.from(data, (x) => x / 64);
 }
 
-function parseNetx(f: Hdf5File, file: string, options: NetxImportOptions): SnnModel {
-  const root = hdf5Member(f, 'layer');
-  if (!(root instanceof h5wasm.Group)) throw badInput(`${file}: not a NetX network (no /layer group)`);
-  const keys = root.keys().filter((k) => /^\d+$/.test(k)).map(Number).sort((a, b) => a - b);
-  if (!keys.length || keys.some((k, i) => k !== i)) throw badInput(`${file}: /layer must hold groups 0…n−1, found ${root.keys().join(', ')}`);
+function parseNetx(t: Hdf5Tree, file: string, options: NetxImportOptions): SnnModel {
+  const a = accessors(t);
+  const { str, nums, shapeOf } = a;
+  const root = t.group(t.root, 'layer');
+  if (!root) throw badInput(`${file}: not a NetX network (no /layer group)`);
+  const keys = t.keys(root).filter((k) => /^\d+$/.test(k)).map(Number).sort((x, y) => x - y);
+  if (!keys.length || keys.some((k, i) => k !== i)) throw badInput(`${file}: /layer must hold groups 0…n−1, found ${t.keys(root).join(', ')}`);
   const layers: L.Layer[] = [];
   let inputShape: number[] | undefined;
   let encoding: SnnModel['input']['encoding'] = { type: 'events' };
@@ -100,8 +116,8 @@ function parseNetx(f: Hdf5File, file: string, options: NetxImportOptions): SnnMo
   let prevShape: number[] | undefined;
   const inputTransform: Record<string, number> = {};
 
-  const addNeuron = (name: string, g: Group, where: string, shape: number[], bias: Float32Array | undefined, recurrent?: Float32Array) => {
-    const n = neuronOf(g, where);
+  const addNeuron = (name: string, g: Hdf5Group, where: string, shape: number[], bias: Float32Array | undefined, recurrent?: Float32Array) => {
+    const n = neuronOf(a, g, where);
     layers.push(
       L.cubaLifNeuron({
         name,
@@ -117,8 +133,8 @@ function parseNetx(f: Hdf5File, file: string, options: NetxImportOptions): SnnMo
     prevShape = shape;
   };
   /** Per-neuron bias from a scalar, per-neuron or per-channel dataset (/64). */
-  const biasOf = (g: Group, shape: number[], where: string): Float32Array | undefined => {
-    const b = nums(g, 'bias');
+  const biasOf = (g: Hdf5Group, shape: number[], where: string): Float32Array | undefined => {
+    const b = nums(g, 'bias', where);
     if (!b || b.every((x) => x === 0)) return undefined;
     const n = shape.reduce((a, c) => a * c, 1);
     const perChannel = n / shape[0];
@@ -127,13 +143,15 @@ function parseNetx(f: Hdf5File, file: string, options: NetxImportOptions): SnnMo
   };
 
   for (const i of keys) {
-    const g = hdf5Member(root, String(i)) as Group;
     const where = `layer ${i}`;
+    const g = t.group(root, String(i));
+    if (!g) throw badInput(`${file}: /layer/${i} is not a group`);
     const type = str(g, 'type');
-    const shape = nums(g, 'shape');
+    const shape = nums(g, 'shape', where);
     if (!shape || shape.some((d) => !Number.isInteger(d) || d < 1)) throw badInput(`${where}: "shape" must be positive integers`);
     const name = `layer${i}`;
-    const delay = nums(g, 'delay');
+    const delay = nums(g, 'delay', where);
+    if (delay?.some((d) => !plausibleSteps(d))) throw badInput(`${where}: "delay" holds values that are not step counts (a corrupt file?)`);
     if (delay?.some((d) => d !== 0)) refuse(where, 'axonal delays are not supported');
     switch (type) {
       case 'input': {
@@ -141,7 +159,7 @@ function parseNetx(f: Hdf5File, file: string, options: NetxImportOptions): SnnMo
         inputShape = shape;
         encoding = { type: 'direct' };
         for (const k of ['weight', 'bias']) {
-          const v = nums(g, k);
+          const v = nums(g, k, where);
           if (v?.length === 1) inputTransform[k] = v[0];
         }
         // netx's input block: a neuron driven by its bias (the encoded input, /64 here) on every step.
@@ -150,7 +168,7 @@ function parseNetx(f: Hdf5File, file: string, options: NetxImportOptions): SnnMo
       }
       case 'dense':
       case 'dense_rec': {
-        const w = nums(g, 'weight');
+        const w = nums(g, 'weight', where);
         const nOut = shape.reduce((a, c) => a * c, 1);
         if (!w || w.length % nOut !== 0) throw badInput(`${where}: weight has ${w?.length ?? 0} values, not a multiple of ${nOut} outputs`);
         const nIn = w.length / nOut;
@@ -163,7 +181,7 @@ function parseNetx(f: Hdf5File, file: string, options: NetxImportOptions): SnnMo
         previous = `${name}_dense`;
         let rec: Float32Array | undefined;
         if (type === 'dense_rec') {
-          const r = nums(g, 'weight_rec');
+          const r = nums(g, 'weight_rec', where);
           if (!r || r.length !== nOut * nOut) throw badInput(`${where}: weight_rec must be ${nOut}×${nOut}`);
           rec = scaled(r);
         }
@@ -173,13 +191,20 @@ function parseNetx(f: Hdf5File, file: string, options: NetxImportOptions): SnnMo
       case 'conv': {
         if (i === 0) refuse(where, 'a network that starts with a conv layer has no input size; add an input layer');
         const wShape = shapeOf(g, 'weight');
-        const w = nums(g, 'weight')!;
+        const w = nums(g, 'weight', where);
+        if (!w || w.length !== wShape.reduce((x, y) => x * y, 1)) throw badInput(`${where}: conv weight is missing or does not match its shape`);
         if (wShape.length < 4 || (wShape.length === 5 && wShape[4] !== 1)) throw badInput(`${where}: conv weight must be (Cout, Cin, kH, kW[, 1]), got (${wShape.join(', ')})`);
-        const dil = nums(g, 'dilation') ?? [1, 1];
-        if (dil.some((d) => d !== 1)) refuse(where, `dilation ${dil.join('×')} is not supported`);
-        const stride = nums(g, 'stride') ?? [1, 1];
-        const pad = nums(g, 'padding') ?? [0, 0];
-        const groups = nums(g, 'groups')?.[0] ?? 1;
+        const dil = nums(g, 'dilation', where) ?? [1, 1];
+        const stride = nums(g, 'stride', where) ?? [1, 1];
+        const pad = nums(g, 'padding', where) ?? [0, 0];
+        if (dil.some((d) => d !== 1)) {
+          // A dilation whose kernel is wider than the (padded) input is a corrupt value, not an unsupported feature.
+          const span = Math.max(...dil) * (Math.max(wShape[2], wShape[3]) - 1) + 1;
+          const extent = Math.max(0, ...(prevShape ?? inputShape ?? [])) + 2 * Math.max(0, ...pad);
+          if (dil.some((d) => !Number.isInteger(d) || d < 1) || span > extent) throw badInput(`${where}: dilation ${dil.join('×')} is not valid for a ${wShape[2]}×${wShape[3]} kernel on this input (a corrupt file?)`);
+          refuse(where, `dilation ${dil.join('×')} is not supported`);
+        }
+        const groups = nums(g, 'groups', where)?.[0] ?? 1;
         layers.push(
           L.conv2d({
             name: `${name}_conv`,
@@ -200,10 +225,11 @@ function parseNetx(f: Hdf5File, file: string, options: NetxImportOptions): SnnMo
         prevShape = [shape.reduce((a, c) => a * c, 1)];
         break;
       default:
+        if (type === undefined || !LAVA_LAYER_TYPES.includes(type)) throw badInput(`${where}: ${type === undefined ? 'no layer type' : `unknown layer type "${type}"`} (not a lava-dl NetX layer; a corrupt file?)`);
         refuse(where, `layer type "${type}" is not supported (input, dense, dense_rec, conv and flatten are)`);
     }
   }
-  const tSample = nums(f as unknown as Group, 'simulation/tSample')?.[0];
+  const tSample = nums(t.root, 'simulation/tSample')?.[0];
   const model: SnnModel = {
     name: file.replace(/^.*[\\/]/, '').replace(/\.net$/i, ''),
     input: { shape: inputShape!, encoding, preprocess: IDENTITY_PREPROCESS },

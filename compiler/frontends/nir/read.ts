@@ -1,5 +1,5 @@
 /**
- * The NIR frontend (nir.md): a `.nir` HDF5 graph (read with h5wasm) → IR, discretised with forward Euler
+ * The NIR frontend (nir.md): a `.nir` HDF5 graph (read by io/hdf5.ts, in a worker with a time limit) → IR, discretised with forward Euler
  * at a chosen dt (nir.md §5). Lenient: quirks it can repair (missing v_reset, dtype mixes, 0-d parameters,
  * unordered edges) become diagnostics naming the node; what it cannot represent is a clear error.
  *
@@ -16,9 +16,9 @@
  * Nested graphs are inlined; a neuron ⇄ Affine/Linear cycle becomes the neuron's recurrent weight.
  * Not yet supported (clear errors): other cycles, Conv1d, Delay, Threshold, I, LI, CubaLI, non-zero
  * v_leak or v_reset, per-neuron thresholds or time constants that differ within a layer.
+ * NaN or infinite parameters, and parameters whose discretisation overflows, are refused by node.
  */
-import h5wasm, { type Dataset, type Group } from 'h5wasm/node';
-import { type Hdf5File, type Hdf5Value, hdf5Member, hdf5Numbers, openHdf5 } from '../../io/hdf5.js';
+import { type Hdf5Group, type Hdf5Tree, type Hdf5Value, hdf5Numbers, readHdf5 } from '../../io/hdf5.js';
 import { SnncError, badInput } from '../../errors.js';
 import * as L from '../../ir/layers.js';
 import { INPUT, IDENTITY_PREPROCESS, type SnnModel } from '../../ir/model.js';
@@ -33,6 +33,8 @@ export interface NirImportOptions {
   /** Reset for neurons whose file gives no v_reset (files before NIR 1.0.6); default 'zero' as the reference reader. */
   readonly reset?: L.ResetMode;
   readonly timesteps?: number;
+  /** Time limit of the HDF5 parsing in seconds (default: $SNNC_HDF5_TIMEOUT, else 60; see io/hdf5.ts). */
+  readonly hdf5TimeoutS?: number;
 }
 
 export interface Diagnostic {
@@ -58,28 +60,27 @@ interface NirNode {
 const toNumbers = (v: Value): number[] => (v === undefined ? [] : hdf5Numbers(v));
 
 export async function readNir(file: string, options: NirImportOptions = {}): Promise<NirImport> {
-  const f = await openHdf5(file, 'NIR');
+  if (options.dt !== undefined && !(Number.isFinite(options.dt) && options.dt > 0)) throw badInput(`${file}: dt must be a finite positive number of seconds, got ${options.dt}`);
+  const t = await readHdf5(file, 'NIR', { timeoutS: options.hdf5TimeoutS });
   try {
-    return parseNirFile(f, file, options);
+    return parseNirFile(t, file, options);
   } catch (e) {
     if (e instanceof SnncError) throw e;
     throw badInput(`${file}: cannot read the NIR graph (${(e as Error).message})`); // corrupt HDF5 content
-  } finally {
-    f.close();
   }
 }
 
-function parseNirFile(f: Hdf5File, file: string, options: NirImportOptions): NirImport {
+function parseNirFile(t: Hdf5Tree, file: string, options: NirImportOptions): NirImport {
   const diagnostics: Diagnostic[] = [];
   const warn = (node: string, message: string) => diagnostics.push({ node, message });
-  const versionDs = hdf5Member(f, 'version') as Dataset | null;
-  const version = versionDs ? String(versionDs.value) : 'unknown';
-  const root = hdf5Member(f, 'node') as Group | null;
-  if (!root || !(root instanceof h5wasm.Group)) throw badInput(`${file}: not a NIR file (no /node group)`);
-  const rootType = hdf5Member(root, 'type') as Dataset | null;
-  if (rootType && String(rootType.value) !== 'NIRGraph') throw badInput(`${file}: /node is a ${String(rootType.value)}, expected a NIRGraph`);
+  const versionValue = t.value(t.root, 'version');
+  const version = versionValue !== undefined ? String(versionValue) : 'unknown';
+  const root = t.group(t.root, 'node');
+  if (!root) throw badInput(`${file}: not a NIR file (no /node group)`);
+  const rootType = t.value(root, 'type');
+  if (rootType !== undefined && String(rootType) !== 'NIRGraph') throw badInput(`${file}: /node is a ${String(rootType)}, expected a NIRGraph`);
 
-  const { nodes, edges } = flattenGraph(root, '', file, warn);
+  const { nodes, edges } = flattenGraph(t, root, '', file, warn);
   const dt = options.dt ?? 1e-4;
   if (options.dt === undefined && [...nodes.values()].some((n) => n.type === 'LIF' || n.type === 'CubaLIF')) warn('(graph)', `no --dt given: using dt = 1e-4 (the NIR paper's convention); NIR files carry no time step`);
 
@@ -261,6 +262,8 @@ function parseNirFile(f: Hdf5File, file: string, options: NirImportOptions): Nir
           neuron = L.cubaLifNeuron({ ...base, inputs: ['(pending)'], alpha: 1 - dt / tauSyn, beta: 1 - dt / tauMem });
         }
         if (!(neuron.op === 'if' || (neuron.beta >= 0 && neuron.beta <= 1))) throw badInput(`${where}: dt = ${dt} is larger than a time constant; choose a smaller --dt`);
+        if (neuron.op === 'cuba_lif' && !(neuron.alpha >= 0 && neuron.alpha <= 1)) throw badInput(`${where}: dt = ${dt} is larger than tau_syn; choose a smaller --dt`);
+        if (!Number.isFinite(gain) || !Number.isFinite(threshold)) throw badInput(`${where}: the input gain (r, tau, w_in at dt = ${dt}) or the threshold is not a finite number`);
         if (Math.abs(gain - 1) < 1e-6) gain = 1; // the snnTorch convention (R = τ/dt, w_in = τ_syn/dt), up to float rounding
         const rec = recurrentOf.get(name);
         let recurrent: Tensor | undefined;
@@ -292,6 +295,12 @@ function parseNirFile(f: Hdf5File, file: string, options: NirImportOptions): Nir
     dt,
     metadata: { source: { format: 'nir', version, dt, discretisation: 'forward Euler' } },
   };
+  for (const layer of layers) {
+    for (const [key, v] of Object.entries(layer)) {
+      const bad = typeof v === 'number' ? !Number.isFinite(v) : v && typeof v === 'object' && 'data' in v && (v.data as Float32Array).some((x) => !Number.isFinite(x));
+      if (bad) throw badInput(`${file}: node "${layer.name}": the ${key} of the imported layer is not finite (parameters overflow float32 after discretisation at dt = ${dt})`);
+    }
+  }
   verifyModel(model);
   return { model, diagnostics, version };
 }
@@ -343,21 +352,22 @@ function addBias(layers: L.Layer[], input: string, bias: number[], where: string
  * Inner edges naming a missing node are repaired when exactly one inner node's name starts with it
  * (a quirk of the NIR paper's subgraph files), with a diagnostic.
  */
-function flattenGraph(g: Group, prefix: string, file: string, warn: (node: string, message: string) => void): { nodes: Map<string, NirNode>; edges: [string, string][] } {
-  const nodesGroup = hdf5Member(g, 'nodes');
-  if (!(nodesGroup instanceof h5wasm.Group)) throw badInput(`${file}: graph "${prefix || '/node'}" has no nodes group`);
+function flattenGraph(t: Hdf5Tree, g: Hdf5Group, prefix: string, file: string, warn: (node: string, message: string) => void): { nodes: Map<string, NirNode>; edges: [string, string][] } {
+  const nodesGroup = t.group(g, 'nodes');
+  if (!nodesGroup) throw badInput(`${file}: graph "${prefix || '/node'}" has no nodes group`);
   const nodes = new Map<string, NirNode>();
   const inner = new Map<string, { input: string; output: string }>(); // nested graph → its entry and exit
   const edges: [string, string][] = [];
-  for (const name of nodesGroup.keys()) {
+  const nodeNames = t.keys(nodesGroup);
+  for (const name of nodeNames) {
     if (!name || name.includes('/')) throw badInput(`${file}: invalid node name "${name}"`);
-    const member = hdf5Member(nodesGroup, name);
-    if (!(member instanceof h5wasm.Group)) throw badInput(`${file}: node "${prefix}${name}" is not a group`);
-    const typeDs = hdf5Member(member, 'type');
-    if (!(typeDs instanceof h5wasm.Dataset)) throw badInput(`${file}: node "${prefix}${name}" has no type`);
+    const member = t.group(nodesGroup, name);
+    if (!member) throw badInput(`${file}: node "${prefix}${name}" is not a group`);
+    const typeDs = t.dataset(member, 'type');
+    if (!typeDs) throw badInput(`${file}: node "${prefix}${name}" has no type`);
     const type = String(typeDs.value);
     if (type === 'NIRGraph') {
-      const sub = flattenGraph(member, `${prefix}${name}.`, file, warn);
+      const sub = flattenGraph(t, member, `${prefix}${name}.`, file, warn);
       for (const [k, v] of sub.nodes) nodes.set(k, v);
       edges.push(...sub.edges);
       const ins = [...sub.nodes.values()].filter((n) => n.type === 'Input' && n.name.startsWith(`${prefix}${name}.`) && !n.name.slice(prefix.length + name.length + 1).includes('.'));
@@ -369,25 +379,31 @@ function flattenGraph(g: Group, prefix: string, file: string, warn: (node: strin
       continue;
     }
     const params = new Map<string, { shape: number[]; value: Value }>();
-    for (const key of member.keys()) {
+    for (const key of t.keys(member)) {
       if (key === 'type' || key === 'metadata') continue;
-      const d = hdf5Member(member, key);
-      if (d instanceof h5wasm.Dataset) params.set(key, { shape: d.shape ?? [], value: d.value as Value });
+      const d = t.dataset(member, key);
+      if (!d) continue;
+      const value = d.value ?? undefined;
+      if (typeof value === 'number' ? !Number.isFinite(value) : value && typeof value === 'object' && Array.from(value as ArrayLike<unknown>).some((x) => typeof x === 'number' && !Number.isFinite(x))) {
+        throw badInput(`${file}: node "${prefix}${name}" (${type}): parameter "${key}" contains NaN or an infinity`);
+      }
+      params.set(key, { shape: d.shape ?? [], value });
     }
-    const meta = hdf5Member(member, 'metadata');
+    const meta = t.group(member, 'metadata');
     const metadata = new Map<string, string>();
-    if (meta instanceof h5wasm.Group) {
-      for (const key of meta.keys()) {
-        const d = hdf5Member(meta, key);
-        if (d instanceof h5wasm.Dataset && typeof d.value === 'string') metadata.set(key, d.value);
+    if (meta) {
+      for (const key of t.keys(meta)) {
+        const d = t.dataset(meta, key);
+        if (d && typeof d.value === 'string') metadata.set(key, d.value);
       }
     }
     nodes.set(`${prefix}${name}`, { name: `${prefix}${name}`, type, params, metadata });
   }
-  const edgeDs = hdf5Member(g, 'edges');
-  const flat = edgeDs instanceof h5wasm.Dataset ? Array.from((edgeDs.value ?? []) as ArrayLike<string | number>) : [];
-  if (!(edgeDs instanceof h5wasm.Dataset)) warn(prefix || '(graph)', 'the graph has no edges dataset');
-  const local = new Set(nodesGroup.keys());
+  const edgeDs = t.dataset(g, 'edges');
+  const edgeValue = edgeDs?.value ?? [];
+  const flat = typeof edgeValue === 'object' ? Array.from(edgeValue as ArrayLike<string | number>) : [edgeValue];
+  if (!edgeDs) warn(prefix || '(graph)', 'the graph has no edges dataset');
+  const local = new Set(nodeNames);
   const repaired = new Set<string>();
   const resolve = (n: string): string => {
     if (local.has(n)) return n;

@@ -7,10 +7,11 @@
  * model's preprocessing). Every op is checked before any work; an unsupported one is an error naming
  * the node, its op type and the opset.
  */
+import { dirname, isAbsolute, resolve } from 'node:path';
 import onnxPkg from 'onnx-proto';
 import type { onnx as O } from 'onnx-proto';
-import { badInput } from '../../errors.js';
-import { readInputFile } from '../../io/read-file.js';
+import { SnncError, badInput } from '../../errors.js';
+import { MAX_INPUT_BYTES, readInputFile } from '../../io/read-file.js';
 import * as L from '../../ir/layers.js';
 import { INPUT, type Preprocess, type SnnModel } from '../../ir/model.js';
 import { layerOutputShape } from '../../ir/shapes.js';
@@ -42,17 +43,61 @@ interface Act {
 }
 type Value = Const | Act;
 
-function constOf(t: O.ITensorProto, where: string): Const {
+/** Largest input dimension (as model.json's schema) and per-sample input size accepted. */
+const MAX_DIM = 1 << 24;
+const MAX_INPUT_ELEMENTS = 2 ** 31 - 1;
+
+/** Largest tensor a model may declare: its bytes must fit in one buffer (see MAX_INPUT_BYTES). */
+const MAX_TENSOR_BYTES = MAX_INPUT_BYTES;
+
+/** Reads tensors' external data (`data_location: EXTERNAL`): files beside the model, read once each. */
+class ExternalData {
+  private readonly files = new Map<string, Uint8Array>();
+  constructor(private readonly baseDir: string | undefined) {}
+
+  bytes(t: O.ITensorProto, where: string, needed: number): Uint8Array {
+    const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    const location = entries.get('location');
+    if (!location) throw badInput(`${where}: tensor "${t.name}" has external data without a "location"`);
+    if (this.baseDir === undefined) throw badInput(`${where}: tensor "${t.name}" has its data in the external file "${location}", which cannot be read when the model is not read from a file`);
+    if (isAbsolute(location) || location.split(/[\\/]/).includes('..')) throw badInput(`${where}: tensor "${t.name}" has external data "${location}" outside the model's folder`);
+    const path = resolve(this.baseDir, location);
+    let file = this.files.get(path);
+    if (!file) {
+      file = readInputFile(path, `the external data of tensor "${t.name}"`, { name: `${where}: ${location}` });
+      this.files.set(path, file);
+    }
+    const num = (k: string, d: number) => {
+      const v = entries.get(k);
+      if (v === undefined) return d;
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw badInput(`${where}: tensor "${t.name}" has external data ${k} "${v}", not a non-negative integer`);
+      return n;
+    };
+    const offset = num('offset', 0);
+    const length = num('length', file.length - Math.min(offset, file.length));
+    if (offset + length > file.length) throw badInput(`${where}: tensor "${t.name}" has external data [${offset}, ${offset + length}) past the end of "${location}" (${file.length} bytes)`);
+    if (length !== needed) throw badInput(`${where}: tensor "${t.name}" has ${length} bytes of external data in "${location}", its shape needs ${needed}`);
+    return file.subarray(offset, offset + length);
+  }
+}
+
+function constOf(t: O.ITensorProto, where: string, external: ExternalData, kind = 'tensor'): Const {
+  const name = `${kind} "${t.name}"`;
   const dims = (t.dims ?? []).map(Number);
-  const n = sizeOf(dims);
-  const raw = t.rawData && t.rawData.length > 0 ? new Uint8Array(t.rawData) : undefined;
-  const data = new Float64Array(n);
-  const view = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : undefined;
+  if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) throw badInput(`${where}: ${name} has dimensions [${dims}]; expected non-negative integers`);
   const width: Record<number, number> = { [DT.FLOAT]: 4, [DT.DOUBLE]: 8, [DT.INT64]: 8, [DT.INT32]: 4 };
-  if (!width[t.dataType ?? 0]) throw badInput(`${where}: tensor "${t.name}" has unsupported data type ${t.dataType}`);
-  if (view && view.byteLength !== n * width[t.dataType!]) throw badInput(`${where}: tensor "${t.name}" has ${view.byteLength} bytes of data, shape [${dims}] needs ${n * width[t.dataType!]}`);
+  const w = width[t.dataType ?? 0];
+  if (!w) throw badInput(`${where}: ${name} has unsupported data type ${t.dataType}`);
+  const n = sizeOf(dims);
+  if (n * w > MAX_TENSOR_BYTES) throw badInput(`${where}: ${name} of shape [${dims}] would take ${n * w} bytes, more than the limit of ${MAX_TENSOR_BYTES}`);
+  let raw: Uint8Array | undefined = t.rawData && t.rawData.length > 0 ? new Uint8Array(t.rawData) : undefined;
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = external.bytes(t, where, n * w);
+  const view = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : undefined;
+  if (view && view.byteLength !== n * w) throw badInput(`${where}: ${name} has ${view.byteLength} bytes of data, shape [${dims}] needs ${n * w}`);
   const typed = { [DT.FLOAT]: t.floatData, [DT.DOUBLE]: t.doubleData, [DT.INT64]: t.int64Data, [DT.INT32]: t.int32Data }[t.dataType!] ?? [];
-  if (!view && typed.length !== n) throw badInput(`${where}: tensor "${t.name}" has ${typed.length} values, shape [${dims}] needs ${n}`);
+  if (!view && typed.length !== n) throw badInput(`${where}: ${name} has ${typed.length} values, shape [${dims}] needs ${n}`);
+  const data = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     if (view) {
       switch (t.dataType) {
@@ -63,6 +108,9 @@ function constOf(t: O.ITensorProto, where: string): Const {
       }
     } else data[i] = Number(typed[i]);
   }
+  // NaN is never meaningful; ±Inf (or a double beyond float32) only as a scalar bound, e.g. Clip's max.
+  const bad = data.findIndex((v) => Number.isNaN(v) || (n > 1 && !Number.isFinite(Math.fround(v))));
+  if (bad >= 0) throw badInput(`${where}: ${name} has ${Number.isFinite(data[bad]) ? `${data[bad]}, which overflows float32,` : `a non-finite value (${data[bad]})`} at flat index ${bad}`);
   return { kind: 'const', dims, data };
 }
 
@@ -74,7 +122,9 @@ const attrString = (a: Attrs, k: string, d: string) => (a.get(k)?.s ? new TextDe
 
 const sanitize = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^([^A-Za-z_])/, '_$1');
 
-export function parseOnnx(bytes: Uint8Array, file: string): SnnModel {
+/** `baseDir` is where external tensor data lives (default: the folder of `file`). */
+export function parseOnnx(bytes: Uint8Array, file: string, baseDir: string | undefined = dirname(file)): SnnModel {
+  const external = new ExternalData(baseDir);
   let model: O.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -89,19 +139,23 @@ export function parseOnnx(bytes: Uint8Array, file: string): SnnModel {
 
   // Check every op first: an unsupported model fails before any work.
   for (const [i, node] of graph.node.entries()) {
+    if (!node.output?.length || !node.output[0]) throw badInput(`${file}: node "${node.name || `#${i}`}" (${node.opType}) has no output`);
     if ((node.domain && node.domain !== 'ai.onnx') || !(SUPPORTED_OPS as readonly string[]).includes(node.opType ?? '')) {
       throw badInput(`${file}: node "${node.name || `#${i}`}" has op type ${node.domain ? `${node.domain}::` : ''}${node.opType} (opset ${opset}), which snnc cannot convert (supported: ${SUPPORTED_OPS.join(', ')})`);
     }
   }
 
   const values = new Map<string, Value>();
-  for (const init of graph.initializer ?? []) values.set(init.name!, constOf(init, file));
+  for (const init of graph.initializer ?? []) values.set(init.name!, constOf(init, file, external, 'initializer'));
   const realInputs = (graph.input ?? []).filter((i) => !values.has(i.name!));
   if (realInputs.length !== 1) throw badInput(`${file}: expected exactly one non-constant graph input, found ${realInputs.length} (${realInputs.map((i) => i.name).join(', ')})`);
   const inputInfo = realInputs[0];
   const inDims = (inputInfo.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0 ? Number(d.dimValue) : -1));
   if (inDims.length < 2 || inDims.slice(1).some((d) => d < 1)) {
     throw badInput(`${file}: input "${inputInfo.name}" must have a batch axis and fixed per-sample dimensions, got [${inDims.map((d) => (d < 0 ? '?' : d)).join(', ')}]`);
+  }
+  if (inDims.slice(1).some((d) => d > MAX_DIM) || sizeOf(inDims.slice(1)) > MAX_INPUT_ELEMENTS) {
+    throw badInput(`${file}: input "${inputInfo.name}" has per-sample shape [${inDims.slice(1)}]; each dimension must be at most ${MAX_DIM} and the sample at most ${MAX_INPUT_ELEMENTS} values`);
   }
   const inputShape = inDims.slice(1);
   values.set(inputInfo.name!, { kind: 'act', layer: INPUT, shape: inputShape });
@@ -163,7 +217,7 @@ export function parseOnnx(bytes: Uint8Array, file: string): SnnModel {
       case 'Constant': {
         const t = attrs.get('value')?.t;
         if (!t) throw badInput(`${where}: only the "value" form of Constant is supported`);
-        values.set(out, constOf(t, where));
+        values.set(out, constOf(t, where, external));
         break;
       }
       case 'Shape': {
@@ -363,7 +417,12 @@ export function parseOnnx(bytes: Uint8Array, file: string): SnnModel {
     dt: 0.001,
     metadata: { source: { format: 'onnx', opset, irVersion: Number(model.irVersion), producer: `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim(), softmaxAtOutputDropped: softmaxAtOutput } },
   };
-  verifyModel(result);
+  try {
+    verifyModel(result);
+  } catch (e) {
+    if (e instanceof SnncError) throw new SnncError(`${file}: ${e.message}`, e.exitCode);
+    throw e;
+  }
   return result;
 }
 
