@@ -97,15 +97,15 @@ describe('-o never destroys the user\'s files', () => {
     const w = workspace('devices');
     const c = snnc(['compile', w.model, '--target', 'gpu', '-o', '/dev/null']);
     expect(c.code).toBe(2);
-    expect(c.stderr).toContain('/dev/null: exists and is a device');
+    expect(c.stderr).toContain('/dev/null: exists and is a character device');
     const x = join(w.cwd, 'x.npy');
     execFileSync(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(x)}, Buffer.concat([Buffer.from('\\x93NUMPY\\x01\\x00v\\x00'), Buffer.from("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }".padEnd(117) + '\\n'), Buffer.alloc(24)]))`]);
     const s = snnc(['simulate', w.model, '--input', x, '--output', '/dev/null']);
     expect(s.code).toBe(2);
-    expect(s.stderr).toContain('/dev/null: exists and is a device; the output must be a regular file or a new path');
+    expect(s.stderr).toContain('/dev/null: exists and is a character device; the output must be a regular file or a new path');
     const m = snnc(['import', NIR, '-o', '/dev/null']);
     expect(m.code).toBe(2);
-    expect(m.stderr).toContain('/dev/null: exists and is a device');
+    expect(m.stderr).toContain('/dev/null: exists and is a character device');
   });
 
   it('recompiling into a folder snnc wrote replaces it; a user file added there makes it foreign', () => {

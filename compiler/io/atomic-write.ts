@@ -17,6 +17,7 @@ import { type Stats, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync
 import { homedir } from 'node:os';
 import { basename, dirname, join, parse, resolve, sep } from 'node:path';
 import { ExitCode, SnncError, badInput } from '../errors.js';
+import { kindOf } from './read-file.js';
 
 export interface OutputOptions {
   /** Replace an existing folder that snnc did not write (never `.`, `..`, `/`, a file or a link). */
@@ -31,17 +32,6 @@ function tempName(path: string): string {
   const base = basename(path);
   const mark = base.length > TEMP_BASE ? '~' : '-';
   return join(dirname(path), `.${base.slice(0, TEMP_BASE)}.tmp${mark}${process.pid}-${Date.now()}`);
-}
-
-/** What kind of file system object `st` is, for messages. */
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return 'a folder';
-  if (st.isFile()) return 'a file';
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'a special file';
 }
 
 function statOrNull(path: string, follow: boolean): Stats | null {

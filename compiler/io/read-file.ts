@@ -31,13 +31,16 @@ export interface ReadOptions {
 
 const MiB = (n: number) => `${(n / 2 ** 20).toFixed(n % 2 ** 20 === 0 ? 0 : 1)} MiB`;
 
-function kindOf(st: Stats): string {
+/** What kind of file system object `st` is, for messages ("a directory", "a named pipe (FIFO)", …). */
+export function kindOf(st: Stats): string {
+  if (st.isFile()) return 'a file';
+  if (st.isSymbolicLink()) return 'a symbolic link';
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a named pipe (FIFO)';
   if (st.isSocket()) return 'a socket';
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device';
-  return 'not a regular file';
+  return 'a special file';
 }
 
 /** Reads a regular file whole, refusing special files and files over the size cap (see ReadOptions). */
