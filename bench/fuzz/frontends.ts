@@ -656,39 +656,28 @@ function inputFor(shape: unknown, events: boolean, T: unknown, n: number): Float
   return Float32Array.from({ length: per * n }, (_, i) => (i * 53) % 256);
 }
 
-const loihiFrontend: Frontend = {
-  name: 'loihi-folder',
-  what: 'compiled loihi folders (loihi.json structure, loihi.bin words and bytes, manifest.json) through readLoihiFolder + LoihiEmulator.run',
-  isolation: 'process', // a mutated descriptor can allocate gigabytes of typed arrays: watched per child
-  async load(seedDir) {
-    return {
-      arb: folderMutation(seedDir, ['loihi-cnn', 'loihi-mlp'], 10),
-      run: async (dir) => {
-        const e = new LoihiEmulator(readLoihiFolder(dir));
-        const d = e.descriptor as any;
-        const x = inputFor(d.input?.shape, d.input?.encoding?.type === 'events', d.timesteps, 2);
-        if (x && Number(d.timesteps) <= 1000) e.run(x, 2);
-      },
-    };
-  },
-};
+/** A neuromorphic target's compiled folders, read and run (2 samples) in its emulator. */
+function emulatorFolderFrontend(target: 'loihi' | 'spinnaker', open: (dir: string) => { descriptor: unknown; run(x: Float32Array, n: number): unknown }): Frontend {
+  return {
+    name: `${target}-folder`,
+    what: `compiled ${target} folders (${target}.json structure, ${target}.bin words and bytes, manifest.json), read and run in the ${target} emulator`,
+    isolation: 'process', // a mutated descriptor can allocate gigabytes of typed arrays: watched per child
+    async load(seedDir) {
+      return {
+        arb: folderMutation(seedDir, [`${target}-cnn`, `${target}-mlp`], 10),
+        run: async (dir) => {
+          const e = open(dir);
+          const d = e.descriptor as any;
+          const x = inputFor(d.input?.shape, d.input?.encoding?.type === 'events', d.timesteps, 2);
+          if (x && Number(d.timesteps) <= 1000) e.run(x, 2);
+        },
+      };
+    },
+  };
+}
 
-const spinnakerFrontend: Frontend = {
-  name: 'spinnaker-folder',
-  what: 'compiled spinnaker folders (spinnaker.json structure, spinnaker.bin words and bytes, manifest.json) through readSpinnakerFolder + SpinnakerEmulator.run',
-  isolation: 'process', // a mutated descriptor can allocate gigabytes of typed arrays: watched per child
-  async load(seedDir) {
-    return {
-      arb: folderMutation(seedDir, ['spinnaker-cnn', 'spinnaker-mlp'], 10),
-      run: async (dir) => {
-        const e = new SpinnakerEmulator(readSpinnakerFolder(dir));
-        const d = e.descriptor as any;
-        const x = inputFor(d.input?.shape, d.input?.encoding?.type === 'events', d.timesteps, 2);
-        if (x && Number(d.timesteps) <= 1000) e.run(x, 2);
-      },
-    };
-  },
-};
+const loihiFrontend = emulatorFolderFrontend('loihi', (dir) => new LoihiEmulator(readLoihiFolder(dir)));
+const spinnakerFrontend = emulatorFolderFrontend('spinnaker', (dir) => new SpinnakerEmulator(readSpinnakerFolder(dir)));
 
 const gpuFrontend: Frontend = {
   name: 'gpu-folder',
