@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { type CaseResult, caseSeed } from './case.js';
 import { FIXTURES, REPO } from './frontends.js';
-import type { FrontendResult } from './harness.js';
+import type { FrontendResult, RunOptions } from './harness.js';
 
 const SENTINEL = 'user data, must survive\n';
 
@@ -113,16 +113,8 @@ function runChild(args: string[], cwd: string, timeoutMs: number, rssFile: strin
   });
 }
 
-export interface CliRunOptions {
-  readonly seed: number;
-  readonly cases: number;
-  readonly first?: number;
-  readonly timeoutMs: number;
-  readonly workers: number;
-  readonly seedDir: string;
-  readonly scratch: string;
-  readonly onProgress?: (done: number, total: number) => void;
-}
+/** The CLI fuzzer takes the harness's options; the heap limit does not apply to child processes. */
+export type CliRunOptions = Omit<RunOptions, 'heapMb' | 'rssLimitMb'>;
 
 export function cliArgs(seedDir: string, seed: number, index: number): string[] {
   const arb = fc.oneof(cliArbitrary(seedDir), cliTargetedArbitrary(seedDir));
