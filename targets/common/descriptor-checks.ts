@@ -31,6 +31,10 @@ export const encoding = {
   then: { required: ['type', 'seed'] },
 } as const;
 export const preprocess = object({ scale: number, mean: { type: 'array', items: number, minItems: 1 }, std: { type: 'array', items: number, minItems: 1 } });
+/** A non-negative int32 (counts, offsets). */
+export const count = integer(0, INT32_MAX);
+/** The fields every chip descriptor opens with: provenance and the model input the host encodes. */
+export const descriptorProvenance = { snncVersion: string, sourceHash: string, model: string, input: object({ shape, encoding, preprocess }) } as const;
 
 const compiled = new WeakMap<object, ValidateFunction>();
 

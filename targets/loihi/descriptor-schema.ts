@@ -4,7 +4,7 @@
  * ranges into loihi.bin, totals) are checked in descriptor.ts after the schema.
  */
 import { DECODINGS } from '../../compiler/ir/model.js';
-import { INT32_MAX, encoding, integer, object, preprocess, shape, string, tuple } from '../common/descriptor-checks.js';
+import { count, descriptorProvenance, integer, object, shape, string, tuple } from '../common/descriptor-checks.js';
 import { CHIP_KINDS } from './chip.js';
 
 /** Longest synaptic delay accepted (steps); the emulator keeps delay + 2 buffer slots per format. */
@@ -14,7 +14,6 @@ export const MAX_FORMATS = 256;
 /** Time steps, and the output window's start and length. */
 export const MAX_STEPS = 100_000;
 
-const count = integer(0, INT32_MAX);
 const range = tuple(count, 2);
 const budgetPair = tuple(count, 2);
 
@@ -75,12 +74,9 @@ export const loihiDescriptorSchema = {
     {
       format: { const: 'snnc-loihi' },
       formatVersion: { const: 1 },
-      snncVersion: string,
-      sourceHash: string,
-      model: string,
+      ...descriptorProvenance,
       chip: { enum: [...CHIP_KINDS] },
       timesteps: integer(1, MAX_STEPS),
-      input: object({ shape, encoding, preprocess }),
       host: object({ population: string, encoder: { type: 'object' }, port: range }, ['population', 'port']),
       spikeInput: object({ axons: range }),
       populations: { type: 'array', items: population, minItems: 1 },

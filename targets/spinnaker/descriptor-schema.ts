@@ -5,13 +5,12 @@
  * references (names, chips, ranges into spinnaker.bin, totals) are checked in descriptor.ts.
  */
 import { DECODINGS } from '../../compiler/ir/model.js';
-import { INT32_MAX, UINT32_MAX, encoding, integer, number, object, preprocess, shape, string, tuple } from '../common/descriptor-checks.js';
+import { INT32_MAX, UINT32_MAX, count, descriptorProvenance, integer, number, object, shape, string, tuple } from '../common/descriptor-checks.js';
 import { MAX_RING_BUFFER_BITS, MAX_ROW_LENGTH, TYPE_BITS } from './synaptic-matrix.js';
 
 /** Machine steps per sample (T + the output's depth). */
 export const MAX_STEPS = 200_000;
 
-const count = integer(0, INT32_MAX);
 const int32 = integer(-INT32_MAX - 1, INT32_MAX);
 const uint32 = integer(0, UINT32_MAX);
 const range = object({ offset: count, length: count });
@@ -90,14 +89,11 @@ export const spinnakerDescriptorSchema = {
     {
       format: { const: 'snnc-spinnaker' },
       version: { const: 1 },
-      snncVersion: string,
-      sourceHash: string,
-      model: string,
+      ...descriptorProvenance,
       timesteps: integer(1, 100_000),
       steps: integer(1, MAX_STEPS),
       machine: object({ name: string, width: integer(1, 256), height: integer(1, 256), wrap: { type: 'boolean' }, boards: integer(1, 1 << 16), routerEntries: integer(1, 1 << 16), sdramPerChip: count, dtcmPerCore: count, timestepMs: { const: 1 } }),
       keySpace: object({ colourBits: integer(0, 16), appBits: integer(0, 32), machineBits: integer(0, 32), atomBits: integer(0, 32) }),
-      input: object({ shape, encoding, preprocess }),
       host: object({ encoder: { type: 'object' }, population: string }, ['population']),
       output: object({ population: string, decoding: { enum: [...DECODINGS] } }),
       populations: { type: 'array', items: population, minItems: 1 },
