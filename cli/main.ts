@@ -10,6 +10,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { type LoadOptions, MODEL_FORMATS, loadModel } from '../compiler/frontends/index.js';
 import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
 import { modelSchema } from '../compiler/frontends/modeljson/schema.js';
+import { layerKind } from '../compiler/ir/layers.js';
+import type { SnnModel } from '../compiler/ir/model.js';
+import { sizeOf } from '../compiler/ir/tensor.js';
 import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
 import { checkOutputDir, checkOutputFile, safeFileName } from '../compiler/io/atomic-write.js';
 import { SNNC_VERSION } from '../compiler/version.js';
@@ -28,7 +31,8 @@ import { DEFAULT_MACHINE } from '../targets/spinnaker/index.js';
 import { MACHINE_HELP } from '../targets/spinnaker/machine.js';
 import { registerConversionCommands } from './convert.js';
 import { registerTrainCommand } from './train.js';
-import { batchArg, intInRange, positiveInt, positiveNumber, timestepsArg } from './options.js';
+import { MAX_TIMESTEPS, batchArg, intInRange, positiveInt, positiveNumber, timestepsArg } from './options.js';
+import { registerNeuronsCommand } from './neurons.js';
 import { registerReportCommand } from './report.js';
 import { printable, warn } from './terminal.js';
 import { type InputOptions, addInputOptions, loadInput, progress, report, runInBatches } from './predict.js';
@@ -41,6 +45,19 @@ function nirLoadOptions(o: { dt?: number; reset?: 'zero' | 'subtract'; timesteps
     netx: { timesteps: o.timesteps },
     onDiagnostic: (d) => warn(`node "${d.node}": ${d.message}`),
   };
+}
+
+/** --dt and --reset for commands that also read a .nir model directly, as `snnc import` has them. */
+const addNirOptions = (c: Command) =>
+  c
+    .option('--dt <seconds>', '.nir model: time step for discretising the continuous-time graph (default 1e-4, the NIR paper\'s; 1/R for graphs of IF neurons only)', positiveNumber)
+    .addOption(new Option('--reset <mode>', '.nir model: reset of every spiking neuron, overriding the file (default: its v_reset, else zero)').choices(['zero', 'subtract']));
+
+/** T for a .nir model run without -T on a time series [N, T, ...input shape]: the data's time axis (NIR files carry no T). */
+function nirTimesteps(modelPath: string, model: SnnModel, sampleShape: readonly number[], given: number | undefined): number {
+  if (given !== undefined || extname(modelPath).toLowerCase() !== '.nir' || model.input.encoding.type !== 'events' || sampleShape.length < 2) return given ?? model.timesteps;
+  const T = sampleShape[0];
+  return Number.isInteger(T) && T >= 1 && T <= MAX_TIMESTEPS && sizeOf(sampleShape) === T * sizeOf(model.input.shape) ? T : model.timesteps;
 }
 
 const targetOption = () =>
@@ -72,12 +89,12 @@ program
   .option('--force', 'replace an existing output folder even if it holds files snnc did not write (never ., .., / or a file)')
   .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', timestepsArg)
   .option('-b, --batch <B>', `static batch size of the compiled model (default ${DEFAULT_BATCH})`, batchArg)
-  .addOption(new Option('--schedule <kind>', 'gpu: layerwise = each layer over all T·B at once (fastest); scan = one ONNX Scan over time; step = one step per call, with state in/out (streaming)').choices([...SCHEDULES]).default('layerwise'))
+  .addOption(new Option('--schedule <kind>', 'gpu: layerwise = each layer over all T·B at once (fastest; the default); scan = one ONNX Scan over time (the default for a model with cycles or delays read earlier); step = one step per call, with state in/out (streaming)').choices([...SCHEDULES]))
   .option('--probe <layers...>', 'also output the spikes of these neuron layers ("all" for every one)')
   .addOption(chipOption())
   .addOption(chipsOption())
   .option('--reset-interval <n>', 'loihi: also reset every population every n steps (netx\'s reset_interval), staggered by depth', positiveInt);
-addSpinnakerOptions(program.commands[program.commands.length - 1])
+addSpinnakerOptions(addNirOptions(program.commands[program.commands.length - 1]))
   .option('--json', 'print a machine-readable summary on stdout')
   .action(async (modelPath: string, o) => {
     const model = await loadModel(modelPath, nirLoadOptions(o));
@@ -103,7 +120,7 @@ program
   .option('-b, --batch <B>', 'batch size', batchArg)
   .addOption(chipOption())
   .addOption(chipsOption());
-addSpinnakerOptions(program.commands[program.commands.length - 1])
+addSpinnakerOptions(addNirOptions(program.commands[program.commands.length - 1]))
   .option('--json', 'print the report as JSON on stdout')
   .action(async (modelPath: string, o) => {
     const report = targetByName(o.target).check(await loadModel(modelPath, nirLoadOptions(o)), { timesteps: o.timesteps, batch: o.batch, chip: o.chip, chips: o.chips, ...spinnakerOptions(o) });
@@ -120,16 +137,16 @@ addSpinnakerOptions(program.commands[program.commands.length - 1])
   });
 
 addInputOptions(
-  program
+  addNirOptions(program
     .command('simulate')
     .description('run a model in the float reference simulator (the semantic oracle) and print the predicted class per sample')
     .argument('<model>', 'model file (model.json, .nir or .net)')
-    .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', timestepsArg)
-    .option('-b, --batch <B>', 'samples simulated together', batchArg, 64),
-).action(async (modelPath: string, o: InputOptions & { timesteps?: number; batch: number }) => {
+    .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s; for a .nir model, the time axis of the input)', timestepsArg)
+    .option('-b, --batch <B>', 'samples simulated together', batchArg, 64)),
+).action(async (modelPath: string, o: InputOptions & { timesteps?: number; batch: number; dt?: number; reset?: 'zero' | 'subtract' }) => {
   const model = await loadModel(modelPath, nirLoadOptions(o));
   const data = loadInput(o);
-  const T = o.timesteps ?? model.timesteps;
+  const T = nirTimesteps(modelPath, model, data.sampleShape, o.timesteps);
   fitToModel(data, model.input.shape, model.input.encoding.type === 'events' ? T : undefined, o.input ?? o.data!);
   const t0 = performance.now();
   const { output, classes } = runInBatches(data, o.batch, (x, count, offset) => simulate(model, x, count, { timesteps: T, sampleOffset: offset }));
@@ -189,14 +206,14 @@ function spinnakerFolder(dir: string): FolderEmulator {
 }
 
 addInputOptions(
-  addSpinnakerOptions(program
+  addSpinnakerOptions(addNirOptions(program
     .command('diff')
     .description('compare the float reference simulator with a target\'s emulator layer by layer on the same input (spike counts, mismatches, first divergence)')
     .argument('<model>', 'model file')
     .addOption(new Option('--target <name>', 'target with an emulator').choices(['loihi', 'spinnaker']).makeOptionMandatory())
     .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', timestepsArg)
-    .addOption(chipOption())),
-).action(async (modelPath: string, o: InputOptions & { target: string; timesteps?: number; chip: string; machine?: string; atomsPerCore?: number; maxSummedWeight?: number }) => {
+    .addOption(chipOption()))),
+).action(async (modelPath: string, o: InputOptions & { target: string; timesteps?: number; chip: string; machine?: string; atomsPerCore?: number; maxSummedWeight?: number; dt?: number; reset?: 'zero' | 'subtract' }) => {
   const model = await loadModel(modelPath, nirLoadOptions(o));
   const data = loadInput(o);
   const T = o.timesteps ?? model.timesteps;
@@ -213,13 +230,13 @@ addInputOptions(
   process.stdout.write(`${diff.samples} samples, T=${diff.timesteps}: predictions agree on ${diff.agreeing}/${diff.samples} (${diff.target} delays removed: a layer at depth d is compared d steps later)\n`);
 });
 
-program
-  .command('import')
-  .description('import a NIR graph (.nir) or a lava-dl NetX network (.net) into model.json, printing a diagnostic for each quirk it repaired')
-  .argument('<model>', 'NIR (.nir) or NetX (.net) file')
-  .requiredOption('-o, --out <model.json>', 'output model file')
-  .option('--dt <seconds>', 'time step for discretising the continuous-time NIR model (default 1e-4, the NIR paper\'s)', positiveNumber)
-  .addOption(new Option('--reset <mode>', 'reset for neurons without v_reset (NIR < 1.0.6 files)').choices(['zero', 'subtract']).default('zero'))
+addNirOptions(
+  program
+    .command('import')
+    .description('import a NIR graph (.nir) or a lava-dl NetX network (.net) into model.json, printing a diagnostic for each quirk it repaired')
+    .argument('<model>', 'NIR (.nir) or NetX (.net) file')
+    .requiredOption('-o, --out <model.json>', 'output model file'),
+)
   .option('-T, --timesteps <T>', 'time steps recorded in the model (default: NetX simulation/tSample, else 100)', timestepsArg)
   .option('--sidecar', 'store the weights in <name>.safetensors beside the model')
   .action(async (nirPath: string, o) => {
@@ -227,18 +244,19 @@ program
     if (!['.nir', '.net'].includes(extname(nirPath).toLowerCase())) throw badInput(`${nirPath}: import takes a NIR (.nir) or NetX (.net) file`);
     const model = await loadModel(nirPath, nirLoadOptions(o));
     writeModelJson(model, o.out, { sidecar: o.sidecar });
-    process.stdout.write(`wrote ${o.out}: ${model.layers.length} layers (${model.layers.map((l) => l.op).join(', ')}), dt=${model.dt}, T=${model.timesteps}\n`);
+    process.stdout.write(`wrote ${o.out}: ${model.layers.length} layers (${model.layers.map(layerKind).join(', ')}), dt=${model.dt}, T=${model.timesteps}\n`);
   });
 
 registerConversionCommands(program);
 registerTrainCommand(program);
 registerReportCommand(program);
+registerNeuronsCommand(program);
 
 program
   .command('schema')
   .description('print the JSON Schema of model.json (for editors and validators)')
   .action(() => {
-    process.stdout.write(`${JSON.stringify(modelSchema, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(modelSchema(), null, 2)}\n`);
   });
 
 async function main(argv: string[]): Promise<number> {

@@ -5,6 +5,7 @@ import { badInput } from '../compiler/errors.js';
 import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
 import { checkOutputFile } from '../compiler/io/atomic-write.js';
 import { isNeuron } from '../compiler/ir/layers.js';
+import { layerValue } from '../compiler/ir/params.js';
 import { type MembraneNoise, NOISE_SITE, parseNoiseSpec } from '../compiler/ir/noise.js';
 import { type Dataset, fitToModel, loadDataset, parseRange } from '../runtime/datasets.js';
 import { TRAINING_MODES, type TrainingMode, readArchitecture } from '../training/architecture.js';
@@ -81,7 +82,7 @@ export function registerTrainCommand(program: Command): void {
     .action(async (archPath: string, o: TrainCliOptions) => {
       checkOutputFile(o.out);
       const model = readArchitecture(archPath, o.mode);
-      const noise = noiseFor(o, model.layers.filter(isNeuron).map((l) => l.threshold));
+      const noise = noiseFor(o, model.layers.filter(isNeuron).map((l) => layerValue(l, 'threshold', 'membrane-noise sizing')));
       const data = loadDataset(o.data, o.labels, o.range ? parseRange(o.range) : undefined);
       const val = validationData(o);
       fitToModel(data, model.input.shape, undefined, `training data ${o.data}`);

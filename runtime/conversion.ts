@@ -4,7 +4,7 @@
  */
 import { badInput } from '../compiler/errors.js';
 import { type Preprocess, type SnnModel, composePreprocess } from '../compiler/ir/model.js';
-import type { ResetMode } from '../compiler/ir/layers.js';
+import { type ResetMode, isNeuron } from '../compiler/ir/layers.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { type ActivationScale, type Normalisation, convertAnnToSnn } from '../compiler/passes/convert-ann.js';
 import { foldBatchNorm } from '../compiler/passes/fold-batchnorm.js';
@@ -50,7 +50,7 @@ export interface Calibrated {
 }
 
 export function calibrateAnn(ann: SnnModel, calib: Dataset | undefined, options: Pick<ConvertOptions, 'maxpool' | 'inputPreprocess' | 'norm' | 'onProgress'>): Calibrated {
-  if (ann.layers.some((l) => l.op === 'if' || l.op === 'lif' || l.op === 'cuba_lif')) throw badInput(`model "${ann.name}" is already spiking: ANN conversion takes a network with ReLU activations (a T=1 model trained with membrane noise converts with --from t1-noise)`);
+  if (ann.layers.some(isNeuron)) throw badInput(`model "${ann.name}" is already spiking: ANN conversion takes a network with ReLU activations (a T=1 model trained with membrane noise converts with --from t1-noise)`);
   const prepared = prepareAnn(ann, options);
   if (options.norm === 'qcfs') return { ann: prepared, activations: collectActivations(prepared, new Float32Array(0), 0), calibration: null };
   if (!calib) throw badInput(`--norm ${options.norm} needs calibration data (--calib FILE)`);

@@ -167,7 +167,7 @@ export class OrtRunner {
     const y = new Float32Array(B * m.classes);
     const ySteps = m.io.outputSteps ? new Float32Array(T * B * m.classes) : undefined;
     const probes = new Map(m.io.probes.map((p) => [p.layer, new Float32Array(T * B * p.dims[1])]));
-    const state = new Map<string, Float32Array>(m.io.states.map((s) => [s.input, new Float32Array(sizeOf(s.dims)).fill(s.init)]));
+    const state = new Map<string, Float32Array>(m.io.states.map((s) => [s.input, initialState(s.init, sizeOf(s.dims))]));
     for (let t = 0; t < T; t++) {
       const x = steps ? steps.subarray(t * B * perStep, (t + 1) * B * perStep) : raw;
       const feeds: Record<string, OrtTypes.Tensor> = { [m.io.input.name]: tensor(x, m.io.input.dims) };
@@ -186,4 +186,10 @@ export class OrtRunner {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** A state tensor of `size` values: one initial value everywhere, or one per neuron repeated over the batch. */
+function initialState(init: number | readonly number[], size: number): Float32Array {
+  if (typeof init === 'number') return new Float32Array(size).fill(init);
+  return Float32Array.from({ length: size }, (_, i) => init[i % init.length]);
 }

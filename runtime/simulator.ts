@@ -12,7 +12,9 @@
 import { badInput } from '../compiler/errors.js';
 import type * as L from '../compiler/ir/layers.js';
 import { staticValues } from '../compiler/ir/graph.js';
-import { isNeuron } from '../compiler/ir/layers.js';
+import { isSpikingLayer } from '../compiler/ir/layers.js';
+import { type NeuronProgram, neuronProgram } from '../compiler/ir/neuron-program.js';
+import { type NeuronStep, compileNeuronStep } from './neuron-step.js';
 import { INPUT, type SnnModel, averagesOverTime } from '../compiler/ir/model.js';
 import { convGeometry } from '../compiler/ir/shapes.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
@@ -106,7 +108,7 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
     });
   }
 
-  const probeNames = new Set(options.probes === 'all' ? model.layers.filter(isNeuron).map((l) => l.name) : (options.probes ?? []));
+  const probeNames = new Set(options.probes === 'all' ? model.layers.filter(isSpikingLayer).map((l) => l.name) : (options.probes ?? []));
   const spikes = new Map<string, Uint8Array>();
   for (const k of kernels) if (probeNames.has(k.layer.name)) spikes.set(k.layer.name, new Uint8Array(T * batch * k.size));
   const recorded = new Map<string, Float32Array>();
@@ -118,7 +120,7 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
   const membranes = new Map<string, Float32Array>();
   for (const name of options.membranes ?? []) {
     const k = kernels.find((x) => x.layer.name === name);
-    if (!(k instanceof NeuronKernel)) throw new Error(`simulate: "${name}" is not a neuron layer`);
+    if (!(k instanceof NeuronKernel) || !k.membrane) throw new Error(`simulate: "${name}" is not a neuron layer with a membrane`);
     membranes.set(name, new Float32Array(T * batch * k.size));
   }
 
@@ -126,8 +128,12 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
   const classes = outKernel.size;
   const output = new Float32Array(batch * classes);
   const outputSteps = options.outputSteps ? new Float32Array(T * batch * classes) : undefined;
-  const values = new Map<string, Float32Array>();
+  // Before the first step every layer's output is 0: what a layer reading a later one (a neuron's
+  // previous step, closing a cycle) sees at t = 1.
+  const values = new Map<string, Float32Array>(kernels.map((k) => [k.layer.name, new Float32Array(k.out.length)]));
+  const delays = kernels.filter((k): k is DelayKernel => k instanceof DelayKernel);
   for (let t = 0; t < T; t++) {
+    for (const d of delays) d.begin();
     values.set(INPUT, stepInput(t));
     recorded.get(INPUT)?.set(stepInput(t), t * batch * perSample);
     for (const k of kernels) {
@@ -136,9 +142,10 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
       const rec = spikes.get(k.layer.name);
       if (rec) for (let i = 0; i < k.out.length; i++) rec[t * k.out.length + i] = k.out[i];
       recorded.get(k.layer.name)?.set(k.out, t * k.out.length);
-      if (k instanceof NeuronKernel) membranes.get(k.layer.name)?.set(k.v, t * k.v.length);
+      if (k instanceof NeuronKernel && k.membrane) membranes.get(k.layer.name)?.set(k.membrane, t * k.membrane.length);
     }
-    const y = model.output.decoding === 'mean_membrane' ? (outKernel as NeuronKernel).v : outKernel.out;
+    for (const d of delays) d.end(values);
+    const y = model.output.decoding === 'mean_membrane' ? (outKernel as NeuronKernel).membrane! : outKernel.out;
     for (let i = 0; i < output.length; i++) output[i] = f(output[i] + y[i]);
     outputSteps?.set(y, t * output.length);
   }
@@ -158,6 +165,7 @@ function makeKernel(layer: L.Layer, inShapes: (readonly number[])[], outShape: r
     case 'maxpool2d':
       return poolKernel(base, layer, inShapes[0], outShape, batch);
     case 'flatten':
+    case 'reshape':
       return { ...base, step(values) { this.out = values.get(layer.inputs[0])!; } };
     case 'add': {
       const c = (layer.coefficients ?? layer.inputs.map(() => 1)).map(f);
@@ -213,10 +221,10 @@ function makeKernel(layer: L.Layer, inShapes: (readonly number[])[], outShape: r
     }
     case 'gated_maxpool2d':
       return gatedPoolKernel(base, layer, inShapes[0], outShape, batch);
-    case 'if':
-    case 'lif':
-    case 'cuba_lif':
-      return new NeuronKernel(layer, size, batch);
+    case 'delay':
+      return new DelayKernel(layer, size, batch);
+    case 'neuron':
+      return new NeuronKernel(layer, neuronProgram(layer, outShape), batch);
   }
 }
 
@@ -258,7 +266,7 @@ function matVecScatter(wT: Float32Array, x: Float32Array, offset: number, nIn: n
 }
 
 function convKernel(base: KernelBase, layer: L.Conv2d, inShape: readonly number[], outShape: readonly number[], batch: number): Kernel {
-  const { C, H, W, O, OH, OW, KH, KW, cinPG, coutPG, sh, sw, pt, pl } = convGeometry(layer, inShape, outShape);
+  const { C, H, W, O, OH, OW, KH, KW, cinPG, coutPG, sh, sw, dh, dw, pt, pl } = convGeometry(layer, inShape, outShape);
   const w = layer.weight.data;
   const acc = new Float64Array(O * OH * OW);
   const plane = OH * OW;
@@ -276,12 +284,12 @@ function convKernel(base: KernelBase, layer: L.Conv2d, inShape: readonly number[
               const v = x[((b * C + c) * H + iy) * W + ix];
               if (v === 0) continue;
               for (let ky = 0; ky < KH; ky++) {
-                const ty = iy + pt - ky;
+                const ty = iy + pt - ky * dh;
                 if (ty < 0 || ty % sh !== 0) continue;
                 const oy = ty / sh;
                 if (oy >= OH) continue;
                 for (let kx = 0; kx < KW; kx++) {
-                  const tx = ix + pl - kx;
+                  const tx = ix + pl - kx * dw;
                   if (tx < 0 || tx % sw !== 0) continue;
                   const ox = tx / sw;
                   if (ox >= OW) continue;
@@ -372,60 +380,98 @@ function gatedPoolKernel(base: KernelBase, layer: L.GatedMaxPool2d, inShape: rea
   };
 }
 
-/** IF, LIF and CUBA-LIF with float32 rounding after each elementwise operation (see layers.ts). */
+/** y(t) = x(t − d): a ring of d slots, read before the step and written after it (so cycles may pass through it). */
+class DelayKernel implements Kernel {
+  readonly isStatic = false;
+  readonly out: Float32Array;
+  private readonly ring: Float32Array;
+  private slot = 0;
+
+  constructor(
+    readonly layer: L.Delay,
+    readonly size: number,
+    batch: number,
+  ) {
+    this.out = new Float32Array(batch * size);
+    this.ring = new Float32Array(layer.steps * batch * size);
+  }
+
+  /** Before step t: the output is x(t − d) (0 in the first d steps). */
+  begin(): void {
+    const n = this.out.length;
+    this.out.set(this.ring.subarray(this.slot * n, (this.slot + 1) * n));
+  }
+
+  step(): void {}
+
+  /** After step t: keep x(t) for step t + d. */
+  end(values: Map<string, Float32Array>): void {
+    const n = this.out.length;
+    this.ring.set(values.get(this.layer.inputs[0])!, this.slot * n);
+    this.slot = (this.slot + 1) % this.layer.steps;
+  }
+}
+
+/**
+ * A neuron layer of any declared model: its bound program (compiler/ir/neuron-program.ts), compiled to
+ * one fused loop (neuron-step.ts) that rounds to float32 after each operation, exactly as the ONNX
+ * lowering does.
+ */
 class NeuronKernel implements Kernel {
   readonly isStatic = false;
   out: Float32Array;
-  readonly v: Float32Array;
-  private readonly i?: Float32Array;
+  private readonly state: Float32Array[];
+  private readonly run: NeuronStep;
   private readonly rec?: { wT: Float32Array; acc: Float64Array; prev: Float32Array };
+  private readonly current: Float32Array;
   /** Per sample, the membrane noise added before the threshold test (SimulateOptions.membraneNoise). */
   noise?: NoiseSource[];
 
   constructor(
     readonly layer: L.NeuronLayer,
-    readonly size: number,
+    private readonly program: NeuronProgram,
     private readonly batch: number,
   ) {
-    this.out = new Float32Array(batch * size);
-    this.v = new Float32Array(batch * size).fill(f(layer.v0));
-    if (layer.op === 'cuba_lif') this.i = new Float32Array(batch * size);
-    if (layer.op !== 'if' && layer.recurrent) {
-      this.rec = { wT: transpose(layer.recurrent.data, size, size), acc: new Float64Array(size), prev: new Float32Array(batch * size) };
-    }
+    const n = program.size;
+    this.out = new Float32Array(batch * n);
+    this.current = new Float32Array(batch * n);
+    this.state = program.state.map((s) => broadcastLane(s.init, batch * n, n));
+    this.run = compileNeuronStep(program, batch, layer.reset);
+    if (layer.recurrent) this.rec = { wT: transpose(layer.recurrent.data, n, n), acc: new Float64Array(n), prev: new Float32Array(batch * n) };
+    if (!program.spiking) this.out = this.membrane!;
+  }
+
+  get size(): number {
+    return this.program.size;
+  }
+
+  /** The membrane state after the last step (undefined for stateless models). */
+  get membrane(): Float32Array | undefined {
+    const k = this.program.state.findIndex((s) => s.name === this.program.membrane);
+    return k < 0 ? undefined : this.state[k];
   }
 
   step(values: Map<string, Float32Array>): void {
-    const layer = this.layer;
-    const input = values.get(layer.inputs[0])!;
-    const n = this.size;
-    const theta = f(layer.threshold);
-    const beta = layer.op === 'if' ? 1 : f(layer.beta);
-    const alpha = layer.op === 'cuba_lif' ? f(layer.alpha) : 1;
-    const bias = layer.op === 'cuba_lif' ? layer.bias?.data : undefined;
-    const subtract = layer.reset === 'subtract';
-    const rec = this.rec;
-    if (rec) rec.prev.set(this.out);
-    for (let b = 0; b < this.batch; b++) {
-      const noise = this.noise?.[b];
-      if (rec) matVecScatter(rec.wT, rec.prev, b * n, n, n, rec.acc);
-      for (let k = 0; k < n; k++) {
-        const idx = b * n + k;
-        let current = input[idx];
-        if (rec) current = f(current + f(rec.acc[k]));
-        let u: number;
-        if (this.i) {
-          const i = f(f(alpha * this.i[idx]) + current);
-          this.i[idx] = i;
-          u = f(f(beta * this.v[idx]) + i);
-          if (bias) u = f(u + bias[k]);
-        } else {
-          u = beta === 1 ? f(this.v[idx] + current) : f(f(beta * this.v[idx]) + current);
-        }
-        const s = (noise ? f(u + noise()) : u) >= theta ? 1 : 0;
-        this.out[idx] = s;
-        this.v[idx] = s ? (subtract ? f(u - theta) : 0) : u;
-      }
-    }
+    this.run({ input: this.currentWithRecurrence(values.get(this.layer.inputs[0])!), out: this.out, state: this.state, noise: this.noise });
   }
+
+  /** I(t), plus W_rec·s(t − 1) for a recurrent layer. */
+  private currentWithRecurrence(input: Float32Array): Float32Array {
+    const rec = this.rec;
+    if (!rec) return input;
+    const n = this.size;
+    rec.prev.set(this.out);
+    for (let b = 0; b < this.batch; b++) {
+      matVecScatter(rec.wT, rec.prev, b * n, n, n, rec.acc);
+      for (let k = 0; k < n; k++) this.current[b * n + k] = f(input[b * n + k] + f(rec.acc[k]));
+    }
+    return this.current;
+  }
+}
+
+/** A length-1 or length-N initial value repeated to [B, N]. */
+function broadcastLane(init: Float32Array, total: number, n: number): Float32Array {
+  const out = new Float32Array(total);
+  for (let i = 0; i < total; i++) out[i] = init[init.length === 1 ? 0 : i % n];
+  return out;
 }

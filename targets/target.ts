@@ -4,6 +4,7 @@
  * they never import a frontend.
  */
 import { ExitCode, SnncError } from '../compiler/errors.js';
+import { isNeuron } from '../compiler/ir/layers.js';
 import type { SnnModel } from '../compiler/ir/model.js';
 
 /** Options shared by all targets; each target reads the ones it understands. */
@@ -67,6 +68,21 @@ export interface EmitResult {
 export interface Target {
   readonly name: string;
   readonly description: string;
+  /** The neuron models (compiler/ir/neurons.ts) this target runs; it refuses any other by name. */
+  readonly neuronModels: readonly string[] | 'all';
   check(model: SnnModel, options: CompileOptions): CheckReport;
   emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult>;
+}
+
+/**
+ * Refuses (exit 3) a model with a neuron layer whose model the target does not list, naming the layer,
+ * its model and what the target supports. Targets call it first in check and emit, so a model they
+ * cannot run is never run as another one.
+ */
+export function checkNeuronModels(model: SnnModel, target: string, supported: readonly string[] | 'all'): void {
+  if (supported === 'all') return;
+  const layer = model.layers.find((l) => isNeuron(l) && !supported.includes(l.model));
+  if (layer && isNeuron(layer)) {
+    throw new SnncError(`layer "${layer.name}": the ${target} target does not support ${layer.model} neurons (it supports ${supported.join(', ')})`, ExitCode.doesNotFit);
+  }
 }

@@ -3,6 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readModelJson } from '../compiler/frontends/modeljson/read.js';
+import { layerKind } from '../compiler/ir/layers.js';
 import { snnc } from './helpers/cli.js';
 import { unsupportedAnn } from './helpers/onnx-ann.js';
 import { tempDir } from './helpers/tmp.js';
@@ -22,7 +23,7 @@ describe('snnc convert / eval', () => {
     expect(summary.layers.map((l: { layer: string }) => l.layer)).toEqual(['ReLU32', 'ReLU114']);
     const model = readModelJson(out);
     expect(model.timesteps).toBe(8);
-    expect(model.layers.map((l) => l.op)).toEqual(['conv2d', 'if', 'gated_maxpool2d', 'conv2d', 'if', 'gated_maxpool2d', 'flatten', 'dense']);
+    expect(model.layers.map(layerKind)).toEqual(['conv2d', 'if', 'gated_maxpool2d', 'conv2d', 'if', 'gated_maxpool2d', 'flatten', 'dense']);
     const conv = model.metadata.conversion as { norm: string; calibration: { samples: number; first: number }; layers: Record<string, { lambda: number; threshold: number }> };
     expect(conv.norm).toBe('p99.9');
     expect(conv.calibration).toEqual({ samples: 1000, first: 5000 });

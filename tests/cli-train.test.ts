@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readModelJson } from '../compiler/frontends/modeljson/read.js';
+import { layerKind } from '../compiler/ir/layers.js';
 import { encodeNpyFloat32 } from '../compiler/io/npy.js';
 import { snnc } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
@@ -32,7 +33,7 @@ describe('snnc train / convert --from t1-noise / eval', () => {
     expect(model.timesteps).toBe(1);
     expect(model.metadata.noise).toEqual({ dist: 'gaussian', mean: 0.5, std: 0.3, where: 'membrane-before-threshold', layers: ['if1'] });
     expect(model.metadata.training).toMatchObject({ mode: 't1-noise', samples: 1500, epochs: 2, seed: 1 });
-    expect(model.layers.map((l) => l.op)).toEqual(['flatten', 'dense', 'if', 'dense']);
+    expect(model.layers.map(layerKind)).toEqual(['flatten', 'dense', 'if', 'dense']);
 
     const again = join(dir, 't1-again.json');
     expect(snnc(['train', MLP, ...DATA, '--epochs', '2', '--noise', 'gaussian:0.5,0.3', '-o', again]).code).toBe(0);
@@ -47,7 +48,7 @@ describe('snnc train / convert --from t1-noise / eval', () => {
     const model = readModelJson(tn);
     expect(model.timesteps).toBe(8);
     expect(model.output.decoding).toBe('mean');
-    expect(model.layers[2]).toMatchObject({ op: 'if', reset: 'subtract', v0: 0.5, threshold: 1 });
+    expect(model.layers[2]).toMatchObject({ op: 'neuron', model: 'if', reset: 'subtract', params: { v0: 0.5, threshold: 1 } });
     // Weights unchanged.
     expect(Array.from((model.layers[1] as { weight: { data: Float32Array } }).weight.data)).toEqual(Array.from((readModelJson(t1).layers[1] as { weight: { data: Float32Array } }).weight.data));
     const out = join(dir, 'gpu');
@@ -82,7 +83,7 @@ describe('snnc train / convert --from t1-noise / eval', () => {
     expect(r.stderr).toMatch(/bare\.json: the model records no training noise \(metadata\.noise\).*--assume-noise gaussian:MEAN,STD/);
     const ok = snnc(['convert', path, '--from', 't1-noise', '--assume-noise', 'gaussian:0.4,0.3', '-T', '4', '-o', join(dir, 'o.json')]);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(readModelJson(join(dir, 'o.json')).layers[2]).toMatchObject({ v0: 0.4 });
+    expect(readModelJson(join(dir, 'o.json')).layers[2]).toMatchObject({ params: { v0: 0.4 } });
     const calib = snnc(['convert', t1, '--calib', IMAGES, '-T', '4', '-o', join(dir, 'o.json')]);
     expect(calib.code).toBe(2);
     expect(calib.stderr).toMatch(/--calib is for ANN conversion; a t1-noise model needs no calibration/);

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { neuronModels } from '../compiler/ir/neurons.js';
 import { describe, expect, it } from 'vitest';
 import { encodeNpyFloat32 } from '../compiler/io/npy.js';
 import { readArray } from '../runtime/datasets.js';
@@ -84,7 +85,7 @@ describe('snnc CLI', () => {
     expectCleanError(snnc(['compile', join(dir, 'missing.json'), '--target', 'gpu']), 2, /missing\.json: cannot read model file \(ENOENT\)/);
     expectCleanError(snnc(['compile', EXAMPLE, '--target', 'gpu', '--schedule', 'fast']), 2, /argument 'fast' is invalid/);
     expectCleanError(snnc(['compile', EXAMPLE, '--target', 'loihi9']), 2, /invalid/);
-    expectCleanError(snnc(['compile', EXAMPLE, '--target', 'gpu', '--probe', 'conv1']), 2, /probe "conv1" is not a neuron layer/);
+    expectCleanError(snnc(['compile', EXAMPLE, '--target', 'gpu', '--probe', 'conv1']), 2, /probe "conv1" is not a spiking neuron layer/);
     expectCleanError(snnc(['run', dir, '--input', 'x.npy']), 2, /not a compiled gpu folder/);
     expectCleanError(snnc(['simulate', EXAMPLE, '--data', `${MNIST}/t10k-labels-idx1-ubyte.gz`]), 2, /each sample has shape \[\] \(1 values\) but the model takes \[1, 28, 28\]/);
     expectCleanError(snnc(['simulate', EXAMPLE, ...DATA, '--range', '5:2']), 2, /END must be greater than START/);
@@ -118,6 +119,21 @@ describe('snnc CLI', () => {
     expect(report.fits).toBe(true);
     expect(report.rows.find((row: { layer: string }) => row.layer === 'conv2')).toMatchObject({ shape: '[16, 14, 14]', parameters: 16 * 8 * 25 + 16 });
     const s = snnc(['schema']);
-    expect(JSON.parse(s.stdout).title).toMatch(/model\.json/);
+    const schema = JSON.parse(s.stdout);
+    expect(schema.title).toMatch(/model\.json/);
+    const types = schema.properties.layers.items.oneOf.map((l: { properties: { type: { const: string } } }) => l.properties.type.const);
+    expect(types).toEqual(expect.arrayContaining(['lif', 'li', 'cuba_li', 'alif', 'threshold', 'delay', 'reshape']));
+  });
+
+  it('neurons lists every declared model with its step, parameters and the targets that run it', () => {
+    const r = snnc(['neurons', '--json']);
+    expect(r.code).toBe(0);
+    const models: { name: string; equations: string; targets: string[] }[] = JSON.parse(r.stdout);
+    expect(models.map((m) => m.name)).toEqual(neuronModels().map((m) => m.name));
+    expect(models.find((m) => m.name === 'alif')!.targets).toContain('gpu');
+    expect(models.find((m) => m.name === 'alif')!.targets).not.toContain('loihi');
+    const text = snnc(['neurons']).stdout;
+    expect(text).toContain('cuba_lif: current-based leaky integrate-and-fire');
+    expect(text).toMatch(/li: leaky integrator.*\n {2}step: {4}v ← β·v \+ r·I/);
   });
 });

@@ -170,8 +170,8 @@ describe('the writers refuse what their readers would reject', () => {
 
   it('nir: a threshold beyond float32 (1e39) is refused by layer and field, and nothing is written', async () => {
     const model = await lifModel();
-    const lif = model.layers[1] as L.LIFNeuron;
-    const big: SnnModel = { ...model, layers: [model.layers[0], { ...lif, threshold: 1e39 }] };
+    const lif = model.layers[1] as L.NeuronLayer;
+    const big: SnnModel = { ...model, layers: [model.layers[0], { ...lif, params: { ...lif.params, threshold: 1e39 } }] };
     const out = join(dir, 'big-threshold');
     const e = await rejection(nirTarget.emit(big, out, {}));
     expect(e.message).toBe(`layer "${lif.name}" (lif): threshold 1e+39 is beyond float32 (v_threshold would be infinite); NIR cannot express it`);

@@ -123,13 +123,13 @@ describe('bad model files', () => {
     expect(snncError(() => readModelJson(write('big.json', '{"format":"snnc-model","version":1,"input":{"shape":[1]},"layers":[{"name":"d","type":"dense","weight":[[1e999]]}]}'))).message).toMatch(/non-finite/);
   });
 
-  it('graph errors: unknown input, a layer reading a later one, unused layers, neuron decoding on a dense output', () => {
+  it('graph errors: unknown input, a zero-delay cycle, unused layers, neuron decoding on a dense output', () => {
     const base = doc(W);
     const at = (layers: unknown[], extra = {}) => snncError(() => parseModelJson(JSON.stringify({ ...base, layers, ...extra }), join(dir, 'g.json'))).message;
     expect(at([{ name: 'fc', type: 'dense', inputs: ['ghost'], weight: W }])).toMatch(/layer "fc": input "ghost" is not a layer of the model/);
-    expect(at([{ name: 'n', type: 'if', inputs: ['fc'] }, { name: 'fc', type: 'dense', inputs: ['n'], weight: W }], { output: { layer: 'fc' } })).toMatch(/input "fc" is defined later.*cycles are not supported/);
+    expect(at([{ name: 'r', type: 'relu', inputs: ['fc'] }, { name: 'fc', type: 'dense', inputs: ['r'], weight: W }], { output: { layer: 'fc' } })).toMatch(/g\.json: layers "r", "fc" form a cycle with no delay and no neuron/);
     expect(at([{ name: 'fc', type: 'dense', weight: W }, { name: 'n', type: 'if' }], { output: { layer: 'fc' } })).toMatch(/layer\(s\) "n" do not contribute to the output "fc"/);
-    expect(at([{ name: 'fc', type: 'dense', weight: W }], { output: { decoding: 'spike_count' } })).toMatch(/decoding "spike_count" needs a neuron output layer, but "fc" is dense/);
+    expect(at([{ name: 'fc', type: 'dense', weight: W }], { output: { decoding: 'spike_count' } })).toMatch(/decoding "spike_count" needs a spiking output layer, but "fc" is dense/);
     expect(at([{ name: 'input', type: 'dense', weight: W }])).toMatch(/"input" is reserved/);
   });
 });

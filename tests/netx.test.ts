@@ -14,13 +14,15 @@ import { tempDir } from './helpers/tmp.js';
 const LAVA = '../shared/fixtures/lava';
 const FIXTURES = ['oxford/network.net', 'tinynet/tiny.net', 'mnist_netx/trained_mnist_network.net'];
 
-/** Every numeric parameter of every layer, by layer and field. */
+/** Every numeric parameter of every layer, by layer and field (a neuron's parameters as `params.<name>`). */
 function parameters(m: SnnModel): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const value = (v: unknown) => (v && typeof v === 'object' && 'data' in v ? { shape: (v as { shape: unknown }).shape, data: Array.from((v as { data: Float32Array }).data, (x) => x + 0) /* −0 and 0 are the same weight */ } : v);
   for (const l of m.layers) {
     for (const [k, v] of Object.entries(l)) {
       if (k === 'name' || k === 'inputs') continue;
-      out[`${l.name}.${k}`] = v && typeof v === 'object' && 'data' in v ? { shape: v.shape, data: Array.from(v.data as Float32Array, (x) => x + 0) /* −0 and 0 are the same weight */ } : v;
+      if (k === 'params') for (const [p, x] of Object.entries(v as object)) out[`${l.name}.params.${p}`] = value(x);
+      else out[`${l.name}.${k}`] = value(v);
     }
   }
   return out;

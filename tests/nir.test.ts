@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { SnncError } from '../compiler/errors.js';
 import { readNir } from '../compiler/frontends/nir/read.js';
 import { nextFloat32Up } from '../compiler/ir/float32.js';
-import type * as L from '../compiler/ir/layers.js';
+import * as L from '../compiler/ir/layers.js';
 import { parseNpy } from '../compiler/io/npy.js';
 import { readArray } from '../runtime/datasets.js';
 import { binEvents, parseNmnistBin } from '../runtime/events.js';
@@ -75,11 +75,14 @@ describe('NIR import', () => {
       'demo/braille_braille_checkpoint.nir',
       'paper/01_lif/lif_norse.nir',
       'paper/01_lif/lif_rockpool.nir',
+      'paper/01_lif/two_lif_neurons.nir',
       'paper/02_cnn/cnn_sinabs.nir',
       'paper/03_rnn/braille_noDelay_bias_zero.nir',
       'paper/03_rnn/braille_noDelay_bias_zero_subgraph.nir',
       'paper/03_rnn/braille_noDelay_noBias_subtract.nir',
       'paper/03_rnn/braille_noDelay_noBias_subtract_subgraph.nir',
+      'synthetic/all_primitives_nir_head.nir',
+      'synthetic/conv1d_subgraph_nir_head.nir',
     ]);
   });
 
@@ -136,13 +139,15 @@ describe('NIR import: the Braille recurrent CUBA-LIF networks (NIR paper, task 3
       for (const variant of [c.file, `${c.file}_subgraph`]) {
         const { model, diagnostics } = await readNir(`${RNN}/${variant}.nir`, { dt: 1e-4, reset: c.reset, timesteps: 30 });
         if (variant.endsWith('_subgraph')) expect(diagnostics.some((d) => /repaired to "lif1"/.test(d.message))).toBe(true);
-        const [fc1, lif1, fc2, lif2] = model.layers as [L.Dense, L.CubaLIFNeuron, L.Dense, L.CubaLIFNeuron];
-        expect(model.layers.map((l) => l.op)).toEqual(['dense', 'cuba_lif', 'dense', 'cuba_lif']);
+        const [fc1, lif1, fc2, lif2] = model.layers as [L.Dense, L.NeuronLayer, L.Dense, L.NeuronLayer];
+        expect(model.layers.map((l) => (L.isNeuron(l) ? l.model : l.op))).toEqual(['dense', 'cuba_lif', 'dense', 'cuba_lif']);
         // β = 1 − dt/τ_mem, α = 1 − dt/τ_syn (nir.md §5), against the training hyper-parameters.
-        expect(lif1.alpha).toBeCloseTo(hyper.alpha_r, 6);
-        expect(lif1.beta).toBeCloseTo(hyper.beta_r, 6);
-        expect(lif2.alpha).toBeCloseTo(hyper.alpha_out, 6);
-        expect(lif2.beta).toBeCloseTo(hyper.beta_out, 6);
+        expect(lif1.params.alpha).toBeCloseTo(hyper.alpha_r, 6);
+        expect(lif1.params.beta).toBeCloseTo(hyper.beta_r, 6);
+        expect(lif2.params.alpha).toBeCloseTo(hyper.alpha_out, 6);
+        expect(lif2.params.beta).toBeCloseTo(hyper.beta_out, 6);
+        // snnTorch's convention makes the input gain 1 for every neuron: r stays the default.
+        expect([lif1.params.r, lif2.params.r]).toEqual([1, 1]);
         expect([lif1.reset, lif2.reset]).toEqual([c.reset, c.reset]);
         // snnTorch's convention (R = τ_mem/dt, w_in = τ_syn/dt) makes the input gain 1: weights are kept exactly.
         expect([...fc1.weight.data]).toEqual([...ref.get('fc1.weight')!.data]);

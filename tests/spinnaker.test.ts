@@ -239,7 +239,7 @@ describe('named errors', () => {
   it('soft reset, a max-pool of currents, no room, an overflowing weight and an incompressible table', async () => {
     const soft = await loadModel('examples/mnist-cnn/model.json');
     expect(snncErrorMessage(() => compileSpinnaker(soft))).toMatch(/layer "if1": reset "subtract" has no IF_curr_exp equivalent/);
-    const hard: SnnModel = { ...soft, layers: soft.layers.map((l) => (l.op === 'if' ? { ...l, reset: 'zero' as const } : l)) };
+    const hard: SnnModel = { ...soft, layers: soft.layers.map((l) => (L.isModel(l, 'if') ? { ...l, reset: 'zero' as const } : l)) };
     expect(snncErrorMessage(() => compileSpinnaker(hard))).toMatch(/layer "if2": a max-pool of spike-driven currents has no IF_curr_exp equivalent/);
     const model = await loadModel(SPINNAKER_MODEL);
     expect(snncErrorMessage(() => compileSpinnaker(model, { machine: 'spinn3', atomsPerCore: 32 }))).toMatch(/cannot be placed: the network needs \d+ cores, spinn3 has 63 application cores on 4 chips/);

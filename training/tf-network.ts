@@ -1,5 +1,5 @@
 /**
- * A trainable TensorFlow.js mirror of a T=1 IR model (dense, conv2d, avgpool2d, flatten, if, relu):
+ * A trainable TensorFlow.js mirror of a T=1 IR model (dense, conv2d, avgpool2d, flatten, relu, neurons):
  * variables initialised from the IR's weights, a forward pass, and the weights written back into a copy
  * of the IR. tfjs runs on its wasm backend (the cpu backend is ~4× slower on matmul and 20× on conv);
  * tfjs is loaded on first use, so commands that do not train never pay for it.
@@ -8,7 +8,9 @@
  * weights are [kh, kw, C, O] here and [O, C, kh, kw] in the IR, dense weights [in, out] here and
  * [out, in] in the IR, and flatten transposes back to C, H, W order as the IR's flatten defines.
  *
- * An IF neuron at T=1 fires iff z + ε ≥ θ (compiler/ir/noise.ts). The forward modes:
+ * A neuron layer runs its model's one-step program (compiler/ir/neuron-program.ts) from the initial
+ * state, as the simulator does at t = 1; a spiking model fires iff its value + ε ≥ its threshold
+ * (compiler/ir/noise.ts; for IF, v(0) + z + ε ≥ θ). The forward modes:
  *   sample:        ε drawn fresh per neuron and sample (seeded per call); spikes are 0/1 and the
  *                  gradient is that of the expected spike, dP/dz = p_ε(θ − z) (the noise density);
  *   mean-field:    the neuron outputs P(s = 1) itself (the network the T=N conversion approaches);
@@ -20,6 +22,8 @@ import * as L from '../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../compiler/ir/model.js';
 import type { MembraneNoise } from '../compiler/ir/noise.js';
 import { tensor } from '../compiler/ir/tensor.js';
+import { type Operand, neuronProgram } from '../compiler/ir/neuron-program.js';
+import type { ShapeMap } from '../compiler/ir/shapes.js';
 import { verifyModel } from '../compiler/ir/verify.js';
 
 export type ForwardMode = { kind: 'sample'; seed: number } | { kind: 'mean-field' } | { kind: 'deterministic' };
@@ -38,7 +42,7 @@ export function loadTf(): Promise<typeof TF> {
   return loaded;
 }
 
-export const TRAINABLE_OPS: readonly L.LayerOp[] = ['dense', 'conv2d', 'avgpool2d', 'flatten', 'if', 'relu'];
+export const TRAINABLE_OPS: readonly L.LayerOp[] = ['dense', 'conv2d', 'avgpool2d', 'flatten', 'neuron', 'relu'];
 
 export class TfNetwork {
   private readonly params = new Map<string, { weight: TF.Variable; bias?: TF.Variable }>();
@@ -52,8 +56,10 @@ export class TfNetwork {
     if (model.timesteps !== 1) throw badInput(`model "${model.name}": training works on T=1 models, this one has T=${model.timesteps}`);
     for (const layer of model.layers) {
       if (!TRAINABLE_OPS.includes(layer.op)) throw badInput(`layer "${layer.name}": ${layer.op} layers cannot be trained (supported: ${TRAINABLE_OPS.join(', ')})`);
-      if (layer.op === 'if' && !noise) throw badInput(`layer "${layer.name}": training IF neurons needs membrane noise (--noise)`);
+      if (L.isSpikingLayer(layer) && !noise) throw badInput(`layer "${layer.name}": training spiking ${layer.model} neurons needs membrane noise (--noise)`);
+      if (L.isNeuron(layer) && layer.recurrent) throw badInput(`layer "${layer.name}": recurrent weights never act at T=1 (s(0) = 0); remove them`);
       if (layer.op === 'conv2d' && layer.groups !== 1) throw badInput(`layer "${layer.name}": grouped convolutions cannot be trained`);
+      if (layer.op === 'conv2d' && layer.dilation?.some((d) => d !== 1)) throw badInput(`layer "${layer.name}": dilated convolutions cannot be trained`);
       if (layer.op === 'dense') {
         const [out, inn] = layer.weight.shape;
         const w = tf.tensor2d(layer.weight.data, [out, inn]).transpose();
@@ -66,9 +72,11 @@ export class TfNetwork {
       }
     }
     this.inputShape = shapes.get(INPUT)!;
+    this.shapes = shapes;
   }
 
   private readonly inputShape: readonly number[];
+  private readonly shapes: ShapeMap;
 
   static async create(model: SnnModel, noise?: Pick<MembraneNoise, 'dist' | 'mean' | 'std'>): Promise<TfNetwork> {
     return new TfNetwork(await loadTf(), model, noise);
@@ -114,28 +122,54 @@ export class TfNetwork {
         return x.rank === 4 ? tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], -1]) : tf.reshape(x, [x.shape[0], -1]);
       case 'relu':
         return layer.max === undefined ? tf.relu(x) : tf.clipByValue(x, 0, layer.max);
-      case 'if':
-        return this.neuron(x, layer.threshold - layer.v0, mode, index);
+      case 'neuron':
+        return this.neuronStep(layer, x, mode, index);
       default:
         throw badInput(`layer "${layer.name}": ${layer.op} layers cannot be trained`);
     }
   }
 
   /**
-   * s = [z + ε ≥ θ'] with θ' = θ − v(0). Gradient: the noise density at θ' − z, i.e. the derivative of
-   * the firing probability, for every mode (deterministic and mean-field are for evaluation).
+   * The first step of a neuron layer: its program's instructions as tf ops on the initial state (per
+   * neuron constants laid out as x is, channel-last for images). Outputs the spikes, or the membrane of
+   * a non-spiking model.
    */
-  private neuron(z: TF.Tensor, theta: number, mode: ForwardMode, index: number): TF.Tensor {
+  private neuronStep(layer: L.NeuronLayer, x: TF.Tensor, mode: ForwardMode, index: number): TF.Tensor {
+    const tf = this.tf;
+    const shape = this.shapes.get(layer.name)!;
+    const program = neuronProgram(layer, shape);
+    const lanes = (values: Float32Array): TF.Tensor => {
+      if (values.length === 1) return tf.scalar(values[0]);
+      const t = tf.tensor(values, [...shape]);
+      return shape.length === 3 ? tf.transpose(t, [1, 2, 0]) : t;
+    };
+    const state = new Map(program.state.map((s) => [s.name, tf.add(tf.zerosLike(x), lanes(s.init))]));
+    const temps: TF.Tensor[] = [];
+    let spikes: TF.Tensor | undefined;
+    const value = (o: Operand): TF.Tensor => (o.kind === 'const' ? lanes(o.values) : o.kind === 'input' ? x : o.kind === 'spikes' ? spikes! : o.kind === 'state' ? state.get(o.name)! : temps[o.id]);
+    for (const ins of program.instructions) {
+      if (ins.do === 'op') temps[ins.id] = ins.op === 'add' ? tf.add(value(ins.a), value(ins.b)) : ins.op === 'sub' ? tf.sub(value(ins.a), value(ins.b)) : tf.mul(value(ins.a), value(ins.b));
+      else if (ins.do === 'set') state.set(ins.state, value(ins.value));
+      else spikes = this.fire(tf.sub(value(ins.value), value(ins.threshold)), mode, index);
+    }
+    return spikes ?? state.get(program.membrane!)!;
+  }
+
+  /**
+   * s = [d + ε ≥ 0] with d = value − threshold. Gradient: the noise density at −d, i.e. the derivative
+   * of the firing probability, for every mode (deterministic and mean-field are for evaluation).
+   */
+  private fire(z: TF.Tensor, mode: ForwardMode, index: number): TF.Tensor {
     const tf = this.tf;
     const { dist, mean, std } = this.noise!;
-    const d = () => tf.sub(tf.add(z, mean), theta); // z + μ − θ'
+    const d = () => tf.add(z, mean); // value − threshold + μ
     if (mode.kind === 'mean-field') {
       if (dist === 'gaussian') return tf.mul(0.5, tf.add(1, tf.erf(tf.div(d(), std * Math.SQRT2))));
       return tf.clipByValue(tf.add(tf.div(d(), std * Math.sqrt(12)), 0.5), 0, 1);
     }
     const spike = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
       const [zIn, save] = args as [TF.Tensor, TF.GradSaveFunc];
-      const shifted = tf.sub(tf.add(zIn, mean), theta);
+      const shifted = tf.add(zIn, mean);
       let margin = shifted;
       if (mode.kind === 'sample') {
         const seed = mode.seed * 1000 + index;

@@ -1,4 +1,5 @@
 /** Graph queries over a model's layers: who reads a value, what a value depends on, what never changes. */
+import { badInput } from '../errors.js';
 import { type Layer, isStateful } from './layers.js';
 import { INPUT, type SnnModel } from './model.js';
 
@@ -11,10 +12,16 @@ export function consumers(model: SnnModel): Map<string, Layer[]> {
 
 /** `name` and every value it reads, directly or through other layers. */
 export function ancestors(model: SnnModel, name: string): Set<string> {
+  const byName = new Map(model.layers.map((l) => [l.name, l]));
   const found = new Set<string>([name]);
-  for (let i = model.layers.length - 1; i >= 0; i--) {
-    const layer = model.layers[i];
-    if (found.has(layer.name)) for (const src of layer.inputs) found.add(src);
+  const todo = [name];
+  while (todo.length > 0) {
+    for (const src of byName.get(todo.pop()!)?.inputs ?? []) {
+      if (!found.has(src)) {
+        found.add(src);
+        todo.push(src);
+      }
+    }
   }
   return found;
 }
@@ -25,6 +32,101 @@ export function ancestors(model: SnnModel, name: string): Set<string> {
  */
 export function staticValues(model: SnnModel): Set<string> {
   const statics = new Set<string>(model.input.encoding.type === 'direct' ? [INPUT] : []);
-  for (const l of model.layers) if (!isStateful(l) && l.inputs.every((n) => statics.has(n))) statics.add(l.name);
+  for (const l of model.layers) if (!isStateful(l) && l.op !== 'delay' && l.inputs.every((n) => statics.has(n))) statics.add(l.name);
   return statics;
+}
+
+/**
+ * Whether the edge src → dst reads src's value from the previous step: src is listed at or after dst
+ * (a back edge; only a neuron may be its source, which the verifier checks). Edges into and out of a
+ * delay never need to: a delay's output at step t is known before the step, its input after it.
+ */
+export function readsPreviousStep(model: SnnModel, src: string, dst: string): boolean {
+  if (src === INPUT) return false;
+  const index = new Map(model.layers.map((l, i) => [l.name, i]));
+  const s = model.layers[index.get(src)!];
+  const d = model.layers[index.get(dst)!];
+  return s.op !== 'delay' && d.op !== 'delay' && index.get(src)! >= index.get(dst)!;
+}
+
+/**
+ * The first edge src → dst of `layers` that reads a value before it is computed: src listed at or after
+ * dst, and neither a neuron (its previous step's value) nor a delay, nor into a delay. Undefined when
+ * the listing is an evaluation order.
+ */
+export function earlyRead(layers: readonly Layer[]): { layer: Layer; src: string } | undefined {
+  const at = new Map(layers.map((l, i) => [l.name, i]));
+  for (const [i, layer] of layers.entries()) {
+    if (layer.op === 'delay') continue;
+    const src = layer.inputs.find((n) => n !== INPUT && (at.get(n) ?? -1) >= i && !['neuron', 'delay'].includes(layers[at.get(n)!].op));
+    if (src) return { layer, src };
+  }
+  return undefined;
+}
+
+/**
+ * An evaluation order for layers that may form cycles: a topological order (stable: ties keep the
+ * listing order) of the graph without the edges into and out of delays and, inside each cycle, without
+ * the edges leaving a neuron (they carry the neuron's output of the previous step). Throws, naming the
+ * layers, if a cycle remains: a zero-delay cycle has no first layer to compute.
+ */
+export function evaluationOrder(layers: readonly Layer[]): Layer[] {
+  const byName = new Map(layers.map((l) => [l.name, l]));
+  const edges = (cut: (src: Layer, dst: Layer) => boolean) =>
+    layers.flatMap((dst) => dst.inputs.filter((n) => n !== INPUT && byName.has(n)).map((n) => [byName.get(n)!, dst] as const)).filter(([src, dst]) => src.op !== 'delay' && dst.op !== 'delay' && !cut(src, dst));
+  const component = stronglyConnected(layers, edges(() => false));
+  const kept = edges((src, dst) => src.op === 'neuron' && component.get(src) === component.get(dst));
+  const order = topologicalOrder(layers, kept);
+  if (order.length < layers.length) {
+    const left = stronglyConnected(layers, kept);
+    const size = (l: Layer) => [...left.values()].filter((c) => c === left.get(l)).length;
+    const stuck = layers.filter((l) => !order.includes(l) && (size(l) > 1 || kept.some(([s, d]) => s === l && d === l))).map((l) => `"${l.name}"`);
+    throw badInput(`layers ${stuck.join(', ')} form a cycle with no delay and no neuron: each needs the others' output of the same step (add a delay layer, or close the cycle through a neuron)`);
+  }
+  return order;
+}
+
+/** Kahn's algorithm, taking the earliest-listed ready layer first. */
+function topologicalOrder(layers: readonly Layer[], edges: readonly (readonly [Layer, Layer])[]): Layer[] {
+  const indegree = new Map(layers.map((l) => [l, 0]));
+  for (const [, dst] of edges) indegree.set(dst, indegree.get(dst)! + 1);
+  const order: Layer[] = [];
+  const done = new Set<Layer>();
+  for (;;) {
+    const next = layers.find((l) => !done.has(l) && indegree.get(l) === 0);
+    if (!next) return order;
+    done.add(next);
+    order.push(next);
+    for (const [src, dst] of edges) if (src === next) indegree.set(dst, indegree.get(dst)! - 1);
+  }
+}
+
+/** Tarjan's strongly connected components: each layer's component index. */
+function stronglyConnected(layers: readonly Layer[], edges: readonly (readonly [Layer, Layer])[]): Map<Layer, number> {
+  const out = new Map<Layer, Layer[]>(layers.map((l) => [l, []]));
+  for (const [src, dst] of edges) out.get(src)!.push(dst);
+  const index = new Map<Layer, number>();
+  const low = new Map<Layer, number>();
+  const stack: Layer[] = [];
+  const component = new Map<Layer, number>();
+  let counter = 0;
+  const visit = (v: Layer): void => {
+    index.set(v, counter);
+    low.set(v, counter++);
+    stack.push(v);
+    for (const w of out.get(v)!) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (!component.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      for (let w = stack.pop()!; ; w = stack.pop()!) {
+        component.set(w, index.get(v)!);
+        if (w === v) break;
+      }
+    }
+  };
+  for (const l of layers) if (!index.has(l)) visit(l);
+  return component;
 }

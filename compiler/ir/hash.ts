@@ -4,6 +4,7 @@
  * network read from inline or sidecar tensors hashes the same.
  */
 import { createHash } from 'node:crypto';
+import { classicNeuron } from './classic-neurons.js';
 import type { SnnModel } from './model.js';
 
 export function modelHash(model: SnnModel): string {
@@ -11,8 +12,13 @@ export function modelHash(model: SnnModel): string {
   const { layers, ...rest } = model;
   h.update(JSON.stringify(rest));
   for (const layer of layers) {
+    // A classic neuron (IR version 1's if/lif/cuba_lif) hashes as it always has; other neuron layers'
+    // parameters count as fields of their own ("params.beta").
+    const record = (layer.op === 'neuron' && classicNeuron(layer)) || layer;
+    const { params, ...own } = record as typeof record & { params?: Record<string, unknown> };
+    const entries = [...Object.entries(own), ...Object.entries(params ?? {}).map(([k, v]) => [`params.${k}`, v] as const)];
     // Absent optional fields (undefined) are skipped: `{bias: undefined}` and `{}` are the same layer.
-    const fields = Object.entries(layer).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
+    const fields = entries.filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
     for (const [key, value] of fields) {
       h.update(key);
       if (value && typeof value === 'object' && 'data' in value && (value as { data: unknown }).data instanceof Float32Array) {

@@ -3,12 +3,18 @@
  * invariants (parameter ranges, weight ranks) checked by its constructor. How layers connect and
  * which shapes flow between them is the graph's business (graph.ts, shapes.ts), not this module's.
  *
- * Time is discrete: every layer is evaluated once per time step t = 1…T, in topological order, on
- * the values its inputs produced at the same step. Tensors are per sample (no batch axis); image
- * tensors are channel-first [C, H, W].
+ * Time is discrete: every layer is evaluated once per time step t = 1…T, in the model's listed order,
+ * on the values its inputs produced at the same step — except that a layer reading a neuron listed at
+ * or after it reads that neuron's output of the previous step (0 at t = 1; how cycles close), and a
+ * delay's output is x(t − d). Neuron models are declared in neurons.ts. Tensors are per sample (no
+ * batch axis); image tensors are channel-first [C, H, W].
  */
 import { badInput } from '../errors.js';
+import { type ParamSpec, RESET_MODES, type ResetMode, isSpiking, neuronModel, neuronModels } from './neurons.js';
+import { type Param, paramData } from './params.js';
 import { type Tensor, firstNonFinite, shapeToString } from './tensor.js';
+
+export type { ResetMode } from './neurons.js';
 
 /** Four paddings in ONNX order: [top, left, bottom, right]. */
 export type Padding4 = readonly [number, number, number, number];
@@ -29,8 +35,9 @@ export interface Dense extends LayerBase {
 }
 
 /**
- * y[o, i, j] = b[o] + Σ_{c, u, v} W[o, c, u, v] · xpad[g(o)·C/G + c, i·sh + u, j·sw + v]
- * W: [out, in/groups, kh, kw], b: [out]; zero padding [top, left, bottom, right]; no dilation.
+ * y[o, i, j] = b[o] + Σ_{c, u, v} W[o, c, u, v] · xpad[g(o)·C/G + c, i·sh + u·dh, j·sw + v·dw]
+ * W: [out, in/groups, kh, kw], b: [out]; zero padding [top, left, bottom, right]; dilation [dh, dw]
+ * (absent: [1, 1]).
  */
 export interface Conv2d extends LayerBase {
   readonly op: 'conv2d';
@@ -39,6 +46,7 @@ export interface Conv2d extends LayerBase {
   readonly stride: Pair;
   readonly padding: Padding4;
   readonly groups: number;
+  readonly dilation?: Pair;
 }
 
 /**
@@ -61,6 +69,12 @@ export interface MaxPool2d extends LayerBase {
   readonly kernel: Pair;
   readonly stride: Pair;
   readonly padding: Padding4;
+}
+
+/** y = x with another per-sample shape of the same size, elements in row-major order (ONNX Reshape). */
+export interface Reshape extends LayerBase {
+  readonly op: 'reshape';
+  readonly shape: readonly number[];
 }
 
 /** y = x reshaped to a vector, channel-major (C, H, W order), as ONNX Flatten(axis=1). */
@@ -113,64 +127,61 @@ export interface GatedMaxPool2d extends LayerBase {
   readonly stride: Pair;
 }
 
-/** What happens to the membrane after a spike. */
-export type ResetMode = 'subtract' | 'zero';
+/**
+ * y(t) = x(t − d) for an integer delay d ≥ 1 steps; y(t) = 0 for t ≤ d. Explicit time: a delayed skip
+ * connection, or what closes a cycle (its output at step t is known before its input is).
+ */
+export interface Delay extends LayerBase {
+  readonly op: 'delay';
+  readonly steps: number;
+}
 
-interface NeuronBase extends LayerBase {
-  /** Firing threshold θ > 0: a neuron spikes when its membrane v ≥ θ. */
-  readonly threshold: number;
-  /** 'subtract': v ← v − θ·s (soft reset). 'zero': v ← v·(1 − s) (hard reset). */
+/**
+ * A layer of neurons of one declared model (neurons.ts: the equations, parameters and state). Every
+ * declared parameter is present (defaults filled in): a number, or a tensor broadcasting to the layer.
+ * Output: the spikes s(t) ∈ {0, 1} of a spiking model, or the membrane of a readout; same shape as the
+ * input.
+ *
+ * The optional recurrent weight W_rec: [N, N] (N = number of neurons) of a spiking layer adds
+ * W_rec·s(t−1) to the input current (s(0) = 0).
+ */
+export interface NeuronLayer extends LayerBase {
+  readonly op: 'neuron';
+  /** The neuron model's name (neurons.ts). */
+  readonly model: string;
+  /** Every declared parameter (defaults filled in): a number, or a tensor broadcasting to the layer. */
+  readonly params: Readonly<Record<string, Param>>;
+  /** After a spike: 'subtract' v ← v − θ·s (soft), 'zero' v ← 0, 'to_v_reset' v ← v_reset (models that reset). */
   readonly reset: ResetMode;
-  /** Membrane potential before the first step, v(0). */
-  readonly v0: number;
-}
-
-/**
- * Integrate-and-fire. With input current I(t):
- *   v ← v + I(t);  s(t) = [v ≥ θ];  reset.
- * Output: the spikes s(t) ∈ {0, 1}, same shape as the input.
- */
-export interface IFNeuron extends NeuronBase {
-  readonly op: 'if';
-}
-
-/**
- * Leaky integrate-and-fire, with membrane decay factor β ∈ [0, 1] per step (β = 1 is IF):
- *   v ← β·v + I(t) [+ W_rec·s(t−1)];  s(t) = [v ≥ θ];  reset.
- * The optional recurrent weight W_rec: [N, N] (N = number of neurons) feeds the layer's own spikes
- * from the previous step back into its input; s(0) = 0.
- */
-export interface LIFNeuron extends NeuronBase {
-  readonly op: 'lif';
-  readonly beta: number;
-  readonly recurrent?: Tensor;
-}
-
-/**
- * Current-based LIF (as Loihi and NIR's CubaLIF), with current decay α and membrane decay β per step:
- *   i ← α·i + I(t) [+ W_rec·s(t−1)];  v ← β·v + i [+ b];  s(t) = [v ≥ θ];  reset v (i is never reset).
- * i(0) = 0. The optional per-neuron bias b (shape = the layer's shape) enters the membrane directly,
- * as Loihi's bias does. Recurrence as for LIF.
- */
-export interface CubaLIFNeuron extends NeuronBase {
-  readonly op: 'cuba_lif';
-  readonly alpha: number;
-  readonly beta: number;
-  readonly bias?: Tensor;
   readonly recurrent?: Tensor;
 }
 
 /** Stateless layers: their output at step t depends only on their inputs at step t. */
-export type SynapticLayer = Dense | Conv2d | AvgPool2d | MaxPool2d | Flatten | Add | Concat | BatchNorm | Relu;
-export type NeuronLayer = IFNeuron | LIFNeuron | CubaLIFNeuron;
+export type SynapticLayer = Dense | Conv2d | AvgPool2d | MaxPool2d | Flatten | Reshape | Add | Concat | BatchNorm | Relu;
 /** Layers that carry state from one step to the next. */
 export type StatefulLayer = NeuronLayer | GatedMaxPool2d;
-export type Layer = SynapticLayer | StatefulLayer;
+/** Layers whose output at step t comes from earlier steps only. */
+export type TimeLayer = Delay;
+export type Layer = SynapticLayer | StatefulLayer | TimeLayer;
 export type LayerOp = Layer['op'];
 
-export const NEURON_OPS: readonly LayerOp[] = ['if', 'lif', 'cuba_lif'];
 export function isNeuron(layer: Layer): layer is NeuronLayer {
-  return layer.op === 'if' || layer.op === 'lif' || layer.op === 'cuba_lif';
+  return layer.op === 'neuron';
+}
+
+/** Whether `layer` is a neuron layer whose model spikes (its output is s(t) ∈ {0, 1}). */
+export function isSpikingLayer(layer: Layer): layer is NeuronLayer {
+  return layer.op === 'neuron' && neuronModel(layer.model)?.fire !== undefined;
+}
+
+/** What a reader calls the layer: its op, or its neuron model's name (e.g. "lif"). */
+export function layerKind(layer: Layer): string {
+  return layer.op === 'neuron' ? layer.model : layer.op;
+}
+
+/** Whether `layer` is a neuron layer of the named model. */
+export function isModel(layer: Layer, model: string): layer is NeuronLayer {
+  return layer.op === 'neuron' && layer.model === model;
 }
 
 export function isStateful(layer: Layer): layer is StatefulLayer {
@@ -219,6 +230,7 @@ export function conv2d(f: Omit<Conv2d, 'op'>): Conv2d {
   checkRank(f.name, 'weight', f.weight, 4);
   checkPositivePair(f.name, 'stride', f.stride);
   checkPadding(f.name, f.padding);
+  if (f.dilation) checkPositivePair(f.name, 'dilation', f.dilation);
   if (!Number.isInteger(f.groups) || f.groups < 1) fail(f.name, `groups must be a positive integer, got ${f.groups}`);
   if (f.weight.shape[0] % f.groups !== 0) fail(f.name, `${f.weight.shape[0]} output channels are not divisible by groups=${f.groups}`);
   if (f.bias) {
@@ -245,6 +257,11 @@ export function maxpool2d(f: Omit<MaxPool2d, 'op'>): MaxPool2d {
     fail(f.name, 'padding must be smaller than the kernel (a window of padding only has no maximum)');
   }
   return { op: 'maxpool2d', ...f };
+}
+
+export function reshape(f: Omit<Reshape, 'op'>): Reshape {
+  if (f.shape.length === 0 || !f.shape.every((d) => Number.isInteger(d) && d >= 1)) fail(f.name, `shape must be positive integers, got ${shapeToString(f.shape)}`);
+  return { op: 'reshape', ...f };
 }
 
 export function flatten(f: Omit<Flatten, 'op'>): Flatten {
@@ -279,47 +296,83 @@ export function relu(f: Omit<Relu, 'op'>): Relu {
   return { op: 'relu', ...f };
 }
 
+export function delay(f: Omit<Delay, 'op'>): Delay {
+  if (!(Number.isInteger(f.steps) && f.steps >= 1 && f.steps <= MAX_DELAY_STEPS)) fail(f.name, `delay must be a whole number of steps in 1…${MAX_DELAY_STEPS}, got ${f.steps}`);
+  if (f.inputs.length !== 1) fail(f.name, `a delay takes exactly 1 input, got ${f.inputs.length}`);
+  return { op: 'delay', ...f };
+}
+
+/** Longest delay (steps) a model may hold. */
+export const MAX_DELAY_STEPS = 100_000;
+
 export function gatedMaxpool2d(f: Omit<GatedMaxPool2d, 'op'>): GatedMaxPool2d {
   checkPositivePair(f.name, 'kernel', f.kernel);
   checkPositivePair(f.name, 'stride', f.stride);
   return { op: 'gated_maxpool2d', ...f };
 }
 
-function checkNeuron(f: Omit<NeuronBase, 'op'>): void {
-  if (!(Number.isFinite(f.threshold) && f.threshold > 0)) fail(f.name, `threshold must be a finite number > 0, got ${f.threshold}`);
-  if (!Number.isFinite(f.v0)) fail(f.name, `v0 must be finite, got ${f.v0}`);
-  if (f.reset !== 'subtract' && f.reset !== 'zero') fail(f.name, `reset must be "subtract" or "zero", got "${f.reset}"`);
+/** Parameter values as numbers (scalars) or tensors (broadcast to the layer). */
+export type ParamValues = Readonly<Record<string, Param | undefined>>;
+
+function checkParam(name: string, spec: ParamSpec, p: Param): void {
+  const data = paramData(p);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    const ok = Number.isFinite(v) && (spec.range === 'positive' ? v > 0 : spec.range === 'decay' ? v >= 0 && v <= 1 : spec.range === 'nonnegative' ? v >= 0 : true);
+    if (!ok) {
+      const want = { positive: 'a finite number > 0', decay: 'a decay factor in [0, 1]', nonnegative: 'a finite number ≥ 0', finite: 'a finite number' }[spec.range];
+      fail(name, `${spec.name} must be ${want}, got ${v}${data.length > 1 ? ` at flat index ${i}` : ''}`);
+    }
+  }
+}
+
+/**
+ * A neuron layer of the declared model `model`: fills in defaults, refuses unknown and missing
+ * parameters and values out of range (per element), and checks the reset mode and recurrence.
+ */
+export function neuron(model: string, f: { name: string; inputs: readonly string[]; params: ParamValues; reset?: ResetMode; recurrent?: Tensor }): NeuronLayer {
+  const decl = neuronModel(model);
+  if (!decl) fail(f.name, `unknown neuron model "${model}" (declared: ${neuronModels().map((m) => m.name).join(', ')})`);
   if (f.inputs.length !== 1) fail(f.name, `a neuron layer takes exactly 1 input, got ${f.inputs.length}`);
+  for (const key of Object.keys(f.params)) {
+    if (f.params[key] !== undefined && !decl.params.some((p) => p.name === key)) fail(f.name, `${model} neurons have no parameter "${key}" (they take ${decl.params.map((p) => p.name).join(', ')})`);
+  }
+  const params: Record<string, Param> = {};
+  for (const spec of decl.params) {
+    const v = f.params[spec.name] ?? spec.default;
+    if (v === undefined) fail(f.name, `${model} neurons need the parameter "${spec.name}" (${spec.doc})`);
+    checkParam(f.name, spec, v);
+    params[spec.name] = v;
+  }
+  const reset = f.reset ?? 'subtract';
+  if (!RESET_MODES.includes(reset)) fail(f.name, `reset must be one of ${RESET_MODES.map((r) => `"${r}"`).join(', ')}, got "${reset}"`);
+  if (reset === 'to_v_reset' && params.v_reset === undefined) fail(f.name, `reset "to_v_reset" needs a model with a v_reset parameter; ${model} has none`);
+  if (f.recurrent) {
+    if (!isSpiking(decl)) fail(f.name, `recurrent weights feed back spikes, and ${model} neurons do not spike`);
+    checkRank(f.name, 'recurrent weight', f.recurrent, 2);
+    if (f.recurrent.shape[0] !== f.recurrent.shape[1]) fail(f.name, `recurrent weight must be square [N, N], got ${shapeToString(f.recurrent.shape)}`);
+    checkFinite(f.name, 'recurrent weight', f.recurrent);
+  }
+  return { op: 'neuron', name: f.name, inputs: f.inputs, model, params, reset, ...(f.recurrent ? { recurrent: f.recurrent } : {}) };
 }
 
-function checkDecay(name: string, field: string, value: number): void {
-  if (!(Number.isFinite(value) && value >= 0 && value <= 1)) fail(name, `${field} must be a decay factor in [0, 1], got ${value}`);
+interface NeuronFields {
+  name: string;
+  inputs: readonly string[];
+  threshold: number;
+  reset: ResetMode;
+  v0: number;
 }
 
-function checkRecurrent(name: string, w: Tensor | undefined): void {
-  if (!w) return;
-  checkRank(name, 'recurrent weight', w, 2);
-  if (w.shape[0] !== w.shape[1]) fail(name, `recurrent weight must be square [N, N], got ${shapeToString(w.shape)}`);
-  checkFinite(name, 'recurrent weight', w);
+/** Shorthands for the three classic models (passes, frontends and tests build these most). */
+export function ifNeuron(f: NeuronFields & { recurrent?: Tensor }): NeuronLayer {
+  return neuron('if', { name: f.name, inputs: f.inputs, reset: f.reset, recurrent: f.recurrent, params: { threshold: f.threshold, v0: f.v0 } });
 }
 
-export function ifNeuron(f: Omit<IFNeuron, 'op'>): IFNeuron {
-  checkNeuron(f);
-  return { op: 'if', ...f };
+export function lifNeuron(f: NeuronFields & { beta: number | Tensor; recurrent?: Tensor }): NeuronLayer {
+  return neuron('lif', { name: f.name, inputs: f.inputs, reset: f.reset, recurrent: f.recurrent, params: { threshold: f.threshold, v0: f.v0, beta: f.beta } });
 }
 
-export function lifNeuron(f: Omit<LIFNeuron, 'op'>): LIFNeuron {
-  checkNeuron(f);
-  checkDecay(f.name, 'beta', f.beta);
-  checkRecurrent(f.name, f.recurrent);
-  return { op: 'lif', ...f };
-}
-
-export function cubaLifNeuron(f: Omit<CubaLIFNeuron, 'op'>): CubaLIFNeuron {
-  checkNeuron(f);
-  checkDecay(f.name, 'alpha', f.alpha);
-  checkDecay(f.name, 'beta', f.beta);
-  checkRecurrent(f.name, f.recurrent);
-  checkFinite(f.name, 'bias', f.bias);
-  return { op: 'cuba_lif', ...f };
+export function cubaLifNeuron(f: NeuronFields & { alpha: number | Tensor; beta: number | Tensor; bias?: Tensor; recurrent?: Tensor }): NeuronLayer {
+  return neuron('cuba_lif', { name: f.name, inputs: f.inputs, reset: f.reset, recurrent: f.recurrent, params: { threshold: f.threshold, v0: f.v0, alpha: f.alpha, beta: f.beta, bias: f.bias } });
 }

@@ -6,6 +6,7 @@ import { badInput } from '../errors.js';
 import type { Conv2d, Layer, Padding4, Pair } from './layers.js';
 import { INPUT, type SnnModel } from './model.js';
 import { sameShape, shapeToString, sizeOf } from './tensor.js';
+import { broadcastsTo } from './params.js';
 
 export type ShapeMap = ReadonlyMap<string, readonly number[]>;
 
@@ -41,7 +42,8 @@ export function layerOutputShape(layer: Layer, ins: readonly (readonly number[])
       if (x[0] !== cinPerGroup * layer.groups) {
         fail(layer, `weight ${shapeToString(layer.weight.shape)} with groups=${layer.groups} expects ${cinPerGroup * layer.groups} input channels, got ${x[0]}`);
       }
-      return [out, ...spatial(layer, x, [kh, kw], layer.stride, layer.padding)];
+      const [dh, dw] = layer.dilation ?? [1, 1];
+      return [out, ...spatial(layer, x, [(kh - 1) * dh + 1, (kw - 1) * dw + 1], layer.stride, layer.padding)];
     }
     case 'avgpool2d':
     case 'maxpool2d':
@@ -63,6 +65,9 @@ export function layerOutputShape(layer: Layer, ins: readonly (readonly number[])
     }
     case 'flatten':
       return [sizeOf(x)];
+    case 'reshape':
+      if (sizeOf(layer.shape) !== sizeOf(x)) fail(layer, `cannot reshape ${shapeToString(x)} (${sizeOf(x)} values) to ${shapeToString(layer.shape)} (${sizeOf(layer.shape)})`);
+      return [...layer.shape];
     case 'add': {
       for (let i = 1; i < ins.length; i++) {
         if (!sameShape(ins[i], x)) {
@@ -71,15 +76,15 @@ export function layerOutputShape(layer: Layer, ins: readonly (readonly number[])
       }
       return [...x];
     }
-    case 'if':
-    case 'lif':
-    case 'cuba_lif': {
+    case 'delay':
+      return [...x];
+    case 'neuron': {
       const n = sizeOf(x);
-      if (layer.op !== 'if' && layer.recurrent && layer.recurrent.shape[0] !== n) {
+      if (layer.recurrent && layer.recurrent.shape[0] !== n) {
         fail(layer, `recurrent weight ${shapeToString(layer.recurrent.shape)} does not match the layer's ${n} neurons`);
       }
-      if (layer.op === 'cuba_lif' && layer.bias && !sameShape(layer.bias.shape, x)) {
-        fail(layer, `bias shape ${shapeToString(layer.bias.shape)} must equal the layer shape ${shapeToString(x)}`);
+      for (const [name, t] of Object.entries(layer.params)) {
+        if (typeof t !== 'number' && !broadcastsTo(t.shape, x)) fail(layer, `parameter ${name} has shape ${shapeToString(t.shape)}, which does not broadcast to the layer shape ${shapeToString(x)}`);
       }
       return [...x];
     }
@@ -101,6 +106,9 @@ export interface ConvGeometry {
   readonly coutPG: number;
   readonly sh: number;
   readonly sw: number;
+  /** Dilation. */
+  readonly dh: number;
+  readonly dw: number;
   /** Top and left padding. */
   readonly pt: number;
   readonly pl: number;
@@ -110,19 +118,42 @@ export function convGeometry(layer: Conv2d, inShape: readonly number[], outShape
   const [C, H, W] = inShape;
   const [O, OH, OW] = outShape;
   const [, cinPG, KH, KW] = layer.weight.shape;
-  return { C, H, W, O, OH, OW, KH, KW, cinPG, coutPG: O / layer.groups, sh: layer.stride[0], sw: layer.stride[1], pt: layer.padding[0], pl: layer.padding[1] };
+  const [dh, dw] = layer.dilation ?? [1, 1];
+  return { C, H, W, O, OH, OW, KH, KW, cinPG, coutPG: O / layer.groups, sh: layer.stride[0], sw: layer.stride[1], dh, dw, pt: layer.padding[0], pl: layer.padding[1] };
 }
 
-/** Output shape of the input and of every layer. Assumes names resolve (the verifier checks that first). */
+/**
+ * Output shape of the input and of every layer. Assumes names resolve (the verifier checks that first).
+ * A layer reading a later one (a cycle through a neuron's previous step, or a delay) is inferred once
+ * its inputs are: passes repeat until every shape is known, an `add` taking the shape of its known
+ * inputs when that is all a cycle leaves; a final pass checks every layer with all its inputs known.
+ */
 export function inferShapes(model: SnnModel): ShapeMap {
   const shapes = new Map<string, readonly number[]>([[INPUT, model.input.shape]]);
   if (sizeOf(model.input.shape) > MAX_LAYER_VALUES) throw badInput(`model "${model.name}": the input has ${sizeOf(model.input.shape)} values per sample, more than the ${MAX_LAYER_VALUES} snnc supports`);
-  for (const layer of model.layers) {
-    const ins = layer.inputs.map((n) => shapes.get(n));
-    if (ins.some((s) => s === undefined)) fail(layer, `reads an unknown or later layer (inputs: ${layer.inputs.join(', ')})`);
-    const shape = layerOutputShape(layer, ins as (readonly number[])[]);
+  const infer = (layer: Layer, ins: (readonly number[])[]) => {
+    const shape = layerOutputShape(layer, ins);
     if (sizeOf(shape) > MAX_LAYER_VALUES) fail(layer, `has ${sizeOf(shape)} values per sample (shape [${shape.join(', ')}]), more than the ${MAX_LAYER_VALUES} snnc supports`);
     shapes.set(layer.name, shape);
+  };
+  let pending = [...model.layers];
+  while (pending.length > 0) {
+    const waiting = pending.filter((layer) => {
+      const ins = layer.inputs.map((n) => shapes.get(n));
+      if (ins.some((x) => x === undefined)) return true;
+      infer(layer, ins as (readonly number[])[]);
+      return false;
+    });
+    if (waiting.length === pending.length) {
+      const add = waiting.find((l) => l.op === 'add' && l.inputs.some((n) => shapes.has(n)));
+      if (!add) fail(waiting[0], `reads ${waiting[0].inputs.filter((n) => !shapes.has(n)).map((n) => `"${n}"`).join(', ')}, whose shape depends on this layer's own output`);
+      infer(add, add.inputs.filter((n) => shapes.has(n)).map((n) => shapes.get(n)!));
+      pending = waiting.filter((l) => l !== add);
+    } else pending = waiting;
+  }
+  for (const layer of model.layers) {
+    const shape = layerOutputShape(layer, layer.inputs.map((n) => shapes.get(n)!));
+    if (!sameShape(shape, shapes.get(layer.name)!)) fail(layer, `its output ${shapeToString(shape)} differs from the ${shapeToString(shapes.get(layer.name)!)} its cycle needs`);
   }
   return shapes;
 }

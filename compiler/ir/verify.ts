@@ -4,8 +4,9 @@
  * broken model is reported where it was made. It never changes the model.
  */
 import { badInput } from '../errors.js';
-import { ancestors } from './graph.js';
+import { ancestors, earlyRead, evaluationOrder } from './graph.js';
 import { isNeuron } from './layers.js';
+import { neuronModel } from './neurons.js';
 import { INPUT, type SnnModel } from './model.js';
 import { type ShapeMap, inferShapes } from './shapes.js';
 import { shapeToString } from './tensor.js';
@@ -28,29 +29,32 @@ export function verifyModel(model: SnnModel): ShapeMap {
     throw badInput(`${where}: input preprocess scale, mean and std must be finite, and std non-zero`);
   }
 
-  const seen = new Set<string>([INPUT]);
-  for (const layer of model.layers) {
-    if (seen.has(layer.name)) {
+  const names = new Map<string, number>([[INPUT, -1]]);
+  model.layers.forEach((layer, i) => {
+    if (names.has(layer.name)) {
       throw badInput(layer.name === INPUT ? `${where}: "${INPUT}" is reserved for the model input and cannot name a layer` : `${where}: two layers are named "${layer.name}"`);
     }
-    for (const src of layer.inputs) {
-      if (!seen.has(src)) {
-        const later = model.layers.some((l) => l.name === src);
-        throw badInput(
-          later
-            ? `layer "${layer.name}": input "${src}" is defined later; layers must be listed so that each reads only earlier ones (cycles are not supported: use a neuron's "recurrent" weight)`
-            : `layer "${layer.name}": input "${src}" is not a layer of the model`,
-        );
-      }
-    }
-    seen.add(layer.name);
+    names.set(layer.name, i);
+  });
+  for (const layer of model.layers) {
+    const src = layer.inputs.find((n) => !names.has(n));
+    if (src) throw badInput(`layer "${layer.name}": input "${src}" is not a layer of the model`);
+  }
+  const early = earlyRead(model.layers);
+  if (early) {
+    evaluationOrder(model.layers); // names the layers of a zero-delay cycle, if that is the cause
+    throw badInput(`layer "${early.layer.name}": input "${early.src}" is listed later and is neither a neuron nor a delay, so its value is not known yet at this step (list layers in evaluation order)`);
   }
   const shapes = inferShapes(model);
 
   const out = model.layers.find((l) => l.name === model.output.layer);
   if (!out) throw badInput(`${where}: output layer "${model.output.layer}" is not a layer of the model`);
-  if ((model.output.decoding === 'spike_count' || model.output.decoding === 'mean_membrane') && !isNeuron(out)) {
-    throw badInput(`${where}: decoding "${model.output.decoding}" needs a neuron output layer, but "${out.name}" is ${out.op}`);
+  const outModel = isNeuron(out) ? neuronModel(out.model) : undefined;
+  if (model.output.decoding === 'spike_count' && !outModel?.fire) {
+    throw badInput(`${where}: decoding "spike_count" needs a spiking output layer, but "${out.name}" is ${outModel ? `${outModel.name} (non-spiking)` : out.op}`);
+  }
+  if (model.output.decoding === 'mean_membrane' && !outModel?.membrane) {
+    throw badInput(`${where}: decoding "mean_membrane" needs a neuron output layer with a membrane, but "${out.name}" is ${outModel ? `${outModel.name} neurons` : out.op}`);
   }
   if (model.input.encoding.type === 'rate' && !Number.isInteger(model.input.encoding.seed)) {
     throw badInput(`${where}: rate encoding needs an integer seed`);

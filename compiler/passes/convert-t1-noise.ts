@@ -16,6 +16,8 @@ import { staticValues } from '../ir/graph.js';
 import type { SnnModel } from '../ir/model.js';
 import type { MembraneNoise } from '../ir/noise.js';
 import { verifyModel } from '../ir/verify.js';
+import { uniformValue } from '../ir/params.js';
+import { tensor } from '../ir/tensor.js';
 
 export interface T1NoiseConversionOptions {
   readonly timesteps: number;
@@ -39,10 +41,12 @@ export function convertT1Noise(model: SnnModel, options: T1NoiseConversionOption
       throw badInput(`layer "${layer.name}": a max-pool over spikes has no rate-preserving T=N form (the per-step OR over-counts); train with avgpool2d instead`);
     }
     if (!L.isNeuron(layer)) return layer;
-    if (layer.op === 'cuba_lif') throw badInput(`layer "${layer.name}": a CUBA-LIF layer cannot be converted T=1→T=N; train with "if" neurons`);
-    if (layer.op === 'lif' && layer.recurrent) throw badInput(`layer "${layer.name}": recurrent weights never act at T=1 (s(0) = 0), so a T=N network would run untrained recurrence; remove them`);
-    const v0 = noisy.has(layer.name) ? layer.v0 + options.noise.mean : layer.v0;
-    return L.ifNeuron({ name: layer.name, inputs: layer.inputs, threshold: layer.threshold, reset: 'subtract', v0 });
+    if (layer.recurrent) throw badInput(`layer "${layer.name}": recurrent weights never act at T=1 (s(0) = 0), so a T=N network would run untrained recurrence; remove them`);
+    if (layer.model !== 'if' && layer.model !== 'lif') throw badInput(`layer "${layer.name}": ${layer.model} neurons cannot be converted T=1→T=N (the rate argument holds for IF); train with "if" neurons`);
+    if (uniformValue(layer.params.r) !== 1 || (layer.model === 'lif' && uniformValue(layer.params.v_leak) !== 0)) throw badInput(`layer "${layer.name}": T=1→T=N conversion takes neurons with input gain r = 1 and no v_leak`);
+    const shift = noisy.has(layer.name) ? options.noise.mean : 0;
+    const v0 = typeof layer.params.v0 === 'number' ? layer.params.v0 + shift : tensor(layer.params.v0.shape, layer.params.v0.data.map((v) => v + shift));
+    return L.neuron('if', { name: layer.name, inputs: layer.inputs, reset: 'subtract', params: { threshold: layer.params.threshold, v0 } });
   });
   const { noise: _moved, ...metadata } = model.metadata;
   const converted: SnnModel = {

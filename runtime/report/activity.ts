@@ -7,13 +7,18 @@
  *   step: Dense = all (weight, input) pairs, Effective = pairs with a non-zero weight and a non-zero
  *   input; bias excluded; counted as ACs when every input value is in {−1, 0, 1}, else MACs. Connection
  *   layers fed by the analog input are the encoding layer, reported separately;
- * - membrane updates: dense = neurons × T; effective = neuron-steps whose membrane changed;
- * - connection sparsity (zero weights / weights), parameters and footprint (float32 bytes).
+ * - membrane updates of neuron layers whose model has a membrane: dense = neurons × T; effective =
+ *   neuron-steps whose membrane changed;
+ * - connection sparsity (zero weights / weights), parameters and footprint (float32 bytes). A neuron
+ *   parameter counts its values (1 for one value per layer) unless it leaves the equations unchanged:
+ *   r = 1, v_leak = 0, bias = 0, and v_reset unless the layer resets to it.
  * Pooling, batchnorm, add and concat are not counted (as in NeuroBench).
  */
 import type * as L from '../../compiler/ir/layers.js';
 import { isNeuron } from '../../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
+import { modelOf } from '../../compiler/ir/neuron-program.js';
+import { type Param, paramData, paramLanes, uniformValue } from '../../compiler/ir/params.js';
 import { convGeometry } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
@@ -116,7 +121,37 @@ function recurrentFanout(w: Float32Array, n: number): { all: Float64Array; nonze
   return { all: new Float64Array(n).fill(n), nonzero };
 }
 
+/** Values that leave a neuron's equations as if the parameter were absent. */
+const NEUTRAL: Readonly<Record<string, number>> = { r: 1, v_leak: 0, bias: 0 };
+
+/** A neuron layer's parameter values (see the top of the file for what counts). */
+function neuronParameters(layer: L.NeuronLayer): number {
+  let k = 0;
+  for (const [name, p] of Object.entries(layer.params)) {
+    if (name === 'v_reset' && layer.reset !== 'to_v_reset') continue;
+    if (name in NEUTRAL && uniformValue(p) === NEUTRAL[name]) continue;
+    k += paramData(p).length;
+  }
+  return k;
+}
+
+/** The initial value of a neuron layer's membrane (one value, or one per neuron); undefined if its model has none. */
+function membraneInit(layer: L.NeuronLayer, shape: readonly number[]): Float32Array | undefined {
+  const model = modelOf(layer);
+  const init = model.state.find((s) => s.name === model.membrane)?.init;
+  if (init === undefined) return undefined;
+  return typeof init === 'number' ? Float32Array.of(init) : paramLanes(layer.params[init] as Param, shape);
+}
+
 const tensorsOf = (layer: L.Layer) => Object.values(layer).filter((v): v is { data: Float32Array } => !!v && typeof v === 'object' && 'data' in v && (v as { data: unknown }).data instanceof Float32Array);
+
+/** Neuron-steps whose membrane differs from the step before (the first step: from its initial value); v is [T, count, N]. */
+function membraneChanges(v: Float32Array, init: Float32Array, count: number, N: number): number {
+  const stride = count * N;
+  let changed = 0;
+  for (let i = 0; i < v.length; i++) if (i < stride ? v[i] !== init[init.length === 1 ? 0 : i % N] : v[i] !== v[i - stride]) changed++;
+  return changed;
+}
 
 export function measureActivity(model: SnnModel, x: Float32Array, n: number, options: { timesteps?: number; batch?: number } = {}): ActivityReport {
   const shapes = verifyModel(model);
@@ -125,7 +160,9 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
   const perSample = sizeOf(model.input.shape) * (model.input.encoding.type === 'events' ? T : 1);
   const neurons = model.layers.filter(isNeuron);
   const connections = model.layers.filter((l): l is L.Dense | L.Conv2d => l.op === 'dense' || l.op === 'conv2d');
-  const recurrent = neurons.filter((l): l is L.LIFNeuron | L.CubaLIFNeuron => l.op !== 'if' && !!l.recurrent);
+  const recurrent = neurons.filter((l) => !!l.recurrent);
+  const membraneInits = new Map(neurons.map((l) => [l.name, membraneInit(l, shapes.get(l.name)!)]));
+  const withMembrane = neurons.filter((l) => membraneInits.get(l.name) !== undefined);
   const activations = model.layers.filter((l) => isNeuron(l) || l.op === 'relu');
   // Layers computed from the analog input alone (before any neuron) feed the encoding layer(s).
   const analog = new Set<string>([INPUT]);
@@ -136,15 +173,14 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
   const rows = new Map<string, LayerActivity>(
     model.layers.map((l) => {
       const tensors = tensorsOf(l);
-      const weights = [l.op === 'dense' || l.op === 'conv2d' ? l.weight : undefined, l.op === 'lif' || l.op === 'cuba_lif' ? l.recurrent : undefined].filter((t) => t !== undefined);
-      const scalars = isNeuron(l) ? 2 + (l.op === 'lif' ? 1 : l.op === 'cuba_lif' ? 2 : 0) : 0;
+      const weights = [l.op === 'dense' || l.op === 'conv2d' ? l.weight : undefined, isNeuron(l) ? l.recurrent : undefined].filter((t) => t !== undefined);
       return [
         l.name,
         {
           layer: l.name,
-          op: l.op,
+          op: isNeuron(l) ? l.model : l.op,
           neurons: sizeOf(shapes.get(l.name)!),
-          parameters: tensors.reduce((k, t) => k + t.data.length, 0) + scalars,
+          parameters: tensors.reduce((k, t) => k + t.data.length, 0) + (isNeuron(l) ? neuronParameters(l) : 0),
           weights: weights.reduce((k, t) => k + t.data.length, 0),
           zeroWeights: weights.reduce((k, t) => k + t.data.reduce((z, v) => z + (v === 0 ? 1 : 0), 0), 0),
         },
@@ -164,7 +200,7 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
       timesteps: T,
       sampleOffset: start,
       record,
-      membranes: neurons.map((l) => l.name),
+      membranes: withMembrane.map((l) => l.name),
     });
     for (const l of connections) {
       const values = r.values.get(l.inputs[0])!;
@@ -206,13 +242,9 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
       a.dense += count * N * N; // the first step's all-zero input pairs
       acc.set(`${l.name}.recurrent`, a);
     }
+    for (const l of withMembrane) updates.set(l.name, (updates.get(l.name) ?? 0) + membraneChanges(r.membranes.get(l.name)!, membraneInits.get(l.name)!, count, sizeOf(shapes.get(l.name)!)));
     for (const l of neurons) {
-      const v = r.membranes.get(l.name)!;
       const N = sizeOf(shapes.get(l.name)!);
-      const stride = count * N;
-      let changed = 0;
-      for (let i = 0; i < v.length; i++) if (i < stride ? v[i] !== Math.fround(l.v0) : v[i] !== v[i - stride]) changed++;
-      updates.set(l.name, (updates.get(l.name) ?? 0) + changed);
       if (start === 0) {
         const s = r.values.get(l.name)!;
         const bits = new Uint8Array(T * N);
@@ -230,7 +262,7 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
     if (isNeuron(l)) {
       row.spikes = spikes.get(l.name)! / n;
       row.firingRate = spikes.get(l.name)! / (N * T * n);
-      row.membraneUpdates = { dense: N * T, effective: updates.get(l.name)! / n };
+      if (updates.has(l.name)) row.membraneUpdates = { dense: N * T, effective: updates.get(l.name)! / n };
     }
     const a = acc.get(l.name);
     if (a) {

@@ -5,16 +5,23 @@
  * or avg-pool layer and the source is the input (when spike-encoded), a neuron layer or a max-pool of
  * spikes. A direct-encoded input enters as the static prefix computed on the host (`hostNode`). A
  * max-pool of currents right before a neuron layer is kept as `pool` (Loihi joins dendrites by MAX).
- * This module chooses no scales and no hardware formats: each target's quantiser does.
+ * A neuron's input gain r (its current adds r·I) is folded into its synapses here: weights, synaptic
+ * biases and recurrent weights are scaled by r, per neuron for dense synapses and per channel for
+ * convolutions (whose kernels a channel shares); a gain these cannot carry is refused by name.
+ * This module chooses no scales and no hardware formats and knows no neuron model's dynamics: each
+ * target's quantiser does.
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
 import { ancestors, staticValues } from '../../compiler/ir/graph.js';
 import type * as L from '../../compiler/ir/layers.js';
 import { isNeuron } from '../../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
+import { neuronModel } from '../../compiler/ir/neurons.js';
+import { distinctValues, paramValues, uniformValue } from '../../compiler/ir/params.js';
 import { convGeometry } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
+import { allZero } from './cuba-neurons.js';
 
 export type ProjectionGeometry =
   | { readonly kind: 'dense'; readonly nIn: number; readonly nOut: number }
@@ -48,12 +55,15 @@ export interface Term {
 
 export interface Root {
   readonly layer: L.Layer;
-  /** 'neuron': an IF/LIF/CUBA-LIF layer; 'readout': the non-spiking output layer; 'spike-max': a max-pool of spikes (an OR). */
+  /** 'neuron': a spiking neuron layer; 'readout': the synaptic output layer; 'spike-max': a max-pool of spikes (an OR). */
   readonly kind: 'neuron' | 'readout' | 'spike-max';
   readonly shape: readonly number[];
+  /** Synapses with the neuron's gain r folded in. */
   readonly terms: readonly Term[];
-  /** Constant input per neuron (float): synaptic biases, plus a CUBA-LIF's own bias. */
+  /** Constant input per neuron (float): synaptic biases (times r), plus the neuron's own `bias` parameter (CUBA-LIF). */
   readonly bias: Float64Array;
+  /** The neuron layer's recurrent weights [N, N] (row = target neuron), times r. */
+  readonly recurrent?: Float64Array;
   readonly pool?: MaxPoolJoin;
   /** The static node whose value the host feeds this root every step (direct encoding). */
   readonly hostNode?: string;
@@ -84,7 +94,7 @@ export function synapticRoots(model: SnnModel, target: string): Root[] {
     while (n !== INPUT && byName.get(n)!.op === 'flatten') n = byName.get(n)!.inputs[0];
     if (n === INPUT) return spikeInput;
     const l = byName.get(n)!;
-    return isNeuron(l) || isSpikeMax(l);
+    return (isNeuron(l) && neuronModel(l.model)?.fire !== undefined) || isSpikeMax(l);
   }
   /** Skips flatten layers; the result must carry spikes. */
   function spikeSource(name: string, user: string): string {
@@ -123,6 +133,7 @@ export function synapticRoots(model: SnnModel, target: string): Root[] {
       }
       case 'conv2d':
       case 'avgpool2d': {
+        if (layer.op === 'conv2d' && layer.dilation?.some((d) => d !== 1)) fail(name, `a dilated convolution (dilation [${layer.dilation.join(', ')}]) has no {target} equivalent here`);
         const source = spikeSource(layer.inputs[0], name);
         const inShape = shapes.get(layer.inputs[0])! as [number, number, number];
         const g = layer.op === 'conv2d' ? convGeometry(layer, inShape, outShape) : undefined;
@@ -199,13 +210,76 @@ export function synapticRoots(model: SnnModel, target: string): Root[] {
       if (hostRoot) fail(layer.name, `only one layer can take the host-computed input (already "${hostRoot}")`);
       hostRoot = layer.name;
     }
-    if (neuron?.op === 'cuba_lif' && neuron.alpha > 0 && expr.bias.some((b) => b !== 0)) {
-      fail(layer.name, `a synaptic bias into a neuron with current decay α=${neuron.alpha} > 0: {target} adds a constant to the membrane, not to the decaying current`);
-    }
-    if (neuron?.op === 'cuba_lif' && neuron.bias) for (let i = 0; i < n; i++) expr.bias[i] += neuron.bias.data[i];
-    roots.push({ layer, kind: neuron ? 'neuron' : 'readout', shape, terms: expr.terms, bias: expr.bias, ...(expr.pool ? { pool: expr.pool } : {}), ...(expr.hostNode ? { hostNode: expr.hostNode } : {}) });
+    const recurrent = neuron?.recurrent ? Float64Array.from(neuron.recurrent.data) : undefined;
+    if (neuron) foldGain(neuron, shape, expr, recurrent, target);
+    if (neuron) addOwnBias(neuron, shape, expr.bias, target);
+    roots.push({
+      layer,
+      kind: neuron ? 'neuron' : 'readout',
+      shape,
+      terms: expr.terms,
+      bias: expr.bias,
+      ...(recurrent ? { recurrent } : {}),
+      ...(expr.pool ? { pool: expr.pool } : {}),
+      ...(expr.hostNode ? { hostNode: expr.hostNode } : {}),
+    });
   }
   return roots;
+}
+
+/**
+ * Folds the input gain r into the synapses (r·(Σ w·s + b) = Σ (r·w)·s + r·b): per neuron for dense
+ * synapses, per channel for convolutions and pools. r = 1 (the default) changes nothing.
+ */
+function foldGain(layer: L.NeuronLayer, shape: readonly number[], expr: { terms: Term[]; bias: Float64Array; pool?: MaxPoolJoin; hostNode?: string }, recurrent: Float64Array | undefined, target: string): void {
+  if (layer.params.r === undefined || uniformValue(layer.params.r) === 1) return;
+  const r = paramValues(layer.params.r, shape);
+  const refuse = (why: string): never => notSupported(layer.name, `an input gain r ≠ 1 ${why}`, target);
+  if (expr.hostNode) return refuse('on the layer fed by the host (the host feeds the input current unscaled)');
+  if (expr.pool) {
+    // max(g·x) = g·max(x) for one g ≥ 0 only.
+    const g = uniformValue(layer.params.r);
+    if (g === undefined || g < 0) return refuse('that differs between neurons or is negative, behind a max-pool of currents');
+    for (const t of expr.terms) t.weights.forEach((w, i) => (t.weights[i] = w * g));
+    expr.bias.forEach((b, i) => (expr.bias[i] = b * g));
+    return;
+  }
+  for (const t of expr.terms) scaleRows(t, r, () => refuse(`that differs within a channel (${distinctValues(layer.params.r)} distinct values): {target} folds r into the weights, and a convolution's kernel is shared by its channel`));
+  for (let i = 0; i < expr.bias.length; i++) expr.bias[i] *= r[i];
+  if (recurrent) for (let o = 0; o < r.length; o++) for (let j = 0; j < r.length; j++) recurrent[o * r.length + j] *= r[o];
+}
+
+/** Scales the weights onto each target neuron o by r[o]: dense rows, or conv output channels (r must be constant per channel). */
+function scaleRows(t: Term, r: Float32Array, perNeuron: () => never): void {
+  const g = t.geometry;
+  if (g.kind === 'dense') {
+    for (let o = 0; o < g.nOut; o++) for (let j = 0; j < g.nIn; j++) t.weights[o * g.nIn + j] *= r[o];
+    return;
+  }
+  const [co, ho, wo] = g.outShape;
+  const hw = ho * wo;
+  const perOut = t.weights.length / co;
+  for (let c = 0; c < co; c++) {
+    const rc = r[c * hw];
+    for (let i = 1; i < hw; i++) if (r[c * hw + i] !== rc) perNeuron();
+    for (let i = 0; i < perOut; i++) t.weights[c * perOut + i] *= rc;
+  }
+}
+
+/**
+ * Adds the neuron's own bias parameter (it enters the membrane, not the current). A synaptic bias is
+ * refused where it would have to enter a decaying current (α > 0): the chips add constants to the
+ * membrane only.
+ */
+function addOwnBias(layer: L.NeuronLayer, shape: readonly number[], bias: Float64Array, target: string): void {
+  const alpha = layer.params.alpha;
+  if (alpha !== undefined && !allZero(alpha) && bias.some((b) => b !== 0)) {
+    const a = uniformValue(alpha);
+    notSupported(layer.name, `a synaptic bias into a neuron with current decay α${a === undefined ? '' : `=${a}`} > 0: {target} adds a constant to the membrane, not to the decaying current`, target);
+  }
+  if (layer.params.bias === undefined || allZero(layer.params.bias)) return;
+  const own = paramValues(layer.params.bias, shape);
+  for (let i = 0; i < bias.length; i++) bias[i] += own[i];
 }
 
 function scaledCopy(data: Float32Array, coef: number): Float64Array {

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInput } from '../../compiler/errors.js';
 import { modelHash } from '../../compiler/ir/hash.js';
-import { isNeuron } from '../../compiler/ir/layers.js';
+import { isSpikingLayer, layerKind } from '../../compiler/ir/layers.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
@@ -16,7 +16,7 @@ import type { CheckReport, CompileOptions, EmitResult, Target } from '../target.
 import { loweringContext } from './lower.js';
 import { type GpuManifest, MANIFEST_FORMAT } from './manifest.js';
 import { encodeModel } from './onnx-builder.js';
-import { SCHEDULES, type Schedule, schedule } from './schedules.js';
+import { SCHEDULES, type Schedule, earlyInput, schedule } from './schedules.js';
 
 export const OPSET = 17;
 export const IR_VERSION = 8;
@@ -30,13 +30,14 @@ export interface CompiledGpu {
 function resolveOptions(model: SnnModel, options: CompileOptions) {
   const timesteps = options.timesteps ?? model.timesteps;
   const batch = options.batch ?? DEFAULT_BATCH;
-  const sched = (options.schedule ?? 'layerwise') as Schedule;
+  // layerwise by default (the fastest), scan for a model that reads earlier steps (a cycle, a delay listed later).
+  const sched = (options.schedule ?? (earlyInput(model) ? 'scan' : 'layerwise')) as Schedule;
   if (!Number.isInteger(timesteps) || timesteps < 1) throw badInput(`--timesteps must be a positive integer, got ${timesteps}`);
   if (!Number.isInteger(batch) || batch < 1) throw badInput(`--batch must be a positive integer, got ${batch}`);
   if (!SCHEDULES.includes(sched)) throw badInput(`--schedule must be one of ${SCHEDULES.join(', ')}, got "${options.schedule}"`);
-  const neurons = model.layers.filter(isNeuron).map((l) => l.name);
+  const neurons = model.layers.filter(isSpikingLayer).map((l) => l.name);
   const probes = options.probes === 'all' ? neurons : [...(options.probes ?? [])];
-  for (const p of probes) if (!neurons.includes(p)) throw badInput(`probe "${p}" is not a neuron layer of the model (neuron layers: ${neurons.join(', ')})`);
+  for (const p of probes) if (!neurons.includes(p)) throw badInput(`probe "${p}" is not a spiking neuron layer of the model (spiking layers: ${neurons.join(', ')})`);
   return { timesteps, batch, schedule: sched, probes, outputSteps: options.outputSteps ?? false };
 }
 
@@ -80,12 +81,15 @@ export function compileGpu(model: SnnModel, options: CompileOptions = {}): Compi
 export const gpuTarget: Target = {
   name: 'gpu',
   description: 'ONNX model for onnxruntime (CPU, CUDA, WebGPU, browser)',
+  /** The lowering interprets each model's declaration, so every declared model runs. */
+  neuronModels: 'all',
   check(model: SnnModel, options: CompileOptions): CheckReport {
     const shapes = verifyModel(model);
     const opts = resolveOptions(model, options);
     const rows = model.layers.map((l) => {
-      const params = Object.values(l).reduce<number>((n, v) => n + (v && typeof v === 'object' && 'data' in v ? (v as { data: Float32Array }).data.length : 0), 0);
-      return { layer: l.name, op: l.op, shape: `[${shapes.get(l.name)!.join(', ')}]`, parameters: params };
+      const tensors = [...Object.values(l), ...(l.op === 'neuron' ? Object.values(l.params) : [])];
+      const params = tensors.reduce<number>((n, v) => n + (v && typeof v === 'object' && 'data' in v ? (v as { data: Float32Array }).data.length : 0), 0);
+      return { layer: l.name, op: layerKind(l), shape: `[${shapes.get(l.name)!.join(', ')}]`, parameters: params };
     });
     return { target: 'gpu', fits: true, rows, messages: [`schedule ${opts.schedule}, T=${opts.timesteps}, batch ${opts.batch}: onnxruntime has no fixed resource limits`] };
   },

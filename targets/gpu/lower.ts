@@ -6,10 +6,11 @@
  */
 import type { SnnModel } from '../../compiler/ir/model.js';
 import type * as L from '../../compiler/ir/layers.js';
-import { staticValues } from '../../compiler/ir/graph.js';
+import { readsPreviousStep, staticValues } from '../../compiler/ir/graph.js';
 import { isStateful } from '../../compiler/ir/layers.js';
 import type { ShapeMap } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
+import { type Const, type NeuronProgram, type Operand, neuronProgram } from '../../compiler/ir/neuron-program.js';
 import { type GraphBuilder, int, ints } from './onnx-builder.js';
 
 /** What every schedule needs to know about a model. */
@@ -23,12 +24,26 @@ export interface LoweringContext {
    * static values. Schedules compute them once, at batch B, outside the time loop.
    */
   readonly isStatic: (name: string) => boolean;
-  readonly stateful: readonly L.StatefulLayer[];
+  readonly stateful: readonly (L.StatefulLayer | L.Delay)[];
+  /** Whether dst reads src's output of the previous step (a back edge: src is a neuron listed at or after dst). */
+  readonly readsPrevious: (src: string, dst: string) => boolean;
+  /** Neurons some layer reads at the previous step: they keep their last output as a state. */
+  readonly keepsPrevious: ReadonlySet<string>;
 }
 
 export function loweringContext(model: SnnModel, shapes: ShapeMap, batch: number, timesteps: number): LoweringContext {
   const statics = staticValues(model);
-  return { model, shapes, batch, timesteps, isStatic: (n) => statics.has(n), stateful: model.layers.filter(isStateful) };
+  const back = model.layers.flatMap((dst) => dst.inputs.filter((src) => readsPreviousStep(model, src, dst.name)).map((src) => `${src}→${dst.name}`));
+  return {
+    model,
+    shapes,
+    batch,
+    timesteps,
+    isStatic: (n) => statics.has(n),
+    stateful: model.layers.filter((l): l is L.StatefulLayer | L.Delay => isStateful(l) || l.op === 'delay'),
+    readsPrevious: (src, dst) => back.includes(`${src}→${dst}`),
+    keepsPrevious: new Set(back.map((e) => e.slice(0, e.indexOf('→')))),
+  };
 }
 
 export function neuronCount(ctx: LoweringContext, layer: string): number {
@@ -66,7 +81,7 @@ export function emitSynaptic(b: GraphBuilder, ctx: LoweringContext, layer: L.Syn
         strides: ints(layer.stride),
         pads: ints(layer.padding),
         group: int(layer.groups),
-        dilations: ints([1, 1]),
+        dilations: ints(layer.dilation ?? [1, 1]),
       });
     }
     case 'avgpool2d':
@@ -80,6 +95,8 @@ export function emitSynaptic(b: GraphBuilder, ctx: LoweringContext, layer: L.Syn
       return b.node('MaxPool', [inputs[0]], name, { kernel_shape: ints(layer.kernel), strides: ints(layer.stride), pads: ints(layer.padding) });
     case 'flatten':
       return b.node('Flatten', [inputs[0]], name, { axis: int(1) });
+    case 'reshape':
+      return b.node('Reshape', [inputs[0], b.constInt64(`${name}.shape`, [-1, ...layer.shape])], name);
     case 'add': {
       const c = layer.coefficients ?? inputs.map(() => 1);
       const term = (k: number) => (Math.fround(c[k]) === 1 ? inputs[k] : b.node('Mul', [inputs[k], b.constScalar(`${name}.coefficient${k}`, c[k])], `${name}.term${k}`));
@@ -114,21 +131,47 @@ export function emitGatedPoolStep(b: GraphBuilder, layer: L.GatedMaxPool2d, x: s
   return { next, output: b.node('Gather', [flat, indices], n, { axis: int(0) }) };
 }
 
-/** A state tensor a stateful layer carries from one step to the next: [B, ...dims], initially `init`. */
+/** A state tensor a stateful layer carries from one step to the next: [B, ...dims], initially `init` (one value, or one per element of dims). */
 export interface StateVar {
-  readonly key: 'v' | 'i' | 's' | 'c';
-  readonly init: number;
+  readonly key: string;
+  readonly init: Float32Array;
   readonly dims: readonly number[];
 }
 
-/** Neurons keep v (and i for CUBA-LIF, s for recurrence) as [B, N]; a gated pool keeps its counts [B, C, H, W]. */
-export function stateVars(ctx: LoweringContext, layer: L.StatefulLayer): StateVar[] {
-  if (layer.op === 'gated_maxpool2d') return [{ key: 'c', init: 0, dims: ctx.shapes.get(layer.inputs[0])! }];
+/** The bound step of a neuron layer (compiler/ir/neuron-program.ts). */
+export function programOf(ctx: LoweringContext, layer: L.NeuronLayer): NeuronProgram {
+  return neuronProgram(layer, ctx.shapes.get(layer.name)!);
+}
+
+/**
+ * Neurons keep their model's state as [B, N] (s for recurrence, and their last output [B, ...shape]
+ * when read at the previous step); a gated pool keeps its counts [B, C, H, W]; a delay of d steps its
+ * ring [B, d, N] of the last d inputs, oldest first.
+ */
+export function stateVars(ctx: LoweringContext, layer: L.StatefulLayer | L.Delay): StateVar[] {
+  const zero = Float32Array.of(0);
+  if (layer.op === 'gated_maxpool2d') return [{ key: 'c', init: zero, dims: ctx.shapes.get(layer.inputs[0])! }];
+  if (layer.op === 'delay') return [{ key: 'ring', init: zero, dims: [layer.steps, neuronCount(ctx, layer.name)] }];
   const dims = [neuronCount(ctx, layer.name)];
-  const vars: StateVar[] = [{ key: 'v', init: Math.fround(layer.v0), dims }];
-  if (layer.op === 'cuba_lif') vars.push({ key: 'i', init: 0, dims });
-  if (layer.op !== 'if' && layer.recurrent) vars.push({ key: 's', init: 0, dims });
+  const vars: StateVar[] = programOf(ctx, layer).state.map((s) => ({ key: s.name, init: s.init, dims }));
+  if (layer.recurrent) vars.push({ key: 's', init: zero, dims });
+  if (ctx.keepsPrevious.has(layer.name)) vars.push({ key: 'previous', init: zero, dims: ctx.shapes.get(layer.name)! });
   return vars;
+}
+
+/** A delay's output this step, x(t − d) [B, ...shape]: the oldest entry of its ring [B, d, N]. */
+export function emitDelayOutput(b: GraphBuilder, ctx: LoweringContext, layer: L.Delay, ring: string): string {
+  const oldest = b.node('Gather', [ring, b.constInt64(`${layer.name}.oldest`, [0])], `${layer.name}.oldest_entry`, { axis: int(1) });
+  return reshape(b, oldest, [ctx.batch, ...ctx.shapes.get(layer.name)!], layer.name);
+}
+
+/** A delay's ring after this step: the last d − 1 entries, then this step's input x(t). */
+export function emitDelayPush(b: GraphBuilder, ctx: LoweringContext, layer: L.Delay, ring: string, x: string): string {
+  const N = neuronCount(ctx, layer.name);
+  const latest = reshape(b, x, [ctx.batch, 1, N], `${layer.name}.latest`);
+  if (layer.steps === 1) return latest;
+  const rest = b.node('Slice', [ring, b.constInt64(`${layer.name}.from`, [1]), b.constInt64(`${layer.name}.to`, [layer.steps]), b.constInt64(`${layer.name}.axis`, [1])], `${layer.name}.kept`);
+  return b.node('Concat', [rest, latest], `${layer.name}.ring`, { axis: int(1) });
 }
 
 /**
@@ -150,51 +193,79 @@ export function emitStatefulStep(
   const shape = ctx.shapes.get(layer.name)!;
   const N = neuronCount(ctx, layer.name);
   const current = shape.length === 1 ? input : reshape(b, input, [B, N], `${layer.name}.current_flat`);
-  const step = emitNeuronStep(b, layer, current, state);
-  const output = shape.length === 1 ? step.spikes : reshape(b, step.spikes, [B, ...shape], `${layer.name}.spikes_shaped`);
+  const step = emitNeuronStep(b, programOf(ctx, layer), current, state);
+  const flat = step.spikes ?? step.membrane!;
+  const output = shape.length === 1 ? flat : reshape(b, flat, [B, ...shape], `${layer.name}.${step.spikes ? 'spikes' : 'output'}_shaped`);
   return { next: step.next, output, spikes: step.spikes, membrane: step.membrane };
 }
 
 /**
- * One step of a neuron layer. `current` is the input [B, N]; `state` maps each state var to its
- * value name. Returns the new state (same keys), the spikes s [B, N] and the membrane after reset.
+ * One step of a neuron layer: its program's instructions as ONNX nodes, in order. `current` is the
+ * input [B, N]; `state` maps each state var to its value name. Returns the new state (same keys), the
+ * spikes s [B, N] of a spiking model, and the membrane after reset.
  */
 export function emitNeuronStep(
   b: GraphBuilder,
-  layer: L.NeuronLayer,
+  program: NeuronProgram,
   current: string,
   state: Readonly<Record<string, string>>,
-): { next: Record<string, string>; spikes: string; membrane: string } {
+): { next: Record<string, string>; spikes?: string; membrane?: string } {
+  const layer = program.layer;
   const n = layer.name;
-  const theta = b.constScalar(`${n}.threshold`, layer.threshold);
+  const consts = new Map<string, string>();
+  const constant = (c: Const) => {
+    let name = consts.get(c.name);
+    if (!name) consts.set(c.name, (name = c.values.length === 1 ? b.constScalar(c.name, c.values[0]) : b.constFloat(c.name, c.values, [c.values.length])));
+    return name;
+  };
+  const fire = program.instructions.find((i) => i.do === 'fire');
+  if (fire?.threshold.kind === 'const') constant(fire.threshold); // the threshold first, as graphs have always had it
   let input = current;
-  if (layer.op !== 'if' && layer.recurrent) {
+  if (layer.recurrent) {
     const wT = transpose(layer.recurrent.data, layer.recurrent.shape[0]);
     const r = b.node('MatMul', [state.s, b.constFloat(`${n}.recurrent_weight_t`, wT, layer.recurrent.shape)], `${n}.recurrent_current`);
     input = b.node('Add', [input, r], `${n}.total_current`);
   }
-  const next: Record<string, string> = {};
-  let u: string;
-  if (layer.op === 'cuba_lif') {
-    const decayedI = b.node('Mul', [state.i, b.constScalar(`${n}.alpha`, layer.alpha)], `${n}.i_decayed`);
-    next.i = b.node('Add', [decayedI, input], `${n}.i`);
-    const decayedV = b.node('Mul', [state.v, b.constScalar(`${n}.beta`, layer.beta)], `${n}.v_decayed`);
-    u = b.node('Add', [decayedV, next.i], `${n}.u`);
-    if (layer.bias) u = b.node('Add', [u, b.constFloat(`${n}.bias`, layer.bias.data, [layer.bias.data.length])], `${n}.u_biased`);
-  } else if (layer.op === 'lif' && Math.fround(layer.beta) !== 1) {
-    const decayedV = b.node('Mul', [state.v, b.constScalar(`${n}.beta`, layer.beta)], `${n}.v_decayed`);
-    u = b.node('Add', [decayedV, input], `${n}.u`);
-  } else {
-    u = b.node('Add', [state.v, input], `${n}.u`);
+  const next: Record<string, string> = { ...state };
+  const temps: string[] = [];
+  let spikes: string | undefined;
+  const value = (o: Operand): string => {
+    switch (o.kind) {
+      case 'const':
+        return constant(o);
+      case 'input':
+        return input;
+      case 'spikes':
+        return spikes!;
+      case 'state':
+        return next[o.name];
+      case 'temp':
+        return temps[o.id];
+    }
+  };
+  for (const ins of program.instructions) {
+    if (ins.do === 'op') temps[ins.id] = b.node(ONNX_OP[ins.op], [value(ins.a), value(ins.b)], ins.name);
+    else if (ins.do === 'set') next[ins.state] = ins.value.kind === 'temp' || ins.value.kind === 'state' ? value(ins.value) : b.node('Identity', [value(ins.value)], ins.name);
+    else {
+      const u = value(ins.value);
+      const theta = value(ins.threshold);
+      const fired = b.node('GreaterOrEqual', [u, theta], `${n}.fired`);
+      spikes = b.node('Cast', [fired], `${n}.spikes`, { to: int(1) });
+      if (ins.resets) next[ins.resets] = emitReset(b, layer.reset, { u, theta, fired, spikes, vReset: () => constant(program.vReset) }, `${n}.${ins.resets}`);
+    }
   }
-  const fired = b.node('GreaterOrEqual', [u, theta], `${n}.fired`);
-  const spikes = b.node('Cast', [fired], `${n}.spikes`, { to: int(1) });
-  next.v =
-    layer.reset === 'subtract'
-      ? b.node('Sub', [u, b.node('Mul', [spikes, theta], `${n}.reset_amount`)], `${n}.v`)
-      : b.node('Where', [fired, b.constScalar(`${n}.zero`, 0), u], `${n}.v`);
-  if (layer.op !== 'if' && layer.recurrent) next.s = spikes;
-  return { next, spikes, membrane: next.v };
+  if (layer.recurrent) next.s = spikes!;
+  return { next, spikes, membrane: program.membrane ? next[program.membrane] : undefined };
+}
+
+const ONNX_OP = { add: 'Add', sub: 'Sub', mul: 'Mul' } as const;
+
+/** The membrane after a spike: u − θ·s, 0 where fired, or v_reset where fired. */
+function emitReset(b: GraphBuilder, mode: L.ResetMode, v: { u: string; theta: string; fired: string; spikes: string; vReset: () => string }, name: string): string {
+  const layer = name.slice(0, name.lastIndexOf('.'));
+  if (mode === 'subtract') return b.node('Sub', [v.u, b.node('Mul', [v.spikes, v.theta], `${layer}.reset_amount`)], name);
+  const after = mode === 'zero' ? b.constScalar(`${layer}.zero`, 0) : v.vReset();
+  return b.node('Where', [v.fired, after, v.u], name);
 }
 
 function transpose(w: Float32Array, n: number): Float32Array {
@@ -208,7 +279,8 @@ export function reshape(b: GraphBuilder, x: string, dims: readonly number[], hin
   return b.node('Reshape', [x, b.constInt64(`${hint}.shape`, dims)], hint);
 }
 
-/** A [B, N] tensor filled with `value` (initial state). */
-export function filled(b: GraphBuilder, value: number, dims: readonly number[], hint: string): string {
-  return b.node('Expand', [b.constScalar(`${hint}.value`, value), b.constInt64(`${hint}.dims`, dims)], hint);
+/** A [B, ...] tensor filled with `init`: one value, or one per element of the trailing dims (initial state). */
+export function filled(b: GraphBuilder, init: Float32Array, dims: readonly number[], hint: string): string {
+  const value = init.length === 1 ? b.constScalar(`${hint}.value`, init[0]) : b.constFloat(`${hint}.value`, init, [init.length]);
+  return b.node('Expand', [value, b.constInt64(`${hint}.dims`, dims)], hint);
 }

@@ -64,7 +64,7 @@ export const gpuManifestSchema = {
       {
         input: object({ name: tensorIO.properties.name, dims, hasTimeAxis: { type: 'boolean' } }),
         output: tensorIO,
-        states: { type: 'array', items: object({ layer: string, key: string, input: tensorIO.properties.name, output: tensorIO.properties.name, dims, init: number }) },
+        states: { type: 'array', items: object({ layer: string, key: string, input: tensorIO.properties.name, output: tensorIO.properties.name, dims, init: { oneOf: [number, { type: 'array', items: number, minItems: 1 }] } }) },
         probes: { type: 'array', items: object({ layer: string, name: tensorIO.properties.name, dims }) },
         outputSteps: tensorIO,
       },

@@ -10,12 +10,13 @@
  * In all three, values that do not change over time (a direct-encoded input and the synaptic layers
  * fed only by it) are computed once at batch B before the time loop.
  */
+import { ExitCode, SnncError } from '../../compiler/errors.js';
 import type * as L from '../../compiler/ir/layers.js';
 import { isStateful } from '../../compiler/ir/layers.js';
-import { INPUT, averagesOverTime } from '../../compiler/ir/model.js';
+import { INPUT, type SnnModel, averagesOverTime } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { GraphBuilder, graphAttr, int } from './onnx-builder.js';
-import { type LoweringContext, emitPreprocess, emitStatefulStep, emitSynaptic, filled, neuronCount, reshape, stateVars } from './lower.js';
+import { type LoweringContext, emitDelayOutput, emitDelayPush, emitPreprocess, emitStatefulStep, emitSynaptic, filled, neuronCount, reshape, stateVars } from './lower.js';
 
 export type Schedule = 'layerwise' | 'scan' | 'step';
 export const SCHEDULES: readonly Schedule[] = ['layerwise', 'scan', 'step'];
@@ -26,8 +27,8 @@ export interface GraphIO {
   readonly input: { readonly name: string; readonly dims: number[]; readonly hasTimeAxis: boolean };
   /** 'y': decoded scores [B, classes] (for `step`: this step's contribution, summed by the runner). */
   readonly output: { readonly name: string; readonly dims: number[] };
-  /** `step` only: state tensors to feed back, with their initial value. */
-  readonly states: { layer: string; key: string; input: string; output: string; dims: number[]; init: number }[];
+  /** `step` only: state tensors to feed back, with their initial value (one, or one per neuron: [N] repeated over the batch). */
+  readonly states: { layer: string; key: string; input: string; output: string; dims: number[]; init: number | number[] }[];
   /** Spike probes: [T, B, N] (for `step`: [B, N] per call). */
   readonly probes: { layer: string; name: string; dims: number[] }[];
   /** With `outputSteps`: each step's output value [T, B, classes] before decoding (for `step`, `y` itself). */
@@ -92,8 +93,14 @@ export function scheduleLayerwise(ctx: LoweringContext, options: ScheduleOptions
 
   const probes: GraphIO['probes'] = [];
   let outputMembrane: string | undefined;
+  const early = earlyInput(model);
+  if (early) throw new SnncError(`layer "${early.layer}" reads "${early.src}" of an earlier step (a cycle or a delay listed later): the layerwise schedule runs each layer over all steps in turn; use --schedule scan or step`, ExitCode.doesNotFit);
   for (const layer of model.layers) {
     if (ctx.isStatic(layer.name)) continue;
+    if (layer.op === 'delay') {
+      values.set(layer.name, shiftInTime(root, ctx, layer, overTime(layer.inputs[0])));
+      continue;
+    }
     if (!isStateful(layer)) {
       values.set(layer.name, emitSynaptic(root, ctx, layer, layer.inputs.map(overTime)));
       continue;
@@ -147,6 +154,27 @@ function sumOverTime(b: GraphBuilder, steps: string): string {
   return b.node('ReduceSum', [steps, b.constInt64('time_axis', [0])], 'y.sum', { keepdims: int(0) });
 }
 
+/** A layer reading a layer listed at or after it (which layerwise cannot order), if any. */
+export function earlyInput(model: SnnModel): { layer: string; src: string } | undefined {
+  const at = new Map(model.layers.map((l, i) => [l.name, i]));
+  for (const [i, layer] of model.layers.entries()) {
+    const src = layer.inputs.find((n) => (at.get(n) ?? -1) >= i);
+    if (src) return { layer: layer.name, src };
+  }
+  return undefined;
+}
+
+/** A delay over all steps: x [T·B, ...shape] shifted d steps later in time, zeros first. */
+function shiftInTime(b: GraphBuilder, ctx: LoweringContext, layer: L.Delay, x: string): string {
+  const { batch: B, timesteps: T } = ctx;
+  const shape = ctx.shapes.get(layer.name)!;
+  const rows = reshape(b, x, [T, B * sizeOf(shape)], `${layer.name}.rows`);
+  const zeros = b.constFloat(`${layer.name}.zeros`, new Float32Array(Math.min(layer.steps, T) * B * sizeOf(shape)), [Math.min(layer.steps, T), B * sizeOf(shape)]);
+  const padded = b.node('Concat', [zeros, rows], `${layer.name}.padded`, { axis: int(0) });
+  const kept = b.node('Slice', [padded, b.constInt64(`${layer.name}.from`, [0]), b.constInt64(`${layer.name}.to`, [T]), b.constInt64(`${layer.name}.axis`, [0])], `${layer.name}.shifted`);
+  return reshape(b, kept, [T * B, ...shape], layer.name);
+}
+
 function meanOverTime(b: GraphBuilder, steps: string, T: number): string {
   return b.node('Div', [sumOverTime(b, steps), b.constScalar('timesteps', T)], 'y.mean');
 }
@@ -164,26 +192,48 @@ interface StepOutputs {
 
 const stateKey = (layer: string, key: string) => `${layer}/${key}`;
 
-/** Emits the non-static layers for one time step at batch B, reading states through `stateIn`. */
-function emitOneStep(b: GraphBuilder, ctx: LoweringContext, values: Map<string, string>, stateIn: (layer: L.StatefulLayer, key: string) => string, probeLayers: readonly string[]): StepOutputs {
+/**
+ * Emits the non-static layers for one time step at batch B, reading states through `stateIn`. Delays
+ * output the oldest entry of their ring first and push this step's input last; a layer reading a
+ * neuron at the previous step reads that neuron's `previous` state.
+ */
+function emitOneStep(
+  b: GraphBuilder,
+  ctx: LoweringContext,
+  values: Map<string, string>,
+  readState: (layer: L.StatefulLayer | L.Delay, key: string) => string,
+  probeLayers: readonly string[],
+): StepOutputs {
   const { model, batch: B } = ctx;
+  const read = new Map<string, string>();
+  /** Each state is read through `readState` once (the step schedule makes a graph input per call). */
+  const stateIn = (layer: L.StatefulLayer | L.Delay, key: string) => {
+    const k = stateKey(layer.name, key);
+    if (!read.has(k)) read.set(k, readState(layer, key));
+    return read.get(k)!;
+  };
   const next = new Map<string, string>();
   const probes = new Map<string, string>();
   let membrane: string | undefined;
+  const delays = model.layers.filter((l): l is L.Delay => l.op === 'delay');
+  for (const d of delays) values.set(d.name, emitDelayOutput(b, ctx, d, stateIn(d, 'ring')));
+  const inputOf = (layer: L.Layer) => layer.inputs.map((src) => (ctx.readsPrevious(src, layer.name) ? stateIn(model.layers.find((l) => l.name === src) as L.NeuronLayer, 'previous') : values.get(src)!));
   for (const layer of model.layers) {
-    if (ctx.isStatic(layer.name)) continue;
+    if (ctx.isStatic(layer.name) || layer.op === 'delay') continue;
     if (!isStateful(layer)) {
-      values.set(layer.name, emitSynaptic(b, ctx, layer, layer.inputs.map((n) => values.get(n)!)));
+      values.set(layer.name, emitSynaptic(b, ctx, layer, inputOf(layer)));
       continue;
     }
     const state: Record<string, string> = {};
-    for (const v of stateVars(ctx, layer)) state[v.key] = stateIn(layer, v.key);
-    const step = emitStatefulStep(b, ctx, layer, values.get(layer.inputs[0])!, state);
+    for (const v of stateVars(ctx, layer)) if (v.key !== 'previous') state[v.key] = stateIn(layer, v.key);
+    const step = emitStatefulStep(b, ctx, layer, inputOf(layer)[0], state);
     for (const [key, value] of Object.entries(step.next)) next.set(stateKey(layer.name, key), value);
+    if (ctx.keepsPrevious.has(layer.name)) next.set(stateKey(layer.name, 'previous'), step.output);
     if (probeLayers.includes(layer.name)) probes.set(layer.name, step.spikes!);
     if (layer.name === model.output.layer) membrane = step.membrane;
     values.set(layer.name, step.output);
   }
+  for (const d of delays) next.set(stateKey(d.name, 'ring'), emitDelayPush(b, ctx, d, stateIn(d, 'ring'), values.get(d.inputs[0])!));
   const C = classes(ctx);
   const out = model.output.decoding === 'mean_membrane' ? membrane! : values.get(model.output.layer)!;
   const y = ctx.shapes.get(model.output.layer)!.length === 1 ? out : reshape(b, out, [B, C], 'y_t.flat');
@@ -200,7 +250,7 @@ export function scheduleScan(ctx: LoweringContext, options: ScheduleOptions): Sc
   const body = new GraphBuilder(root);
   const bodyValues = new Map(values); // static values are read from the outer scope
 
-  const stateList: { layer: L.StatefulLayer; key: string; init: number; dims: number[]; input: string }[] = [];
+  const stateList: { layer: L.StatefulLayer | L.Delay; key: string; init: Float32Array; dims: number[]; input: string }[] = [];
   for (const layer of ctx.stateful) {
     for (const v of stateVars(ctx, layer)) {
       const dims = [B, ...v.dims];
@@ -252,7 +302,7 @@ export function scheduleStep(ctx: LoweringContext, options: ScheduleOptions): Sc
   const step = emitOneStep(root, ctx, values, (layer, key) => {
     const v = stateVars(ctx, layer).find((x) => x.key === key)!;
     const dims = [B, ...v.dims];
-    const init = v.init;
+    const init = v.init.length === 1 ? v.init[0] : [...v.init];
     const input = root.input(`state.${layer.name}.${key}`, dims);
     states.push({ layer: layer.name, key, input, output: `state.${layer.name}.${key}.next`, dims, init });
     return input;

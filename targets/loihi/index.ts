@@ -1,6 +1,7 @@
 /**
  * The loihi target: quantise (quantise.ts) → partition onto cores (partition.ts) → descriptor
- * (descriptor.ts), written as loihi.json + loihi.bin + manifest.json. `check` reports per-layer and
+ * (descriptor.ts), written as loihi.json + loihi.bin + manifest.json. It runs IF, LIF and CUBA-LIF
+ * neurons (LOIHI_NEURON_MODELS, quantise.ts says why no others). `check` reports per-layer and
  * per-core resources and why a model does not fit; `snnc run` executes the folder in the bit-accurate
  * emulator (runtime/loihi-emulator.ts).
  */
@@ -10,11 +11,11 @@ import { modelHash } from '../../compiler/ir/hash.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
 import { writeArtifactFolder } from '../common/artifact-folder.js';
-import { type CheckReport, type CompileOptions, type EmitResult, type ResourceRow, type Target, doesNotFitReport } from '../target.js';
+import { type CheckReport, type CompileOptions, type EmitResult, type ResourceRow, type Target, checkNeuronModels, doesNotFitReport } from '../target.js';
 import { CHIPS, CHIP_KINDS, type ChipKind, type ChipSpec } from './chip.js';
 import { type LoihiDescriptor, buildDescriptor } from './descriptor.js';
 import { type Partition, partitionLoihiCores } from './partition.js';
-import { type LoihiNetwork, quantiseForLoihi } from './quantise.js';
+import { LOIHI_NEURON_MODELS, type LoihiNetwork, quantiseForLoihi } from './quantise.js';
 
 export const DEFAULT_CHIP: ChipKind = 'loihi2';
 
@@ -108,8 +109,10 @@ function quantisationWarnings(network: LoihiNetwork): string[] {
 export const loihiTarget: Target = {
   name: 'loihi',
   description: 'Loihi 1/2 cores: loihi.json descriptor + loihi.bin, run by the bit-accurate emulator',
+  neuronModels: LOIHI_NEURON_MODELS,
   check(model: SnnModel, options: CompileOptions): CheckReport {
     try {
+      checkNeuronModels(model, 'loihi', LOIHI_NEURON_MODELS);
       const { network, partition } = planLoihi(model, options);
       return {
         target: 'loihi',
@@ -126,6 +129,7 @@ export const loihiTarget: Target = {
     }
   },
   async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
+    checkNeuronModels(model, 'loihi', LOIHI_NEURON_MODELS);
     const c = compileLoihi(model, options);
     const d = c.descriptor;
     const summary = { chip: d.chip, cores: d.totals.cores, chips: d.totals.chips, 'lower bound': d.totals.lowerBound, compartments: d.totals.compartments, synapses: d.totals.synapses, T: d.timesteps, latency: d.output.start };

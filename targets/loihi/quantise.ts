@@ -16,17 +16,38 @@
  * host, like netx's input block: its output enters the first neuron layer's a_in every step, without a
  * synaptic delay. Spike inputs (rate, events) enter through input axons like any population's spikes.
  * Max-pooling of time-varying currents becomes dendritic compartments joined by MAX into the soma.
+ *
+ * Neurons (LOIHI_NEURON_MODELS). A compartment is u ← (1 − du/4096)·u + a_in; v ← (1 − dv/4096)·v + u + b;
+ * spike when v > vth·2⁶, then v ← 0 (Loihi 2 microcode: v ← v − θ). IF, LIF and CUBA-LIF are such
+ * compartments (common/cuba-neurons.ts), with one profile (θ, v(0), decays) per layer: a parameter that
+ * differs between neurons is refused by name (a population has one profile, and a core one profile per
+ * population). A non-zero v_leak enters the bias as (1 − β)·v_leak per step; the input gain r is folded
+ * into the weights (common/synaptic-terms.ts); a reset to a non-zero v_reset is refused.
  */
 import { badInput } from '../../compiler/errors.js';
 import type * as L from '../../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
+import { layerValue } from '../../compiler/ir/params.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
+import { CUBA_MODELS, cubaDecays, describeValues, nonZeroLeak, resetsToZero } from '../common/cuba-neurons.js';
 import type { QuantisationRow, QuantisedNetwork } from '../common/network.js';
 import { type MaxPoolJoin, type ProjectionGeometry, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
 import { type SignMode, UV_MAX } from './arithmetic.js';
+import { withRecurrentWeights } from '../common/recurrence.js';
 
 export type { MaxPoolJoin, ProjectionGeometry } from '../common/synaptic-terms.js';
 export { forEachPoolWindow } from '../common/synaptic-terms.js';
+
+/**
+ * The neuron models Loihi runs: those a CUBA compartment is (IF, LIF, CUBA-LIF). Refused: li, cuba_li
+ * and i (non-spiking; the only non-spiking population here is the readout of a synaptic output layer,
+ * v = u + b without decay, summed by the host), threshold (stateless; it equals a LIF with β = 0, so
+ * write it as one), alif (its adaptive threshold needs Loihi 2 microcode that the emulator does not
+ * model), and any other declared model.
+ */
+export const LOIHI_NEURON_MODELS: readonly string[] = CUBA_MODELS;
+/** Ends the message refusing a parameter that differs between neurons. */
+const ONE_PROFILE = 'a Loihi compartment profile takes one value per layer';
 
 const VTH_MAX = 131071;
 /** Largest per-step synaptic input (weight units) that keeps u = a·2⁶ inside 24 bits. */
@@ -90,7 +111,8 @@ export interface QuantiseOptions {
   readonly timesteps?: number;
 }
 
-export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {}): LoihiNetwork {
+export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}): LoihiNetwork {
+  const model = withRecurrentWeights(source, 'Loihi');
   const T = options.timesteps ?? model.timesteps;
   const fixedScale = fixedPointScale(model);
   const roots = synapticRoots(model, 'Loihi');
@@ -106,19 +128,19 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
     const { layer, shape } = root;
     if (root.kind === 'spike-max') fail(layer.name, 'a max-pool of spikes (an OR) has no Loihi equivalent here; convert with --maxpool avg or auto');
     const n = sizeOf(shape);
-    const neuron = root.kind === 'neuron' ? (layer as L.NeuronLayer) : undefined;
+    const neuron = root.kind === 'neuron' ? compartment(layer as L.NeuronLayer, shape) : undefined;
     if (root.hostNode) {
       const encoder = hostEncoder(model, root.hostNode);
       host = { ...(encoder ? { encoder } : {}), population: layer.name };
     }
-    const recurrent = neuron && neuron.op !== 'if' ? neuron.recurrent : undefined;
-    const alpha = neuron?.op === 'cuba_lif' ? neuron.alpha : 0;
-    const bias = root.bias;
+    const recurrent = root.recurrent;
+    const alpha = neuron?.alpha ?? 0;
+    const bias = neuron?.leak ? root.bias.map((b, i) => b + neuron.leak![i]) : root.bias;
 
     const termWeights = root.terms.map((t) => t.weights);
     let maxW = 0;
     for (const w of termWeights) for (const x of w) maxW = Math.max(maxW, Math.abs(x));
-    if (recurrent) for (const x of recurrent.data) maxW = Math.max(maxW, Math.abs(x));
+    if (recurrent) for (const x of recurrent) maxW = Math.max(maxW, Math.abs(x));
     let maxB = 0;
     for (const b of bias) maxB = Math.max(maxB, Math.abs(b));
 
@@ -134,7 +156,7 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
     let lambda: number;
     let thetaInt: number;
     if (neuron) {
-      const theta = neuron.threshold;
+      const theta = neuron.theta;
       if (fixedScale) {
         lambda = fixedScale;
         thetaInt = theta * 64 * lambda;
@@ -156,9 +178,9 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
     const { mant, exp, clipped } = quantiseBias(bias, lambda, layer.name, !!fixedScale);
     const profile: LoihiProfile = {
       du: 4095 - Math.round(4096 * alpha),
-      dv: 4096 - Math.round(4096 * (neuron ? (neuron.op === 'if' ? 1 : neuron.beta) : 0)),
+      dv: 4096 - Math.round(4096 * (neuron ? neuron.beta : 0)),
       vth: neuron ? Math.floor((Math.ceil(thetaInt) - 1) / 64) : VTH_MAX,
-      ...(neuron?.reset === 'subtract' ? { resetSubtract: Math.round(thetaInt) } : {}),
+      ...(neuron?.subtract ? { resetSubtract: Math.round(thetaInt) } : {}),
       v0: neuron ? 64 * Math.round(neuron.v0 * lambda) : 0,
       biasExp: exp,
       spiking: !!neuron,
@@ -197,11 +219,11 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
       projections.push({ name, source, target: layer.name, geometry, weights, signMode, delay });
     };
     root.terms.forEach((t, k) => addProjection(t.name, t.source, t.geometry, termWeights[k], d - (depth.get(t.source) ?? 0) - 1));
-    if (recurrent) addProjection(`${layer.name}.recurrent`, layer.name, { kind: 'dense', nIn: n, nOut: n }, Float64Array.from(recurrent.data), 0);
+    if (recurrent) addProjection(`${layer.name}.recurrent`, layer.name, { kind: 'dense', nIn: n, nOut: n }, recurrent, 0);
 
     rows.push({
       layer: layer.name,
-      kind: neuron ? neuron.op : 'readout',
+      kind: neuron ? neuron.model : 'readout',
       scale: Number(lambda.toPrecision(6)),
       'max |w_int|': maxInt,
       'weight err %': errDen > 0 ? Number((100 * Math.sqrt(errNum / errDen)).toFixed(3)) : 0,
@@ -223,6 +245,35 @@ export function quantiseForLoihi(model: SnnModel, options: QuantiseOptions = {})
     projections,
     output: { population: model.output.layer, decoding: model.output.decoding },
     quantisation: rows,
+  };
+}
+
+/** What a CUBA compartment takes of a neuron layer: one value per layer of θ, v(0) and the decays. */
+interface Compartment {
+  readonly model: string;
+  readonly theta: number;
+  readonly v0: number;
+  readonly alpha: number;
+  readonly beta: number;
+  /** Soft reset (v ← v − θ); else v ← 0. */
+  readonly subtract: boolean;
+  /** (1 − β)·v_leak per neuron, added to the bias; absent when v_leak is 0. */
+  readonly leak?: Float64Array;
+}
+
+function compartment(layer: L.NeuronLayer, shape: readonly number[]): Compartment {
+  if (!LOIHI_NEURON_MODELS.includes(layer.model)) notSupported(layer.name, `Loihi does not run ${layer.model} neurons (it runs ${LOIHI_NEURON_MODELS.join(', ')})`, 'Loihi');
+  if (layer.reset === 'to_v_reset' && !resetsToZero(layer)) notSupported(layer.name, `reset to v_reset = ${describeValues(layer, 'v_reset')}: Loihi resets v to 0 (or, on Loihi 2, subtracts θ)`, 'Loihi');
+  const { alpha, beta } = cubaDecays(layer, ONE_PROFILE);
+  const vLeak = nonZeroLeak(layer, shape);
+  return {
+    model: layer.model,
+    theta: layerValue(layer, 'threshold', ONE_PROFILE),
+    v0: layerValue(layer, 'v0', ONE_PROFILE),
+    alpha,
+    beta,
+    subtract: layer.reset === 'subtract',
+    ...(vLeak ? { leak: Float64Array.from(vLeak, (x) => (1 - beta) * x) } : {}),
   };
 }
 

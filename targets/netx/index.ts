@@ -6,6 +6,8 @@
  * is checked before writing against what the NetX reader accepts (integers, finite float32 values, decays
  * in 0…4096, vThMant in 0…2¹⁸), so a model whose quantisation overflows (e.g. an enormous dt) is refused
  * by layer and field rather than written. The file is byte-for-byte deterministic (io/hdf5-write.ts).
+ * Neurons: NetX's CUBA neuron is the Loihi compartment, so this target runs the Loihi quantiser's models
+ * (IF, LIF, CUBA-LIF: LOIHI_NEURON_MODELS) and refuses others by name.
  */
 import { join } from 'node:path';
 import type { Group } from 'h5wasm/node';
@@ -14,8 +16,8 @@ import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { modelHash } from '../../compiler/ir/hash.js';
 import { writeTargetFolder } from '../common/artifact-folder.js';
-import { type LoihiNetwork, type LoihiPopulation, quantiseForLoihi } from '../loihi/quantise.js';
-import type { CheckReport, CompileOptions, EmitResult, Target } from '../target.js';
+import { LOIHI_NEURON_MODELS, type LoihiNetwork, type LoihiPopulation, quantiseForLoihi } from '../loihi/quantise.js';
+import { type CheckReport, type CompileOptions, type EmitResult, type Target, checkNeuronModels } from '../target.js';
 
 type Value = { kind: 'int'; data: number[]; shape: number[] } | { kind: 'float'; data: number[]; shape: number[] } | { kind: 'str'; value: string } | { kind: 'bool'; value: boolean };
 
@@ -160,8 +162,10 @@ export async function writeNetxFile(path: string, layers: readonly NetxLayer[], 
 export const netxTarget: Target = {
   name: 'netx',
   description: 'lava-dl NetX network (model.net, HDF5) for Lava',
+  neuronModels: LOIHI_NEURON_MODELS,
   check(model: SnnModel, options: CompileOptions): CheckReport {
     try {
+      checkNeuronModels(model, 'netx', LOIHI_NEURON_MODELS);
       const layers = toNetxLayers(quantiseForLoihi(model, options));
       return { target: 'netx', fits: true, rows: layers.map((l) => ({ layer: l.name, netx: (l.datasets.type as { value: string }).value })), messages: [] };
     } catch (e) {
@@ -170,6 +174,7 @@ export const netxTarget: Target = {
     }
   },
   async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
+    checkNeuronModels(model, 'netx', LOIHI_NEURON_MODELS);
     const layers = toNetxLayers(quantiseForLoihi(model, options));
     const transform = model.metadata.netxInputTransform as Record<string, number> | undefined;
     const files = await writeTargetFolder(outDir, { target: 'netx', sourceHash: modelHash(model), model: model.name, files: ['model.net'] }, (tmp) => writeNetxFile(join(tmp, 'model.net'), layers, options.timesteps ?? model.timesteps, transform), { force: options.force });

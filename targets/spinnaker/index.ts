@@ -1,7 +1,8 @@
 /**
  * The spinnaker target: quantise to IF_curr_exp (quantise.ts) → slice, allocate keys, build synaptic
  * matrices, place, route and compress (descriptor.ts), written as spinnaker.json + spinnaker.bin +
- * manifest.json. `check` reports per-core and per-chip resources and why a model does not fit;
+ * manifest.json. It runs IF, LIF and CUBA-LIF neurons (SPINNAKER_NEURON_MODELS; quantise.ts says why
+ * no others). `check` reports per-core and per-chip resources and why a model does not fit;
  * `snnc run` executes the folder in the fixed-point emulator (runtime/spinnaker-emulator.ts).
  */
 import { badInput } from '../../compiler/errors.js';
@@ -10,10 +11,10 @@ import { modelHash } from '../../compiler/ir/hash.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
 import { writeArtifactFolder } from '../common/artifact-folder.js';
-import { type CheckReport, type CompileOptions, type EmitResult, type ResourceRow, type Target, doesNotFitReport } from '../target.js';
+import { type CheckReport, type CompileOptions, type EmitResult, type ResourceRow, type Target, checkNeuronModels, doesNotFitReport } from '../target.js';
 import { type BuiltSpinnaker, buildSpinnaker } from './descriptor.js';
 import { machineByName } from './machine.js';
-import { type SpinnakerNetwork, quantiseForSpinnaker } from './quantise.js';
+import { SPINNAKER_NEURON_MODELS, type SpinnakerNetwork, quantiseForSpinnaker } from './quantise.js';
 
 export const DEFAULT_MACHINE = 'spinn5';
 
@@ -69,8 +70,10 @@ function warnings(c: CompiledSpinnaker): string[] {
 export const spinnakerTarget: Target = {
   name: 'spinnaker',
   description: 'SpiNNaker-1 IF_curr_exp cores: spinnaker.json (placements, keys, routing tables, master population tables) + spinnaker.bin (synaptic matrices), run by the fixed-point emulator',
+  neuronModels: SPINNAKER_NEURON_MODELS,
   check(model: SnnModel, options: CompileOptions): CheckReport {
     try {
+      checkNeuronModels(model, 'spinnaker', SPINNAKER_NEURON_MODELS);
       const c = compileSpinnaker(model, options);
       const t = c.descriptor.totals;
       return {
@@ -88,6 +91,7 @@ export const spinnakerTarget: Target = {
     }
   },
   async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
+    checkNeuronModels(model, 'spinnaker', SPINNAKER_NEURON_MODELS);
     const c = compileSpinnaker(model, options);
     const d = c.descriptor;
     const summary = { machine: d.machine.name, cores: d.totals.cores, chips: d.totals.chips, neurons: d.totals.neurons, synapses: d.totals.synapses, 'max routes/chip': `${d.totals.maxEntriesBefore} → ${d.totals.maxEntriesAfter}`, T: d.timesteps, steps: d.steps };

@@ -5,7 +5,8 @@
  * back the same raw values), connection lists as .npy files [pre, post, weight nA, delay ms] per
  * projection and synapse type, weights already on the ring-buffer grid of the shift snnc chose.
  * Direct input: the first layer's per-sample i_offset comes from the host prefix (host_encoder.json,
- * run with `snnc simulate … --output`). It writes files only; it runs nothing.
+ * run with `snnc simulate … --output`). It writes files only; it runs nothing. Neurons: those
+ * IF_curr_exp runs (SPINNAKER_NEURON_MODELS); others are refused by name.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,10 +17,10 @@ import { encodeNpyFloat32 } from '../../compiler/io/npy.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
 import { writeTargetFolder } from '../common/artifact-folder.js';
 import { forEachFanIn } from '../common/synaptic-terms.js';
-import type { CompileOptions, EmitResult, Target } from '../target.js';
+import { type CompileOptions, type EmitResult, type Target, checkNeuronModels, doesNotFitReport } from '../target.js';
 import { ACCUM_ONE } from './fixed-point.js';
 import { spinnakerTarget } from './index.js';
-import { type SpinnakerNetwork, quantiseForSpinnaker } from './quantise.js';
+import { SPINNAKER_NEURON_MODELS, type SpinnakerNetwork, quantiseForSpinnaker } from './quantise.js';
 
 const real = (raw: number) => (raw / ACCUM_ONE).toString();
 const py = (name: string) => name.replace(/[^A-Za-z0-9_]/g, '_');
@@ -100,8 +101,17 @@ function script(net: SpinnakerNetwork, files: Map<string, string>): string {
 export const pynnTarget: Target = {
   name: 'pynn',
   description: 'a PyNN script (network.py + connection lists) that rebuilds the spinnaker network for sPyNNaker',
-  check: (model, options) => ({ ...spinnakerTarget.check(model, options), target: 'pynn' }),
+  neuronModels: SPINNAKER_NEURON_MODELS,
+  check(model, options) {
+    try {
+      checkNeuronModels(model, 'pynn', SPINNAKER_NEURON_MODELS);
+    } catch (e) {
+      return doesNotFitReport('pynn', e);
+    }
+    return { ...spinnakerTarget.check(model, options), target: 'pynn' };
+  },
   async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
+    checkNeuronModels(model, 'pynn', SPINNAKER_NEURON_MODELS);
     const net = quantiseForSpinnaker(model, { timesteps: options.timesteps, maxSummedWeight: options.maxSummedWeight });
     const blobs = new Map<string, Uint8Array>();
     const names = new Map<string, string>();

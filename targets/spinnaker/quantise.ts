@@ -3,7 +3,7 @@
  * (spinnaker.md §3, §4.3). One population per neuron layer, per max-pool of spikes (an OR) and for the
  * non-spiking readout, plus a spike source for a rate/event-encoded input. It places nothing.
  *
- * How an IR neuron becomes IF_curr_exp (machine timestep 1 ms = one IR step; v_rest = v_reset = 0):
+ * How an IR neuron becomes IF_curr_exp (machine timestep 1 ms = one IR step):
  * - Membrane: V ← a − e·(a − V) with a = R·I, e = exp_TC. IF uses τ_m = 32768 ms (e = 1 − 2⁻¹⁴, the
  *   closest the closed form gets to no leak: a drift of 2⁻¹⁴·V per step); LIF uses τ_m = −1/ln β.
  *   c_m = (1 − e)·τ_m, so one nA held for one step raises V by G ≈ 1 mV (G computed exactly).
@@ -12,7 +12,12 @@
  * - Scale λ (mV per IR unit): V = λ·v, v_thresh = λθ, v(0) = λ·v0, i_offset = λ·b / G and a synaptic
  *   weight w becomes λ·w / (G·init) nA. λ is the largest value for which the worst step (every input
  *   spiking, |a| + |V| over T steps) stays inside s16.15 with 2× headroom.
- * - Reset: IF_curr_exp sets V to v_reset (0): IR reset "zero" only. Refractory period 0.
+ * - Neurons (SPINNAKER_NEURON_MODELS): IF, LIF and CUBA-LIF (common/cuba-neurons.ts), with θ, v(0), the
+ *   decays, v_leak and v_reset one value per layer (a population has one parameter set here): a
+ *   parameter that differs between neurons is refused by name. v_leak is v_rest (V ← a − e·(a − V) with
+ *   a = v_rest + R·I); the input gain r is folded into the weights (common/synaptic-terms.ts).
+ * - Reset: IF_curr_exp sets V to v_reset: IR reset "zero" (v_reset = 0) or "to_v_reset" (λ·v_reset);
+ *   "subtract" is refused. Refractory period 0.
  * - Pipeline: every synapse has a delay of ≥ 1 step, so a population at depth d starts refractory for d
  *   steps (refract_timer(0) = d): it holds v(0) until its first input can arrive, as the float model.
  * - A max-pool of spikes is an OR population: unit weights, v_thresh = the response to one spike.
@@ -21,10 +26,23 @@
 import { ExitCode, SnncError } from '../../compiler/errors.js';
 import type * as L from '../../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
+import { layerValue } from '../../compiler/ir/params.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
+import { CUBA_MODELS, cubaDecays } from '../common/cuba-neurons.js';
 import type { QuantisationRow, QuantisedNetwork } from '../common/network.js';
 import { type ProjectionGeometry, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
 import { ACCUM_ONE, type IfCurrExpConstants, type IfCurrExpParams, deriveConstants, mulAccum, roundHalfEven, toS1615, u032 } from './fixed-point.js';
+import { withRecurrentWeights } from '../common/recurrence.js';
+
+/**
+ * The neuron models IF_curr_exp runs: IF, LIF and CUBA-LIF (a current decaying by α into a membrane
+ * decaying by β towards v_rest). Refused: li, cuba_li and i (non-spiking; the only non-spiking population
+ * here is the readout of a synaptic output layer), threshold (stateless; it equals a LIF with β = 0, so
+ * write it as one), alif (IF_curr_exp has no adaptive threshold), and any other declared model.
+ */
+export const SPINNAKER_NEURON_MODELS: readonly string[] = CUBA_MODELS;
+/** Ends the message refusing a parameter that differs between neurons. */
+const ONE_SET = 'an IF_curr_exp population takes one value per layer';
 
 /** τ_syn whose decay the chip computes as exactly 0 (kdivk(1 ms, τ) > 340 695): a one-step current. */
 export const DELTA_TAU_SYN = 0.09375;
@@ -104,7 +122,8 @@ export function ringBufferShift(w: number): number {
   return s;
 }
 
-export function quantiseForSpinnaker(model: SnnModel, options: QuantiseOptions = {}): SpinnakerNetwork {
+export function quantiseForSpinnaker(source: SnnModel, options: QuantiseOptions = {}): SpinnakerNetwork {
+  const model = withRecurrentWeights(source, 'SpiNNaker');
   const T = options.timesteps ?? model.timesteps;
   const roots = synapticRoots(model, 'SpiNNaker');
   const populations: SpinnakerPopulation[] = [];
@@ -124,8 +143,7 @@ export function quantiseForSpinnaker(model: SnnModel, options: QuantiseOptions =
     const { layer, shape } = root;
     const n = sizeOf(shape);
     if (root.pool) fail(layer.name, 'a max-pool of spike-driven currents has no IF_curr_exp equivalent; pool the spikes instead (make the model with max-pooling after the neuron layer, e.g. snnc convert --maxpool spike-or)');
-    const neuron = root.kind === 'neuron' ? (layer as L.NeuronLayer) : undefined;
-    if (neuron?.reset === 'subtract') fail(layer.name, 'reset "subtract" has no IF_curr_exp equivalent (sPyNNaker sets v to v_reset after a spike); use a model with reset "zero" (snnc convert --reset zero)');
+    const neuron = root.kind === 'neuron' ? ifCurrExp(layer as L.NeuronLayer) : undefined;
     if (root.hostNode) {
       const encoder = hostEncoder(model, root.hostNode);
       host = { ...(encoder ? { encoder } : {}), population: layer.name };
@@ -133,28 +151,28 @@ export function quantiseForSpinnaker(model: SnnModel, options: QuantiseOptions =
     const d = root.hostNode ? 0 : Math.max(0, ...root.terms.map((t) => (depth.get(t.source) ?? 0) + 1));
     depth.set(layer.name, d);
 
-    const beta = neuron?.op === 'lif' || neuron?.op === 'cuba_lif' ? neuron.beta : 1;
-    const alpha = neuron?.op === 'cuba_lif' ? neuron.alpha : 0;
+    const beta = neuron?.beta ?? 1;
+    const alpha = neuron?.alpha ?? 0;
     const m = membrane(beta, alpha, d);
     const initE = u032(m.constants.initE);
-    const recurrent = neuron && neuron.op !== 'if' ? neuron.recurrent : undefined;
+    const recurrent = root.recurrent;
 
     const role: SpinnakerPopulation['role'] = root.kind === 'spike-max' ? 'or' : neuron ? 'neuron' : 'readout';
-    const theta = neuron ? neuron.threshold : 1;
+    const theta = neuron ? neuron.theta : 1;
     // Worst |input| per step (IR units), |a| = λ·x/(1−e), and V's range over T steps (an OR resets every step).
     const rowSum = new Float64Array(n);
     root.terms.forEach((t) => addRowSums(t.geometry, t.weights, rowSum));
-    if (recurrent) addRowSums({ kind: 'dense', nIn: n, nOut: n }, Float64Array.from(recurrent.data), rowSum);
+    if (recurrent) addRowSums({ kind: 'dense', nIn: n, nOut: n }, recurrent, rowSum);
     let worst = 0;
     for (let i = 0; i < n; i++) worst = Math.max(worst, rowSum[i] + Math.abs(root.bias[i]));
     if (root.hostNode) worst += HOST_INPUT_THETAS * theta;
-    const vRange = (role === 'or' ? 1 : beta >= 1 ? T : 1 / (1 - beta)) * worst + theta + Math.abs(neuron?.v0 ?? 0);
+    const vRange = (role === 'or' ? 1 : beta >= 1 ? T : 1 / (1 - beta)) * worst + theta + Math.abs(neuron?.v0 ?? 0) + Math.abs(neuron?.vRest ?? 0) + Math.abs(neuron?.vReset ?? 0);
     const lambda = worst > 0 ? 32768 / (worst * m.aPerMv + vRange) : 1;
 
     // Synaptic weights in nA (PyNN units): λ·w / (G·init).
     const toNa = lambda / (m.gain * initE);
     const terms = root.terms.map((t) => ({ t, w: t.weights.map((x) => x * toNa) }));
-    const rec = recurrent ? Float64Array.from(recurrent.data, (x) => x * toNa) : undefined;
+    const rec = recurrent ? recurrent.map((x) => x * toNa) : undefined;
     // Expected summed weight per type: every input spiking at once (identical delays, §4.3 step 1).
     const summed = [0, 0];
     const rowSums = [new Float64Array(n), new Float64Array(n)];
@@ -204,11 +222,11 @@ export function quantiseForSpinnaker(model: SnnModel, options: QuantiseOptions =
     if (role === 'neuron' && vThresh < 1) fail(layer.name, `threshold ${theta} × scale ${lambda.toPrecision(3)} mV is below the s16.15 resolution`);
     const biasNa = root.bias.map((b) => (lambda * b) / m.gain);
     const iOffset = biasNa.some((b) => b !== 0) ? Int32Array.from(biasNa, (b, i) => at(`i_offset[${i}]`, b)) : null;
-    const params: IfCurrExpParams = { ...m.params, vThresh, vInit: at('v', lambda * (neuron?.v0 ?? 0)) };
+    const params: IfCurrExpParams = { ...m.params, vThresh, vInit: at('v', lambda * (neuron?.v0 ?? 0)), ...(neuron?.vRest ? { vRest: at('v_rest', lambda * neuron.vRest) } : {}), ...(neuron?.vReset ? { vReset: at('v_reset', lambda * neuron.vReset) } : {}) };
     populations.push({ name: layer.name, role, shape, neurons: n, params, constants: m.constants, iOffset, scale: lambda, gain: m.gain, depth: d, shift, hostCurrent: !!root.hostNode });
     rows.push({
       layer: layer.name,
-      kind: neuron ? neuron.op : role,
+      kind: neuron ? neuron.model : role,
       'scale mV': Number(lambda.toPrecision(6)),
       'v_thresh mV': role === 'neuron' ? Number((vThresh / ACCUM_ONE).toPrecision(6)) : role === 'or' ? Number((vThresh / ACCUM_ONE).toPrecision(6)) : '-',
       'tau_m ms': Number((m.params.tauM / ACCUM_ONE).toPrecision(6)),
@@ -229,6 +247,34 @@ export function quantiseForSpinnaker(model: SnnModel, options: QuantiseOptions =
     projections,
     output: { population: model.output.layer, decoding: model.output.decoding },
     quantisation: rows,
+  };
+}
+
+/** What IF_curr_exp takes of a neuron layer: one value per layer of each parameter, in IR units. */
+interface IfCurrExpNeuron {
+  readonly model: string;
+  readonly theta: number;
+  readonly v0: number;
+  readonly alpha: number;
+  readonly beta: number;
+  /** v_leak (the membrane's resting potential); 0 for IF. */
+  readonly vRest: number;
+  /** The membrane after a spike. */
+  readonly vReset: number;
+}
+
+function ifCurrExp(layer: L.NeuronLayer): IfCurrExpNeuron {
+  if (!SPINNAKER_NEURON_MODELS.includes(layer.model)) fail(layer.name, `IF_curr_exp does not run ${layer.model} neurons (it runs ${SPINNAKER_NEURON_MODELS.join(', ')})`);
+  if (layer.reset === 'subtract') fail(layer.name, 'reset "subtract" has no IF_curr_exp equivalent (sPyNNaker sets v to v_reset after a spike); use a model with reset "zero" (snnc convert --reset zero)');
+  const { alpha, beta } = cubaDecays(layer, ONE_SET);
+  return {
+    model: layer.model,
+    theta: layerValue(layer, 'threshold', ONE_SET),
+    v0: layerValue(layer, 'v0', ONE_SET),
+    alpha,
+    beta,
+    vRest: layer.params.v_leak ? layerValue(layer, 'v_leak', ONE_SET) : 0,
+    vReset: layer.reset === 'to_v_reset' ? layerValue(layer, 'v_reset', ONE_SET) : 0,
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The model.json frontend: file → JSON (syntax errors with line and column) → schema validation (errors
+ * The model.json frontend (versions 1 and 2): file → JSON (syntax errors with line and column) → schema validation (errors
  * with JSON pointer, line and column) → IR records (defaults filled in, tensors resolved) → verifier.
  * Every error is prefixed with the file's path.
  */
@@ -12,15 +12,19 @@ import * as L from '../../ir/layers.js';
 import { type Decoding, type Encoding, INPUT, type Preprocess, type SnnModel } from '../../ir/model.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { verifyModel } from '../../ir/verify.js';
-import { LAYER_TYPES, modelSchema } from './schema.js';
+import { earlyRead, evaluationOrder } from '../../ir/graph.js';
+import { neuronModel } from '../../ir/neurons.js';
+import { layerTypes, modelSchema } from './schema.js';
 import { type TensorJson, TensorResolver } from './tensors.js';
 
 type Json = Record<string, any>;
 
-let validator: ValidateFunction | undefined;
+/** The compiled schema, for the neuron models declared when it was compiled. */
+let validator: { types: string; validate: ValidateFunction } | undefined;
 function validate(doc: unknown): ErrorObject[] {
-  validator ??= new Ajv2020({ allErrors: true, discriminator: true, strict: false }).compile(modelSchema);
-  return validator(doc) ? [] : (validator.errors ?? []);
+  const types = layerTypes().join();
+  if (validator?.types !== types) validator = { types, validate: new Ajv2020({ allErrors: true, discriminator: true, strict: false }).compile(modelSchema()) };
+  return validator.validate(doc) ? [] : (validator.validate.errors ?? []);
 }
 
 const pair = (v: number | number[] | undefined, dflt: L.Pair): L.Pair => (v === undefined ? dflt : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
@@ -36,12 +40,16 @@ function buildLayer(j: Json, inputs: string[], tensors: TensorResolver): L.Layer
   const t = (field: string): Tensor | undefined =>
     j[field] === undefined ? undefined : tensors.resolve(j[field] as TensorJson, `layer "${j.name}" ${field}`);
   const base = { name: j.name as string, inputs };
-  const neuron = { ...base, threshold: j.threshold ?? 1, reset: j.reset ?? 'subtract', v0: j.v0 ?? 0 };
-  switch (j.type as L.LayerOp) {
+  const model = neuronModel(j.type);
+  if (model) {
+    const params = Object.fromEntries(model.params.map((p) => [p.name, typeof j[p.name] === 'number' ? (j[p.name] as number) : t(p.name)]));
+    return L.neuron(model.name, { ...base, params, reset: j.reset, recurrent: t('recurrent_weight') });
+  }
+  switch (j.type as Exclude<L.LayerOp, 'neuron'>) {
     case 'dense':
       return L.dense({ ...base, weight: t('weight')!, bias: t('bias') });
     case 'conv2d':
-      return L.conv2d({ ...base, weight: t('weight')!, bias: t('bias'), stride: pair(j.stride, [1, 1]), padding: padding4(j.padding), groups: j.groups ?? 1 });
+      return L.conv2d({ ...base, weight: t('weight')!, bias: t('bias'), stride: pair(j.stride, [1, 1]), padding: padding4(j.padding), groups: j.groups ?? 1, ...(j.dilation === undefined ? {} : { dilation: pair(j.dilation, [1, 1]) }) });
     case 'avgpool2d':
     case 'maxpool2d': {
       const kernel = pair(j.kernel, [1, 1]);
@@ -54,6 +62,8 @@ function buildLayer(j: Json, inputs: string[], tensors: TensorResolver): L.Layer
     }
     case 'flatten':
       return L.flatten(base);
+    case 'reshape':
+      return L.reshape({ ...base, shape: j.shape });
     case 'add':
       return L.add({ ...base, coefficients: j.coefficients });
     case 'concat':
@@ -62,12 +72,8 @@ function buildLayer(j: Json, inputs: string[], tensors: TensorResolver): L.Layer
       return L.batchNorm({ ...base, scale: t('scale')!, shift: t('shift')! });
     case 'relu':
       return L.relu({ ...base, max: j.max });
-    case 'if':
-      return L.ifNeuron(neuron);
-    case 'lif':
-      return L.lifNeuron({ ...neuron, beta: j.beta, recurrent: t('recurrent_weight') });
-    case 'cuba_lif':
-      return L.cubaLifNeuron({ ...neuron, alpha: j.alpha, beta: j.beta, bias: t('bias'), recurrent: t('recurrent_weight') });
+    case 'delay':
+      return L.delay({ ...base, steps: j.steps });
   }
 }
 
@@ -81,9 +87,11 @@ export function modelFromJson(doc: Json, baseDir: string): SnnModel {
     layers.push(layer);
     previous = layer.name;
   }
+  // Listed in evaluation order, the layers keep it (and their meaning); otherwise find one.
+  if (earlyRead(layers)) layers.splice(0, layers.length, ...evaluationOrder(layers));
   const outName: string = doc.output?.layer ?? previous;
   const outLayer = layers.find((l) => l.name === outName);
-  const decoding: Decoding = doc.output?.decoding ?? (outLayer && L.isNeuron(outLayer) ? 'spike_count' : 'accumulate');
+  const decoding: Decoding = doc.output?.decoding ?? (outLayer && L.isSpikingLayer(outLayer) ? 'spike_count' : 'accumulate');
   const enc = doc.input.encoding ?? { type: 'direct' };
   const encoding: Encoding = enc.type === 'rate' ? { type: 'rate', seed: enc.seed ?? 0 } : { type: enc.type };
   const pre = doc.input.preprocess ?? {};
@@ -104,7 +112,7 @@ export function modelFromJson(doc: Json, baseDir: string): SnnModel {
 export function parseModelJson(text: string, file: string): SnnModel {
   const doc = parseJson(text, file);
   const errors = validate(doc);
-  if (errors.length > 0) throw badInput(describeSchemaError(errors, text, file, doc, LAYER_TYPES));
+  if (errors.length > 0) throw badInput(describeSchemaError(errors, text, file, doc, layerTypes()));
   try {
     return modelFromJson(doc as Json, dirname(file));
   } catch (e) {

@@ -1,11 +1,15 @@
 /**
- * Writes an IR model as model.json version 1 (the inverse of read.ts), with weights inline as base64
- * float32 (exact) or in a .safetensors sidecar beside the file. Output bytes are deterministic.
+ * Writes an IR model as model.json (the inverse of read.ts), with weights inline as base64 float32
+ * (exact) or in a .safetensors sidecar beside the file. Output bytes are deterministic. The file says
+ * version 1 when version 1 can express the model (so older readers take it), else version 2.
  */
 import { basename } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { encodeSafetensors } from '../../io/safetensors.js';
-import type { Layer } from '../../ir/layers.js';
+import { type Layer, type NeuronLayer, layerKind } from '../../ir/layers.js';
+import { classicNeuron } from '../../ir/classic-neurons.js';
+import { modelOf } from '../../ir/neuron-program.js';
+import { resets } from '../../ir/neurons.js';
 import { INPUT, type SnnModel } from '../../ir/model.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { verifyModel } from '../../ir/verify.js';
@@ -16,7 +20,7 @@ export interface WriteOptions {
 }
 
 function layerJson(layer: Layer, previous: string, tensor: (key: string, t: Tensor) => unknown): Record<string, unknown> {
-  const j: Record<string, unknown> = { name: layer.name, type: layer.op };
+  const j: Record<string, unknown> = { name: layer.name, type: layerKind(layer) };
   const chained = layer.inputs.length === 1 && layer.inputs[0] === previous;
   if (!chained) j.inputs = [...layer.inputs];
   const put = (field: string, t: Tensor | undefined) => {
@@ -31,6 +35,7 @@ function layerJson(layer: Layer, previous: string, tensor: (key: string, t: Tens
       put('weight', layer.weight);
       put('bias', layer.bias);
       Object.assign(j, { stride: [...layer.stride], padding: [...layer.padding], groups: layer.groups });
+      if (layer.dilation && layer.dilation.some((d) => d !== 1)) j.dilation = [...layer.dilation];
       break;
     case 'avgpool2d':
     case 'maxpool2d':
@@ -49,22 +54,48 @@ function layerJson(layer: Layer, previous: string, tensor: (key: string, t: Tens
     case 'relu':
       if (layer.max !== undefined) j.max = layer.max;
       break;
+    case 'delay':
+      j.steps = layer.steps;
+      break;
+    case 'reshape':
+      j.shape = [...layer.shape];
+      break;
     case 'flatten':
     case 'concat':
       break;
-    case 'if':
-    case 'lif':
-    case 'cuba_lif':
-      Object.assign(j, { threshold: layer.threshold, reset: layer.reset, v0: layer.v0 });
-      if (layer.op !== 'if') {
-        if (layer.op === 'cuba_lif') j.alpha = layer.alpha;
-        j.beta = layer.beta;
-        put('recurrent_weight', layer.recurrent);
-        if (layer.op === 'cuba_lif') put('bias', layer.bias);
-      }
+    case 'neuron':
+      neuronJson(j, layer, put);
       break;
   }
   return j;
+}
+
+/**
+ * A neuron layer's fields: threshold, reset and v0 always (what a reader looks for first), then every
+ * other parameter that is required or differs from its default; one value as a number, else a tensor.
+ */
+function neuronJson(j: Record<string, unknown>, layer: NeuronLayer, put: (field: string, t: Tensor | undefined) => void): void {
+  const model = modelOf(layer);
+  const field = (name: string) => {
+    const p = layer.params[name];
+    if (typeof p === 'number') j[name] = p;
+    else put(name, p);
+  };
+  const declares = (name: string) => model.params.some((p) => p.name === name);
+  if (declares('threshold')) field('threshold');
+  if (resets(model)) j.reset = layer.reset;
+  if (declares('v0')) field('v0');
+  for (const p of model.params) {
+    if (p.name !== 'threshold' && p.name !== 'v0' && (p.default === undefined || layer.params[p.name] !== p.default)) field(p.name);
+  }
+  put('recurrent_weight', layer.recurrent);
+}
+
+/** Whether model.json version 1 can express the layer. */
+function isV1Layer(layer: Layer, index: number, layers: readonly Layer[]): boolean {
+  if (layer.inputs.some((n) => layers.findIndex((l) => l.name === n) >= index)) return false; // v1 read earlier layers only
+  if (layer.op === 'delay' || layer.op === 'reshape' || (layer.op === 'conv2d' && layer.dilation?.some((d) => d !== 1))) return false;
+  return layer.op !== 'neuron' || classicNeuron(layer) !== undefined;
 }
 
 /** The model.json document and, with `sidecar`, the tensors to store beside it. */
@@ -88,7 +119,7 @@ export function modelToJson(model: SnnModel, sidecarFile?: string): { doc: Recor
   const enc = model.input.encoding;
   const doc = {
     format: 'snnc-model',
-    version: 1,
+    version: model.layers.every(isV1Layer) ? 1 : 2,
     name: model.name,
     timesteps: model.timesteps,
     dt: model.dt,

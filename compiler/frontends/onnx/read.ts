@@ -271,12 +271,13 @@ export function parseOnnx(bytes: Uint8Array, file: string, baseDir: string | und
         const w = needConst(1, 'Conv weight');
         if (w.dims.length !== 4 || x.shape.length !== 3) throw badInput(`${where}: only 2-D convolutions are supported (weight [${w.dims}], input ${shapeToString(x.shape)})`);
         const dil = attrInts(attrs, 'dilations') ?? [1, 1];
-        if (dil.some((d) => d !== 1)) throw badInput(`${where}: dilations [${dil}] are not supported`);
-        const kernel: L.Pair = [w.dims[2], w.dims[3]];
+        // The window a dilated kernel spans, for auto_pad.
+        const kernel: L.Pair = [(w.dims[2] - 1) * dil[0] + 1, (w.dims[3] - 1) * dil[1] + 1];
         const stride = (attrInts(attrs, 'strides') ?? [1, 1]) as unknown as L.Pair;
         const padding = pads(attrs, x.shape, kernel, stride, where);
         const bias = ins[2] ? f32(needConst(2, 'Conv bias')) : undefined;
-        const layer = L.conv2d({ name, inputs: [x.layer], weight: f32(w), bias, stride: [stride[0], stride[1]], padding, groups: attrInt(attrs, 'group', 1) });
+        const dilation = dil.some((d) => d !== 1) ? { dilation: [dil[0], dil[1]] as const } : {};
+        const layer = L.conv2d({ name, inputs: [x.layer], weight: f32(w), bias, stride: [stride[0], stride[1]], padding, groups: attrInt(attrs, 'group', 1), ...dilation });
         push(layer, outputShapeOf(layer, x.shape));
         break;
       }
