@@ -39,9 +39,9 @@ import { type InputOptions, addInputOptions, loadInput, progress, report, runInB
 
 
 /** NIR and NetX import options from --dt/--reset/--timesteps (where a command has them); diagnostics go to stderr. */
-function nirLoadOptions(o: { dt?: number; reset?: 'zero' | 'subtract'; timesteps?: number }): LoadOptions {
+function nirLoadOptions(o: { dt?: number; reset?: 'zero' | 'subtract'; semantics?: 'nir' | 'snntorch'; timesteps?: number }): LoadOptions {
   return {
-    nir: { dt: o.dt, reset: o.reset, timesteps: o.timesteps },
+    nir: { dt: o.dt, reset: o.reset, semantics: o.semantics, timesteps: o.timesteps },
     netx: { timesteps: o.timesteps },
     onDiagnostic: (d) => warn(`node "${d.node}": ${d.message}`),
   };
@@ -51,7 +51,8 @@ function nirLoadOptions(o: { dt?: number; reset?: 'zero' | 'subtract'; timesteps
 const addNirOptions = (c: Command) =>
   c
     .option('--dt <seconds>', '.nir model: time step for discretising the continuous-time graph (default 1e-4, the NIR paper\'s; 1/R for graphs of IF neurons only)', positiveNumber)
-    .addOption(new Option('--reset <mode>', '.nir model: reset of every spiking neuron, overriding the file (default: its v_reset, else zero)').choices(['zero', 'subtract']));
+    .addOption(new Option('--reset <mode>', '.nir model: reset of every spiking neuron, overriding the file (default: its v_reset, else zero)').choices(['zero', 'subtract']))
+    .addOption(new Option('--semantics <whose>', '.nir model: nir = NIR\'s equations (default); snntorch = LIF/CubaLIF subtract θ one step late, as snnTorch\'s Leaky/Synaptic do by default').choices(['nir', 'snntorch']));
 
 /** T for a .nir model run without -T on a time series [N, T, ...input shape]: the data's time axis (NIR files carry no T). */
 function nirTimesteps(modelPath: string, model: SnnModel, sampleShape: readonly number[], given: number | undefined): number {
@@ -277,4 +278,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`snnc neurons | head`) closes the pipe: stop quietly, as Unix tools do.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
 process.exitCode = await main(process.argv);

@@ -3,6 +3,7 @@
  * --output, exit codes, one-line errors without stack traces, no half-written outputs, and byte-identical
  * artifacts for the same input.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { neuronModels } from '../compiler/ir/neurons.js';
@@ -135,5 +136,9 @@ describe('snnc CLI', () => {
     const text = snnc(['neurons']).stdout;
     expect(text).toContain('cuba_lif: current-based leaky integrate-and-fire');
     expect(text).toMatch(/li: leaky integrator.*\n {2}step: {4}v ← β·v \+ r·I/);
+    // A reader that stops early (| head; here one that reads nothing) ends the command quietly: no EPIPE stack trace.
+    const piped = spawnSync('bash', ['-c', `"${process.execPath}" bin/snnc.js neurons | true; echo "exit \${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    expect(piped.stdout).toBe('exit 0\n');
+    expect(piped.stderr).toBe('');
   });
 });

@@ -80,7 +80,7 @@ function reference(model: SnnModel, x: Float32Array, batch: number): { out: Floa
   const vs = new Float32Array(T * batch * N);
   for (let b = 0; b < batch; b++) {
     for (let k = 0; k < N; k++) {
-      let [v, i, a] = [v0[k], 0, 0];
+      let [v, i, a, p] = [v0[k], 0, 0, 0];
       const leak = f(f(1 - beta[k]) * vLeak[k]);
       for (let t = 0; t < T; t++) {
         const I = f(x[(b * T + t) * N + k] * r[k]);
@@ -100,6 +100,13 @@ function reference(model: SnnModel, x: Float32Array, batch: number): { out: Floa
             i = f(f(i * alpha[k]) + I);
             v = f(f(f(f(v * beta[k]) + i) + bias[k]) + leak);
             break;
+          case 'lif_delayed_reset':
+            v = f(f(f(f(v * beta[k]) + I) + leak) - f(p * theta[k]));
+            break;
+          case 'cuba_lif_delayed_reset':
+            i = f(f(i * alpha[k]) + I);
+            v = f(f(f(f(f(v * beta[k]) + i) + bias[k]) + leak) - f(p * theta[k]));
+            break;
           case 'threshold':
             break;
           default:
@@ -109,7 +116,9 @@ function reference(model: SnnModel, x: Float32Array, batch: number): { out: Floa
         const idx = (t * batch + b) * N + k;
         const spiking = !['li', 'cuba_li', 'i'].includes(layer.model);
         const s = spiking && (layer.model === 'threshold' ? I : v) >= th ? 1 : 0;
-        if (s && layer.model !== 'threshold') v = layer.reset === 'subtract' ? f(v - th) : layer.reset === 'zero' ? 0 : vReset[k];
+        const delayed = layer.model.endsWith('_delayed_reset');
+        if (delayed) p = s;
+        if (s && layer.model !== 'threshold' && !delayed) v = layer.reset === 'subtract' ? f(v - th) : layer.reset === 'zero' ? 0 : vReset[k];
         if (layer.model === 'alif') a = f(f(a * rho[k]) + s);
         out[idx] = spiking ? s : v;
         vs[idx] = v;
@@ -119,7 +128,7 @@ function reference(model: SnnModel, x: Float32Array, batch: number): { out: Floa
   return { out, v: vs };
 }
 
-const BUILT_IN = ['if', 'lif', 'cuba_lif', 'li', 'cuba_li', 'i', 'threshold', 'alif'];
+const BUILT_IN = ['if', 'lif', 'cuba_lif', 'li', 'cuba_li', 'i', 'threshold', 'alif', 'lif_delayed_reset', 'cuba_lif_delayed_reset'];
 
 describe('neuron models: simulator vs the equations', () => {
   it('every built-in model is declared, and the README shows its equations', () => {

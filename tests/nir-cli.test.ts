@@ -76,4 +76,16 @@ describe('snnc simulate/compile of a .nir model', () => {
     expect((back.layers[1] as L.NeuronLayer).reset).toBe('subtract');
     expect(diagnostics.map((d) => d.message)).toEqual(['reset by subtraction, from the node metadata']);
   });
+
+  it('import --semantics snntorch reads an snnTorch export with snnTorch\'s late reset, and the nir target refuses that model by name', () => {
+    const out = join(dir, 'snntorch.json');
+    const r = snnc(['import', 'tests/fixtures/nir-peers/snntorch_leaky.nir', '--semantics', 'snntorch', '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\(dense, lif_delayed_reset, dense, lif_delayed_reset\)/);
+    expect(r.stderr).toMatch(/lif1.*snnTorch semantics: reset by subtraction one step late/);
+    const back = snnc(['compile', out, '--target', 'nir', '-o', join(dir, 'snntorch-nir')]);
+    expect(back.code).toBe(3);
+    expect(back.stderr).toMatch(/layer "lif1": the nir target does not support lif_delayed_reset neurons/);
+    expect(snnc(['compile', out, '--target', 'gpu', '-o', join(dir, 'snntorch-gpu')]).code).toBe(0);
+  });
 });

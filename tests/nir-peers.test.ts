@@ -88,6 +88,21 @@ describe('NIR peers: files written by the libraries\' own exporters, against the
     expect(mismatches(await agreement('spikingjelly_if_lif', {}, geq))).toEqual({ if1: 0, lif2: 0 });
   });
 
+  it('snnTorch Leaky, Synaptic, RLeaky/RSynaptic with their default reset: 0 spike mismatches under --semantics snntorch (θ subtracted one step late)', async () => {
+    for (const [name, nodes] of [
+      ['snntorch_leaky', ['lif1', 'lif2']],
+      ['snntorch_synaptic', ['lif1', 'lif2']],
+      ['snntorch_recurrent', ['lif1.lif', 'lif2.lif']],
+    ] as const) {
+      const a = await agreement(name, { semantics: 'snntorch' });
+      expect(mismatches(a), name).toEqual(Object.fromEntries(nodes.map((n) => [n, 0])));
+      expect([...a.nodes.values()].reduce((t, n) => t + n.spikes, 0), name).toBeGreaterThan(100);
+      expect(a.model.layers.filter(L.isNeuron).map((l) => l.model)).toEqual(name === 'snntorch_leaky' ? ['lif_delayed_reset', 'lif_delayed_reset'] : name === 'snntorch_synaptic' ? ['cuba_lif_delayed_reset', 'cuba_lif_delayed_reset'] : ['lif_delayed_reset', 'cuba_lif_delayed_reset']);
+    }
+    // snnTorch's reset "zero" is NIR's: --semantics snntorch --reset zero reads it as cuba_lif / lif.
+    expect(mismatches(await agreement('snntorch_leaky_zero', { semantics: 'snntorch', reset: 'zero' }))).toEqual({ lif1: 0, lif2: 0 });
+  });
+
   it('what NIR cannot say: snnTorch\'s one-step-late subtraction and Sinabs\' multi-spikes give the README\'s literal-NIR mismatch counts', async () => {
     const table: string[] = [];
     for (const [name, options, literal] of [

@@ -36,7 +36,7 @@ function firstStepModel(model: string, shape: number[], seed: number): SnnModel 
 }
 
 describe('training: the first step of every neuron model', () => {
-  for (const decl of neuronModels().filter((m) => ['if', 'lif', 'cuba_lif', 'li', 'cuba_li', 'i', 'threshold', 'alif'].includes(m.name))) {
+  for (const decl of neuronModels().filter((m) => ['if', 'lif', 'cuba_lif', 'li', 'cuba_li', 'i', 'threshold', 'alif', 'lif_delayed_reset', 'cuba_lif_delayed_reset'].includes(m.name))) {
     for (const shape of [[40], [3, 4, 5]]) {
       it(`${decl.name} on [${shape.join(', ')}]: tfjs equals the simulator`, async () => {
         const tf = await loadTf();

@@ -196,7 +196,42 @@ const ALIF: NeuronModel = {
   after: [{ state: 'a', expr: add(mul(state('a'), param('rho'), 'a_decayed'), spikes, 'a') }],
 };
 
-const registry = new Map<string, NeuronModel>([IF, LIF, CUBA_LIF, LI, CUBA_LI, I, THRESHOLD, ALIF].map((m) => [m.name, m]));
+/** − θ·p: the reset of the previous step's spike p, applied one step late and undecayed. */
+const lateReset = (membrane: Expr): Expr => sub(membrane, mul(state('p'), param('threshold'), 'reset_amount'), 'u_reset');
+const rememberSpike: Assignment = { state: 'p', expr: spikes };
+
+const LIF_DELAYED_RESET: NeuronModel = {
+  name: 'lif_delayed_reset',
+  title: 'LIF with the reset one step late (snnTorch Leaky\'s default, reset_delay)',
+  equations: 'v ← β·v + r·I + (1 − β)·v_leak − θ·p;  s = [v ≥ θ];  p ← s',
+  params: [P.threshold, P.v0, P.beta, P.vLeak, P.r],
+  state: [
+    { name: 'v', init: 'v0' },
+    { name: 'p', init: 0 },
+  ],
+  update: [{ state: 'v', expr: lateReset(leakyMembrane.expr) }],
+  fire: { value: state('v'), threshold: param('threshold') },
+  after: [rememberSpike],
+  membrane: 'v',
+};
+
+const CUBA_LIF_DELAYED_RESET: NeuronModel = {
+  name: 'cuba_lif_delayed_reset',
+  title: 'CUBA-LIF with the reset one step late (snnTorch Synaptic\'s default, reset_delay)',
+  equations: 'i ← α·i + r·I;  v ← β·v + i + b + (1 − β)·v_leak − θ·p;  s = [v ≥ θ];  p ← s',
+  params: [P.threshold, P.v0, P.alpha, P.beta, P.bias, P.vLeak, P.r],
+  state: [
+    { name: 'v', init: 'v0' },
+    { name: 'i', init: 0 },
+    { name: 'p', init: 0 },
+  ],
+  update: [cubaMembrane[0], { state: 'v', expr: lateReset(cubaMembrane[1].expr) }],
+  fire: { value: state('v'), threshold: param('threshold') },
+  after: [rememberSpike],
+  membrane: 'v',
+};
+
+const registry = new Map<string, NeuronModel>([IF, LIF, CUBA_LIF, LI, CUBA_LI, I, THRESHOLD, ALIF, LIF_DELAYED_RESET, CUBA_LIF_DELAYED_RESET].map((m) => [m.name, m]));
 
 /** The declared neuron models, in declaration order. */
 export function neuronModels(): NeuronModel[] {

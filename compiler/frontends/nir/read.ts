@@ -40,6 +40,12 @@ export interface NirImportOptions {
   /** Reset of every spiking neuron, overriding the file (v_reset, snnc's metadata); default: what the file says, else 'zero'. */
   readonly reset?: L.ResetMode;
   readonly timesteps?: number;
+  /**
+   * Whose step the LIF and CubaLIF nodes follow: 'nir' (default), NIR's equations with a same-step reset;
+   * 'snntorch', snnTorch's Leaky/Synaptic default, which subtracts θ one step late (lif_delayed_reset,
+   * cuba_lif_delayed_reset), unless --reset zero (snnTorch's reset "zero" is NIR's).
+   */
+  readonly semantics?: 'nir' | 'snntorch';
   /** Time limit of the HDF5 parsing in seconds (default: $SNNC_HDF5_TIMEOUT, else 60; see io/hdf5.ts). */
   readonly hdf5TimeoutS?: number;
 }
@@ -104,6 +110,13 @@ function parseNirFile(t: Hdf5Tree, file: string, options: NirImportOptions): Nir
   checkFinite(model, file);
   verifyModel(model);
   return { model, diagnostics, version };
+}
+
+/** Whether a LIF/CubaLIF node runs snnTorch's late reset (--semantics snntorch), with one diagnostic per node. */
+function lateReset(node: NirNode, options: NirImportOptions, warn: Warn): boolean {
+  if (options.semantics !== 'snntorch' || (node.type !== 'LIF' && node.type !== 'CubaLIF') || options.reset === 'zero') return false;
+  warn(node.name, 'snnTorch semantics: reset by subtraction one step late and undecayed (v ← β·v + … − θ·s(t − 1)), the file\'s v_reset ignored');
+  return true;
 }
 
 /** Every tensor of every layer is finite (a discretised parameter may overflow float32). */
@@ -272,7 +285,8 @@ class Builder implements BuildContext {
     const pending = this.pendingGain.get(node.name);
     const gain = pending ? d.gain.map((g, i) => g * pending[i]) : d.gain;
     if (gain.some((g) => !Number.isFinite(g))) throw badInput(`${where}: the input gain (r, tau, w_in at dt = ${this.options.dt}) is not a finite number`);
-    const { reset, vReset } = resetOf(node, p, this.options.reset, this.version, this.warn);
+    const late = lateReset(node, this.options, this.warn);
+    const { reset, vReset } = late ? { reset: 'subtract' as const, vReset: undefined } : resetOf(node, p, this.options.reset, this.version, this.warn);
     const rec = this.topo.recurrentOf.get(node.name);
     const recurrent = rec ? recurrentWeight(rec, sizeOf(shape), where) : undefined;
     const bias = rec ? recurrentBias(rec) : undefined;
@@ -284,7 +298,7 @@ class Builder implements BuildContext {
     const v0 = this.v0(node, p);
     if (v0) params.v0 = compact(v0, shape);
     const scaled = recurrent && recScale !== 1 ? { shape: recurrent.shape, data: recurrent.data.map((w) => w * recScale) } : recurrent;
-    const layer = L.neuron(d.model, { name: this.layerName(node, shape, where), inputs: [input], params, reset, recurrent: scaled });
+    const layer = L.neuron(late ? `${d.model}_delayed_reset` : d.model, { name: this.layerName(node, shape, where), inputs: [input], params, reset, recurrent: scaled });
     this.layers.push(layer);
     return layer.name;
   }
