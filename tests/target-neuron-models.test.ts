@@ -1,7 +1,8 @@
 /**
  * What the chip targets (loihi, netx, spinnaker, pynn) and nir say about neuron models: a model they do
  * not list (a dummy registered here, li, threshold, alif) is refused by layer and model name with exit 3
- * in check and emit, never run as another model; a parameter that differs between neurons is refused by
+ * in check and emit, never run as another model (gpu, which interprets declarations, runs the dummy as
+ * declared); a parameter that differs between neurons is refused by
  * name with its number of distinct values where a target takes one value per layer; and the parameters
  * they express are expressed exactly: the input gain r folded into the weights, v_leak as Loihi bias
  * and SpiNNaker v_rest, reset to v_reset as SpiNNaker v_reset (Loihi refuses a non-zero one).
@@ -17,11 +18,14 @@ import { tensor } from '../compiler/ir/tensor.js';
 import { diffLoihi, diffSpinnaker } from '../runtime/emulator-diff.js';
 import { compileLoihi, loihiTarget } from '../targets/loihi/index.js';
 import { netxTarget } from '../targets/netx/index.js';
+import { gpuTarget } from '../targets/gpu/index.js';
 import { nirTarget } from '../targets/nir/index.js';
 import { toS1615 } from '../targets/spinnaker/fixed-point.js';
 import { compileSpinnaker, spinnakerTarget } from '../targets/spinnaker/index.js';
 import { pynnTarget } from '../targets/spinnaker/pynn.js';
 import type { Target } from '../targets/target.js';
+import { simulate } from '../runtime/simulator.js';
+import { compareWithOrt } from './helpers/compare.js';
 import { snncErrorMessage } from './helpers/errors.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -84,6 +88,17 @@ describe('each target runs only the neuron models it lists', () => {
       await expectRefused(target, oneLayer(DUMMY.name, {}), new RegExp(`layer "n": the ${target.name} target does not support dummy_if neurons`));
     });
   }
+
+  it('gpu interprets the declaration instead: the dummy runs in ONNX exactly as in the simulator, and as the IF it copies', async () => {
+    expect(gpuTarget.neuronModels).toBe('all');
+    const dummy = oneLayer(DUMMY.name, {});
+    const x = Float32Array.from({ length: 5 * 8 * 6 }, (_, i) => ((i * 37) % 10 < 7 ? 1 : 0));
+    const c = await compareWithOrt(dummy, x, 5, 'scan', 5);
+    expect(c.spikes).toBeGreaterThan(20);
+    expect(c.mismatches).toBe(0);
+    const asIf = simulate(oneLayer('if', {}), x, 5, { probes: ['n'] }).spikes.get('n');
+    expect(simulate(dummy, x, 5, { probes: ['n'] }).spikes.get('n')).toEqual(asIf);
+  });
 
   it('loihi, netx, spinnaker and pynn list IF, LIF and CUBA-LIF, and refuse li, threshold and alif by name', async () => {
     for (const target of CHIP_TARGETS) expect([...(target.neuronModels as readonly string[])].sort()).toEqual(['cuba_lif', 'if', 'lif']);
