@@ -117,6 +117,28 @@ export function tinyMlp(): Json {
   };
 }
 
+/**
+ * Model.json version 2: event input, a cycle through a delay, a LIF with per-neuron β and reset to
+ * v_reset, an adaptive LIF, a reshape and a per-channel leaky-integrator readout.
+ */
+export function tinyTime(): Json {
+  return {
+    format: 'snnc-model', version: 2, name: 'tiny-time', timesteps: 6, dt: 0.001,
+    input: { shape: [4], encoding: { type: 'events' } },
+    layers: [
+      { name: 'fc', type: 'dense', inputs: ['input'], weight: matrix(4, 4, 19, 2) },
+      { name: 'sum', type: 'add', inputs: ['fc', 'late'], coefficients: [1, 0.5] },
+      { name: 'lif', type: 'lif', beta: { shape: [4], data: [0.9, 0.8, 0.95, 0.5] }, threshold: 0.8, reset: 'to_v_reset', v_reset: -0.1, v_leak: 0.05 },
+      { name: 'fb', type: 'dense', inputs: ['lif'], weight: matrix(4, 4, 23, 1) },
+      { name: 'late', type: 'delay', inputs: ['fb'], steps: 2 },
+      { name: 'ad', type: 'alif', inputs: ['lif'], beta: 0.9, rho: 0.8, kappa: 0.3 },
+      { name: 'grid', type: 'reshape', inputs: ['ad'], shape: [2, 2, 1] },
+      { name: 'out', type: 'li', inputs: ['grid'], beta: { shape: [2, 1, 1], data: [0.7, 0.9] } },
+    ],
+    output: { layer: 'out', decoding: 'mean' },
+  };
+}
+
 /** The MLP with its weights in a .safetensors sidecar. */
 function sidecarMlp(): Json {
   const doc = tinyMlp() as any;
@@ -366,12 +388,12 @@ const idxFrontend: Frontend = {
 
 const modelJsonFrontend: Frontend = {
   name: 'model-json',
-  what: 'model.json (structural JSON edits and text bytes; MNIST CNN example and small inline models) through loadModel + simulate',
+  what: 'model.json (structural JSON edits and text bytes; MNIST CNN example and small inline models, version 1 and 2) through loadModel + simulate',
   isolation: 'thread',
   async load() {
     const example = JSON.parse(readFileSync(join(REPO, 'examples/mnist-cnn/model.json'), 'utf8')) as Json;
     const exampleSt = readFileSync(join(REPO, 'examples/mnist-cnn/model.safetensors'));
-    const docs: [string, Json][] = [['mnist-cnn', example], ['tiny-cnn', tinyCnn()], ['tiny-mlp', tinyMlp()]];
+    const docs: [string, Json][] = [['mnist-cnn', example], ['tiny-cnn', tinyCnn()], ['tiny-mlp', tinyMlp()], ['tiny-time', tinyTime()]];
     const arb = fc.oneof(...docs.map(([name, doc]) => jsonFileMutation(doc).map((m): FuzzCase => ({ desc: `${name}: ${m.desc}`, write: files(['model.json', m.apply(new Uint8Array())], ['model.safetensors', exampleSt]) }))));
     return { arb, run: (dir) => loadAndSimulate(join(dir, 'model.json')) };
   },
