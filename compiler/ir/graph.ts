@@ -74,11 +74,11 @@ export function evaluationOrder(layers: readonly Layer[]): Layer[] {
   const byName = new Map(layers.map((l) => [l.name, l]));
   const edges = (cut: (src: Layer, dst: Layer) => boolean) =>
     layers.flatMap((dst) => dst.inputs.filter((n) => n !== INPUT && byName.has(n)).map((n) => [byName.get(n)!, dst] as const)).filter(([src, dst]) => src.op !== 'delay' && dst.op !== 'delay' && !cut(src, dst));
-  const component = stronglyConnected(layers, edges(() => false));
+  const component = stronglyConnected(layers, successors(layers, edges(() => false)));
   const kept = edges((src, dst) => src.op === 'neuron' && component.get(src) === component.get(dst));
   const order = topologicalOrder(layers, kept);
   if (order.length < layers.length) {
-    const left = stronglyConnected(layers, kept);
+    const left = stronglyConnected(layers, successors(layers, kept));
     const size = (l: Layer) => [...left.values()].filter((c) => c === left.get(l)).length;
     const stuck = layers.filter((l) => !order.includes(l) && (size(l) > 1 || kept.some(([s, d]) => s === l && d === l))).map((l) => `"${l.name}"`);
     throw badInput(`layers ${stuck.join(', ')} form a cycle with no delay and no neuron: each needs the others' output of the same step (add a delay layer, or close the cycle through a neuron)`);
@@ -101,32 +101,31 @@ function topologicalOrder(layers: readonly Layer[], edges: readonly (readonly [L
   }
 }
 
-/** Tarjan's strongly connected components: each layer's component index. */
-function stronglyConnected(layers: readonly Layer[], edges: readonly (readonly [Layer, Layer])[]): Map<Layer, number> {
-  const out = new Map<Layer, Layer[]>(layers.map((l) => [l, []]));
-  for (const [src, dst] of edges) out.get(src)!.push(dst);
-  const index = new Map<Layer, number>();
-  const low = new Map<Layer, number>();
-  const stack: Layer[] = [];
-  const component = new Map<Layer, number>();
-  let counter = 0;
-  const visit = (v: Layer): void => {
-    index.set(v, counter);
-    low.set(v, counter++);
+/** Tarjan's strongly connected components of `nodes` under `next`: each node's component index. */
+export function stronglyConnected<T>(nodes: readonly T[], next: (n: T) => readonly T[]): Map<T, number> {
+  const [index, low, component] = [new Map<T, number>(), new Map<T, number>(), new Map<T, number>()];
+  const stack: T[] = [];
+  const visit = (v: T): void => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
     stack.push(v);
-    for (const w of out.get(v)!) {
-      if (!index.has(w)) {
-        visit(w);
-        low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      } else if (!component.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    for (const w of next(v)) {
+      if (!index.has(w)) visit(w);
+      if (!component.has(w)) low.set(v, Math.min(low.get(v)!, low.get(w)!));
     }
-    if (low.get(v) === index.get(v)) {
-      for (let w = stack.pop()!; ; w = stack.pop()!) {
-        component.set(w, index.get(v)!);
-        if (w === v) break;
-      }
+    if (low.get(v) !== index.get(v)) return;
+    for (let w = stack.pop()!; ; w = stack.pop()!) {
+      component.set(w, index.get(v)!);
+      if (w === v) break;
     }
   };
-  for (const l of layers) if (!index.has(l)) visit(l);
+  for (const n of nodes) if (!index.has(n)) visit(n);
   return component;
+}
+
+/** The layer graph's successor lists for `edges`. */
+function successors(layers: readonly Layer[], edges: readonly (readonly [Layer, Layer])[]): (l: Layer) => Layer[] {
+  const out = new Map<Layer, Layer[]>(layers.map((l) => [l, []]));
+  for (const [src, dst] of edges) out.get(src)!.push(dst);
+  return (l) => out.get(l)!;
 }

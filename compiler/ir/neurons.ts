@@ -242,11 +242,6 @@ export function neuronModel(name: string): NeuronModel | undefined {
   return registry.get(name);
 }
 
-/** Whether `name` is a neuron model (and so a neuron layer's type in model.json). */
-export function isNeuronModel(name: string): boolean {
-  return registry.has(name);
-}
-
 /**
  * Adds a model (a plugin, or a test's dummy). Its names must not clash with a built-in one; targets
  * that do not list it refuse it by name.

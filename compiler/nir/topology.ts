@@ -12,6 +12,7 @@
  * otherwise than the model says).
  */
 import { badInput } from '../errors.js';
+import { stronglyConnected } from '../ir/graph.js';
 import { type NirGraph, type NirNode, type Warn } from './graph.js';
 
 /** NIR neuron primitives whose output is spikes (they may carry recurrent weights). */
@@ -112,28 +113,6 @@ function dfsOrder(roots: Iterable<string>, before: (n: string) => string[], cycl
   return order;
 }
 
-/** Tarjan's strongly connected components of the `nodes` under `next`: each node's component index. */
-function components(nodes: readonly string[], next: (n: string) => string[]): Map<string, number> {
-  const [index, low, component] = [new Map<string, number>(), new Map<string, number>(), new Map<string, number>()];
-  const stack: string[] = [];
-  const visit = (v: string): void => {
-    index.set(v, index.size);
-    low.set(v, index.get(v)!);
-    stack.push(v);
-    for (const w of next(v)) {
-      if (!index.has(w)) visit(w);
-      if (!component.has(w)) low.set(v, Math.min(low.get(v)!, low.get(w)!));
-    }
-    if (low.get(v) !== index.get(v)) return;
-    for (let w = stack.pop()!; ; w = stack.pop()!) {
-      component.set(w, index.get(v)!);
-      if (w === v) break;
-    }
-  };
-  for (const n of nodes) if (!index.has(n)) visit(n);
-  return component;
-}
-
 /** Each needed node's position in a reverse post-order of a depth-first walk forward from the Input. */
 function forwardRank(w: Wiring, input: string): Map<string, number> {
   const after = (n: string) => [...w.succs.get(n)!].reverse().filter((s) => w.needed.has(s));
@@ -152,7 +131,7 @@ export function topology(g: NirGraph, w: Wiring, input: string, output: string, 
   const isDelay = (n: string) => type(n) === 'Delay' && (delays.get(n) ?? 0) > 0;
   const needed = [...w.needed];
   const next = (n: string) => w.succs.get(n)!.filter((t) => w.needed.has(t));
-  const [cycle, neuronCycle] = [components(needed, next), components(needed, (n) => (isDelay(n) ? [] : next(n)))];
+  const [cycle, neuronCycle] = [stronglyConnected(needed, next), stronglyConnected(needed, (n) => (isDelay(n) ? [] : next(n)))];
   // Edges that may read a value of the previous step: out of a delay on a cycle, or out of a neuron on a cycle that no delay closes.
   const may = (s: string, t: string) => (isDelay(s) && cycle.get(s) === cycle.get(t)) || (isNeuronType(type(s)) && neuronCycle.get(s) === neuronCycle.get(t));
   const rank = forwardRank(w, input);
