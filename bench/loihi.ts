@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../compiler/frontends/index.js';
-import { readModelJson } from '../compiler/frontends/modeljson/read.js';
+import { readModelJson } from '../compiler/ir/serialize/read.js';
 import * as L from '../compiler/ir/layers.js';
 import type { SnnModel } from '../compiler/ir/model.js';
 import { tensor } from '../compiler/ir/tensor.js';

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import { readModelJson } from '../compiler/frontends/modeljson/read.js';
+import { readModelJson } from '../compiler/ir/serialize/read.js';
 import type * as L from '../compiler/ir/layers.js';
 import { isNeuron } from '../compiler/ir/layers.js';
 import { INPUT } from '../compiler/ir/model.js';

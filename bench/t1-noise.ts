@@ -9,7 +9,7 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { readModelJson } from '../compiler/frontends/modeljson/read.js';
+import { readModelJson } from '../compiler/ir/serialize/read.js';
 import { noiseOf } from '../compiler/ir/noise.js';
 import { convertT1Noise } from '../compiler/passes/convert-t1-noise.js';
 import { calibrateAnn } from '../runtime/conversion.js';

@@ -6,7 +6,7 @@ import { extname } from 'node:path';
 import { type Command, Option } from 'commander';
 import { badInput } from '../compiler/errors.js';
 import { loadModel } from '../compiler/frontends/index.js';
-import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
+import { writeModelJson } from '../compiler/ir/serialize/write.js';
 import { checkOutputFile } from '../compiler/io/atomic-write.js';
 import { isNeuron } from '../compiler/ir/layers.js';
 import { type MembraneNoise, noiseOf, parseNoiseSpec } from '../compiler/ir/noise.js';

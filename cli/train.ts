@@ -2,7 +2,7 @@
 import { basename } from 'node:path';
 import { type Command, Option } from 'commander';
 import { badInput } from '../compiler/errors.js';
-import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
+import { writeModelJson } from '../compiler/ir/serialize/write.js';
 import { checkOutputFile } from '../compiler/io/atomic-write.js';
 import { isNeuron } from '../compiler/ir/layers.js';
 import { layerValue } from '../compiler/ir/params.js';

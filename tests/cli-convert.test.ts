@@ -2,7 +2,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readModelJson } from '../compiler/frontends/modeljson/read.js';
+import { readModelJson } from '../compiler/ir/serialize/read.js';
 import { layerKind } from '../compiler/ir/layers.js';
 import { snnc } from './helpers/cli.js';
 import { unsupportedAnn } from './helpers/onnx-ann.js';

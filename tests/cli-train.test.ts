@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readModelJson } from '../compiler/frontends/modeljson/read.js';
+import { readModelJson } from '../compiler/ir/serialize/read.js';
 import { layerKind } from '../compiler/ir/layers.js';
 import { encodeNpyFloat32 } from '../compiler/io/npy.js';
 import { snnc } from './helpers/cli.js';

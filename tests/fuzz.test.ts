@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SnncError } from '../compiler/errors.js';
-import { parseModelJson } from '../compiler/frontends/modeljson/read.js';
-import { modelToJson } from '../compiler/frontends/modeljson/write.js';
+import { parseModelJson } from '../compiler/ir/serialize/read.js';
+import { modelToJson } from '../compiler/ir/serialize/write.js';
 import { residual } from './helpers/models.js';
 import { tempDir } from './helpers/tmp.js';
 

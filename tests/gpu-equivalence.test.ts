@@ -10,7 +10,7 @@
  * (4 images affected, all 2000 predictions equal; see bench/RESULTS.md). That test states its bound.
  */
 import { describe, expect, it } from 'vitest';
-import { readModelJson } from '../compiler/frontends/modeljson/read.js';
+import { readModelJson } from '../compiler/ir/serialize/read.js';
 import { loadDataset } from '../runtime/datasets.js';
 import { SCHEDULES } from '../targets/gpu/schedules.js';
 import { compareWithOrt, inputFor } from './helpers/compare.js';

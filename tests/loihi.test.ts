@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../compiler/frontends/index.js';
-import { readModelJson } from '../compiler/frontends/modeljson/read.js';
+import { readModelJson } from '../compiler/ir/serialize/read.js';
 import * as L from '../compiler/ir/layers.js';
 import type { SnnModel } from '../compiler/ir/model.js';
 import { tensor } from '../compiler/ir/tensor.js';

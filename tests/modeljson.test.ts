@@ -5,8 +5,8 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseModelJson, readModelJson } from '../compiler/frontends/modeljson/read.js';
-import { writeModelJson } from '../compiler/frontends/modeljson/write.js';
+import { parseModelJson, readModelJson } from '../compiler/ir/serialize/read.js';
+import { writeModelJson } from '../compiler/ir/serialize/write.js';
 import { encodeNpyFloat32 } from '../compiler/io/npy.js';
 import { encodeSafetensors } from '../compiler/io/safetensors.js';
 import { modelHash } from '../compiler/ir/hash.js';

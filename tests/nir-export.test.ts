@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import h5wasm, { type Dataset, type Group } from 'h5wasm/node';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, SnncError } from '../compiler/errors.js';
-import { readModelJson } from '../compiler/frontends/modeljson/read.js';
+import { readModelJson } from '../compiler/ir/serialize/read.js';
 import { readNir } from '../compiler/frontends/nir/read.js';
 import * as L from '../compiler/ir/layers.js';
 import { paramValues } from '../compiler/ir/params.js';

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import onnxPkg from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { parseModelJson, readModelJson } from '../compiler/frontends/modeljson/read.js';
+import { parseModelJson, readModelJson } from '../compiler/ir/serialize/read.js';
 import { parseOnnx, readOnnx } from '../compiler/frontends/onnx/read.js';
 import { MAX_JSON_DEPTH } from '../compiler/io/json-document.js';
 import { encodeNpyFloat32 } from '../compiler/io/npy.js';

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import * as L from '../compiler/ir/layers.js';
 import { IDENTITY_PREPROCESS, INPUT, type SnnModel } from '../compiler/ir/model.js';
 import { tensor } from '../compiler/ir/tensor.js';
-import { readModelJson } from '../compiler/frontends/modeljson/read.js';
+import { readModelJson } from '../compiler/ir/serialize/read.js';
 import { loadDataset } from '../runtime/datasets.js';
 import { fanout, measureActivity } from '../runtime/report/activity.js';
 import { estimateEnergy, readEnergyModels } from '../runtime/report/energy.js';

@@ -7,7 +7,7 @@
  * Tolerances: on 2000 images one accuracy has a sampling error of about ±0.4 pp (1σ at 96 %).
  */
 import { describe, expect, it } from 'vitest';
-import { readModelJson } from '../compiler/frontends/modeljson/read.js';
+import { readModelJson } from '../compiler/ir/serialize/read.js';
 import { noiseOf } from '../compiler/ir/noise.js';
 import { convertT1Noise } from '../compiler/passes/convert-t1-noise.js';
 import { calibrateAnn } from '../runtime/conversion.js';

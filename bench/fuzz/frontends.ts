@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import onnxPkg from 'onnx-proto';
 import { SnncError } from '../../compiler/errors.js';
 import { loadModel } from '../../compiler/frontends/index.js';
-import { readModelJson } from '../../compiler/frontends/modeljson/read.js';
+import { readModelJson } from '../../compiler/ir/serialize/read.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { loadDataset, readArray } from '../../runtime/datasets.js';
 import { LoihiEmulator, readLoihiFolder } from '../../runtime/loihi-emulator.js';

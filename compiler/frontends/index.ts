@@ -6,7 +6,7 @@
 import { extname } from 'node:path';
 import { badInput } from '../errors.js';
 import type { SnnModel } from '../ir/model.js';
-import { readModelJson } from './modeljson/read.js';
+import { readModelJson } from '../ir/serialize/read.js';
 import { type NetxImportOptions, readNetx } from './netx/read.js';
 import { type Diagnostic, type NirImportOptions, readNir } from './nir/read.js';
 import { readOnnx } from './onnx/read.js';

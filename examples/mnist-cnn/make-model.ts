@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import onnxPkg from 'onnx-proto';
-import { writeModelJson } from '../../compiler/frontends/modeljson/write.js';
+import { writeModelJson } from '../../compiler/ir/serialize/write.js';
 import * as L from '../../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
 import { tensor } from '../../compiler/ir/tensor.js';

@@ -6,7 +6,7 @@
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { badInput } from '../../compiler/errors.js';
-import { parseModelJson } from '../../compiler/frontends/modeljson/read.js';
+import { parseModelJson } from '../../compiler/ir/serialize/read.js';
 import { describeSchemaError, parseJson } from '../../compiler/io/json-document.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { inferShapes } from '../../compiler/ir/shapes.js';

@@ -6,7 +6,7 @@
  * `snnc run` executes the folder in the fixed-point emulator (runtime/spinnaker-emulator.ts).
  */
 import { badInput } from '../../compiler/errors.js';
-import { modelToJson } from '../../compiler/frontends/modeljson/write.js';
+import { modelToJson } from '../../compiler/ir/serialize/write.js';
 import { modelHash } from '../../compiler/ir/hash.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { SNNC_VERSION } from '../../compiler/version.js';

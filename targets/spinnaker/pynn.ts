@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { modelToJson } from '../../compiler/frontends/modeljson/write.js';
+import { modelToJson } from '../../compiler/ir/serialize/write.js';
 import { type SnnModel, averagesOverTime } from '../../compiler/ir/model.js';
 import { modelHash } from '../../compiler/ir/hash.js';
 import { encodeNpyFloat32 } from '../../compiler/io/npy.js';

@@ -1,7 +1,8 @@
 /**
- * The model.json frontend (versions 1 and 2): file → JSON (syntax errors with line and column) → schema validation (errors
- * with JSON pointer, line and column) → IR records (defaults filled in, tensors resolved) → verifier.
- * Every error is prefixed with the file's path.
+ * Reading model.json, the IR's own serialisation (versions 1 and 2): file → JSON (syntax errors with
+ * line and column) → schema validation (errors with JSON pointer, line and column) → IR records
+ * (defaults filled in, tensors resolved) → verifier. Every error is prefixed with the file's path.
+ * Targets and engines read and write models here, never through a frontend.
  */
 import { dirname } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
