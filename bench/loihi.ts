@@ -14,8 +14,8 @@ import * as L from '../compiler/ir/layers.js';
 import type { SnnModel } from '../compiler/ir/model.js';
 import { tensor } from '../compiler/ir/tensor.js';
 import { loadDataset, readArray } from '../runtime/datasets.js';
-import { LoihiEmulator } from '../runtime/loihi-emulator.js';
-import { simulate } from '../runtime/simulator.js';
+import { LoihiEmulator } from '../targets/loihi/emulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { compileLoihi, planLoihi } from '../targets/loihi/index.js';
 import { fmt, median, time } from './timing.js';
 

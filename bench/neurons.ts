@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import * as L from '../compiler/ir/layers.js';
 import { IDENTITY_PREPROCESS, INPUT, type SnnModel } from '../compiler/ir/model.js';
 import { neuronModels } from '../compiler/ir/neurons.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { fmt, time } from './timing.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, neurons: { type: 'string', default: '100000' }, batch: { type: 'string', default: '8' }, timesteps: { type: 'string', default: '20' } } });

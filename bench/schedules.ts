@@ -16,7 +16,7 @@ import { INPUT } from '../compiler/ir/model.js';
 import { verifyModel } from '../compiler/ir/verify.js';
 import { loadDataset } from '../runtime/datasets.js';
 import { OrtRunner } from '../runtime/ort-runner.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { emitSynaptic, loweringContext } from '../targets/gpu/lower.js';
 import { GraphBuilder, encodeModel } from '../targets/gpu/onnx-builder.js';
 import { compileGpu } from '../targets/gpu/index.js';

@@ -18,10 +18,10 @@ import { checkOutputDir, checkOutputFile, safeFileName } from '../compiler/io/at
 import { SNNC_VERSION } from '../compiler/version.js';
 import { fitToModel } from '../runtime/datasets.js';
 import { diffLoihi, diffSpinnaker } from '../runtime/emulator-diff.js';
-import { LoihiEmulator, readLoihiFolder } from '../runtime/loihi-emulator.js';
-import { SpinnakerEmulator, readSpinnakerFolder } from '../runtime/spinnaker-emulator.js';
+import { LoihiEmulator, readLoihiFolder } from '../targets/loihi/emulator.js';
+import { SpinnakerEmulator, readSpinnakerFolder } from '../targets/spinnaker/emulator.js';
 import { OrtRunner } from '../runtime/ort-runner.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { DEFAULT_BATCH } from '../targets/gpu/index.js';
 import { SCHEDULES } from '../targets/gpu/schedules.js';
 import { TARGETS, targetByName } from '../targets/index.js';

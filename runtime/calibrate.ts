@@ -17,7 +17,7 @@ import type { SnnModel } from '../compiler/ir/model.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { verifyModel } from '../compiler/ir/verify.js';
 import type { ActivationScale, Normalisation } from '../compiler/passes/convert-ann.js';
-import { simulate } from './simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 
 /** Sorted non-zero activations of each ReLU, per channel (first axis). */
 export interface ActivationSamples {

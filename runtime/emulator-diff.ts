@@ -8,10 +8,10 @@ import type { SnnModel } from '../compiler/ir/model.js';
 import { compileLoihi } from '../targets/loihi/index.js';
 import { compileSpinnaker } from '../targets/spinnaker/index.js';
 import type { CompileOptions } from '../targets/target.js';
-import { LoihiEmulator } from './loihi-emulator.js';
+import { LoihiEmulator } from '../targets/loihi/emulator.js';
 import { argmax } from './predictions.js';
-import { simulate } from './simulator.js';
-import { SpinnakerEmulator } from './spinnaker-emulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
+import { SpinnakerEmulator } from '../targets/spinnaker/emulator.js';
 
 export interface LayerDiff {
   readonly layer: string;

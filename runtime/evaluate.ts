@@ -10,11 +10,11 @@ import type { MembraneNoise } from '../compiler/ir/noise.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { compileGpu } from '../targets/gpu/index.js';
 import type { Dataset } from './datasets.js';
-import { preprocess } from './encoders.js';
+import { preprocess } from '../compiler/reference/encoders.js';
 import { type Calibrated, type ConvertOptions, convertCalibrated } from './conversion.js';
 import { OrtRunner } from './ort-runner.js';
 import { accuracy, predictions } from './predictions.js';
-import { type SimulateOptions, simulate } from './simulator.js';
+import { type SimulateOptions, simulate } from '../compiler/reference/simulator.js';
 
 export type Engine = 'ort' | 'simulator';
 

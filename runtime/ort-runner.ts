@@ -12,7 +12,7 @@ import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { averagesOverTime } from '../compiler/ir/model.js';
 import { type GpuManifest, checkManifestAgainstOnnx, graphInterface, parseManifest } from '../targets/gpu/manifest.js';
-import { preprocess, rateEncode, timeMajor } from './encoders.js';
+import { preprocess, rateEncode, timeMajor } from '../compiler/reference/encoders.js';
 
 type Ort = typeof OrtTypes;
 const f = Math.fround;

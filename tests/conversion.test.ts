@@ -12,7 +12,7 @@ import { runPasses } from '../compiler/passes/pipeline.js';
 import { percentileOfSorted } from '../runtime/calibrate.js';
 import { convertAnn } from '../runtime/conversion.js';
 import type { Dataset } from '../runtime/datasets.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { relativeDiff } from './helpers/compare.js';
 import { snncErrorMessage } from './helpers/errors.js';
 import { randomInput } from './helpers/models.js';

@@ -15,7 +15,7 @@ import { IDENTITY_PREPROCESS, INPUT, type SnnModel } from '../compiler/ir/model.
 import { verifyModel } from '../compiler/ir/verify.js';
 import { recurrenceAsWeights } from '../compiler/passes/recurrence-as-weights.js';
 import { loihiTarget } from '../targets/loihi/index.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { SCHEDULES } from '../targets/gpu/schedules.js';
 import { compareWithOrt, inputFor } from './helpers/compare.js';
 import { randomTensor, rng } from './helpers/models.js';

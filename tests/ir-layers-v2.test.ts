@@ -11,7 +11,7 @@ import { readModelJson } from '../compiler/ir/serialize/read.js';
 import { writeModelJson } from '../compiler/ir/serialize/write.js';
 import * as L from '../compiler/ir/layers.js';
 import { IDENTITY_PREPROCESS, INPUT, type SnnModel } from '../compiler/ir/model.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { loihiTarget } from '../targets/loihi/index.js';
 import { spinnakerTarget } from '../targets/spinnaker/index.js';
 import { SCHEDULES } from '../targets/gpu/schedules.js';

@@ -16,7 +16,7 @@ import { type NeuronModel, type ParamSpec, neuronModels, resets } from '../compi
 import { type Param, paramValues } from '../compiler/ir/params.js';
 import { sizeOf, tensor } from '../compiler/ir/tensor.js';
 import { OrtRunner } from '../runtime/ort-runner.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { compileGpu } from '../targets/gpu/index.js';
 import { SCHEDULES } from '../targets/gpu/schedules.js';
 

@@ -13,7 +13,7 @@ import * as L from '../compiler/ir/layers.js';
 import { paramValues } from '../compiler/ir/params.js';
 import { verifyModel } from '../compiler/ir/verify.js';
 import type { SnnModel } from '../compiler/ir/model.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { nirTarget, toNirGraph } from '../targets/nir/index.js';
 import { inputFor } from './helpers/compare.js';
 import { tempDir } from './helpers/tmp.js';

@@ -20,7 +20,7 @@ import type { SnnModel } from '../compiler/ir/model.js';
 import { paramValues } from '../compiler/ir/params.js';
 import { parseNpy } from '../compiler/io/npy.js';
 import { verifyModel } from '../compiler/ir/verify.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { compareWithOrt } from './helpers/compare.js';
 
 const PEERS = 'tests/fixtures/nir-peers';

@@ -24,7 +24,7 @@ import { registerNeuronModel, unregisterNeuronModel } from '../compiler/ir/neuro
 import { paramValues } from '../compiler/ir/params.js';
 import { sizeOf, tensor } from '../compiler/ir/tensor.js';
 import { verifyModel } from '../compiler/ir/verify.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { nirTarget, toNirGraph, writeNirFile } from '../targets/nir/index.js';
 import type { NirNodeOut, NirParamOut } from '../targets/nir/neurons.js';
 import { inputFor } from './helpers/compare.js';

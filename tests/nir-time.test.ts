@@ -21,7 +21,7 @@ import * as L from '../compiler/ir/layers.js';
 import { INPUT, IDENTITY_PREPROCESS, type SnnModel } from '../compiler/ir/model.js';
 import { paramValues } from '../compiler/ir/params.js';
 import { verifyModel } from '../compiler/ir/verify.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { nirTarget, toNirGraph, writeNirFile } from '../targets/nir/index.js';
 import type { NirNodeOut, NirParamOut } from '../targets/nir/neurons.js';
 import { inputFor } from './helpers/compare.js';

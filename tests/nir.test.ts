@@ -15,7 +15,7 @@ import * as L from '../compiler/ir/layers.js';
 import { parseNpy } from '../compiler/io/npy.js';
 import { readArray } from '../runtime/datasets.js';
 import { binEvents, parseNmnistBin } from '../runtime/events.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { compareWithOrt, inputFor } from './helpers/compare.js';
 import { tempDir } from './helpers/tmp.js';
 

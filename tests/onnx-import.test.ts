@@ -14,7 +14,7 @@ import { foldBatchNorm } from '../compiler/passes/fold-batchnorm.js';
 import { runPasses } from '../compiler/passes/pipeline.js';
 import { loadDataset, readArray } from '../runtime/datasets.js';
 import { accuracyVsT, annAccuracyOrt } from '../runtime/evaluate.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { relativeDiff } from './helpers/compare.js';
 import { snncErrorMessage } from './helpers/errors.js';
 import { randomInput } from './helpers/models.js';

@@ -15,7 +15,7 @@ import { loadDataset } from '../runtime/datasets.js';
 import { fanout, measureActivity } from '../runtime/report/activity.js';
 import { estimateEnergy, readEnergyModels } from '../runtime/report/energy.js';
 import { renderReportHtml } from '../runtime/report/html.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { snncErrorMessage } from './helpers/errors.js';
 import { lifRecurrent, randomTensor, rng } from './helpers/models.js';
 import { tempDir } from './helpers/tmp.js';

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import * as L from '../compiler/ir/layers.js';
 import { IDENTITY_PREPROCESS, INPUT, type Decoding, type SnnModel } from '../compiler/ir/model.js';
 import { tensor } from '../compiler/ir/tensor.js';
-import { rateEncode } from '../runtime/encoders.js';
-import { simulate } from '../runtime/simulator.js';
+import { rateEncode } from '../compiler/reference/encoders.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { randomTensor, rng } from './helpers/models.js';
 
 function chain(shape: number[], layers: L.Layer[], T: number, decoding: Decoding = 'spike_count', output?: string): SnnModel {

@@ -8,7 +8,7 @@ import { INPUT, IDENTITY_PREPROCESS, type SnnModel } from '../compiler/ir/model.
 import { type MembraneNoise, NOISE_SITE, firingProbability, noiseOf, normalCdf, parseNoiseSpec } from '../compiler/ir/noise.js';
 import { tensor } from '../compiler/ir/tensor.js';
 import { convertT1Noise } from '../compiler/passes/convert-t1-noise.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { OrtRunner } from '../runtime/ort-runner.js';
 import { compileGpu } from '../targets/gpu/index.js';
 import { TfNetwork, loadTf } from '../training/tf-network.js';

@@ -24,7 +24,7 @@ import { toS1615 } from '../targets/spinnaker/fixed-point.js';
 import { compileSpinnaker, spinnakerTarget } from '../targets/spinnaker/index.js';
 import { pynnTarget } from '../targets/spinnaker/pynn.js';
 import type { Target } from '../targets/target.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { compareWithOrt } from './helpers/compare.js';
 import { snncErrorMessage } from './helpers/errors.js';
 import { tempDir } from './helpers/tmp.js';

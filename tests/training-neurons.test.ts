@@ -8,7 +8,7 @@ import * as L from '../compiler/ir/layers.js';
 import { IDENTITY_PREPROCESS, INPUT, type SnnModel } from '../compiler/ir/model.js';
 import { neuronModels } from '../compiler/ir/neurons.js';
 import { tensor } from '../compiler/ir/tensor.js';
-import { simulate } from '../runtime/simulator.js';
+import { simulate } from '../compiler/reference/simulator.js';
 import { TfNetwork, loadTf } from '../training/tf-network.js';
 import { rng } from './helpers/models.js';
 

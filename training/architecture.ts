@@ -18,7 +18,7 @@ import * as L from '../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../compiler/ir/model.js';
 import { type Tensor, sizeOf, tensor } from '../compiler/ir/tensor.js';
 import { verifyModel } from '../compiler/ir/verify.js';
-import { streamGenerator } from '../runtime/seeded-rng.js';
+import { streamGenerator } from '../compiler/reference/seeded-rng.js';
 
 export const ARCH_LAYER_TYPES = ['dense', 'conv2d', 'avgpool2d', 'flatten', 'if'] as const;
 export type TrainingMode = 't1-noise' | 'ann';

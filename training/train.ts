@@ -14,9 +14,9 @@ import type { MembraneNoise } from '../compiler/ir/noise.js';
 import { shapeToString, sizeOf } from '../compiler/ir/tensor.js';
 import { verifyModel } from '../compiler/ir/verify.js';
 import type { Dataset } from '../runtime/datasets.js';
-import { preprocess } from '../runtime/encoders.js';
+import { preprocess } from '../compiler/reference/encoders.js';
 import { accuracy, predictions } from '../runtime/predictions.js';
-import { streamGenerator } from '../runtime/seeded-rng.js';
+import { streamGenerator } from '../compiler/reference/seeded-rng.js';
 import type { TrainingMode } from './architecture.js';
 import { type ForwardMode, TfNetwork, loadTf } from './tf-network.js';
 

@@ -22,7 +22,7 @@ import { type Param, paramData, paramLanes, uniformValue } from '../../compiler/
 import { convGeometry } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
-import { simulate } from '../simulator.js';
+import { simulate } from '../../compiler/reference/simulator.js';
 
 export interface SynOps {
   /** All (weight, input) pairs per sample. */

@@ -1,7 +1,7 @@
 /**
  * IR → ONNX node lowering shared by every schedule: input preprocessing, synaptic layers on a
  * batch-major tensor [X, ...shape] (X = B or T·B), and one time step of a neuron layer on [B, N].
- * The operation order matches runtime/simulator.ts exactly (one float32 rounding per op), which is
+ * The operation order matches compiler/reference/simulator.ts exactly (one float32 rounding per op), which is
  * what makes 0 spike mismatches possible. Schedules decide where these nodes go; this module does not.
  */
 import type { SnnModel } from '../../compiler/ir/model.js';

@@ -3,7 +3,7 @@
  * (descriptor.ts), written as loihi.json + loihi.bin + manifest.json. It runs IF, LIF and CUBA-LIF
  * neurons (LOIHI_NEURON_MODELS, quantise.ts says why no others). `check` reports per-layer and
  * per-core resources and why a model does not fit; `snnc run` executes the folder in the bit-accurate
- * emulator (runtime/loihi-emulator.ts).
+ * emulator (emulator.ts).
  */
 import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
 import { modelToJson } from '../../compiler/ir/serialize/write.js';

@@ -3,7 +3,7 @@
  * matrices, place, route and compress (descriptor.ts), written as spinnaker.json + spinnaker.bin +
  * manifest.json. It runs IF, LIF and CUBA-LIF neurons (SPINNAKER_NEURON_MODELS; quantise.ts says why
  * no others). `check` reports per-core and per-chip resources and why a model does not fit;
- * `snnc run` executes the folder in the fixed-point emulator (runtime/spinnaker-emulator.ts).
+ * `snnc run` executes the folder in the fixed-point emulator (emulator.ts).
  */
 import { badInput } from '../../compiler/errors.js';
 import { modelToJson } from '../../compiler/ir/serialize/write.js';

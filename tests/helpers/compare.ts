@@ -2,7 +2,7 @@
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { type OrtBackend, OrtRunner } from '../../runtime/ort-runner.js';
-import { simulate } from '../../runtime/simulator.js';
+import { simulate } from '../../compiler/reference/simulator.js';
 import { compileGpu } from '../../targets/gpu/index.js';
 import type { Schedule } from '../../targets/gpu/schedules.js';
 import { argmax } from '../../runtime/predictions.js';

@@ -9,12 +9,12 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import { SnncError, badInput } from '../../errors.js';
 import { describeSchemaError, parseJson } from '../../io/json-document.js';
 import { readInputText } from '../../io/read-file.js';
-import * as L from '../../ir/layers.js';
-import { type Decoding, type Encoding, INPUT, type Preprocess, type SnnModel } from '../../ir/model.js';
-import type { Tensor } from '../../ir/tensor.js';
-import { verifyModel } from '../../ir/verify.js';
-import { earlyRead, evaluationOrder } from '../../ir/graph.js';
-import { neuronModel } from '../../ir/neurons.js';
+import * as L from '../layers.js';
+import { type Decoding, type Encoding, INPUT, type Preprocess, type SnnModel } from '../model.js';
+import type { Tensor } from '../tensor.js';
+import { verifyModel } from '../verify.js';
+import { earlyRead, evaluationOrder } from '../graph.js';
+import { neuronModel } from '../neurons.js';
 import { layerTypes, modelSchema } from './schema.js';
 import { type TensorJson, TensorResolver } from './tensors.js';
 

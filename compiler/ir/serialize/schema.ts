@@ -5,8 +5,8 @@
  * type per model, one field per parameter (a number, or a tensor that broadcasts to the layer).
  * Semantic checks that a schema cannot express (shapes, names that resolve) are the IR verifier's.
  */
-import { DECODINGS } from '../../ir/model.js';
-import { type NeuronModel, type ParamSpec, RESET_MODES, neuronModels, resets } from '../../ir/neurons.js';
+import { DECODINGS } from '../model.js';
+import { type NeuronModel, type ParamSpec, RESET_MODES, neuronModels, resets } from '../neurons.js';
 
 const name = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.\\-]*$', description: 'Layer name: letters, digits, _ . -' };
 const posInt = { type: 'integer', minimum: 1, maximum: 1 << 24 };

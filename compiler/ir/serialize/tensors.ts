@@ -9,7 +9,7 @@ import { badInput } from '../../errors.js';
 import { parseNpy } from '../../io/npy.js';
 import { readInputFile } from '../../io/read-file.js';
 import { readSafetensors } from '../../io/safetensors.js';
-import { type Tensor, shapeToString, sizeOf, tensor } from '../../ir/tensor.js';
+import { type Tensor, shapeToString, sizeOf, tensor } from '../tensor.js';
 
 export type TensorJson =
   | unknown[]

@@ -6,13 +6,13 @@
 import { basename } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { encodeSafetensors } from '../../io/safetensors.js';
-import { type Layer, type NeuronLayer, layerKind } from '../../ir/layers.js';
-import { classicNeuron } from '../../ir/classic-neurons.js';
-import { modelOf } from '../../ir/neuron-program.js';
-import { resets } from '../../ir/neurons.js';
-import { INPUT, type SnnModel } from '../../ir/model.js';
-import type { Tensor } from '../../ir/tensor.js';
-import { verifyModel } from '../../ir/verify.js';
+import { type Layer, type NeuronLayer, layerKind } from '../layers.js';
+import { classicNeuron } from '../classic-neurons.js';
+import { modelOf } from '../neuron-program.js';
+import { resets } from '../neurons.js';
+import { INPUT, type SnnModel } from '../model.js';
+import type { Tensor } from '../tensor.js';
+import { verifyModel } from '../verify.js';
 
 export interface WriteOptions {
   /** Put tensors in `<name>.safetensors` beside the model file instead of inline base64. */

@@ -5,7 +5,7 @@
  */
 import { uniformFloat32 } from 'pure-rand/distribution/uniformFloat32';
 import { streamGenerator } from './seeded-rng.js';
-import type { Preprocess } from '../compiler/ir/model.js';
+import type { Preprocess } from '../ir/model.js';
 
 const f = Math.fround;
 

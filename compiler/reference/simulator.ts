@@ -9,17 +9,17 @@
  * inputs do not change over time (direct encoding) are computed once, and weighted sums skip zero
  * inputs (spikes are sparse).
  */
-import { badInput } from '../compiler/errors.js';
-import type * as L from '../compiler/ir/layers.js';
-import { staticValues } from '../compiler/ir/graph.js';
-import { isSpikingLayer } from '../compiler/ir/layers.js';
-import { type NeuronProgram, neuronProgram } from '../compiler/ir/neuron-program.js';
+import { badInput } from '../errors.js';
+import type * as L from '../ir/layers.js';
+import { staticValues } from '../ir/graph.js';
+import { isSpikingLayer } from '../ir/layers.js';
+import { type NeuronProgram, neuronProgram } from '../ir/neuron-program.js';
 import { type NeuronStep, compileNeuronStep } from './neuron-step.js';
-import { INPUT, type SnnModel, averagesOverTime } from '../compiler/ir/model.js';
-import { convGeometry } from '../compiler/ir/shapes.js';
-import { sizeOf } from '../compiler/ir/tensor.js';
-import { verifyModel } from '../compiler/ir/verify.js';
-import type { MembraneNoise } from '../compiler/ir/noise.js';
+import { INPUT, type SnnModel, averagesOverTime } from '../ir/model.js';
+import { convGeometry } from '../ir/shapes.js';
+import { sizeOf } from '../ir/tensor.js';
+import { verifyModel } from '../ir/verify.js';
+import type { MembraneNoise } from '../ir/noise.js';
 import { preprocess, rateEncode, timeMajor } from './encoders.js';
 import { type NoiseSource, noiseSource } from './noise-sampler.js';
 

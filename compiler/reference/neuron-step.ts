@@ -7,8 +7,8 @@
  *
  * Owns code generation for the simulator's neuron kernel; the kernel owns the buffers.
  */
-import type { ResetMode } from '../compiler/ir/layers.js';
-import type { Const, NeuronProgram, Operand } from '../compiler/ir/neuron-program.js';
+import type { ResetMode } from '../ir/layers.js';
+import type { Const, NeuronProgram, Operand } from '../ir/neuron-program.js';
 
 /** What one step reads and writes: [B·N] arrays except the constants (1 or N values). */
 export interface StepBuffers {

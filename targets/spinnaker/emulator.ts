@@ -8,17 +8,17 @@
  * into slot t + delay (saturating at 0xFFFF). What was emitted is what runs: keys, tables, rows.
  */
 import { join } from 'node:path';
-import { readArtifactFolder } from '../targets/common/artifact-folder.js';
-import { encoderOutputSize, hostEncoder } from '../targets/common/descriptor-checks.js';
-import { SnncError, badInput } from '../compiler/errors.js';
-import { type SnnModel, averagesOverTime } from '../compiler/ir/model.js';
-import { sizeOf } from '../compiler/ir/tensor.js';
-import { type CoreDescriptor, type PopulationDescriptor, type SpinnakerDescriptor, checkSpinnakerWords, parseSpinnakerDescriptor } from '../targets/spinnaker/descriptor.js';
-import { ACCUM_ONE, decayS1615, mulAccum, toS1615 } from '../targets/spinnaker/fixed-point.js';
-import { Router, machineByName } from '../targets/spinnaker/machine.js';
-import { type RoutingEntry, followKey } from '../targets/spinnaker/routing.js';
-import { preprocess, rateEncode, timeMajor } from './encoders.js';
-import { simulate } from './simulator.js';
+import { readArtifactFolder } from '../common/artifact-folder.js';
+import { encoderOutputSize, hostEncoder } from '../common/descriptor-checks.js';
+import { SnncError, badInput } from '../../compiler/errors.js';
+import { type SnnModel, averagesOverTime } from '../../compiler/ir/model.js';
+import { sizeOf } from '../../compiler/ir/tensor.js';
+import { type CoreDescriptor, type PopulationDescriptor, type SpinnakerDescriptor, checkSpinnakerWords, parseSpinnakerDescriptor } from './descriptor.js';
+import { ACCUM_ONE, decayS1615, mulAccum, toS1615 } from './fixed-point.js';
+import { Router, machineByName } from './machine.js';
+import { type RoutingEntry, followKey } from './routing.js';
+import { preprocess, rateEncode, timeMajor } from '../../compiler/reference/encoders.js';
+import { simulate } from '../../compiler/reference/simulator.js';
 
 export interface SpinnakerProgram {
   readonly descriptor: SpinnakerDescriptor;

@@ -12,15 +12,15 @@
  * steps d + 1 … d + T.
  */
 import { join } from 'node:path';
-import { readArtifactFolder } from '../targets/common/artifact-folder.js';
-import { encoderOutputSize, hostEncoder } from '../targets/common/descriptor-checks.js';
-import { badInput } from '../compiler/errors.js';
-import { type SnnModel, averagesOverTime } from '../compiler/ir/model.js';
-import { sizeOf } from '../compiler/ir/tensor.js';
-import { type CubaParams, cubaLifStep, prepareDenseWeights } from '../targets/loihi/arithmetic.js';
-import { type LoihiDescriptor, type Range, checkDescriptorWords, parseDescriptor } from '../targets/loihi/descriptor.js';
-import { preprocess, rateEncode, timeMajor } from './encoders.js';
-import { simulate } from './simulator.js';
+import { readArtifactFolder } from '../common/artifact-folder.js';
+import { encoderOutputSize, hostEncoder } from '../common/descriptor-checks.js';
+import { badInput } from '../../compiler/errors.js';
+import { type SnnModel, averagesOverTime } from '../../compiler/ir/model.js';
+import { sizeOf } from '../../compiler/ir/tensor.js';
+import { type CubaParams, cubaLifStep, prepareDenseWeights } from './arithmetic.js';
+import { type LoihiDescriptor, type Range, checkDescriptorWords, parseDescriptor } from './descriptor.js';
+import { preprocess, rateEncode, timeMajor } from '../../compiler/reference/encoders.js';
+import { simulate } from '../../compiler/reference/simulator.js';
 
 const WRAP = 2 ** 24;
 const HALF = 2 ** 23;

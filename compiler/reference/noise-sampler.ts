@@ -4,7 +4,7 @@
  */
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 
-import type { MembraneNoise } from '../compiler/ir/noise.js';
+import type { MembraneNoise } from '../ir/noise.js';
 import { streamGenerator } from './seeded-rng.js';
 
 export type NoiseSource = () => number;
