@@ -9,9 +9,9 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { readOnnx } from '../compiler/frontends/onnx/read.js';
-import { calibrateAnn, convertCalibrated } from '../runtime/conversion.js';
-import { loadDataset } from '../runtime/datasets.js';
-import { runSnnSteps } from '../runtime/evaluate.js';
+import { calibrateAnn, convertCalibrated } from '../compiler/passes/conversion.js';
+import { loadDataset } from '../compiler/io/datasets.js';
+import { runSnnSteps } from '../tools/evaluate.js';
 import { fmt, median, time } from './timing.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, threads: { type: 'string', default: '1' } } });

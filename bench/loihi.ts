@@ -13,7 +13,7 @@ import { readModelJson } from '../compiler/ir/serialize/read.js';
 import * as L from '../compiler/ir/layers.js';
 import type { SnnModel } from '../compiler/ir/model.js';
 import { tensor } from '../compiler/ir/tensor.js';
-import { loadDataset, readArray } from '../runtime/datasets.js';
+import { loadDataset, readArray } from '../compiler/io/datasets.js';
 import { LoihiEmulator } from '../targets/loihi/emulator.js';
 import { simulate } from '../compiler/reference/simulator.js';
 import { compileLoihi, planLoihi } from '../targets/loihi/index.js';

@@ -14,7 +14,7 @@ import type * as L from '../compiler/ir/layers.js';
 import { isNeuron } from '../compiler/ir/layers.js';
 import { INPUT } from '../compiler/ir/model.js';
 import { verifyModel } from '../compiler/ir/verify.js';
-import { loadDataset } from '../runtime/datasets.js';
+import { loadDataset } from '../compiler/io/datasets.js';
 import { OrtRunner } from '../runtime/ort-runner.js';
 import { simulate } from '../compiler/reference/simulator.js';
 import { emitSynaptic, loweringContext } from '../targets/gpu/lower.js';

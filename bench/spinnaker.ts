@@ -12,7 +12,7 @@ import { loadModel } from '../compiler/frontends/index.js';
 import * as L from '../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../compiler/ir/model.js';
 import { tensor } from '../compiler/ir/tensor.js';
-import { loadDataset } from '../runtime/datasets.js';
+import { loadDataset } from '../compiler/io/datasets.js';
 import { simulate } from '../compiler/reference/simulator.js';
 import { SpinnakerEmulator } from '../targets/spinnaker/emulator.js';
 import { compileSpinnaker } from '../targets/spinnaker/index.js';

@@ -13,9 +13,9 @@ import { type MembraneNoise, noiseOf, parseNoiseSpec } from '../compiler/ir/nois
 import { NORMALISATIONS } from '../compiler/passes/convert-ann.js';
 import { convertT1Noise } from '../compiler/passes/convert-t1-noise.js';
 import { MAXPOOL_POLICIES } from '../compiler/passes/maxpool-policy.js';
-import { calibrateAnn, convertAnn } from '../runtime/conversion.js';
-import { fitToModel, loadDataset, parseRange } from '../runtime/datasets.js';
-import { accuracyVsT, annAccuracyOrt, convertedAccuracyVsT, noisyT1Accuracy } from '../runtime/evaluate.js';
+import { calibrateAnn, convertAnn } from '../compiler/passes/conversion.js';
+import { fitToModel, loadDataset, parseRange } from '../compiler/io/datasets.js';
+import { accuracyVsT, annAccuracyOrt, convertedAccuracyVsT, noisyT1Accuracy } from '../tools/evaluate.js';
 import { batchArg, finiteNumber, inputPreprocess, numberList, percentArg, positiveInt, timestepsArg, timestepsList } from './options.js';
 import { progress } from './predict.js';
 

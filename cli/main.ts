@@ -1,6 +1,6 @@
 /**
  * The `snnc` command line (commander). Each command parses options, calls the library, and prints; the
- * work itself lives in compiler/, runtime/ and targets/. Exit codes: 0 success, 1 runtime failure,
+ * work itself lives in compiler/, targets/, runtime/ and tools/. Exit codes: 0 success, 1 runtime failure,
  * 2 bad input or usage, 3 does not fit the target. Errors are one clear line, never a stack trace
  * (set SNNC_DEBUG=1 to see one).
  */
@@ -16,8 +16,8 @@ import { sizeOf } from '../compiler/ir/tensor.js';
 import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
 import { checkOutputDir, checkOutputFile, safeFileName } from '../compiler/io/atomic-write.js';
 import { SNNC_VERSION } from '../compiler/version.js';
-import { fitToModel } from '../runtime/datasets.js';
-import { diffLoihi, diffSpinnaker } from '../runtime/emulator-diff.js';
+import { fitToModel } from '../compiler/io/datasets.js';
+import { diffLoihi, diffSpinnaker } from '../tools/emulator-diff.js';
 import { LoihiEmulator, readLoihiFolder } from '../targets/loihi/emulator.js';
 import { SpinnakerEmulator, readSpinnakerFolder } from '../targets/spinnaker/emulator.js';
 import { OrtRunner } from '../runtime/ort-runner.js';

@@ -8,8 +8,8 @@ import { badInput } from '../compiler/errors.js';
 import { checkOutputFile } from '../compiler/io/atomic-write.js';
 import { writeNpyFloat32 } from '../compiler/io/npy.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
-import { type Dataset, loadDataset, parseRange } from '../runtime/datasets.js';
-import { accuracy, predictions } from '../runtime/predictions.js';
+import { type Dataset, loadDataset, parseRange } from '../compiler/io/datasets.js';
+import { accuracy, predictions } from '../compiler/reference/predictions.js';
 
 export interface InputOptions {
   input?: string;

@@ -5,11 +5,11 @@ import { badInput } from '../compiler/errors.js';
 import { loadModel } from '../compiler/frontends/index.js';
 import { checkOutputFile, writeFileAtomic } from '../compiler/io/atomic-write.js';
 import { SNNC_VERSION } from '../compiler/version.js';
-import { fitToModel, loadDataset, parseRange } from '../runtime/datasets.js';
-import { accuracyVsT } from '../runtime/evaluate.js';
-import { measureActivity } from '../runtime/report/activity.js';
-import { ENERGY_MODELS, estimateEnergy, readEnergyModels } from '../runtime/report/energy.js';
-import { renderReportHtml } from '../runtime/report/html.js';
+import { fitToModel, loadDataset, parseRange } from '../compiler/io/datasets.js';
+import { accuracyVsT } from '../tools/evaluate.js';
+import { measureActivity } from '../tools/report/activity.js';
+import { ENERGY_MODELS, estimateEnergy, readEnergyModels } from '../tools/report/energy.js';
+import { renderReportHtml } from '../tools/report/html.js';
 import { positiveInt, timestepsArg, timestepsList } from './options.js';
 import { printable } from './terminal.js';
 

@@ -7,7 +7,7 @@ import { checkOutputFile } from '../compiler/io/atomic-write.js';
 import { isNeuron } from '../compiler/ir/layers.js';
 import { layerValue } from '../compiler/ir/params.js';
 import { type MembraneNoise, NOISE_SITE, parseNoiseSpec } from '../compiler/ir/noise.js';
-import { type Dataset, fitToModel, loadDataset, parseRange } from '../runtime/datasets.js';
+import { type Dataset, fitToModel, loadDataset, parseRange } from '../compiler/io/datasets.js';
 import { TRAINING_MODES, type TrainingMode, readArchitecture } from '../training/architecture.js';
 import { train } from '../training/train.js';
 import { batchArg, positiveInt, positiveNumber } from './options.js';

@@ -1,5 +1,6 @@
 /**
- * Data flows one way: frontends → IR → passes → targets → runtime → tools/CLI. This test reads every
+ * Data flows one way: frontends → IR (and its reference semantics) → passes → targets → runtime
+ * (execution engines) → tools (evaluation, diff, reports) → CLI; training produces models from below. This test reads every
  * TypeScript import (static and dynamic) of the library and fails, naming the file and the import, on a
  * back edge: a folder importing one that sits above it. Lower folders never know the higher ones.
  */
@@ -12,7 +13,8 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   compiler: ['targets', 'runtime', 'training', 'cli', 'tools', 'bench', 'tests', 'examples'],
   targets: ['runtime', 'training', 'cli', 'tools', 'bench', 'tests', 'examples'],
   runtime: ['training', 'cli', 'tools', 'bench', 'tests', 'examples'],
-  training: ['cli', 'tools', 'bench', 'tests', 'examples'],
+  training: ['runtime', 'cli', 'tools', 'bench', 'tests', 'examples'],
+  tools: ['cli', 'bench', 'tests', 'examples'],
 };
 
 function sources(dir: string): string[] {

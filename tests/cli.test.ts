@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { neuronModels } from '../compiler/ir/neurons.js';
 import { describe, expect, it } from 'vitest';
 import { encodeNpyFloat32 } from '../compiler/io/npy.js';
-import { readArray } from '../runtime/datasets.js';
+import { readArray } from '../compiler/io/datasets.js';
 import { snnc } from './helpers/cli.js';
 import { relativeDiff } from './helpers/compare.js';
 import { tempDir } from './helpers/tmp.js';

@@ -12,10 +12,10 @@ import { readOnnx } from '../compiler/frontends/onnx/read.js';
 import type { SnnModel } from '../compiler/ir/model.js';
 import type { ActivationScale } from '../compiler/passes/convert-ann.js';
 import { convertAnnToSnn } from '../compiler/passes/convert-ann.js';
-import { calibrate } from '../runtime/calibrate.js';
-import { calibrateAnn, prepareAnn } from '../runtime/conversion.js';
-import { type Dataset, loadDataset } from '../runtime/datasets.js';
-import { accuracyVsT, convertedAccuracyVsT } from '../runtime/evaluate.js';
+import { calibrate } from '../compiler/passes/calibrate.js';
+import { calibrateAnn, prepareAnn } from '../compiler/passes/conversion.js';
+import { type Dataset, loadDataset } from '../compiler/io/datasets.js';
+import { accuracyVsT, convertedAccuracyVsT } from '../tools/evaluate.js';
 
 const CNTK = '../shared/fixtures/models/onnx_mnist_cnn_cntk';
 const MNIST = '../shared/fixtures/data/mnist';

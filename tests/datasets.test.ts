@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SnncError } from '../compiler/errors.js';
-import { loadDataset, parseRange, readArray } from '../runtime/datasets.js';
+import { loadDataset, parseRange, readArray } from '../compiler/io/datasets.js';
 import { tempDir } from './helpers/tmp.js';
 
 const MNIST = '../shared/fixtures/data/mnist';

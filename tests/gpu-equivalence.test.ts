@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readModelJson } from '../compiler/ir/serialize/read.js';
-import { loadDataset } from '../runtime/datasets.js';
+import { loadDataset } from '../compiler/io/datasets.js';
 import { SCHEDULES } from '../targets/gpu/schedules.js';
 import { compareWithOrt, inputFor } from './helpers/compare.js';
 import { ALL_MODELS } from './helpers/models.js';

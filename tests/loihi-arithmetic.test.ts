@@ -3,7 +3,7 @@
  * ground truth lif_dense_oxford_layer0 (Dense + CUBA-LIF, 2000 steps: spikes and currents, 0 mismatches).
  */
 import { describe, expect, it } from 'vitest';
-import { readArray } from '../runtime/datasets.js';
+import { readArray } from '../compiler/io/datasets.js';
 import { type CubaParams, cubaLifStep, denseBitAcc, prepareDenseWeights } from '../targets/loihi/arithmetic.js';
 
 function run(p: CubaParams, inputs: number[], steps: number, n = 1) {

@@ -16,7 +16,7 @@ import { MAX_JSON_DEPTH } from '../compiler/io/json-document.js';
 import { encodeNpyFloat32 } from '../compiler/io/npy.js';
 import { encodeSafetensors, readSafetensors } from '../compiler/io/safetensors.js';
 import { tensor } from '../compiler/ir/tensor.js';
-import { loadDataset, parseRange, readArray } from '../runtime/datasets.js';
+import { loadDataset, parseRange, readArray } from '../compiler/io/datasets.js';
 import { readArchitecture } from '../training/architecture.js';
 import { snncError, snncErrorMessage } from './helpers/errors.js';
 import { convAnn } from './helpers/onnx-ann.js';

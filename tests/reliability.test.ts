@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import * as L from '../compiler/ir/layers.js';
 import { INPUT, IDENTITY_PREPROCESS, type SnnModel } from '../compiler/ir/model.js';
 import { tensor } from '../compiler/ir/tensor.js';
-import { diffLoihi, diffSpinnaker } from '../runtime/emulator-diff.js';
+import { diffLoihi, diffSpinnaker } from '../tools/emulator-diff.js';
 import { readLoihiFolder } from '../targets/loihi/emulator.js';
 import { readArtifactFolder } from '../targets/common/artifact-folder.js';
 import { TARGETS } from '../targets/index.js';

@@ -10,10 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { readModelJson } from '../compiler/ir/serialize/read.js';
 import { noiseOf } from '../compiler/ir/noise.js';
 import { convertT1Noise } from '../compiler/passes/convert-t1-noise.js';
-import { calibrateAnn } from '../runtime/conversion.js';
-import { loadDataset } from '../runtime/datasets.js';
-import { convertedAccuracyVsT, noisyT1Accuracy, outputsVsT } from '../runtime/evaluate.js';
-import { accuracy, predictions, rmsDistance } from '../runtime/predictions.js';
+import { calibrateAnn } from '../compiler/passes/conversion.js';
+import { loadDataset } from '../compiler/io/datasets.js';
+import { convertedAccuracyVsT, noisyT1Accuracy, outputsVsT } from '../tools/evaluate.js';
+import { accuracy, predictions, rmsDistance } from '../compiler/reference/predictions.js';
 import { tfEvaluate } from '../training/train.js';
 
 const M = '../shared/fixtures/data/mnist';

@@ -15,7 +15,7 @@ import * as L from '../compiler/ir/layers.js';
 import { IDENTITY_PREPROCESS, INPUT, type SnnModel } from '../compiler/ir/model.js';
 import { type NeuronModel, registerNeuronModel, unregisterNeuronModel } from '../compiler/ir/neurons.js';
 import { tensor } from '../compiler/ir/tensor.js';
-import { diffLoihi, diffSpinnaker } from '../runtime/emulator-diff.js';
+import { diffLoihi, diffSpinnaker } from '../tools/emulator-diff.js';
 import { compileLoihi, loihiTarget } from '../targets/loihi/index.js';
 import { netxTarget } from '../targets/netx/index.js';
 import { gpuTarget } from '../targets/gpu/index.js';

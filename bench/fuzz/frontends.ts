@@ -14,7 +14,7 @@ import { SnncError } from '../../compiler/errors.js';
 import { loadModel } from '../../compiler/frontends/index.js';
 import { readModelJson } from '../../compiler/ir/serialize/read.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
-import { loadDataset, readArray } from '../../runtime/datasets.js';
+import { loadDataset, readArray } from '../../compiler/io/datasets.js';
 import { LoihiEmulator, readLoihiFolder } from '../../targets/loihi/emulator.js';
 import { OrtRunner } from '../../runtime/ort-runner.js';
 import { simulate } from '../../compiler/reference/simulator.js';
@@ -315,7 +315,7 @@ const npyFrontend: Frontend = {
       run: async (dir) => {
         const role = readFileSync(join(dir, 'role'), 'utf8');
         const range = readFileSync(join(dir, 'range'), 'utf8');
-        const { parseRange } = await import('../../runtime/datasets.js');
+        const { parseRange } = await import('../../compiler/io/datasets.js');
         const r = range ? parseRange(range) : undefined;
         const a = join(dir, 'a.npy');
         await allSteps(() => (role === 'labels' ? loadDataset(join(dir, 'data.npy'), a, r) : loadDataset(a, join(dir, 'labels.npy'), r)), () => readArray(a));
@@ -375,7 +375,7 @@ const idxFrontend: Frontend = {
     return {
       arb,
       run: async (dir) => {
-        const { parseRange } = await import('../../runtime/datasets.js');
+        const { parseRange } = await import('../../compiler/io/datasets.js');
         const range = readFileSync(join(dir, 'range'), 'utf8');
         await allSteps(() => loadDataset(join(dir, 'images'), join(dir, 'labels'), range ? parseRange(range) : undefined), () => loadDataset(join(dir, 'labels')));
       },

@@ -5,7 +5,7 @@ import { type OrtBackend, OrtRunner } from '../../runtime/ort-runner.js';
 import { simulate } from '../../compiler/reference/simulator.js';
 import { compileGpu } from '../../targets/gpu/index.js';
 import type { Schedule } from '../../targets/gpu/schedules.js';
-import { argmax } from '../../runtime/predictions.js';
+import { argmax } from '../../compiler/reference/predictions.js';
 import { randomInput } from './models.js';
 
 export interface Comparison {

@@ -2,16 +2,16 @@
  * The ANN→SNN conversion pipeline, frontend-agnostic: an ANN in the IR (from the ONNX frontend) →
  * foldBatchNorm → max-pool policy → calibration on data → convertAnnToSnn. Every pass is verified.
  */
-import { badInput } from '../compiler/errors.js';
-import { type Preprocess, type SnnModel, composePreprocess } from '../compiler/ir/model.js';
-import { type ResetMode, isNeuron } from '../compiler/ir/layers.js';
-import { sizeOf } from '../compiler/ir/tensor.js';
-import { type ActivationScale, type Normalisation, convertAnnToSnn } from '../compiler/passes/convert-ann.js';
-import { foldBatchNorm } from '../compiler/passes/fold-batchnorm.js';
-import { type MaxPoolPolicy, hoistMaxPoolBeforeRelu, hoistStaticMaxPools, maxPoolToAvgPool } from '../compiler/passes/maxpool-policy.js';
-import { type Pass, runPasses } from '../compiler/passes/pipeline.js';
+import { badInput } from '../errors.js';
+import { type Preprocess, type SnnModel, composePreprocess } from '../ir/model.js';
+import { type ResetMode, isNeuron } from '../ir/layers.js';
+import { sizeOf } from '../ir/tensor.js';
+import { type ActivationScale, type Normalisation, convertAnnToSnn } from './convert-ann.js';
+import { foldBatchNorm } from './fold-batchnorm.js';
+import { type MaxPoolPolicy, hoistMaxPoolBeforeRelu, hoistStaticMaxPools, maxPoolToAvgPool } from './maxpool-policy.js';
+import { type Pass, runPasses } from './pipeline.js';
 import { type ActivationSamples, collectActivations, scalesFromActivations } from './calibrate.js';
-import type { Dataset } from './datasets.js';
+import type { Dataset } from '../io/datasets.js';
 
 export interface ConvertOptions {
   readonly norm: Normalisation;

@@ -9,7 +9,7 @@ import { compileLoihi } from '../targets/loihi/index.js';
 import { compileSpinnaker } from '../targets/spinnaker/index.js';
 import type { CompileOptions } from '../targets/target.js';
 import { LoihiEmulator } from '../targets/loihi/emulator.js';
-import { argmax } from './predictions.js';
+import { argmax } from '../compiler/reference/predictions.js';
 import { simulate } from '../compiler/reference/simulator.js';
 import { SpinnakerEmulator } from '../targets/spinnaker/emulator.js';
 

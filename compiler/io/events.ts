@@ -3,7 +3,7 @@
  * (per-step event counts per polarity and pixel, as tonic's ToFrame with a time window) for models with
  * event input.
  */
-import { badInput } from '../compiler/errors.js';
+import { badInput } from '../errors.js';
 
 export interface Events {
   readonly x: Int32Array;

@@ -11,13 +11,13 @@
  *            from a constant input (§1.2): λ·clip(round(a·T/λ), 0, T)/T for v(0) = θ/2 (floor for v(0) = 0);
  * - qcfs:    the ReLU's trained clip ceiling, no data.
  */
-import { badInput } from '../compiler/errors.js';
-import type { Relu } from '../compiler/ir/layers.js';
-import type { SnnModel } from '../compiler/ir/model.js';
-import { sizeOf } from '../compiler/ir/tensor.js';
-import { verifyModel } from '../compiler/ir/verify.js';
-import type { ActivationScale, Normalisation } from '../compiler/passes/convert-ann.js';
-import { simulate } from '../compiler/reference/simulator.js';
+import { badInput } from '../errors.js';
+import type { Relu } from '../ir/layers.js';
+import type { SnnModel } from '../ir/model.js';
+import { sizeOf } from '../ir/tensor.js';
+import { verifyModel } from '../ir/verify.js';
+import type { ActivationScale, Normalisation } from './convert-ann.js';
+import { simulate } from '../reference/simulator.js';
 
 /** Sorted non-zero activations of each ReLU, per channel (first axis). */
 export interface ActivationSamples {

@@ -4,10 +4,10 @@
  * e.g. pixels 0–255) and integer labels. Shape checks against a model happen in `fitToModel`.
  */
 import { gunzipSync, constants as zlibConstants } from 'node:zlib';
-import { badInput } from '../compiler/errors.js';
-import { parseNpy, parseNpyHeader } from '../compiler/io/npy.js';
-import { MAX_INPUT_BYTES, readInputFile } from '../compiler/io/read-file.js';
-import { shapeToString, sizeOf } from '../compiler/ir/tensor.js';
+import { badInput } from '../errors.js';
+import { parseNpy, parseNpyHeader } from './npy.js';
+import { MAX_INPUT_BYTES, readInputFile } from './read-file.js';
+import { shapeToString, sizeOf } from '../ir/tensor.js';
 
 export interface Dataset {
   /** Samples, flattened: n × sampleShape. */

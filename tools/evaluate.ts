@@ -9,11 +9,11 @@ import { type Preprocess, type SnnModel, averagesOverTime, isIdentityPreprocess 
 import type { MembraneNoise } from '../compiler/ir/noise.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { compileGpu } from '../targets/gpu/index.js';
-import type { Dataset } from './datasets.js';
+import type { Dataset } from '../compiler/io/datasets.js';
 import { preprocess } from '../compiler/reference/encoders.js';
-import { type Calibrated, type ConvertOptions, convertCalibrated } from './conversion.js';
-import { OrtRunner } from './ort-runner.js';
-import { accuracy, predictions } from './predictions.js';
+import { type Calibrated, type ConvertOptions, convertCalibrated } from '../compiler/passes/conversion.js';
+import { OrtRunner } from '../runtime/ort-runner.js';
+import { accuracy, predictions } from '../compiler/reference/predictions.js';
 import { type SimulateOptions, simulate } from '../compiler/reference/simulator.js';
 
 export type Engine = 'ort' | 'simulator';
