@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Entry point of the `snnc` command: runs the compiled CLI (built into dist/ by `npm ci` / `npm run build`).
-import '../dist/cli/main.js';
+import '../dist/cli/bin.js';

@@ -7,7 +7,6 @@ import cliProgress from 'cli-progress';
 import { badInput } from '../compiler/errors.js';
 import { checkOutputFile } from '../compiler/io/atomic-write.js';
 import { writeNpyFloat32 } from '../compiler/io/npy.js';
-import { sizeOf } from '../compiler/ir/tensor.js';
 import { type Dataset, loadDataset, parseRange } from '../compiler/io/datasets.js';
 import { accuracy, predictions } from '../compiler/reference/predictions.js';
 
@@ -47,29 +46,6 @@ export function progress(total: number, batch: number): { update(done: number): 
   const bar = new cliProgress.SingleBar({ stream: process.stderr, format: '{bar} {value}/{total} samples | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic);
   bar.start(total, 0);
   return { update: (d) => bar.update(d), stop: () => bar.stop() };
-}
-
-/**
- * Runs `run` over the samples in batches, with a progress bar; `run` gets a batch of raw samples, their
- * count and the global index of the first, and returns its decoded outputs. Returns [n, classes].
- */
-export function runInBatches(data: Dataset, batch: number, run: (x: Float32Array, count: number, offset: number) => { output: Float32Array; classes: number }): { output: Float32Array; classes: number } {
-  const per = sizeOf(data.sampleShape);
-  let output = new Float32Array(0);
-  let classes = 0;
-  const bar = progress(data.n, batch);
-  for (let start = 0; start < data.n; start += batch) {
-    const count = Math.min(batch, data.n - start);
-    const r = run(data.x.subarray(start * per, (start + count) * per), count, data.offset + start);
-    if (start === 0) {
-      classes = r.classes;
-      output = new Float32Array(data.n * classes);
-    }
-    output.set(r.output, start * classes);
-    bar.update(start + count);
-  }
-  bar.stop();
-  return { output, classes };
 }
 
 export function report(o: InputOptions, data: Dataset, output: Float32Array, classes: number, extra: Record<string, unknown>, seconds: number): void {

@@ -65,9 +65,72 @@ export interface EmitResult {
   readonly warnings?: readonly string[];
 }
 
+/**
+ * A command-line option of a target (for compile, check and diff). The CLI registers it once, whatever
+ * targets declare it, and passes its value as the CompileOptions field of the option's name (commander's
+ * camel case of the long flag: `--atoms-per-core` → atomsPerCore).
+ */
+export interface TargetOption {
+  /** commander flags, e.g. `--chip <kind>`. */
+  readonly flags: string;
+  /** Help text; start it with the target's name ("loihi: …"). */
+  readonly description: string;
+  readonly choices?: readonly string[];
+  readonly default?: string | number;
+  /** Parses and validates the text (throw commander's InvalidArgumentError on a bad value). */
+  readonly parse?: (value: string) => unknown;
+}
+
+/** What `snnc run` needs to run a compiled folder: its input format and a batch runner. */
+export interface Engine {
+  readonly input: { readonly shape: readonly number[]; readonly encoding: { readonly type: string } };
+  readonly timesteps: number;
+  /** For reports, e.g. "loihi emulator (loihi2, 12 cores)". */
+  readonly description: string;
+  /** Samples per call that keep progress reports smooth. */
+  readonly batch: number;
+  run(x: Float32Array, count: number, options: { readonly sampleOffset: number }): Promise<{ output: Float32Array; classes: number }> | { output: Float32Array; classes: number };
+  close?(): Promise<void>;
+}
+
+/** Options of `snnc run` for an engine (onnxruntime's package, providers and threads; emulators ignore them). */
+export interface RunOptions {
+  readonly backend?: 'node' | 'web';
+  readonly providers?: readonly string[];
+  readonly threads?: number;
+}
+
+/** One layer of a float-simulator-vs-emulator comparison (`snnc diff`). */
+export interface LayerDiff {
+  readonly layer: string;
+  readonly depth: number;
+  readonly floatSpikes: number;
+  readonly emulatorSpikes: number;
+  readonly mismatches: number;
+  /** First differing entry in time order: step (1-based, float time), sample, neuron. */
+  readonly first?: { readonly step: number; readonly sample: number; readonly neuron: number };
+}
+
+export interface EmulatorDiff {
+  readonly target: string;
+  readonly layers: readonly LayerDiff[];
+  readonly samples: number;
+  readonly timesteps: number;
+  /** Samples whose predicted class agrees. */
+  readonly agreeing: number;
+}
+
 export interface Target {
   readonly name: string;
   readonly description: string;
+  /** The options it accepts beyond -T and --batch (the CLI offers them on compile, check and diff). */
+  readonly options?: readonly TargetOption[];
+  /** Whether `dir` holds this target's artifacts (`snnc run` asks each target in turn). */
+  recognises?(dir: string): boolean;
+  /** Opens a folder it recognises for running. */
+  open?(dir: string, options: RunOptions): Promise<Engine>;
+  /** Compiles and runs `model` in the target's emulator beside the float simulator, layer by layer. */
+  diff?(model: SnnModel, raw: Float32Array, batch: number, options: CompileOptions): EmulatorDiff;
   /** The neuron models (compiler/ir/neurons.ts) this target runs; it refuses any other by name. */
   readonly neuronModels: readonly string[] | 'all';
   check(model: SnnModel, options: CompileOptions): CheckReport;

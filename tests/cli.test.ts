@@ -87,7 +87,7 @@ describe('snnc CLI', () => {
     expectCleanError(snnc(['compile', EXAMPLE, '--target', 'gpu', '--schedule', 'fast']), 2, /argument 'fast' is invalid/);
     expectCleanError(snnc(['compile', EXAMPLE, '--target', 'loihi9']), 2, /invalid/);
     expectCleanError(snnc(['compile', EXAMPLE, '--target', 'gpu', '--probe', 'conv1']), 2, /probe "conv1" is not a spiking neuron layer/);
-    expectCleanError(snnc(['run', dir, '--input', 'x.npy']), 2, /not a compiled gpu folder/);
+    expectCleanError(snnc(['run', dir, '--input', 'x.npy']), 2, /not a compiled folder snnc can run \(a gpu folder has manifest.json and model.onnx; loihi, spinnaker folders/);
     expectCleanError(snnc(['simulate', EXAMPLE, '--data', `${MNIST}/t10k-labels-idx1-ubyte.gz`]), 2, /each sample has shape \[\] \(1 values\) but the model takes \[1, 28, 28\]/);
     expectCleanError(snnc(['simulate', EXAMPLE, ...DATA, '--range', '5:2']), 2, /END must be greater than START/);
     expectCleanError(snnc(['simulate', EXAMPLE]), 2, /no input: give --input/);

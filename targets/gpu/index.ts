@@ -83,6 +83,13 @@ export const gpuTarget: Target = {
   description: 'ONNX model for onnxruntime (CPU, CUDA, WebGPU, browser)',
   /** The lowering interprets each model's declaration, so every declared model runs. */
   neuronModels: 'all',
+  options: [
+    {
+      flags: '--schedule <kind>',
+      description: 'gpu: layerwise = each layer over all T·B at once (fastest; the default); scan = one ONNX Scan over time (the default for a model with cycles or delays read earlier); step = one step per call, with state in/out (streaming)',
+      choices: SCHEDULES,
+    },
+  ],
   check(model: SnnModel, options: CompileOptions): CheckReport {
     const shapes = verifyModel(model);
     const opts = resolveOptions(model, options);

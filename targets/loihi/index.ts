@@ -11,7 +11,12 @@ import { modelHash } from '../../compiler/ir/hash.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
 import { writeArtifactFolder } from '../common/artifact-folder.js';
-import { type CheckReport, type CompileOptions, type EmitResult, type ResourceRow, type Target, checkNeuronModels, doesNotFitReport } from '../target.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { positiveInt } from '../../compiler/io/option-values.js';
+import { type CheckReport, type CompileOptions, type EmitResult, type EmulatorDiff, type Engine, type ResourceRow, type Target, type TargetOption, checkNeuronModels, doesNotFitReport } from '../target.js';
+import { diffLoihi } from './diff.js';
+import { LoihiEmulator, readLoihiFolder } from './emulator.js';
 import { CHIPS, CHIP_KINDS, type ChipKind, type ChipSpec } from './chip.js';
 import { type LoihiDescriptor, buildDescriptor } from './descriptor.js';
 import { type Partition, partitionLoihiCores } from './partition.js';
@@ -106,10 +111,27 @@ function quantisationWarnings(network: LoihiNetwork): string[] {
   return out;
 }
 
+/** The options loihi takes (netx shares them: it uses the same quantisation). */
+export const LOIHI_OPTIONS: readonly TargetOption[] = [
+  { flags: '--chip <kind>', description: `loihi: chip generation (${CHIP_KINDS.join(' | ')}); sets the per-core budgets`, choices: CHIP_KINDS, default: DEFAULT_CHIP },
+  { flags: '--chips <n>', description: 'loihi: chips on the board; the model must fit in them', parse: positiveInt, default: 1 },
+  { flags: '--reset-interval <n>', description: "loihi: also reset every population every n steps (netx's reset_interval), staggered by depth", parse: positiveInt },
+];
+
 export const loihiTarget: Target = {
   name: 'loihi',
   description: 'Loihi 1/2 cores: loihi.json descriptor + loihi.bin, run by the bit-accurate emulator',
   neuronModels: LOIHI_NEURON_MODELS,
+  options: LOIHI_OPTIONS,
+  recognises: (dir) => existsSync(join(dir, 'loihi.json')),
+  async open(dir: string): Promise<Engine> {
+    const e = new LoihiEmulator(readLoihiFolder(dir));
+    const d = e.descriptor;
+    return { input: d.input, timesteps: d.timesteps, description: `loihi emulator (${d.chip}, ${d.totals.cores} cores)`, batch: 16, run: (x, n, opt) => e.run(x, n, opt) };
+  },
+  diff(model: SnnModel, raw: Float32Array, batch: number, options: CompileOptions): EmulatorDiff {
+    return diffLoihi(model, raw, batch, { ...options, chips: Number.MAX_SAFE_INTEGER }); // a diff is not bounded by the board
+  },
   check(model: SnnModel, options: CompileOptions): CheckReport {
     try {
       checkNeuronModels(model, 'loihi', LOIHI_NEURON_MODELS);

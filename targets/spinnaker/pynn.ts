@@ -18,6 +18,7 @@ import { SNNC_VERSION } from '../../compiler/version.js';
 import { writeTargetFolder } from '../common/artifact-folder.js';
 import { forEachFanIn } from '../common/synaptic-terms.js';
 import { type CompileOptions, type EmitResult, type Target, checkNeuronModels, doesNotFitReport } from '../target.js';
+import { SPINNAKER_OPTIONS } from './index.js';
 import { ACCUM_ONE } from './fixed-point.js';
 import { spinnakerTarget } from './index.js';
 import { SPINNAKER_NEURON_MODELS, type SpinnakerNetwork, quantiseForSpinnaker } from './quantise.js';
@@ -102,6 +103,7 @@ export const pynnTarget: Target = {
   name: 'pynn',
   description: 'a PyNN script (network.py + connection lists) that rebuilds the spinnaker network for sPyNNaker',
   neuronModels: SPINNAKER_NEURON_MODELS,
+  options: SPINNAKER_OPTIONS,
   check(model, options) {
     try {
       checkNeuronModels(model, 'pynn', SPINNAKER_NEURON_MODELS);
