@@ -202,7 +202,7 @@ function startWorker(): Worker {
 }
 
 /**
- * Stops the worker (terminate() interrupts running wasm too, tests/hdf5-robustness.test.ts) and starts its
+ * Stops the worker (terminate() interrupts running wasm too, tests/acceptance/hdf5-robustness.test.ts) and starts its
  * replacement, which loads h5wasm while idle; gives up waiting for the stop after 5 s.
  */
 async function stopWorker(w: Worker): Promise<void> {

@@ -1,0 +1,69 @@
+/** `snnc convert` and `snnc eval` from the command line: outputs, --json shapes, errors and exit codes. */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readModelJson } from '../../compiler/ir/serialize/read.js';
+import { layerKind } from '../../compiler/ir/layers.js';
+import { snnc } from '../helpers/cli.js';
+import { unsupportedAnn } from '../helpers/onnx-ann.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const dir = tempDir();
+const CNTK = '../shared/fixtures/models/onnx_mnist_cnn_cntk/mnist.onnx';
+const MNIST = '../shared/fixtures/data/mnist';
+const IMAGES = `${MNIST}/t10k-images-idx3-ubyte.gz`;
+const LABELS = `${MNIST}/t10k-labels-idx1-ubyte.gz`;
+
+describe('snnc convert / eval', () => {
+  it('converts the CNTK CNN with the fixture protocol, records λ per layer, and the model compiles and evaluates', () => {
+    const out = join(dir, 'cnn', 'model.json');
+    const c = snnc(['convert', CNTK, '--calib', IMAGES, '--calib-range', '5000:6000', '--norm', 'p99.9', '--maxpool', 'gate', '-T', '8', '-o', out, '--sidecar', '--json']);
+    expect(c.code).toBe(0);
+    const summary = JSON.parse(c.stdout);
+    expect(summary.layers.map((l: { layer: string }) => l.layer)).toEqual(['ReLU32', 'ReLU114']);
+    const model = readModelJson(out);
+    expect(model.timesteps).toBe(8);
+    expect(model.layers.map(layerKind)).toEqual(['conv2d', 'if', 'gated_maxpool2d', 'conv2d', 'if', 'gated_maxpool2d', 'flatten', 'dense']);
+    const conv = model.metadata.conversion as { norm: string; calibration: { samples: number; first: number }; layers: Record<string, { lambda: number; threshold: number }> };
+    expect(conv.norm).toBe('p99.9');
+    expect(conv.calibration).toEqual({ samples: 1000, first: 5000 });
+    expect(conv.layers.ReLU32.lambda).toBeCloseTo(summary.layers[0].lambda, 3);
+    expect(conv.layers.ReLU32.threshold).toBe(1);
+
+    const e = snnc(['eval', out, '--data', IMAGES, '--labels', LABELS, '--range', '0:300', '-T', '2,8', '--json']);
+    expect(e.code).toBe(0);
+    const r = JSON.parse(e.stdout);
+    expect(r.ann).toBeNull();
+    expect(Object.keys(r.accuracy)).toEqual(['2', '8']);
+    expect(r.accuracy['8']).toBeGreaterThan(95);
+    expect(r.accuracy['8']).toBeGreaterThanOrEqual(r.accuracy['2']);
+  });
+
+  it('eval of an ONNX ANN reports its onnxruntime accuracy, and with --calib the converted SNN per T', () => {
+    const e = snnc(['eval', CNTK, '--data', IMAGES, '--labels', LABELS, '--range', '0:300', '--calib', IMAGES, '--calib-range', '5000:5500', '-T', '1,4', '--json']);
+    expect(e.code).toBe(0);
+    const r = JSON.parse(e.stdout);
+    expect(r.ann).toBeGreaterThan(98); // 300 images: 98.9 % on the full set
+    expect(Object.keys(r.accuracy)).toEqual(['1', '4']);
+    const noCalib = JSON.parse(snnc(['eval', CNTK, '--data', IMAGES, '--labels', LABELS, '--range', '0:100', '--json']).stdout);
+    expect(noCalib.accuracy).toEqual({});
+  });
+
+  it('bad input: unsupported op, wrong calibration shape, truncated file, missing calibration; exit 2 and no output', () => {
+    const tanh = join(dir, 'tanh.onnx');
+    writeFileSync(tanh, unsupportedAnn());
+    const out = join(dir, 'never.json');
+    const a = snnc(['convert', tanh, '--calib', IMAGES, '-o', out]);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/tanh\.onnx: node "Tanh_squash" has op type Tanh \(opset 13\), which snnc cannot convert/);
+    const b = snnc(['convert', CNTK, '--calib', LABELS, '-o', out]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/calibration data: each sample has 1 values \(\[\]\) but the ANN takes \[1,28,28\]/);
+    const cut = join(dir, 'cut.onnx');
+    writeFileSync(cut, 'not a protobuf at all, just text');
+    expect(snnc(['convert', cut, '--calib', IMAGES, '-o', out]).stderr).toMatch(/cut\.onnx: not an ONNX model/);
+    expect(snnc(['convert', CNTK, '-o', out]).stderr).toMatch(/needs calibration data \(--calib FILE\)/);
+    expect(snnc(['convert', CNTK, '--calib', IMAGES, '--norm', 'median', '-o', out]).code).toBe(2);
+    expect(existsSync(out)).toBe(false);
+  });
+});
