@@ -50,7 +50,7 @@ export async function openCompiled(dir: string, options: RunOptions = {}): Promi
     const runnable = TARGETS.filter((t) => t.open).map((t) => t.name);
     throw badInput(`${dir}: not a compiled folder snnc can run (a gpu folder has manifest.json and model.onnx; ${runnable.join(', ')} folders are recognised by their descriptors)`);
   }
-  const runner = await OrtRunner.open(dir, { backend: options.backend, providers: options.providers ? [...options.providers] : undefined, threads: options.threads });
+  const runner = await OrtRunner.open(dir, options);
   const m = runner.manifest;
   return {
     input: { shape: m.inputShape, encoding: m.encoding },

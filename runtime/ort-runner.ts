@@ -13,20 +13,15 @@ import { sizeOf } from '../compiler/ir/tensor.js';
 import { averagesOverTime } from '../compiler/ir/model.js';
 import { type GpuManifest, checkManifestAgainstOnnx, graphInterface, parseManifest } from '../targets/gpu/manifest.js';
 import { preprocess, rateEncode, timeMajor } from '../compiler/reference/encoders.js';
+import type { RunOptions } from '../targets/target.js';
 
 type Ort = typeof OrtTypes;
 const f = Math.fround;
 
 export type OrtBackend = 'node' | 'web';
 
-export interface RunnerOptions {
-  /** 'node' (default): onnxruntime-node; 'web': onnxruntime-web (wasm). */
-  readonly backend?: OrtBackend;
-  /** Execution providers in order of preference, e.g. ['webgpu', 'cpu'] (node) — default ['cpu']. */
-  readonly providers?: readonly string[];
-  /** Intra-op threads (node) or wasm threads (web). */
-  readonly threads?: number;
-}
+/** onnxruntime's package, providers ('cpu', 'webgpu', 'cuda'; web: 'wasm'; default ['cpu']) and threads: `snnc run`'s options. */
+export type RunnerOptions = RunOptions;
 
 export interface RunResult {
   /** Decoded outputs [n, classes]. */
