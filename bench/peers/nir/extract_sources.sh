@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Extract the pinned peer-library sources used by generate.py into $PEERS_DIR
-# (default /tmp/peers). Nothing is installed; generate.py puts these folders on
+# (default scratch/peers in the repository, which git ignores). Nothing is installed; generate.py puts these folders on
 # sys.path.
 #
 # Each source is a bare git directory (what the session `fetch` tool returns,
-# /work/.mirror/<owner>+<name>/repo, or any `git clone --bare` of the repo).
+# ../.mirror/<owner>+<name>/repo beside the repository, or any `git clone --bare` of the repo).
 # Override the locations with MIRROR_<NAME>=/path/to/git-dir.
 #
 # NIR and snnTorch snapshots lack some large binary blobs (paper data, docs
@@ -12,8 +12,9 @@
 # only the python package folders we need.
 set -euo pipefail
 
-PEERS_DIR=${PEERS_DIR:-/tmp/peers}
-MIRROR_ROOT=${MIRROR_ROOT:-/work/.mirror}
+REPO=$(cd "$(dirname "$0")/../../.." && pwd)
+PEERS_DIR=${PEERS_DIR:-$REPO/scratch/peers}
+MIRROR_ROOT=${MIRROR_ROOT:-$REPO/../.mirror}
 
 # name | default git dir | paths to archive | pinned commit
 SOURCES=(

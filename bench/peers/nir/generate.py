@@ -9,7 +9,7 @@ exporter and write it with the `nir` package.
 Usage (see tests/fixtures/nir-peers/README.md for the full recipe):
 
     apt-get install -y python3-torch python3-h5py python3-numpy
-    bench/peers/nir/extract_sources.sh          # -> /tmp/peers/<lib>
+    bench/peers/nir/extract_sources.sh          # -> scratch/peers/<lib>
     /usr/bin/python3 bench/peers/nir/generate.py [--out DIR] [--peers DIR]
 
 Determinism: the script re-executes itself with PYTHONHASHSEED=0 (nirtorch's
@@ -34,7 +34,7 @@ if os.environ.get("PYTHONHASHSEED") != "0":
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--out", default=os.path.join(REPO, "tests", "fixtures", "nir-peers"))
-ap.add_argument("--peers", default=os.environ.get("PEERS_DIR", "/tmp/peers"))
+ap.add_argument("--peers", default=os.environ.get("PEERS_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "scratch", "peers")))
 ap.add_argument("--only", nargs="*", default=None, help="subset of case names")
 ARGS = ap.parse_args()
 
