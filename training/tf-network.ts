@@ -22,7 +22,7 @@ import * as L from '../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../compiler/ir/model.js';
 import type { MembraneNoise } from '../compiler/ir/noise.js';
 import { tensor } from '../compiler/ir/tensor.js';
-import { type Operand, neuronProgram } from '../compiler/ir/neuron-program.js';
+import { type NeuronProgram, type Operand, neuronProgram } from '../compiler/ir/neuron-program.js';
 import type { ShapeMap } from '../compiler/ir/shapes.js';
 import { verifyModel } from '../compiler/ir/verify.js';
 
@@ -73,10 +73,13 @@ export class TfNetwork {
     }
     this.inputShape = shapes.get(INPUT)!;
     this.shapes = shapes;
+    this.programs = new Map(model.layers.filter(L.isNeuron).map((l) => [l.name, neuronProgram(l, shapes.get(l.name)!)]));
   }
 
   private readonly inputShape: readonly number[];
   private readonly shapes: ShapeMap;
+  /** Each neuron layer's bound step, bound once (forward runs for every batch). */
+  private readonly programs: ReadonlyMap<string, NeuronProgram>;
 
   static async create(model: SnnModel, noise?: Pick<MembraneNoise, 'dist' | 'mean' | 'std'>): Promise<TfNetwork> {
     return new TfNetwork(await loadTf(), model, noise);
@@ -137,7 +140,7 @@ export class TfNetwork {
   private neuronStep(layer: L.NeuronLayer, x: TF.Tensor, mode: ForwardMode, index: number): TF.Tensor {
     const tf = this.tf;
     const shape = this.shapes.get(layer.name)!;
-    const program = neuronProgram(layer, shape);
+    const program = this.programs.get(layer.name)!;
     const lanes = (values: Float32Array): TF.Tensor => {
       if (values.length === 1) return tf.scalar(values[0]);
       const t = tf.tensor(values, [...shape]);

@@ -36,32 +36,34 @@ export function staticValues(model: SnnModel): Set<string> {
   return statics;
 }
 
-/**
- * Whether the edge src → dst reads src's value from the previous step: src is listed at or after dst
- * (a back edge; only a neuron may be its source, which the verifier checks). Edges into and out of a
- * delay never need to: a delay's output at step t is known before the step, its input after it.
- */
-export function readsPreviousStep(model: SnnModel, src: string, dst: string): boolean {
-  if (src === INPUT) return false;
-  const index = new Map(model.layers.map((l, i) => [l.name, i]));
-  const s = model.layers[index.get(src)!];
-  const d = model.layers[index.get(dst)!];
-  return s.op !== 'delay' && d.op !== 'delay' && index.get(src)! >= index.get(dst)!;
+/** An edge src → dst whose source is listed at or after its reader (the one query behind back edges). */
+export interface LaterRead {
+  readonly layer: Layer;
+  readonly src: Layer;
+}
+
+/** Every edge of `layers` that reads a layer listed at or after the reader, in listing order. */
+export function laterReads(layers: readonly Layer[]): LaterRead[] {
+  const at = new Map(layers.map((l, i) => [l.name, i]));
+  return layers.flatMap((layer, i) => layer.inputs.filter((n) => n !== INPUT && (at.get(n) ?? -1) >= i).map((n) => ({ layer, src: layers[at.get(n)!] })));
 }
 
 /**
- * The first edge src → dst of `layers` that reads a value before it is computed: src listed at or after
- * dst, and neither a neuron (its previous step's value) nor a delay, nor into a delay. Undefined when
- * the listing is an evaluation order.
+ * The edges "src→dst" that read src's value from the previous step: src listed at or after dst (only a
+ * neuron may be such a source, which the verifier checks). Edges into and out of a delay never do: a
+ * delay's output at step t is known before the step, its input after it.
  */
-export function earlyRead(layers: readonly Layer[]): { layer: Layer; src: string } | undefined {
-  const at = new Map(layers.map((l, i) => [l.name, i]));
-  for (const [i, layer] of layers.entries()) {
-    if (layer.op === 'delay') continue;
-    const src = layer.inputs.find((n) => n !== INPUT && (at.get(n) ?? -1) >= i && !['neuron', 'delay'].includes(layers[at.get(n)!].op));
-    if (src) return { layer, src };
-  }
-  return undefined;
+export function previousStepReads(model: SnnModel): Set<string> {
+  return new Set(laterReads(model.layers).filter((e) => e.src.op !== 'delay' && e.layer.op !== 'delay').map((e) => `${e.src.name}→${e.layer.name}`));
+}
+
+/**
+ * The first edge of `layers` that reads a value before it is computed: src listed at or after dst, and
+ * neither a neuron (its previous step's value) nor a delay, nor into a delay. Undefined when the
+ * listing is an evaluation order.
+ */
+export function earlyRead(layers: readonly Layer[]): LaterRead | undefined {
+  return laterReads(layers).find((e) => e.layer.op !== 'delay' && e.src.op !== 'neuron' && e.src.op !== 'delay');
 }
 
 /**

@@ -43,7 +43,7 @@ export function verifyModel(model: SnnModel): ShapeMap {
   const early = earlyRead(model.layers);
   if (early) {
     evaluationOrder(model.layers); // names the layers of a zero-delay cycle, if that is the cause
-    throw badInput(`layer "${early.layer.name}": input "${early.src}" is listed later and is neither a neuron nor a delay, so its value is not known yet at this step (list layers in evaluation order)`);
+    throw badInput(`layer "${early.layer.name}": input "${early.src.name}" is listed later and is neither a neuron nor a delay, so its value is not known yet at this step (list layers in evaluation order)`);
   }
   const shapes = inferShapes(model);
 

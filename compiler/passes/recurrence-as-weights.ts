@@ -8,7 +8,7 @@
  * order of the sum). Targets that map recurrence as a neuron's recurrent projection run this first.
  */
 import * as L from '../ir/layers.js';
-import { consumers, readsPreviousStep } from '../ir/graph.js';
+import { consumers, previousStepReads } from '../ir/graph.js';
 import type { SnnModel } from '../ir/model.js';
 import { tensor } from '../ir/tensor.js';
 import type { Pass } from './pipeline.js';
@@ -22,8 +22,9 @@ interface Match {
 function findMatch(model: SnnModel): Match | undefined {
   const byName = new Map(model.layers.map((l) => [l.name, l]));
   const readers = consumers(model);
+  const previous = previousStepReads(model);
   for (const d of model.layers) {
-    if (d.op !== 'dense' || d.bias || !readsPreviousStep(model, d.inputs[0], d.name)) continue;
+    if (d.op !== 'dense' || d.bias || !previous.has(`${d.inputs[0]}→${d.name}`)) continue;
     const n = byName.get(d.inputs[0]);
     const a = readers.get(d.name)!;
     if (!n || !L.isSpikingLayer(n) || a.length !== 1 || a[0].op !== 'add' || n.inputs[0] !== a[0].name || d.name === model.output.layer) continue;

@@ -5,16 +5,16 @@
  * of an earlier step (a longer cycle) is refused by name, exit 3.
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
-import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
+import { laterReads } from '../../compiler/ir/graph.js';
+import type { SnnModel } from '../../compiler/ir/model.js';
 import { recurrenceAsWeights } from '../../compiler/passes/recurrence-as-weights.js';
 import { runPasses } from '../../compiler/passes/pipeline.js';
 
 export function withRecurrentWeights(model: SnnModel, target: string): SnnModel {
   const folded = runPasses(model, [recurrenceAsWeights]);
-  const at = new Map(folded.layers.map((l, i) => [l.name, i]));
-  for (const [i, layer] of folded.layers.entries()) {
-    const src = layer.inputs.find((n) => n !== INPUT && at.get(n)! >= i && folded.layers[at.get(n)!].op !== 'delay');
-    if (src) throw new SnncError(`layer "${layer.name}" reads "${src}" at the previous step (a cycle): ${target} maps recurrence only as a neuron's recurrent weight (a dense layer without bias from the neuron into an add that feeds it)`, ExitCode.doesNotFit);
+  const cycle = laterReads(folded.layers).find((e) => e.src.op !== 'delay');
+  if (cycle) {
+    throw new SnncError(`layer "${cycle.layer.name}" reads "${cycle.src.name}" at the previous step (a cycle): ${target} maps recurrence only as a neuron's recurrent weight (a dense layer without bias from the neuron into an add that feeds it)`, ExitCode.doesNotFit);
   }
   return folded;
 }

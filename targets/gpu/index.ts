@@ -16,7 +16,8 @@ import type { CheckReport, CompileOptions, EmitResult, Target } from '../target.
 import { loweringContext } from './lower.js';
 import { type GpuManifest, MANIFEST_FORMAT } from './manifest.js';
 import { encodeModel } from './onnx-builder.js';
-import { SCHEDULES, type Schedule, earlyInput, schedule } from './schedules.js';
+import { SCHEDULES, type Schedule, schedule } from './schedules.js';
+import { laterReads } from '../../compiler/ir/graph.js';
 
 export const OPSET = 17;
 export const IR_VERSION = 8;
@@ -31,7 +32,7 @@ function resolveOptions(model: SnnModel, options: CompileOptions) {
   const timesteps = options.timesteps ?? model.timesteps;
   const batch = options.batch ?? DEFAULT_BATCH;
   // layerwise by default (the fastest), scan for a model that reads earlier steps (a cycle, a delay listed later).
-  const sched = (options.schedule ?? (earlyInput(model) ? 'scan' : 'layerwise')) as Schedule;
+  const sched = (options.schedule ?? (laterReads(model.layers).length > 0 ? 'scan' : 'layerwise')) as Schedule;
   if (!Number.isInteger(timesteps) || timesteps < 1) throw badInput(`--timesteps must be a positive integer, got ${timesteps}`);
   if (!Number.isInteger(batch) || batch < 1) throw badInput(`--batch must be a positive integer, got ${batch}`);
   if (!SCHEDULES.includes(sched)) throw badInput(`--schedule must be one of ${SCHEDULES.join(', ')}, got "${options.schedule}"`);

@@ -6,8 +6,8 @@
  */
 import type { SnnModel } from '../../compiler/ir/model.js';
 import type * as L from '../../compiler/ir/layers.js';
-import { readsPreviousStep, staticValues } from '../../compiler/ir/graph.js';
-import { isStateful } from '../../compiler/ir/layers.js';
+import { previousStepReads, staticValues } from '../../compiler/ir/graph.js';
+import { isNeuron, isStateful } from '../../compiler/ir/layers.js';
 import type { ShapeMap } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { type Const, type NeuronProgram, type Operand, neuronProgram } from '../../compiler/ir/neuron-program.js';
@@ -29,11 +29,13 @@ export interface LoweringContext {
   readonly readsPrevious: (src: string, dst: string) => boolean;
   /** Neurons some layer reads at the previous step: they keep their last output as a state. */
   readonly keepsPrevious: ReadonlySet<string>;
+  /** Each neuron layer's bound step (compiler/ir/neuron-program.ts), bound once. */
+  readonly programs: ReadonlyMap<string, NeuronProgram>;
 }
 
 export function loweringContext(model: SnnModel, shapes: ShapeMap, batch: number, timesteps: number): LoweringContext {
   const statics = staticValues(model);
-  const back = model.layers.flatMap((dst) => dst.inputs.filter((src) => readsPreviousStep(model, src, dst.name)).map((src) => `${src}→${dst.name}`));
+  const back = previousStepReads(model);
   return {
     model,
     shapes,
@@ -41,8 +43,9 @@ export function loweringContext(model: SnnModel, shapes: ShapeMap, batch: number
     timesteps,
     isStatic: (n) => statics.has(n),
     stateful: model.layers.filter((l): l is L.StatefulLayer | L.Delay => isStateful(l) || l.op === 'delay'),
-    readsPrevious: (src, dst) => back.includes(`${src}→${dst}`),
-    keepsPrevious: new Set(back.map((e) => e.slice(0, e.indexOf('→')))),
+    readsPrevious: (src, dst) => back.has(`${src}→${dst}`),
+    keepsPrevious: new Set([...back].map((e) => e.slice(0, e.indexOf('→')))),
+    programs: new Map(model.layers.filter(isNeuron).map((l) => [l.name, neuronProgram(l, shapes.get(l.name)!)])),
   };
 }
 
@@ -138,11 +141,6 @@ export interface StateVar {
   readonly dims: readonly number[];
 }
 
-/** The bound step of a neuron layer (compiler/ir/neuron-program.ts). */
-export function programOf(ctx: LoweringContext, layer: L.NeuronLayer): NeuronProgram {
-  return neuronProgram(layer, ctx.shapes.get(layer.name)!);
-}
-
 /**
  * Neurons keep their model's state as [B, N] (s for recurrence, and their last output [B, ...shape]
  * when read at the previous step); a gated pool keeps its counts [B, C, H, W]; a delay of d steps its
@@ -153,7 +151,7 @@ export function stateVars(ctx: LoweringContext, layer: L.StatefulLayer | L.Delay
   if (layer.op === 'gated_maxpool2d') return [{ key: 'c', init: zero, dims: ctx.shapes.get(layer.inputs[0])! }];
   if (layer.op === 'delay') return [{ key: 'ring', init: zero, dims: [layer.steps, neuronCount(ctx, layer.name)] }];
   const dims = [neuronCount(ctx, layer.name)];
-  const vars: StateVar[] = programOf(ctx, layer).state.map((s) => ({ key: s.name, init: s.init, dims }));
+  const vars: StateVar[] = ctx.programs.get(layer.name)!.state.map((s) => ({ key: s.name, init: s.init, dims }));
   if (layer.recurrent) vars.push({ key: 's', init: zero, dims });
   if (ctx.keepsPrevious.has(layer.name)) vars.push({ key: 'previous', init: zero, dims: ctx.shapes.get(layer.name)! });
   return vars;
@@ -193,7 +191,7 @@ export function emitStatefulStep(
   const shape = ctx.shapes.get(layer.name)!;
   const N = neuronCount(ctx, layer.name);
   const current = shape.length === 1 ? input : reshape(b, input, [B, N], `${layer.name}.current_flat`);
-  const step = emitNeuronStep(b, programOf(ctx, layer), current, state);
+  const step = emitNeuronStep(b, ctx.programs.get(layer.name)!, current, state);
   const flat = step.spikes ?? step.membrane!;
   const output = shape.length === 1 ? flat : reshape(b, flat, [B, ...shape], `${layer.name}.${step.spikes ? 'spikes' : 'output'}_shaped`);
   return { next: step.next, output, spikes: step.spikes, membrane: step.membrane };

@@ -13,7 +13,8 @@
 import { ExitCode, SnncError } from '../../compiler/errors.js';
 import type * as L from '../../compiler/ir/layers.js';
 import { isStateful } from '../../compiler/ir/layers.js';
-import { INPUT, type SnnModel, averagesOverTime } from '../../compiler/ir/model.js';
+import { laterReads } from '../../compiler/ir/graph.js';
+import { INPUT, averagesOverTime } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { GraphBuilder, graphAttr, int } from './onnx-builder.js';
 import { type LoweringContext, emitDelayOutput, emitDelayPush, emitPreprocess, emitStatefulStep, emitSynaptic, filled, neuronCount, reshape, stateVars } from './lower.js';
@@ -93,8 +94,8 @@ export function scheduleLayerwise(ctx: LoweringContext, options: ScheduleOptions
 
   const probes: GraphIO['probes'] = [];
   let outputMembrane: string | undefined;
-  const early = earlyInput(model);
-  if (early) throw new SnncError(`layer "${early.layer}" reads "${early.src}" of an earlier step (a cycle or a delay listed later): the layerwise schedule runs each layer over all steps in turn; use --schedule scan or step`, ExitCode.doesNotFit);
+  const early = laterReads(model.layers)[0];
+  if (early) throw new SnncError(`layer "${early.layer.name}" reads "${early.src.name}" of an earlier step (a cycle or a delay listed later): the layerwise schedule runs each layer over all steps in turn; use --schedule scan or step`, ExitCode.doesNotFit);
   for (const layer of model.layers) {
     if (ctx.isStatic(layer.name)) continue;
     if (layer.op === 'delay') {
@@ -152,16 +153,6 @@ export function scheduleLayerwise(ctx: LoweringContext, options: ScheduleOptions
 
 function sumOverTime(b: GraphBuilder, steps: string): string {
   return b.node('ReduceSum', [steps, b.constInt64('time_axis', [0])], 'y.sum', { keepdims: int(0) });
-}
-
-/** A layer reading a layer listed at or after it (which layerwise cannot order), if any. */
-export function earlyInput(model: SnnModel): { layer: string; src: string } | undefined {
-  const at = new Map(model.layers.map((l, i) => [l.name, i]));
-  for (const [i, layer] of model.layers.entries()) {
-    const src = layer.inputs.find((n) => (at.get(n) ?? -1) >= i);
-    if (src) return { layer: layer.name, src };
-  }
-  return undefined;
 }
 
 /** A delay over all steps: x [T·B, ...shape] shifted d steps later in time, zeros first. */
