@@ -17,7 +17,7 @@ const FIXTURES = ['oxford/network.net', 'tinynet/tiny.net', 'mnist_netx/trained_
 /** Every numeric parameter of every layer, by layer and field (a neuron's parameters as `params.<name>`). */
 function parameters(m: SnnModel): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const value = (v: unknown) => (v && typeof v === 'object' && 'data' in v ? { shape: (v as { shape: unknown }).shape, data: Array.from((v as { data: Float32Array }).data, (x) => x + 0) /* −0 and 0 are the same weight */ } : v);
+  const value = (v: unknown) => (v && typeof v === 'object' && 'data' in v ? { shape: (v as unknown as { shape: unknown }).shape, data: Array.from((v as { data: Float32Array }).data, (x) => x + 0) /* −0 and 0 are the same weight */ } : v);
   for (const l of m.layers) {
     for (const [k, v] of Object.entries(l)) {
       if (k === 'name' || k === 'inputs') continue;

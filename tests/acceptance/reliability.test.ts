@@ -3,13 +3,14 @@
  * writing outputs: valid models that used to crash targets, artifact folders naming paths outside
  * themselves, machine and layer sizes beyond what a target can address, strict numeric options.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as L from '../../compiler/ir/layers.js';
 import { INPUT, IDENTITY_PREPROCESS, type SnnModel } from '../../compiler/ir/model.js';
 import { tensor } from '../../compiler/ir/tensor.js';
-import { diffLoihi, diffSpinnaker } from '../../tools/emulator-diff.js';
+import { diffLoihi } from '../../targets/loihi/diff.js';
+import { diffSpinnaker } from '../../targets/spinnaker/diff.js';
 import { readLoihiFolder } from '../../targets/loihi/emulator.js';
 import { readArtifactFolder } from '../../targets/common/artifact-folder.js';
 import { TARGETS } from '../../targets/index.js';

@@ -173,7 +173,7 @@ describe('NIR import: every primitive, per-neuron parameters (forward Euler, nir
 
   it('recurrent IF and LIF (neuron ⇄ Linear/Affine self-loops): recurrent weights kept, the recurrent bias joins the input layer, round trip exact', async () => {
     const r = rng(3);
-    const w = (n: number, lo: number, hi: number) => d32(rand(r, n, lo, hi), []);
+    const w = (n: number, lo: number, hi: number) => d32(rand(r, n, lo, hi), []) as NirParamOut & { kind: 'float' };
     const nodes: NirNodeOut[] = [
       { name: 'input', type: 'Input', params: { shape: ints([5]) } },
       { name: 'lin1', type: 'Linear', params: { weight: { ...w(30, -0.5, 1), shape: [6, 5] } } },
@@ -487,7 +487,7 @@ describe('per-neuron gains: folded into the weights only when the same for every
     ];
     const conv = (await readNir(await nirFile('per-channel', nodes, chain('input', 'conv', 'lif', 'output')), { dt: 1e-4 })).model;
     const p = neuronOf(conv, 'lif').params;
-    expect((p.beta as { shape: number[] }).shape).toEqual([2, 1, 1]);
+    expect((p.beta as { shape: readonly number[] }).shape).toEqual([2, 1, 1]);
     expect([...(p.beta as { data: Float32Array }).data]).toEqual(asF32([0.9, 0.95]));
     expect(p.r).toBe(1); // R = τ/dt in every channel: the gain is 1 everywhere
     expect([...(p.v_leak as { data: Float32Array }).data]).toEqual([0, 0.5]);

@@ -110,10 +110,10 @@ function expectSameRun(a: SnnModel, b: SnnModel, n = 3, seed = 5): number {
   return spikes;
 }
 
-async function writeRead(model: SnnModel, name: string): Promise<{ model: SnnModel; warnings: string[] }> {
+async function writeRead(model: SnnModel, name: string): Promise<{ model: SnnModel; warnings: readonly string[] }> {
   const out = join(dir, name);
   const { warnings } = await nirTarget.emit(model, out, {});
-  return { model: (await readNir(join(out, 'model.nir'), { dt: model.dt, timesteps: model.timesteps })).model, warnings };
+  return { model: (await readNir(join(out, 'model.nir'), { dt: model.dt, timesteps: model.timesteps })).model, warnings: warnings ?? [] };
 }
 
 /** Which inputs each layer reads at the previous step (a neuron listed at or after it). */

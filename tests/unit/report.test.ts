@@ -86,8 +86,8 @@ describe('SynOps', () => {
     const a = measureActivity(m, x, 3);
     const rec = a.layers.find((l) => l.layer === 'lif1.recurrent')!;
     expect(rec.synops!.dense).toBe(T * N * N);
-    const w = (m.layers[1] as L.LIFNeuron).recurrent!.data;
-    const nonzeroFan = Array.from({ length: N }, (_, j) => Array.from({ length: N }, (_, o) => (w[o * N + j] !== 0 ? 1 : 0)).reduce((p, q) => p + q, 0));
+    const w = (m.layers[1] as L.NeuronLayer).recurrent!.data;
+    const nonzeroFan = Array.from({ length: N }, (_, j) => Array.from({ length: N }, (_, o) => (w[o * N + j] !== 0 ? 1 : 0)).reduce<number>((p, q) => p + q, 0));
     const s = simulate(m, x, 3, { probes: ['lif1'] }).spikes.get('lif1')!;
     let expected = 0;
     for (let t = 0; t < T - 1; t++) for (let b = 0; b < 3; b++) for (let j = 0; j < N; j++) if (s[(t * 3 + b) * N + j]) expected += nonzeroFan[j];
