@@ -21,26 +21,36 @@ import { spinnakerTarget } from '../targets/spinnaker/index.js';
 import { pynnTarget } from '../targets/spinnaker/pynn.js';
 import type { CompileOptions, Target } from '../targets/target.js';
 
-const JOBS: readonly [string, string, Target, CompileOptions][] = [
-  ['mnist-cnn-gpu-layerwise', 'examples/mnist-cnn/model.json', gpuTarget, { schedule: 'layerwise' }],
-  ['mnist-cnn-gpu-scan', 'examples/mnist-cnn/model.json', gpuTarget, { schedule: 'scan' }],
-  ['mnist-cnn-gpu-step', 'examples/mnist-cnn/model.json', gpuTarget, { schedule: 'step' }],
-  ['mnist-cnn-loihi', 'examples/mnist-cnn/model.json', loihiTarget, {}],
-  ['mnist-cnn-spinnaker', 'examples/mnist-cnn/model-spinnaker.json', spinnakerTarget, {}],
-  ['mnist-cnn-pynn', 'examples/mnist-cnn/model-spinnaker.json', pynnTarget, {}],
-  ['mlp-t1-gpu-layerwise', 'examples/mnist-t1-noise/mlp-t1.json', gpuTarget, { schedule: 'layerwise' }],
-  ['mlp-t1-gpu-scan', 'examples/mnist-t1-noise/mlp-t1.json', gpuTarget, { schedule: 'scan' }],
-  ['mlp-t1-gpu-step', 'examples/mnist-t1-noise/mlp-t1.json', gpuTarget, { schedule: 'step' }],
-  ['mlp-t1-nir', 'examples/mnist-t1-noise/mlp-t1.json', nirTarget, {}],
+/** One compile of the list: its name and how to emit it (each target with its own typed options). */
+interface Job {
+  readonly name: string;
+  readonly emit: (out: string) => Promise<unknown>;
+}
+
+function job<O extends CompileOptions>(name: string, model: string, target: Target<O>, options: O): Job {
+  return { name, emit: (out) => target.emit(readModelJson(model), out, options) };
+}
+
+const JOBS: readonly Job[] = [
+  job('mnist-cnn-gpu-layerwise', 'examples/mnist-cnn/model.json', gpuTarget, { schedule: 'layerwise' }),
+  job('mnist-cnn-gpu-scan', 'examples/mnist-cnn/model.json', gpuTarget, { schedule: 'scan' }),
+  job('mnist-cnn-gpu-step', 'examples/mnist-cnn/model.json', gpuTarget, { schedule: 'step' }),
+  job('mnist-cnn-loihi', 'examples/mnist-cnn/model.json', loihiTarget, {}),
+  job('mnist-cnn-spinnaker', 'examples/mnist-cnn/model-spinnaker.json', spinnakerTarget, {}),
+  job('mnist-cnn-pynn', 'examples/mnist-cnn/model-spinnaker.json', pynnTarget, {}),
+  job('mlp-t1-gpu-layerwise', 'examples/mnist-t1-noise/mlp-t1.json', gpuTarget, { schedule: 'layerwise' }),
+  job('mlp-t1-gpu-scan', 'examples/mnist-t1-noise/mlp-t1.json', gpuTarget, { schedule: 'scan' }),
+  job('mlp-t1-gpu-step', 'examples/mnist-t1-noise/mlp-t1.json', gpuTarget, { schedule: 'step' }),
+  job('mlp-t1-nir', 'examples/mnist-t1-noise/mlp-t1.json', nirTarget, {}),
 ];
 
 const { values } = parseArgs({ options: { check: { type: 'string' } } });
 const dir = mkdtempSync(join(tmpdir(), 'snnc-artifacts-'));
 const lines: string[] = [];
 try {
-  for (const [name, model, target, options] of JOBS) {
+  for (const { name, emit } of JOBS) {
     const out = join(dir, name);
-    await target.emit(readModelJson(model), out, options);
+    await emit(out);
     for (const file of readdirSync(out).sort()) lines.push(`${createHash('sha256').update(readFileSync(join(out, file))).digest('hex')}  ${name}/${file}`);
   }
 } finally {

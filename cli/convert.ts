@@ -8,14 +8,13 @@ import { badInput } from '../compiler/errors.js';
 import { loadModel } from '../compiler/frontends/index.js';
 import { writeModelJson } from '../compiler/ir/serialize/write.js';
 import { checkOutputFile } from '../compiler/io/atomic-write.js';
-import { isNeuron } from '../compiler/ir/layers.js';
-import { type MembraneNoise, noiseOf, parseNoiseSpec } from '../compiler/ir/noise.js';
+import { parseNoiseSpec } from '../compiler/ir/noise.js';
 import { NORMALISATIONS } from '../compiler/passes/convert-ann.js';
 import { convertT1Noise } from '../compiler/passes/convert-t1-noise.js';
 import { MAXPOOL_POLICIES } from '../compiler/passes/maxpool-policy.js';
-import { calibrateAnn, convertAnn } from '../compiler/passes/conversion.js';
-import { fitToModel, loadDataset, parseRange } from '../compiler/io/datasets.js';
-import { accuracyVsT, annAccuracyOrt, convertedAccuracyVsT, noisyT1Accuracy } from '../tools/evaluate.js';
+import { CONVERSION_SOURCES, conversionSource, convertAnn } from '../compiler/passes/conversion.js';
+import { loadDataset, parseRange } from '../compiler/io/datasets.js';
+import { evaluateModel } from '../tools/evaluate-model.js';
 import { batchArg, finiteNumber, inputPreprocess, numberList, percentArg, positiveInt, timestepsArg, timestepsList } from './options.js';
 import { progress } from './predict.js';
 
@@ -35,31 +34,20 @@ function addConversionOptions(cmd: Command): Command {
     .option('--input-std <d>', 'then ÷ d (one value, or one per channel)', numberList);
 }
 
-function conversionOptions(o: Record<string, any>, timesteps: number) {
-  return { norm: o.norm, percentile: o.percentile, v0: o.v0, reset: o.reset, maxpool: o.maxpool, timesteps, inputPreprocess: inputPreprocess(o) };
+function conversionOptions(o: Record<string, any>) {
+  return { norm: o.norm, percentile: o.percentile, v0: o.v0, reset: o.reset, maxpool: o.maxpool, inputPreprocess: inputPreprocess(o) };
 }
 
 function calibrationData(o: { calib?: string; calibRange?: string }) {
   return o.calib ? loadDataset(o.calib, undefined, o.calibRange ? parseRange(o.calibRange) : undefined) : undefined;
 }
 
-const CONVERT_FROM = ['ann', 't1-noise'] as const;
-type ConvertFrom = (typeof CONVERT_FROM)[number];
 const ANN_ONLY_OPTIONS = ['calib', 'calibRange', 'norm', 'percentile', 'v0', 'reset', 'maxpool', 'inputScale', 'inputMean', 'inputStd'];
 
-function convertsFrom(recorded: MembraneNoise | undefined, o: { from?: ConvertFrom; assumeNoise?: string }): ConvertFrom {
-  const from = o.from ?? (recorded || o.assumeNoise ? 't1-noise' : 'ann');
-  if (from === 'ann' && o.assumeNoise) throw badInput('--assume-noise is for --from t1-noise');
-  return from;
-}
-
-/** The noise a T=1 model was trained with: --assume-noise, else its metadata.noise; refuses without either. */
-function t1Noise(recorded: MembraneNoise | undefined, file: string, o: { assumeNoise?: string }, cmd: Command): MembraneNoise {
+/** Refuses ANN conversion options given on the command line for a t1-noise conversion. */
+function refuseAnnOptions(cmd: Command): void {
   const annOnly = ANN_ONLY_OPTIONS.find((k) => cmd.getOptionValueSource(k) === 'cli');
   if (annOnly) throw badInput(`--${annOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for ANN conversion; a t1-noise model needs no calibration (θ comes from training)`);
-  if (o.assumeNoise) return parseNoiseSpec(o.assumeNoise, '--assume-noise');
-  if (!recorded) throw badInput(`${file}: the model records no training noise (metadata.noise), and T=1→T=N conversion sets v(0) to the noise mean; give --assume-noise gaussian:MEAN,STD if you know it`);
-  return recorded;
 }
 
 export function registerConversionCommands(program: Command): void {
@@ -68,7 +56,7 @@ export function registerConversionCommands(program: Command): void {
       .command('convert')
       .description('convert a trained network into a multi-step spiking network (model.json) of IF neurons: an ANN (ONNX, or model.json with relu layers), calibrated on data; or a T=1 model trained with membrane noise (`snnc train --mode t1-noise`), which needs no data')
       .argument('<model>', 'the ANN (.onnx or model.json) or the T=1 noise-trained model.json')
-      .addOption(new Option('--from <kind>', 'ann, or t1-noise: weights and θ kept, IF with soft reset, v(0) = the noise mean, constant input current, mean decoding (default: t1-noise when the model records its noise in metadata.noise, else ann)').choices([...CONVERT_FROM]))
+      .addOption(new Option('--from <kind>', 'ann, or t1-noise: weights and θ kept, IF with soft reset, v(0) = the noise mean, constant input current, mean decoding (default: t1-noise when the model records its noise in metadata.noise, else ann)').choices([...CONVERSION_SOURCES]))
       .option('--assume-noise <dist:mean,std>', 'for --from t1-noise: the noise the model was trained with, e.g. gaussian:0.5,0.29, when it does not record it')
       .requiredOption('-o, --out <model.json>', 'output model file')
       .option('-T, --timesteps <T>', `time steps recorded in the model (default ${DEFAULTS.timesteps})`, timestepsArg, DEFAULTS.timesteps)
@@ -77,16 +65,17 @@ export function registerConversionCommands(program: Command): void {
   ).action(async (modelPath: string, o, cmd: Command) => {
     checkOutputFile(o.out);
     const model = await loadModel(modelPath);
-    const recorded = noiseOf(model, modelPath);
-    if (convertsFrom(recorded, o) === 't1-noise') {
-      const noise = t1Noise(recorded, modelPath, o, cmd);
+    const source = conversionSource(model, modelPath, { from: o.from, assumeNoise: o.assumeNoise ? parseNoiseSpec(o.assumeNoise, '--assume-noise') : undefined });
+    if (source.from === 't1-noise') {
+      refuseAnnOptions(cmd);
+      const { noise } = source;
       const tn = convertT1Noise(model, { timesteps: o.timesteps, noise });
       writeModelJson(tn, o.out, { sidecar: o.sidecar });
       if (o.json) process.stdout.write(`${JSON.stringify({ out: o.out, from: 't1-noise', timesteps: tn.timesteps, noise })}\n`);
       else process.stdout.write(`wrote ${o.out}: ${tn.layers.length} layers, T=${tn.timesteps}, IF with soft reset, v(0) = ${noise.mean} (the ${noise.dist} noise mean), weights and θ unchanged, output = mean over the steps\n`);
       return;
     }
-    const options = conversionOptions(o, o.timesteps);
+    const options = { ...conversionOptions(o), timesteps: o.timesteps };
     const calib = calibrationData(o);
     const bar = progress(calib?.n ?? 0, 100);
     const { snn, scales } = convertAnn(model, calib, { ...options, onProgress: (d) => bar.update(d) });
@@ -115,42 +104,32 @@ export function registerConversionCommands(program: Command): void {
       .option('--json', 'print {"ann": percent|null, "t1": {noisy, noisy_sd, draws, mean_field}|null, "accuracy": {"T": percent}} on stdout'),
   ).action(async (modelPath: string, o) => {
     const data = loadDataset(o.data, o.labels, o.range ? parseRange(o.range) : undefined);
-    let model = await loadModel(modelPath);
+    const model = await loadModel(modelPath);
+    let bar: ReturnType<typeof progress> | undefined;
+    const { ann, t1, accuracy: acc } = await evaluateModel(modelPath, model, data, {
+      timesteps: o.timesteps,
+      engine: o.engine,
+      batch: o.batch,
+      draws: o.draws,
+      conversion: { ...conversionOptions(o), calib: calibrationData(o) },
+      dataName: o.data,
+      onProgress: (_, d) => (bar ??= progress(data.n, o.batch)).update(d),
+    });
+    bar?.stop();
     const isOnnx = extname(modelPath).toLowerCase() === '.onnx';
-    const isAnn = !model.layers.some(isNeuron);
-    const noise = noiseOf(model, modelPath);
-    let ann: number | null = null;
-    let t1: { noisy: number; noisy_sd: number; draws: number; mean_field: number } | null = null;
-    const convert = isAnn && (o.calib || o.norm === 'qcfs');
-    const Ts: number[] = !isAnn || convert ? o.timesteps : [];
-    fitToModel(data, model.input.shape, model.input.encoding.type === 'events' ? Math.max(...o.timesteps) : undefined, o.data);
-    if (isOnnx) ann = await annAccuracyOrt(modelPath, data, inputPreprocess(o));
-    else if (isAnn) ann = (await accuracyVsT(model, data, [1], { engine: o.engine, batch: o.batch })).get(1)!;
-    if (noise) {
-      // A T=1 noise-trained model: its own accuracy with noise and in the mean field, then converted to each T.
-      const noisy = await noisyT1Accuracy(model, data, noise, o.draws, { batch: o.batch });
-      const { tfEvaluate } = await import('../training/train.js');
-      t1 = { noisy: noisy.mean, noisy_sd: noisy.sd, draws: o.draws, mean_field: (await tfEvaluate(model, data, { kind: 'mean-field' }, noise)).accuracy };
-      model = convertT1Noise(model, { timesteps: Math.max(...Ts), noise });
-    }
-    const bar = progress(Ts.length ? data.n : 0, o.batch);
-    const evalOptions = { engine: o.engine, batch: o.batch, onProgress: (_: number, d: number) => bar.update(d) };
-    const acc = convert
-      ? await convertedAccuracyVsT(calibrateAnn(model, calibrationData(o), conversionOptions(o, 1)), data, Ts, conversionOptions(o, 1), evalOptions)
-      : await accuracyVsT(model, data, Ts, evalOptions);
-    bar.stop();
+    const Ts = [...acc.keys()];
     const accuracy = Object.fromEntries([...acc].map(([T, a]) => [String(T), Number(a.toFixed(2))]));
     const pct = (v: number) => Number(v.toFixed(2));
     if (o.json) {
-      process.stdout.write(`${JSON.stringify({ ann: ann === null ? null : pct(ann), t1: t1 && { noisy: pct(t1.noisy), noisy_sd: pct(t1.noisy_sd), draws: t1.draws, mean_field: pct(t1.mean_field) }, accuracy })}\n`);
+      process.stdout.write(`${JSON.stringify({ ann: ann === null ? null : pct(ann), t1: t1 && { noisy: pct(t1.noisy), noisy_sd: pct(t1.noisySd), draws: t1.draws, mean_field: pct(t1.meanField) }, accuracy })}\n`);
       return;
     }
     process.stdout.write(`${data.n} samples from ${o.data}${data.offset ? ` (from #${data.offset})` : ''}\n`);
     if (ann !== null) process.stdout.write(`ANN (${isOnnx || o.engine === 'ort' ? 'onnxruntime' : 'reference simulator'})\t${ann.toFixed(2)} %\n`);
     if (t1) {
-      process.stdout.write(`T=1 with noise (Monte-Carlo, ${t1.draws} draws, reference simulator)\t${t1.noisy.toFixed(2)} % ± ${t1.noisy_sd.toFixed(2)}\n`);
-      process.stdout.write(`T=1 mean-field (expected spikes, tfjs)\t${t1.mean_field.toFixed(2)} %\n`);
-      process.stdout.write(`converted T=1→T=N (IF, soft reset, v(0) = ${noise!.mean}):\n`);
+      process.stdout.write(`T=1 with noise (Monte-Carlo, ${t1.draws} draws, reference simulator)\t${t1.noisy.toFixed(2)} % ± ${t1.noisySd.toFixed(2)}\n`);
+      process.stdout.write(`T=1 mean-field (expected spikes, tfjs)\t${t1.meanField.toFixed(2)} %\n`);
+      process.stdout.write(`converted T=1→T=N (IF, soft reset, v(0) = ${t1.noise.mean}):\n`);
     }
     if (Ts.length) process.stdout.write(`T\taccuracy (${o.engine === 'ort' ? 'onnxruntime' : 'reference simulator'})\n${[...acc].map(([T, a]) => `${T}\t${a.toFixed(2)} %`).join('\n')}\n`);
     else process.stdout.write('(give --calib to also evaluate the converted SNN)\n');

@@ -20,7 +20,7 @@ import type { Dataset } from '../compiler/io/datasets.js';
 import { openCompiled, runEngine, simulatorEngine } from '../runtime/engines.js';
 import { DEFAULT_BATCH } from '../targets/gpu/index.js';
 import { TARGETS, targetByName } from '../targets/index.js';
-import type { CompileOptions, Engine } from '../targets/target.js';
+import type { Engine } from '../targets/target.js';
 import { registerConversionCommands } from './convert.js';
 import { registerTrainCommand } from './train.js';
 import { MAX_TIMESTEPS, batchArg, intInRange, positiveNumber, timestepsArg } from './options.js';
@@ -71,11 +71,11 @@ function addTargetOptions(c: Command): Command {
   return c;
 }
 
-/** The values of the targets' options, as CompileOptions fields of the same (camel-case) names. */
-function targetOptions(o: object): CompileOptions {
+/** The values of the targets' options, as the options fields they declare (TargetOption.field, else the camel-case name). */
+function targetOptions(o: object): Record<string, unknown> {
   const values = o as Record<string, unknown>;
-  const names = TARGETS.flatMap((t) => t.options ?? []).map((option) => new Option(option.flags).attributeName());
-  return Object.fromEntries(names.filter((n) => values[n] !== undefined).map((n) => [n, values[n]]));
+  const fields = TARGETS.flatMap((t) => t.options ?? []).map((option) => [new Option(option.flags).attributeName(), option.field ?? new Option(option.flags).attributeName()]);
+  return Object.fromEntries(fields.filter(([name]) => values[name] !== undefined).map(([name, field]) => [field, values[name]]));
 }
 
 /** runEngine with a progress bar on stderr. */
@@ -109,8 +109,7 @@ export function buildProgram(): Command {
     .option('-o, --out <dir>', 'output folder (default: <model name>.<target> in the current folder): a new folder, or one snnc wrote, which is replaced atomically')
     .option('--force', 'replace an existing output folder even if it holds files snnc did not write (never ., .., / or a file)')
     .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', timestepsArg)
-    .option('-b, --batch <B>', `static batch size of the compiled model (default ${DEFAULT_BATCH})`, batchArg)
-    .option('--probe <layers...>', 'gpu: also output the spikes of these neuron layers ("all" for every one)');
+    .option('-b, --batch <B>', `static batch size of the compiled model (default ${DEFAULT_BATCH})`, batchArg);
   addTargetOptions(addNirOptions(program.commands[program.commands.length - 1]))
     .option('--json', 'print a machine-readable summary on stdout')
     .action(async (modelPath: string, o) => {
@@ -118,8 +117,7 @@ export function buildProgram(): Command {
       const target = targetByName(o.target);
       const outDir = resolve(o.out ?? `${safeFileName(model.name)}.${target.name}`);
       checkOutputDir(outDir, { force: o.force }); // before compiling: a refusal should not cost a compile
-      const probes = o.probe?.includes('all') ? 'all' : o.probe;
-      const result = await target.emit(model, outDir, { ...targetOptions(o), timesteps: o.timesteps, batch: o.batch, probes, force: o.force });
+      const result = await target.emit(model, outDir, { ...targetOptions(o), timesteps: o.timesteps, batch: o.batch, force: o.force });
       for (const w of result.warnings ?? []) warn(w);
       if (o.json) process.stdout.write(`${JSON.stringify({ target: target.name, out: outDir, files: result.files, ...result.summary })}\n`);
       else {

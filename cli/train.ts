@@ -4,12 +4,10 @@ import { type Command, Option } from 'commander';
 import { badInput } from '../compiler/errors.js';
 import { writeModelJson } from '../compiler/ir/serialize/write.js';
 import { checkOutputFile } from '../compiler/io/atomic-write.js';
-import { isNeuron } from '../compiler/ir/layers.js';
-import { layerValue } from '../compiler/ir/params.js';
-import { type MembraneNoise, NOISE_SITE, parseNoiseSpec } from '../compiler/ir/noise.js';
+import { parseNoiseSpec } from '../compiler/ir/noise.js';
 import { type Dataset, fitToModel, loadDataset, parseRange } from '../compiler/io/datasets.js';
 import { TRAINING_MODES, type TrainingMode, readArchitecture } from '../training/architecture.js';
-import { train } from '../training/train.js';
+import { train, trainingNoise } from '../training/train.js';
 import { batchArg, positiveInt, positiveNumber } from './options.js';
 import { printable } from './terminal.js';
 import { progress } from './predict.js';
@@ -47,18 +45,6 @@ function validationData(o: TrainCliOptions): { data: Dataset; file: string } | u
   return { data: loadDataset(file, labels, o.valRange ? parseRange(o.valRange) : undefined), file };
 }
 
-/** --noise, or θ/2 and θ/√12 (uniform-variance match, conversion.md §6.2) when every IF layer has the same θ. */
-function noiseFor(o: TrainCliOptions, thresholds: number[]): MembraneNoise | undefined {
-  if (o.mode === 'ann') {
-    if (o.noise) throw badInput('--noise applies to --mode t1-noise; an ANN has no membrane');
-    return undefined;
-  }
-  if (o.noise) return parseNoiseSpec(o.noise);
-  const theta = thresholds[0];
-  if (thresholds.some((t) => t !== theta)) throw badInput(`the IF layers have different thresholds (${[...new Set(thresholds)].join(', ')}): give the noise explicitly with --noise gaussian:MEAN,STD`);
-  return { dist: 'gaussian', mean: theta / 2, std: Number((theta / Math.sqrt(12)).toFixed(4)), where: NOISE_SITE };
-}
-
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
@@ -82,7 +68,7 @@ export function registerTrainCommand(program: Command): void {
     .action(async (archPath: string, o: TrainCliOptions) => {
       checkOutputFile(o.out);
       const model = readArchitecture(archPath, o.mode);
-      const noise = noiseFor(o, model.layers.filter(isNeuron).map((l) => layerValue(l, 'threshold', 'membrane-noise sizing')));
+      const noise = trainingNoise(model, o.mode, o.noise ? parseNoiseSpec(o.noise) : undefined);
       const data = loadDataset(o.data, o.labels, o.range ? parseRange(o.range) : undefined);
       const val = validationData(o);
       fitToModel(data, model.input.shape, undefined, `training data ${o.data}`);

@@ -7,32 +7,15 @@ import { ExitCode, SnncError } from '../compiler/errors.js';
 import { isNeuron } from '../compiler/ir/layers.js';
 import type { SnnModel } from '../compiler/ir/model.js';
 
-/** Options shared by all targets; each target reads the ones it understands. */
+/**
+ * Options every target understands. Each target extends this with its own typed record (GpuOptions,
+ * LoihiOptions, SpinnakerOptions) and declares the matching command-line flags in `Target.options`.
+ */
 export interface CompileOptions {
   /** Overrides the model's T. */
   readonly timesteps?: number;
   /** Static batch size of the compiled artifact. */
   readonly batch?: number;
-  /** Target-specific execution layout (gpu: layerwise | scan | step). */
-  readonly schedule?: string;
-  /** Neuron layers whose spikes are exported as extra outputs, or 'all'. */
-  readonly probes?: readonly string[] | 'all';
-  /** Also export the per-step output values [T, B, classes], so one run gives the decoded output at every T' ≤ T. */
-  readonly outputSteps?: boolean;
-  /** Chip generation for neuromorphic targets (loihi: loihi1 | loihi2). */
-  readonly chip?: string;
-  /** Chips on the board (the model must fit in them). */
-  readonly chips?: number;
-  /** Periodic state reset every this many steps (loihi; netx's reset_interval). */
-  readonly resetInterval?: number;
-  /** SpiNNaker machine: spinn3 | spinn5 | NxM-boards. */
-  readonly machine?: string;
-  /** Most neurons per SpiNNaker core (≤ 256). */
-  readonly atomsPerCore?: number;
-  /** SpiNNaker ring-buffer sizing: expected summed weight per step (nA) instead of the all-inputs bound. */
-  readonly maxSummedWeight?: number;
-  /** Router entries available per chip (default: the machine's, 1023 on SpiNNaker-1). */
-  readonly routerEntries?: number;
   /** emit: replace an existing output folder that snnc did not write (see compiler/io/atomic-write.ts). */
   readonly force?: boolean;
 }
@@ -67,18 +50,20 @@ export interface EmitResult {
 
 /**
  * A command-line option of a target (for compile, check and diff). The CLI registers it once, whatever
- * targets declare it, and passes its value as the CompileOptions field of the option's name (commander's
- * camel case of the long flag: `--atoms-per-core` → atomsPerCore).
+ * targets declare it, and passes its value as the options field `field`, by default the option's name in
+ * commander's camel case of the long flag (`--atoms-per-core` → atomsPerCore).
  */
-export interface TargetOption {
+export interface TargetOption<O extends CompileOptions = CompileOptions> {
   /** commander flags, e.g. `--chip <kind>`. */
   readonly flags: string;
   /** Help text; start it with the target's name ("loihi: …"). */
   readonly description: string;
   readonly choices?: readonly string[];
   readonly default?: string | number;
-  /** Parses and validates the text (throw commander's InvalidArgumentError on a bad value). */
-  readonly parse?: (value: string) => unknown;
+  /** Parses and validates the text (throw commander's InvalidArgumentError on a bad value); `previous` is the value so far (variadic flags). */
+  readonly parse?: (value: string, previous: unknown) => unknown;
+  /** The options field it sets, where it is not the flag's camel-case name. */
+  readonly field?: Exclude<keyof O, keyof CompileOptions> & string;
 }
 
 /** What `snnc run` needs to run a compiled folder: its input format and a batch runner. */
@@ -120,21 +105,22 @@ export interface EmulatorDiff {
   readonly agreeing: number;
 }
 
-export interface Target {
+/** A compilation target; `O` is its options record (CompileOptions plus its own fields). */
+export interface Target<O extends CompileOptions = CompileOptions> {
   readonly name: string;
   readonly description: string;
   /** The options it accepts beyond -T and --batch (the CLI offers them on compile, check and diff). */
-  readonly options?: readonly TargetOption[];
+  readonly options?: readonly TargetOption<O>[];
   /** Whether `dir` holds this target's artifacts (`snnc run` asks each target in turn). */
   recognises?(dir: string): boolean;
   /** Opens a folder it recognises for running. */
   open?(dir: string, options: RunOptions): Promise<Engine>;
   /** Compiles and runs `model` in the target's emulator beside the float simulator, layer by layer. */
-  diff?(model: SnnModel, raw: Float32Array, batch: number, options: CompileOptions): EmulatorDiff;
+  diff?(model: SnnModel, raw: Float32Array, batch: number, options: O): EmulatorDiff;
   /** The neuron models (compiler/ir/neurons.ts) this target runs; it refuses any other by name. */
   readonly neuronModels: readonly string[] | 'all';
-  check(model: SnnModel, options: CompileOptions): CheckReport;
-  emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult>;
+  check(model: SnnModel, options: O): CheckReport;
+  emit(model: SnnModel, outDir: string, options: O): Promise<EmitResult>;
 }
 
 /**

@@ -10,7 +10,8 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { badInput } from '../compiler/errors.js';
 import { isNeuron } from '../compiler/ir/layers.js';
 import type { SnnModel } from '../compiler/ir/model.js';
-import type { MembraneNoise } from '../compiler/ir/noise.js';
+import { type MembraneNoise, NOISE_SITE } from '../compiler/ir/noise.js';
+import { layerValue } from '../compiler/ir/params.js';
 import { shapeToString, sizeOf } from '../compiler/ir/tensor.js';
 import { verifyModel } from '../compiler/ir/verify.js';
 import type { Dataset } from '../compiler/io/datasets.js';
@@ -22,7 +23,7 @@ import { type ForwardMode, TfNetwork, loadTf } from './tf-network.js';
 
 export interface TrainOptions {
   readonly mode: TrainingMode;
-  /** Membrane noise for `t1-noise` (std > 0: the gradient is the noise density). */
+  /** Membrane noise for `t1-noise` (std > 0: the gradient is the noise density); default: trainingNoise's. */
   readonly noise?: MembraneNoise;
   readonly epochs: number;
   readonly batch: number;
@@ -78,17 +79,32 @@ async function accuracyOf(net: TfNetwork, d: Prepared, mode: ForwardMode): Promi
   return accuracy(predictions(y, d.n, y.length / d.n), d.labels);
 }
 
+/**
+ * The membrane noise a `mode` run trains with: none for an ANN (giving one is an error), else `given`, else
+ * gaussian with mean θ/2 and std θ/√12 (the uniform-variance match of conversion.md §6.2) when every
+ * neuron layer has the same θ; with different thresholds the noise must be given.
+ */
+export function trainingNoise(model: SnnModel, mode: TrainingMode, given?: MembraneNoise): MembraneNoise | undefined {
+  if (mode === 'ann') {
+    if (given) throw badInput('--noise applies to --mode t1-noise; an ANN has no membrane');
+    return undefined;
+  }
+  if (given) return given;
+  const thresholds = model.layers.filter(isNeuron).map((l) => layerValue(l, 'threshold', 'membrane-noise sizing'));
+  const theta = thresholds[0];
+  if (thresholds.some((t) => t !== theta)) throw badInput(`the IF layers have different thresholds (${[...new Set(thresholds)].join(', ')}): give the noise explicitly with --noise gaussian:MEAN,STD`);
+  return { dist: 'gaussian', mean: theta / 2, std: Number((theta / Math.sqrt(12)).toFixed(4)), where: NOISE_SITE };
+}
+
 export async function train(model: SnnModel, data: Dataset, val: Dataset | undefined, options: TrainOptions): Promise<{ model: SnnModel; history: EpochReport[] }> {
   const shapes = verifyModel(model);
   const classes = sizeOf(shapes.get(model.output.layer)!);
-  if (options.mode === 't1-noise') {
-    if (!options.noise) throw badInput('t1-noise training needs a noise distribution (--noise gaussian:MEAN,STD)');
-    if (!(options.noise.std > 0)) throw badInput(`--noise: std must be > 0 for training (the noise density is the gradient), got ${options.noise.std}`);
-  }
+  const noise = trainingNoise(model, options.mode, options.noise);
+  if (noise && !(noise.std > 0)) throw badInput(`--noise: std must be > 0 for training (the noise density is the gradient), got ${noise.std}`);
   const train = prepare(model, data, 'training data', classes);
   const check = val ? prepare(model, val, 'validation data', classes) : undefined;
   const tf = await loadTf();
-  const net = await TfNetwork.create(model, options.mode === 't1-noise' ? options.noise : undefined);
+  const net = await TfNetwork.create(model, noise);
   const optimizer = tf.train.adam(options.learningRate);
   const rng = streamGenerator(options.seed);
   const per = sizeOf(model.input.shape);
@@ -132,7 +148,7 @@ export async function train(model: SnnModel, data: Dataset, val: Dataset | undef
     const neurons = model.layers.filter(isNeuron).map((l) => l.name);
     const round = (v: number) => Number(v.toFixed(4));
     const trained = net.toModel({
-      ...(options.mode === 't1-noise' ? { noise: { ...options.noise!, layers: neurons } } : {}),
+      ...(noise ? { noise: { ...noise, layers: neurons } } : {}),
       training: {
         mode: options.mode,
         data: options.dataDescription ?? `${train.n} samples`,

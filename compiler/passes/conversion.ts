@@ -12,6 +12,7 @@ import { type MaxPoolPolicy, hoistMaxPoolBeforeRelu, hoistStaticMaxPools, maxPoo
 import { type Pass, runPasses } from './pipeline.js';
 import { type ActivationSamples, collectActivations, scalesFromActivations } from './calibrate.js';
 import type { Dataset } from '../io/datasets.js';
+import { type MembraneNoise, noiseOf } from '../ir/noise.js';
 
 export interface ConvertOptions {
   readonly norm: Normalisation;
@@ -52,7 +53,7 @@ export interface Calibrated {
 export function calibrateAnn(ann: SnnModel, calib: Dataset | undefined, options: Pick<ConvertOptions, 'maxpool' | 'inputPreprocess' | 'norm' | 'onProgress'>): Calibrated {
   if (ann.layers.some(isNeuron)) throw badInput(`model "${ann.name}" is already spiking: ANN conversion takes a network with ReLU activations (a T=1 model trained with membrane noise converts with --from t1-noise)`);
   const prepared = prepareAnn(ann, options);
-  if (options.norm === 'qcfs') return { ann: prepared, activations: collectActivations(prepared, new Float32Array(0), 0), calibration: null };
+  if (!needsCalibration(options.norm)) return { ann: prepared, activations: collectActivations(prepared, new Float32Array(0), 0), calibration: null };
   if (!calib) throw badInput(`--norm ${options.norm} needs calibration data (--calib FILE)`);
   if (sizeOf(calib.sampleShape) !== sizeOf(prepared.input.shape)) {
     throw badInput(`calibration data: each sample has ${sizeOf(calib.sampleShape)} values ([${calib.sampleShape}]) but the ANN takes [${prepared.input.shape}]`);
@@ -80,4 +81,31 @@ export function convertCalibrated(c: Calibrated, options: ConvertOptions): Conve
 
 export function convertAnn(ann: SnnModel, calib: Dataset | undefined, options: ConvertOptions): ConvertResult {
   return convertCalibrated(calibrateAnn(ann, calib, options), options);
+}
+
+export const CONVERSION_SOURCES = ['ann', 't1-noise'] as const;
+
+/** What a model is converted from: an ANN (calibrated on data), or a T=1 model trained with this membrane noise. */
+export type ConversionSource = { readonly from: 'ann' } | { readonly from: 't1-noise'; readonly noise: MembraneNoise };
+
+/**
+ * How `snnc convert` reads a model: `from` if given, else t1-noise when the model records its training
+ * noise (metadata.noise) or one is assumed, else ann. A t1-noise conversion needs the noise (v(0) is its
+ * mean): the assumed one, else the recorded one, else a bad-input error naming the file.
+ */
+export function conversionSource(model: SnnModel, file: string, options: { readonly from?: (typeof CONVERSION_SOURCES)[number]; readonly assumeNoise?: MembraneNoise } = {}): ConversionSource {
+  const recorded = noiseOf(model, file);
+  const from = options.from ?? (recorded || options.assumeNoise ? 't1-noise' : 'ann');
+  if (from === 'ann') {
+    if (options.assumeNoise) throw badInput('--assume-noise is for --from t1-noise');
+    return { from };
+  }
+  const noise = options.assumeNoise ?? recorded;
+  if (!noise) throw badInput(`${file}: the model records no training noise (metadata.noise), and T=1→T=N conversion sets v(0) to the noise mean; give --assume-noise gaussian:MEAN,STD if you know it`);
+  return { from, noise };
+}
+
+/** Whether converting an ANN with this normalisation needs calibration data (qcfs takes the trained clip ceilings). */
+export function needsCalibration(norm: Normalisation): boolean {
+  return norm !== 'qcfs';
 }

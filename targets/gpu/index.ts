@@ -12,7 +12,8 @@ import { sizeOf } from '../../compiler/ir/tensor.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
 import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
-import type { CheckReport, CompileOptions, EmitResult, Target } from '../target.js';
+import type { CheckReport, EmitResult, Target } from '../target.js';
+import { GPU_OPTIONS, type GpuOptions } from './options.js';
 import { loweringContext } from './lower.js';
 import { type GpuManifest, MANIFEST_FORMAT } from './manifest.js';
 import { encodeModel } from './onnx-builder.js';
@@ -28,7 +29,7 @@ export interface CompiledGpu {
   readonly manifest: GpuManifest;
 }
 
-function resolveOptions(model: SnnModel, options: CompileOptions) {
+function resolveOptions(model: SnnModel, options: GpuOptions) {
   const timesteps = options.timesteps ?? model.timesteps;
   const batch = options.batch ?? DEFAULT_BATCH;
   // layerwise by default (the fastest), scan for a model that reads earlier steps (a cycle, a delay listed later).
@@ -37,13 +38,13 @@ function resolveOptions(model: SnnModel, options: CompileOptions) {
   if (!Number.isInteger(batch) || batch < 1) throw badInput(`--batch must be a positive integer, got ${batch}`);
   if (!SCHEDULES.includes(sched)) throw badInput(`--schedule must be one of ${SCHEDULES.join(', ')}, got "${options.schedule}"`);
   const neurons = model.layers.filter(isSpikingLayer).map((l) => l.name);
-  const probes = options.probes === 'all' ? neurons : [...(options.probes ?? [])];
+  const probes = options.probes === 'all' || options.probes?.includes('all') ? neurons : [...(options.probes ?? [])];
   for (const p of probes) if (!neurons.includes(p)) throw badInput(`probe "${p}" is not a spiking neuron layer of the model (spiking layers: ${neurons.join(', ')})`);
   return { timesteps, batch, schedule: sched, probes, outputSteps: options.outputSteps ?? false };
 }
 
 /** Compiles in memory: the ONNX bytes and the manifest. Deterministic: same input, same bytes. */
-export function compileGpu(model: SnnModel, options: CompileOptions = {}): CompiledGpu {
+export function compileGpu(model: SnnModel, options: GpuOptions = {}): CompiledGpu {
   const shapes = verifyModel(model);
   const opts = resolveOptions(model, options);
   const ctx = loweringContext(model, shapes, opts.batch, opts.timesteps);
@@ -79,19 +80,13 @@ export function compileGpu(model: SnnModel, options: CompileOptions = {}): Compi
   return { onnx, manifest };
 }
 
-export const gpuTarget: Target = {
+export const gpuTarget: Target<GpuOptions> = {
   name: 'gpu',
   description: 'ONNX model for onnxruntime (CPU, CUDA, WebGPU, browser)',
   /** The lowering interprets each model's declaration, so every declared model runs. */
   neuronModels: 'all',
-  options: [
-    {
-      flags: '--schedule <kind>',
-      description: 'gpu: layerwise = each layer over all T·B at once (fastest; the default); scan = one ONNX Scan over time (the default for a model with cycles or delays read earlier); step = one step per call, with state in/out (streaming)',
-      choices: SCHEDULES,
-    },
-  ],
-  check(model: SnnModel, options: CompileOptions): CheckReport {
+  options: GPU_OPTIONS,
+  check(model: SnnModel, options: GpuOptions): CheckReport {
     const shapes = verifyModel(model);
     const opts = resolveOptions(model, options);
     const rows = model.layers.map((l) => {
@@ -101,7 +96,7 @@ export const gpuTarget: Target = {
     });
     return { target: 'gpu', fits: true, rows, messages: [`schedule ${opts.schedule}, T=${opts.timesteps}, batch ${opts.batch}: onnxruntime has no fixed resource limits`] };
   },
-  async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
+  async emit(model: SnnModel, outDir: string, options: GpuOptions): Promise<EmitResult> {
     const { onnx, manifest } = compileGpu(model, options);
     await writeDirAtomic(outDir, (tmp) => {
       writeFileSync(join(tmp, 'model.onnx'), onnx);

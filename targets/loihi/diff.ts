@@ -1,11 +1,12 @@
 /** `snnc diff --target loihi`: the Loihi emulator beside the float simulator (common/emulator-diff.ts). */
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { compareWithEmulator } from '../common/emulator-diff.js';
-import type { CompileOptions, EmulatorDiff } from '../target.js';
+import type { EmulatorDiff } from '../target.js';
 import { LoihiEmulator } from './emulator.js';
+import type { LoihiOptions } from './options.js';
 import { compileLoihi } from './index.js';
 
-export function diffLoihi(model: SnnModel, raw: Float32Array, batch: number, options: CompileOptions = {}): EmulatorDiff {
+export function diffLoihi(model: SnnModel, raw: Float32Array, batch: number, options: LoihiOptions = {}): EmulatorDiff {
   const compiled = compileLoihi(model, options);
   const d = compiled.descriptor;
   const pops = d.populations.filter((p) => p.profile.spiking);

@@ -13,16 +13,13 @@ import { SNNC_VERSION } from '../../compiler/version.js';
 import { writeArtifactFolder } from '../common/artifact-folder.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { positiveInt } from '../../compiler/io/option-values.js';
-import { type CheckReport, type CompileOptions, type EmitResult, type EmulatorDiff, type Engine, type ResourceRow, type Target, type TargetOption, checkNeuronModels, doesNotFitReport } from '../target.js';
+import { type CheckReport, type EmitResult, type EmulatorDiff, type Engine, type ResourceRow, type Target, checkNeuronModels, doesNotFitReport } from '../target.js';
 import { diffLoihi } from './diff.js';
 import { LoihiEmulator, readLoihiFolder } from './emulator.js';
-import { CHIPS, CHIP_KINDS, type ChipKind, type ChipSpec } from './chip.js';
+import { type LoihiOptions, LOIHI_OPTIONS, chipOf } from './options.js';
 import { type LoihiDescriptor, buildDescriptor } from './descriptor.js';
 import { type Partition, partitionLoihiCores } from './partition.js';
 import { LOIHI_NEURON_MODELS, type LoihiNetwork, quantiseForLoihi } from './quantise.js';
-
-export const DEFAULT_CHIP: ChipKind = 'loihi2';
 
 /** A compiled network in memory; `descriptor` and `ints` (loihi.bin) are what the emulator runs. */
 export interface CompiledLoihi {
@@ -32,14 +29,8 @@ export interface CompiledLoihi {
   readonly ints: Int32Array;
 }
 
-function chipOf(options: CompileOptions): ChipSpec {
-  const kind = (options.chip ?? DEFAULT_CHIP) as ChipKind;
-  if (!CHIP_KINDS.includes(kind)) throw badInput(`--chip must be one of ${CHIP_KINDS.join(', ')}, got "${options.chip}"`);
-  return CHIPS[kind];
-}
-
 /** Quantises and partitions, or throws a does-not-fit error naming the layer and resource. */
-export function planLoihi(model: SnnModel, options: CompileOptions = {}): { network: LoihiNetwork; partition: Partition } {
+export function planLoihi(model: SnnModel, options: LoihiOptions = {}): { network: LoihiNetwork; partition: Partition } {
   const chip = chipOf(options);
   if (options.timesteps !== undefined && !(Number.isInteger(options.timesteps) && options.timesteps >= 1)) throw badInput(`--timesteps must be a positive integer, got ${options.timesteps}`);
   const network = quantiseForLoihi(model, { timesteps: options.timesteps });
@@ -56,7 +47,7 @@ export function planLoihi(model: SnnModel, options: CompileOptions = {}): { netw
   return { network, partition };
 }
 
-export function compileLoihi(model: SnnModel, options: CompileOptions = {}): CompiledLoihi {
+export function compileLoihi(model: SnnModel, options: LoihiOptions = {}): CompiledLoihi {
   if (options.resetInterval !== undefined && !(Number.isInteger(options.resetInterval) && options.resetInterval >= 1)) throw badInput(`--reset-interval must be a positive integer, got ${options.resetInterval}`);
   const { network, partition } = planLoihi(model, options);
   const { descriptor, ints } = buildDescriptor(network, partition, {
@@ -111,14 +102,7 @@ function quantisationWarnings(network: LoihiNetwork): string[] {
   return out;
 }
 
-/** The options loihi takes (netx shares them: it uses the same quantisation). */
-export const LOIHI_OPTIONS: readonly TargetOption[] = [
-  { flags: '--chip <kind>', description: `loihi: chip generation (${CHIP_KINDS.join(' | ')}); sets the per-core budgets`, choices: CHIP_KINDS, default: DEFAULT_CHIP },
-  { flags: '--chips <n>', description: 'loihi: chips on the board; the model must fit in them', parse: positiveInt, default: 1 },
-  { flags: '--reset-interval <n>', description: "loihi: also reset every population every n steps (netx's reset_interval), staggered by depth", parse: positiveInt },
-];
-
-export const loihiTarget: Target = {
+export const loihiTarget: Target<LoihiOptions> = {
   name: 'loihi',
   description: 'Loihi 1/2 cores: loihi.json descriptor + loihi.bin, run by the bit-accurate emulator',
   neuronModels: LOIHI_NEURON_MODELS,
@@ -129,10 +113,10 @@ export const loihiTarget: Target = {
     const d = e.descriptor;
     return { input: d.input, timesteps: d.timesteps, description: `loihi emulator (${d.chip}, ${d.totals.cores} cores)`, batch: 16, run: (x, n, opt) => e.run(x, n, opt) };
   },
-  diff(model: SnnModel, raw: Float32Array, batch: number, options: CompileOptions): EmulatorDiff {
+  diff(model: SnnModel, raw: Float32Array, batch: number, options: LoihiOptions): EmulatorDiff {
     return diffLoihi(model, raw, batch, { ...options, chips: Number.MAX_SAFE_INTEGER }); // a diff is not bounded by the board
   },
-  check(model: SnnModel, options: CompileOptions): CheckReport {
+  check(model: SnnModel, options: LoihiOptions): CheckReport {
     try {
       checkNeuronModels(model, 'loihi', LOIHI_NEURON_MODELS);
       const { network, partition } = planLoihi(model, options);
@@ -150,7 +134,7 @@ export const loihiTarget: Target = {
       return doesNotFitReport('loihi', e);
     }
   },
-  async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
+  async emit(model: SnnModel, outDir: string, options: LoihiOptions): Promise<EmitResult> {
     checkNeuronModels(model, 'loihi', LOIHI_NEURON_MODELS);
     const c = compileLoihi(model, options);
     const d = c.descriptor;

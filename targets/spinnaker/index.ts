@@ -13,21 +13,19 @@ import { SNNC_VERSION } from '../../compiler/version.js';
 import { writeArtifactFolder } from '../common/artifact-folder.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { positiveInt, positiveNumber } from '../../compiler/io/option-values.js';
-import { type CheckReport, type CompileOptions, type EmitResult, type Engine, type ResourceRow, type Target, type TargetOption, checkNeuronModels, doesNotFitReport } from '../target.js';
+import { type CheckReport, type EmitResult, type Engine, type ResourceRow, type Target, checkNeuronModels, doesNotFitReport } from '../target.js';
 import { diffSpinnaker } from './diff.js';
 import { SpinnakerEmulator, readSpinnakerFolder } from './emulator.js';
 import { type BuiltSpinnaker, buildSpinnaker } from './descriptor.js';
-import { MACHINE_HELP, machineByName } from './machine.js';
+import { machineByName } from './machine.js';
+import { DEFAULT_MACHINE, SPINNAKER_OPTIONS, type SpinnakerOptions } from './options.js';
 import { SPINNAKER_NEURON_MODELS, type SpinnakerNetwork, quantiseForSpinnaker } from './quantise.js';
-
-export const DEFAULT_MACHINE = 'spinn5';
 
 export interface CompiledSpinnaker extends BuiltSpinnaker {
   readonly network: SpinnakerNetwork;
 }
 
-export function compileSpinnaker(model: SnnModel, options: CompileOptions = {}): CompiledSpinnaker {
+export function compileSpinnaker(model: SnnModel, options: SpinnakerOptions = {}): CompiledSpinnaker {
   if (options.timesteps !== undefined && !(Number.isInteger(options.timesteps) && options.timesteps >= 1)) throw badInput(`--timesteps must be a positive integer, got ${options.timesteps}`);
   const atoms = options.atomsPerCore;
   if (atoms !== undefined && !(Number.isInteger(atoms) && atoms >= 1 && atoms <= 256)) throw badInput(`--atoms-per-core must be an integer in 1…256, got ${atoms}`);
@@ -72,18 +70,7 @@ function warnings(c: CompiledSpinnaker): string[] {
   return c.network.quantisation.filter((r) => Number(r['weights → 0']) > 0).map((r) => `layer "${r.layer}": ${r['weights → 0']} non-zero weights round to 0 at ring-buffer shift ${r['shift exc/inh']}`);
 }
 
-/** The options spinnaker takes (pynn shares them: it writes the same network). */
-export const SPINNAKER_OPTIONS: readonly TargetOption[] = [
-  { flags: '--machine <name>', description: `spinnaker: ${MACHINE_HELP}`, default: DEFAULT_MACHINE },
-  { flags: '--atoms-per-core <n>', description: 'spinnaker: most neurons per core (≤ 256, the default)', parse: positiveInt },
-  {
-    flags: '--max-summed-weight <nA>',
-    description: 'spinnaker: expected summed weight per step and synapse type, which sets the ring-buffer shift (default: every input spiking at once; smaller gives finer weights but can saturate or overflow)',
-    parse: positiveNumber,
-  },
-];
-
-export const spinnakerTarget: Target = {
+export const spinnakerTarget: Target<SpinnakerOptions> = {
   name: 'spinnaker',
   description: 'SpiNNaker-1 IF_curr_exp cores: spinnaker.json (placements, keys, routing tables, master population tables) + spinnaker.bin (synaptic matrices), run by the fixed-point emulator',
   neuronModels: SPINNAKER_NEURON_MODELS,
@@ -95,7 +82,7 @@ export const spinnakerTarget: Target = {
     return { input: d.input, timesteps: d.timesteps, description: `spinnaker emulator (${d.machine.name}, ${d.totals.cores} cores on ${d.totals.chips} chips)`, batch: 16, run: (x, n, opt) => e.run(x, n, opt) };
   },
   diff: (model, raw, batch, options) => diffSpinnaker(model, raw, batch, options),
-  check(model: SnnModel, options: CompileOptions): CheckReport {
+  check(model: SnnModel, options: SpinnakerOptions): CheckReport {
     try {
       checkNeuronModels(model, 'spinnaker', SPINNAKER_NEURON_MODELS);
       const c = compileSpinnaker(model, options);
@@ -114,7 +101,7 @@ export const spinnakerTarget: Target = {
       return doesNotFitReport('spinnaker', e);
     }
   },
-  async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
+  async emit(model: SnnModel, outDir: string, options: SpinnakerOptions): Promise<EmitResult> {
     checkNeuronModels(model, 'spinnaker', SPINNAKER_NEURON_MODELS);
     const c = compileSpinnaker(model, options);
     const d = c.descriptor;

@@ -17,8 +17,8 @@ import { encodeNpyFloat32 } from '../../compiler/io/npy.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
 import { writeTargetFolder } from '../common/artifact-folder.js';
 import { forEachFanIn } from '../common/synaptic-terms.js';
-import { type CompileOptions, type EmitResult, type Target, checkNeuronModels, doesNotFitReport } from '../target.js';
-import { SPINNAKER_OPTIONS } from './index.js';
+import { type EmitResult, type Target, checkNeuronModels, doesNotFitReport } from '../target.js';
+import { SPINNAKER_OPTIONS, type SpinnakerOptions } from './options.js';
 import { ACCUM_ONE } from './fixed-point.js';
 import { spinnakerTarget } from './index.js';
 import { SPINNAKER_NEURON_MODELS, type SpinnakerNetwork, quantiseForSpinnaker } from './quantise.js';
@@ -99,7 +99,7 @@ function script(net: SpinnakerNetwork, files: Map<string, string>): string {
   return lines.join('\n');
 }
 
-export const pynnTarget: Target = {
+export const pynnTarget: Target<SpinnakerOptions> = {
   name: 'pynn',
   description: 'a PyNN script (network.py + connection lists) that rebuilds the spinnaker network for sPyNNaker',
   neuronModels: SPINNAKER_NEURON_MODELS,
@@ -112,7 +112,7 @@ export const pynnTarget: Target = {
     }
     return { ...spinnakerTarget.check(model, options), target: 'pynn' };
   },
-  async emit(model: SnnModel, outDir: string, options: CompileOptions): Promise<EmitResult> {
+  async emit(model: SnnModel, outDir: string, options: SpinnakerOptions): Promise<EmitResult> {
     checkNeuronModels(model, 'pynn', SPINNAKER_NEURON_MODELS);
     const net = quantiseForSpinnaker(model, { timesteps: options.timesteps, maxSummedWeight: options.maxSummedWeight });
     const blobs = new Map<string, Uint8Array>();

@@ -17,23 +17,32 @@ import { tempDir } from '../helpers/tmp.js';
 import { ALL_MODELS } from '../helpers/models.js';
 
 const dir = tempDir();
-const seen: { command: string; options: CompileOptions }[] = [];
+const seen: { command: string; options: FakeOptions }[] = [];
+
+/** The fake target's typed options: the common ones plus its own (`--fake-level`, and `--fake-name` stored as `label`). */
+interface FakeOptions extends CompileOptions {
+  readonly fakeLevel?: number;
+  readonly label?: string;
+}
 
 /** A target that writes one file, counts neurons, and "emulates" by returning zeros. */
-const fake: Target = {
+const fake: Target<FakeOptions> = {
   name: 'fake',
   description: 'a target defined in a test file',
   neuronModels: ['if', 'lif'],
-  options: [{ flags: '--fake-level <n>', description: 'fake: how hard to try', parse: positiveInt, default: 2 }],
+  options: [
+    { flags: '--fake-level <n>', description: 'fake: how hard to try', parse: positiveInt, default: 2 },
+    { flags: '--fake-name <text>', description: 'fake: a label for the folder', field: 'label' },
+  ],
   check(model, options) {
     seen.push({ command: 'check', options });
-    return { target: 'fake', fits: true, rows: model.layers.map((l) => ({ layer: l.name })), messages: [`fake level ${(options as { fakeLevel?: number }).fakeLevel}`] };
+    return { target: 'fake', fits: true, rows: model.layers.map((l) => ({ layer: l.name })), messages: [`fake level ${options.fakeLevel}`] };
   },
   async emit(model, outDir, options) {
     seen.push({ command: 'compile', options });
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'fake.json'), JSON.stringify({ model: model.name, shape: model.input.shape, timesteps: model.timesteps }));
-    return { files: ['fake.json'], summary: { level: (options as { fakeLevel?: number }).fakeLevel ?? 0 } };
+    return { files: ['fake.json'], summary: { level: options.fakeLevel ?? 0, label: options.label ?? '' } };
   },
   recognises: (d) => existsSync(join(d, 'fake.json')),
   async open(d) {
@@ -81,10 +90,10 @@ describe('a target defined in a test file', () => {
 
   it('compile and check reach it with its option; run opens its folder; diff runs its emulator', async () => {
     const out = join(dir, 'fake-out');
-    const c = await snnc(['compile', modelPath, '--target', 'fake', '--fake-level', '5', '-o', out, '--json']);
+    const c = await snnc(['compile', modelPath, '--target', 'fake', '--fake-level', '5', '--fake-name', 'x1', '-o', out, '--json']);
     expect(c.code, c.stderr).toBe(0);
-    expect(JSON.parse(c.stdout)).toMatchObject({ target: 'fake', files: ['fake.json'], level: 5 });
-    expect(seen.at(-1)).toMatchObject({ command: 'compile', options: { fakeLevel: 5 } });
+    expect(JSON.parse(c.stdout)).toMatchObject({ target: 'fake', files: ['fake.json'], level: 5, label: 'x1' });
+    expect(seen.at(-1)).toMatchObject({ command: 'compile', options: { fakeLevel: 5, label: 'x1' } });
     const k = await snnc(['check', modelPath, '--target', 'fake']);
     expect(k.stdout).toMatch(/fake level 2/); // the option's default
     const r = await snnc(['run', out, '--input', xPath, '--json']);

@@ -12,7 +12,7 @@ import * as L from '../../compiler/ir/layers.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { tensor } from '../../compiler/ir/tensor.js';
 import { readArray } from '../../compiler/io/datasets.js';
-import { diffLoihi } from '../../tools/emulator-diff.js';
+import { diffLoihi } from '../../targets/loihi/diff.js';
 import { LoihiEmulator } from '../../targets/loihi/emulator.js';
 import { compileLoihi, loihiTarget, planLoihi } from '../../targets/loihi/index.js';
 import { snncErrorMessage } from '../helpers/errors.js';
