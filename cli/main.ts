@@ -6,7 +6,7 @@
  */
 import { extname, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { type LoadOptions, MODEL_FORMATS, loadModel } from '../compiler/frontends/index.js';
+import { MODEL_FORMATS, loadModel } from '../compiler/frontends/index.js';
 import { writeModelJson } from '../compiler/ir/serialize/write.js';
 import { modelSchema } from '../compiler/ir/serialize/schema.js';
 import { layerKind } from '../compiler/ir/layers.js';
@@ -23,28 +23,13 @@ import { TARGETS, targetByName } from '../targets/index.js';
 import type { Engine } from '../targets/target.js';
 import { registerConversionCommands } from './convert.js';
 import { registerTrainCommand } from './train.js';
-import { MAX_TIMESTEPS, batchArg, intInRange, positiveNumber, timestepsArg } from './options.js';
+import { MAX_TIMESTEPS, addNirOptions, batchArg, intInRange, nirLoadOptions, timestepsArg } from './options.js';
+import { registerDemoCommand } from './demo.js';
 import { registerNeuronsCommand } from './neurons.js';
 import { registerReportCommand } from './report.js';
 import { printable, warn } from './terminal.js';
 import { type InputOptions, addInputOptions, loadInput, progress, report } from './predict.js';
 
-
-/** NIR and NetX import options from --dt/--reset/--timesteps (where a command has them); diagnostics go to stderr. */
-function nirLoadOptions(o: { dt?: number; reset?: 'zero' | 'subtract'; semantics?: 'nir' | 'snntorch'; timesteps?: number }): LoadOptions {
-  return {
-    nir: { dt: o.dt, reset: o.reset, semantics: o.semantics, timesteps: o.timesteps },
-    netx: { timesteps: o.timesteps },
-    onDiagnostic: (d) => warn(`node "${d.node}": ${d.message}`),
-  };
-}
-
-/** --dt and --reset for commands that also read a .nir model directly, as `snnc import` has them. */
-const addNirOptions = (c: Command) =>
-  c
-    .option('--dt <seconds>', '.nir model: time step for discretising the continuous-time graph (default 1e-4, the NIR paper\'s; 1/R for graphs of IF neurons only)', positiveNumber)
-    .addOption(new Option('--reset <mode>', '.nir model: reset of every spiking neuron, overriding the file (default: its v_reset, else zero)').choices(['zero', 'subtract']))
-    .addOption(new Option('--semantics <whose>', '.nir model: nir = NIR\'s equations (default); snntorch = LIF/CubaLIF subtract θ one step late, as snnTorch\'s Leaky/Synaptic do by default').choices(['nir', 'snntorch']));
 
 /** T for a .nir model run without -T on a time series [N, T, ...input shape]: the data's time axis (NIR files carry no T). */
 function nirTimesteps(modelPath: string, model: SnnModel, sampleShape: readonly number[], given: number | undefined): number {
@@ -236,6 +221,7 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerReportCommand(program);
   registerNeuronsCommand(program);
+  registerDemoCommand(program);
 
   program
     .command('schema')

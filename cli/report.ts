@@ -1,5 +1,5 @@
 /** `snnc report`: activity, SynOps and energy of a model on data, as text, JSON or a self-contained HTML page. */
-import { extname } from 'node:path';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { type Command, Option } from 'commander';
 import { badInput } from '../compiler/errors.js';
 import { loadModel } from '../compiler/frontends/index.js';
@@ -10,6 +10,7 @@ import { accuracyVsT } from '../tools/evaluate.js';
 import { measureActivity } from '../tools/report/activity.js';
 import { ENERGY_MODELS, estimateEnergy, readEnergyModels } from '../tools/report/energy.js';
 import { renderReportHtml } from '../tools/report/html.js';
+import { isDemoSite } from '../tools/demo/site.js';
 import { positiveInt, timestepsArg, timestepsList } from './options.js';
 import { printable } from './terminal.js';
 
@@ -27,9 +28,11 @@ export function registerReportCommand(program: Command): void {
     .addOption(new Option('--engine <name>', 'engine for accuracy vs T').choices(['ort', 'simulator']).default('ort'))
     .option('--energy <table.json>', 'extra energy table(s): {name, ac, neuron, mac?} in joules per operation, or a list')
     .option('-o, --out <report.html>', 'write a self-contained HTML report')
+    .option('--demo <site>', 'link the HTML report to this model\'s live demo (a folder written by snnc demo)')
     .option('--json', 'print the report as JSON on stdout')
     .action(async (modelPath: string, o) => {
       if (o.out) checkOutputFile(o.out);
+      if (o.demo && !(o.out && isDemoSite(o.demo))) throw badInput(o.out ? `--demo ${o.demo}: not a site written by snnc demo` : '--demo links the HTML report: give -o report.html');
       if (extname(modelPath).toLowerCase() !== '.json') throw badInput(`${modelPath}: report takes a model.json (compiled folders get core maps with the Loihi and SpiNNaker targets)`);
       const model = await loadModel(modelPath);
       const T = o.timesteps ?? model.timesteps;
@@ -43,7 +46,8 @@ export function registerReportCommand(program: Command): void {
       const accuracy = all.labels && !events ? await accuracyVsT(model, all, [...new Set([...o.accuracyTimesteps, T])].sort((a, b) => a - b), { engine: o.engine }) : undefined;
       if (o.out) {
         const source = `${modelPath} on ${o.data}${range ? ` [${o.range}]` : ''}`;
-        writeFileAtomic(o.out, renderReportHtml({ activity, energy, accuracy, source, generatedBy: `snnc ${SNNC_VERSION}` }));
+        const demo = o.demo ? { href: relative(dirname(resolve(o.out)), join(resolve(o.demo), 'index.html')).split(sep).join('/'), folder: o.demo } : undefined;
+        writeFileAtomic(o.out, renderReportHtml({ activity, energy, accuracy, source, generatedBy: `snnc ${SNNC_VERSION}`, demo }));
       }
       if (o.json) {
         const { raster: _raster, ...rest } = activity;

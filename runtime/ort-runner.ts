@@ -2,7 +2,7 @@
  * Runs a compiled gpu folder (model.onnx + manifest.json) with onnxruntime: onnxruntime-node (CPU,
  * WebGPU, CUDA execution providers) or onnxruntime-web (wasm; the same API in the browser). It pads the
  * last batch, encodes inputs exactly as the reference simulator does (encoders.ts), drives the `step`
- * schedule over time, and returns decoded outputs and any spike probes.
+ * schedule over time (step-session.ts), and returns decoded outputs and any spike probes.
  */
 import { existsSync } from 'node:fs';
 import { readInputFile, readInputText } from '../compiler/io/read-file.js';
@@ -10,13 +10,11 @@ import { join } from 'node:path';
 import type * as OrtTypes from 'onnxruntime-node';
 import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
-import { averagesOverTime } from '../compiler/ir/model.js';
 import { type GpuManifest, checkManifestAgainstOnnx, graphInterface, parseManifest } from '../targets/gpu/manifest.js';
-import { preprocess, rateEncode, timeMajor } from '../compiler/reference/encoders.js';
 import type { RunOptions } from '../targets/target.js';
+import { type OrtSessionLike, StepSession, encodeSteps } from './step-session.js';
 
 type Ort = typeof OrtTypes;
-const f = Math.fround;
 
 export type OrtBackend = 'node' | 'web';
 
@@ -136,22 +134,10 @@ export class OrtRunner {
   /** One padded batch: raw [B, ...] → decoded y [B, C] and probes [T, B, N]. */
   private async runBatch(raw: Float32Array, sampleOffset: number): Promise<{ y: Float32Array; probes: Map<string, Float32Array>; ySteps?: Float32Array }> {
     const m = this.manifest;
-    const B = m.batch;
-    const T = m.timesteps;
-    const perStep = sizeOf(m.inputShape);
-    // Per-step inputs, time-major [T, B, ...], unless the graph takes the raw direct input.
-    let steps: Float32Array | undefined;
-    if (m.encoding.type === 'rate') {
-      steps = rateEncode(preprocess(m.preprocess, raw, perStep, m.inputShape[0]), B, perStep, T, m.encoding.seed, sampleOffset);
-    } else if (m.encoding.type === 'events') {
-      steps = timeMajor(raw, B, T, perStep);
-    }
-    const tensor = (data: Float32Array, dims: number[]) => new this.ort.Tensor('float32', data, dims);
-    const get = (r: OrtTypes.InferenceSession.OnnxValueMapType, name: string) => r[name].data as Float32Array;
-    const sizes = new Map([...graphInterface(m).outputs].map(([name, dims]) => [name, sizeOf(dims)]));
-
     if (m.schedule !== 'step') {
-      const r = await this.call({ [m.io.input.name]: tensor(steps ?? raw, m.io.input.dims) }, sizes);
+      const get = (r: OrtTypes.InferenceSession.OnnxValueMapType, name: string) => r[name].data as Float32Array;
+      const sizes = new Map([...graphInterface(m).outputs].map(([name, dims]) => [name, sizeOf(dims)]));
+      const r = await this.call({ [m.io.input.name]: new this.ort.Tensor('float32', encodeSteps(m, raw, sampleOffset) ?? raw, m.io.input.dims) }, sizes);
       return {
         y: get(r, m.io.output.name),
         probes: new Map(m.io.probes.map((p) => [p.layer, get(r, p.name)])),
@@ -159,32 +145,19 @@ export class OrtRunner {
       };
     }
 
-    const y = new Float32Array(B * m.classes);
-    const ySteps = m.io.outputSteps ? new Float32Array(T * B * m.classes) : undefined;
-    const probes = new Map(m.io.probes.map((p) => [p.layer, new Float32Array(T * B * p.dims[1])]));
-    const state = new Map<string, Float32Array>(m.io.states.map((s) => [s.input, initialState(s.init, sizeOf(s.dims))]));
-    for (let t = 0; t < T; t++) {
-      const x = steps ? steps.subarray(t * B * perStep, (t + 1) * B * perStep) : raw;
-      const feeds: Record<string, OrtTypes.Tensor> = { [m.io.input.name]: tensor(x, m.io.input.dims) };
-      for (const s of m.io.states) feeds[s.input] = tensor(state.get(s.input)!, s.dims);
-      const r = await this.call(feeds, sizes);
-      const yt = get(r, m.io.output.name);
-      for (let i = 0; i < y.length; i++) y[i] = f(y[i] + yt[i]);
-      ySteps?.set(yt, t * B * m.classes);
-      for (const s of m.io.states) state.set(s.input, get(r, s.output));
-      for (const p of m.io.probes) probes.get(p.layer)!.set(get(r, p.name), t * B * p.dims[1]);
+    const session = new StepSession(m, this.ort, this.session as unknown as OrtSessionLike, this.source);
+    session.start(raw, sampleOffset);
+    const ySteps = m.io.outputSteps ? new Float32Array(m.timesteps * m.batch * m.classes) : undefined;
+    const probes = new Map(m.io.probes.map((p) => [p.layer, new Float32Array(m.timesteps * sizeOf(p.dims))]));
+    while (!session.done) {
+      const r = await session.step();
+      ySteps?.set(r.y, (r.t - 1) * r.y.length);
+      for (const [layer, spikes] of r.probes) probes.get(layer)!.set(spikes, (r.t - 1) * spikes.length);
     }
-    if (averagesOverTime(m.decoding)) for (let i = 0; i < y.length; i++) y[i] = f(y[i] / T);
-    return { y, probes, ySteps };
+    return { y: session.decoded(), probes, ySteps };
   }
 
   async close(): Promise<void> {
     await this.session.release();
   }
-}
-
-/** A state tensor of `size` values: one initial value everywhere, or one per neuron repeated over the batch. */
-function initialState(init: number | readonly number[], size: number): Float32Array {
-  if (typeof init === 'number') return new Float32Array(size).fill(init);
-  return Float32Array.from({ length: size }, (_, i) => init[i % init.length]);
 }

@@ -13,6 +13,8 @@ export interface ReportInput {
   readonly accuracy?: ReadonlyMap<number, number>;
   readonly source: string;
   readonly generatedBy: string;
+  /** The live demo of this model (`snnc demo`): its index.html relative to the report, and the folder to serve. */
+  readonly demo?: { readonly href: string; readonly folder: string };
 }
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -137,7 +139,7 @@ figure{margin:16px 0}figcaption{font-weight:600;margin-bottom:4px}.plot{max-widt
 </style></head><body>
 <h1>snnc activity report: ${esc(a.model)}</h1>
 <p class="meta">${esc(r.source)} · ${a.samples} samples · T = ${a.timesteps} · ${esc(r.generatedBy)}</p>
-<div class="cards">
+${r.demo ? `<p class="meta">Live demo: <a href="${esc(r.demo.href)}">${esc(r.demo.href)}</a> (draw an input and watch each layer spike; serve it with <code>snnc demo --serve ${esc(r.demo.folder)}</code>)</p>\n` : ''}<div class="cards">
 <div class="card">accuracy (T=${a.timesteps})<b>${r.accuracy?.has(a.timesteps) ? `${r.accuracy.get(a.timesteps)!.toFixed(2)} %` : 'no labels'}</b></div>
 <div class="card">spikes / sample<b>${num(t.spikes)}</b></div>
 <div class="card">activation sparsity<b>${num(t.activationSparsity, 4)}</b></div>
