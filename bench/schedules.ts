@@ -18,7 +18,7 @@ import { loadDataset } from '../compiler/io/datasets.js';
 import { OrtRunner } from '../runtime/ort-runner.js';
 import { simulate } from '../compiler/reference/simulator.js';
 import { emitSynaptic, loweringContext } from '../targets/gpu/lower.js';
-import { GraphBuilder, encodeModel } from '../targets/gpu/onnx-builder.js';
+import { GraphBuilder, encodeModel } from '../targets/common/onnx-builder.js';
 import { compileGpu } from '../targets/gpu/index.js';
 import { SCHEDULES } from '../targets/gpu/schedules.js';
 import * as ort from 'onnxruntime-node';

@@ -55,7 +55,7 @@ export async function openCompiled(dir: string, options: RunOptions = {}): Promi
   return {
     input: { shape: m.inputShape, encoding: m.encoding },
     timesteps: m.timesteps,
-    description: `onnxruntime-${options.backend ?? 'node'} ${m.schedule}`,
+    description: `onnxruntime-${options.backend ?? 'node'} ${m.schedule}${m.numerics ? `, ${m.numerics.chip} integer arithmetic` : ''}`,
     batch: m.batch,
     run: (x, n, o) => runner.run(x, n, o.sampleOffset),
     close: () => runner.close(),

@@ -13,6 +13,7 @@ import { sizeOf } from '../compiler/ir/tensor.js';
 import { type GpuManifest, checkManifestAgainstOnnx, graphInterface, parseManifest } from '../targets/gpu/manifest.js';
 import type { RunOptions } from '../targets/target.js';
 import { type OrtSessionLike, StepSession, encodeSteps } from './step-session.js';
+import { decodeLoihi, loihiInput } from './loihi-numerics.js';
 
 type Ort = typeof OrtTypes;
 
@@ -29,7 +30,19 @@ export interface RunResult {
   readonly spikes: Map<string, Uint8Array>;
   /** Per-step output values [T, n, classes], when compiled with outputSteps. */
   readonly outputSteps?: Float32Array;
+  /** `--numerics loihi`: u and v [S, n, N] (Loihi units) of each probed population; spikes are then [S, n, N] too. */
+  readonly states?: Map<string, { u: Int32Array; v: Int32Array }>;
 }
+
+/** A padded batch ready to run: its graph input (absent for the step schedule, which feeds each step itself). */
+interface Prepared {
+  readonly raw: Float32Array;
+  readonly sampleOffset: number;
+  readonly feed?: OrtTypes.Tensor;
+}
+
+/** The typed array onnxruntime returns for each element type the interface uses. */
+const ARRAY_OF = { float: Float32Array, int32: Int32Array, uint8: Uint8Array } as const;
 
 /** An error's message, first line only (onnxruntime's may carry a native stack). */
 const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
@@ -75,17 +88,18 @@ export class OrtRunner {
     }
   }
 
-  /** One onnxruntime call, its errors named; every output the runner reads present with `size` values. */
-  private async call(feeds: Record<string, OrtTypes.Tensor>, sizes: ReadonlyMap<string, number>): Promise<OrtTypes.InferenceSession.OnnxValueMapType> {
+  /** One onnxruntime call, its errors named; every output the runner reads present with its element type and size. */
+  private async call(feeds: Record<string, OrtTypes.Tensor>): Promise<OrtTypes.InferenceSession.OnnxValueMapType> {
     let r: OrtTypes.InferenceSession.OnnxValueMapType;
     try {
       r = await this.session.run(feeds);
     } catch (e) {
       throw badInput(`${this.source}: onnxruntime failed to run the graph: ${firstLine(e)}`);
     }
-    for (const [name, size] of sizes) {
+    for (const [name, { dims, elem }] of graphInterface(this.manifest).outputs) {
       const v = r[name];
-      if (!v || !(v.data instanceof Float32Array) || v.data.length !== size) throw badInput(`${this.source}: graph output "${name}" ${v ? `has ${v.data.length} ${v.type} values` : 'is missing'}; manifest.json expects ${size} float32 values`);
+      const size = sizeOf(dims);
+      if (!v || !(v.data instanceof ARRAY_OF[elem]) || v.data.length !== size) throw badInput(`${this.source}: graph output "${name}" ${v ? `has ${v.data.length} ${v.type} values` : 'is missing'}; manifest.json expects ${size} ${elem} values`);
     }
     return r;
   }
@@ -106,47 +120,68 @@ export class OrtRunner {
     const per = this.sampleSize;
     if (raw.length !== n * per) throw badInput(`input has ${raw.length} values, expected ${n} samples × ${per}`);
     const output = new Float32Array(n * m.classes);
-    const spikes = new Map<string, Uint8Array>(m.io.probes.map((p) => [p.layer, new Uint8Array(m.timesteps * n * p.dims[p.dims.length - 1])]));
+    const steps = m.numerics?.steps ?? m.timesteps;
+    const width = (layer: string) => m.io.probes.find((p) => p.layer === layer)!.dims.at(-1)!;
+    const spikes = new Map<string, Uint8Array>(m.io.probes.map((p) => [p.layer, new Uint8Array(steps * n * width(p.layer))]));
+    const states = m.numerics && new Map(m.numerics.states.map((s) => [s.layer, { u: new Int32Array(steps * n * width(s.layer)), v: new Int32Array(steps * n * width(s.layer)) }]));
     const outputSteps = m.io.outputSteps ? new Float32Array(m.timesteps * n * m.classes) : undefined;
+    /** One padded batch of raw input, encoded for the graph. */
+    const prepare = (start: number) => {
+      const batch = new Float32Array(B * per);
+      batch.set(raw.subarray(start * per, Math.min(n, start + B) * per));
+      return this.prepare(batch, sampleOffset + start);
+    };
+    let next = prepare(0);
     for (let start = 0; start < n; start += B) {
       const count = Math.min(B, n - start);
-      const batch = new Float32Array(B * per);
-      batch.set(raw.subarray(start * per, (start + count) * per));
-      const { y, probes, ySteps } = await this.runBatch(batch, sampleOffset + start);
+      const pending = this.execute(next);
+      if (start + B < n) next = prepare(start + B); // encodes the next batch in JS while onnxruntime runs this one
+      const { y, probes, ySteps, uv } = await pending;
       output.set(y.subarray(0, count * m.classes), start * m.classes);
       /** Copies the valid rows of a [T, B, N] batch result into [T, n, N]. */
-      const gather = (steps: Float32Array, dst: Float32Array | Uint8Array) => {
-        const N = steps.length / (m.timesteps * B);
-        for (let t = 0; t < m.timesteps; t++) {
-          for (let b = 0; b < count; b++) {
-            const src = steps.subarray((t * B + b) * N, (t * B + b + 1) * N);
-            for (let k = 0; k < N; k++) dst[(t * n + start + b) * N + k] = src[k];
-          }
+      const gather = (seq: ArrayLike<number>, dst: Float32Array | Uint8Array | Int32Array, T: number) => {
+        const N = seq.length / (T * B);
+        for (let t = 0; t < T; t++) {
+          for (let b = 0; b < count; b++) for (let k = 0; k < N; k++) dst[(t * n + start + b) * N + k] = seq[(t * B + b) * N + k];
         }
       };
-      for (const [layer, steps] of probes) gather(steps, spikes.get(layer)!);
-      if (outputSteps && ySteps) gather(ySteps, outputSteps);
+      for (const [layer, seq] of probes) gather(seq, spikes.get(layer)!, steps);
+      for (const [layer, { u, v }] of uv ?? []) {
+        gather(u, states!.get(layer)!.u, steps);
+        gather(v, states!.get(layer)!.v, steps);
+      }
+      if (outputSteps && ySteps) gather(ySteps, outputSteps, m.timesteps);
       onBatch?.(start + count);
     }
-    return { output, classes: m.classes, spikes, outputSteps };
+    return { output, classes: m.classes, spikes, outputSteps, ...(states ? { states } : {}) };
   }
 
-  /** One padded batch: raw [B, ...] → decoded y [B, C] and probes [T, B, N]. */
-  private async runBatch(raw: Float32Array, sampleOffset: number): Promise<{ y: Float32Array; probes: Map<string, Float32Array>; ySteps?: Float32Array }> {
+  /** A padded batch's graph input: encoded steps (rate, events), host currents (loihi numerics), or the raw direct input. */
+  private prepare(raw: Float32Array, sampleOffset: number): Prepared {
     const m = this.manifest;
-    if (m.schedule !== 'step') {
-      const get = (r: OrtTypes.InferenceSession.OnnxValueMapType, name: string) => r[name].data as Float32Array;
-      const sizes = new Map([...graphInterface(m).outputs].map(([name, dims]) => [name, sizeOf(dims)]));
-      const r = await this.call({ [m.io.input.name]: new this.ort.Tensor('float32', encodeSteps(m, raw, sampleOffset) ?? raw, m.io.input.dims) }, sizes);
+    if (m.numerics) {
+      const input = loihiInput(m, m.numerics, raw, sampleOffset);
+      return { raw, sampleOffset, feed: new this.ort.Tensor(input.type, input.data, m.io.input.dims) };
+    }
+    if (m.schedule === 'step') return { raw, sampleOffset };
+    return { raw, sampleOffset, feed: new this.ort.Tensor('float32', encodeSteps(m, raw, sampleOffset) ?? raw, m.io.input.dims) };
+  }
+
+  /** Runs a prepared batch: decoded y [B, C] and probes [T, B, N] (loihi numerics: [S, B, N], with u and v). */
+  private async execute(batch: Prepared): Promise<{ y: Float32Array; probes: Map<string, ArrayLike<number>>; ySteps?: Float32Array; uv?: Map<string, { u: Int32Array; v: Int32Array }> }> {
+    const m = this.manifest;
+    if (batch.feed) {
+      const r = await this.call({ [m.io.input.name]: batch.feed });
+      const n = m.numerics;
       return {
-        y: get(r, m.io.output.name),
-        probes: new Map(m.io.probes.map((p) => [p.layer, get(r, p.name)])),
-        ySteps: m.io.outputSteps ? get(r, m.io.outputSteps.name) : undefined,
+        y: n ? decodeLoihi(m, n, r[m.io.output.name].data as Int32Array) : (r[m.io.output.name].data as Float32Array),
+        probes: new Map(m.io.probes.map((p) => [p.layer, r[p.name].data as Float32Array | Uint8Array])),
+        ...(m.io.outputSteps ? { ySteps: r[m.io.outputSteps.name].data as Float32Array } : {}),
+        ...(n ? { uv: new Map(n.states.map((s) => [s.layer, { u: r[s.u].data as Int32Array, v: r[s.v].data as Int32Array }])) } : {}),
       };
     }
-
     const session = new StepSession(m, this.ort, this.session as unknown as OrtSessionLike, this.source);
-    session.start(raw, sampleOffset);
+    session.start(batch.raw, batch.sampleOffset);
     const ySteps = m.io.outputSteps ? new Float32Array(m.timesteps * m.batch * m.classes) : undefined;
     const probes = new Map(m.io.probes.map((p) => [p.layer, new Float32Array(m.timesteps * sizeOf(p.dims))]));
     while (!session.done) {

@@ -12,11 +12,12 @@ import { sizeOf } from '../../compiler/ir/tensor.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
 import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
-import type { CheckReport, EmitResult, Target } from '../target.js';
-import { GPU_OPTIONS, type GpuOptions } from './options.js';
+import { type CheckReport, type EmitResult, type Target, doesNotFitReport } from '../target.js';
+import { GPU_OPTIONS, type GpuOptions, NUMERICS } from './options.js';
+import { compileLoihiNumerics } from './loihi-numerics.js';
 import { loweringContext } from './lower.js';
 import { type GpuManifest, MANIFEST_FORMAT } from './manifest.js';
-import { encodeModel } from './onnx-builder.js';
+import { encodeModel } from '../common/onnx-builder.js';
 import { SCHEDULES, type Schedule, schedule } from './schedules.js';
 import { laterReads } from '../../compiler/ir/graph.js';
 
@@ -46,7 +47,9 @@ function resolveOptions(model: SnnModel, options: GpuOptions) {
 /** Compiles in memory: the ONNX bytes and the manifest. Deterministic: same input, same bytes. */
 export function compileGpu(model: SnnModel, options: GpuOptions = {}): CompiledGpu {
   const shapes = verifyModel(model);
-  const opts = resolveOptions(model, options);
+  if (options.numerics !== undefined && !NUMERICS.includes(options.numerics as never)) throw badInput(`--numerics must be one of ${NUMERICS.join(', ')}, got "${options.numerics}"`);
+  const opts = resolveOptions(model, { ...options, schedule: options.schedule ?? (options.numerics === 'loihi' ? 'layerwise' : undefined) });
+  if (options.numerics === 'loihi') return compileLoihiNumerics(model, options, { batch: opts.batch, probes: opts.probes, opset: OPSET, irVersion: IR_VERSION });
   const ctx = loweringContext(model, shapes, opts.batch, opts.timesteps);
   const { builder, io } = schedule(opts.schedule, ctx, { probes: opts.probes, outputSteps: opts.outputSteps });
   const sourceHash = modelHash(model);
@@ -87,6 +90,13 @@ export const gpuTarget: Target<GpuOptions> = {
   neuronModels: 'all',
   options: GPU_OPTIONS,
   check(model: SnnModel, options: GpuOptions): CheckReport {
+    if (options.numerics === 'loihi') {
+      try {
+        compileGpu(model, options);
+      } catch (e) {
+        return doesNotFitReport('gpu', e);
+      }
+    }
     const shapes = verifyModel(model);
     const opts = resolveOptions(model, options);
     const rows = model.layers.map((l) => {

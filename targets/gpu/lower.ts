@@ -11,7 +11,7 @@ import { isNeuron, isStateful } from '../../compiler/ir/layers.js';
 import type { ShapeMap } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { type Const, type NeuronProgram, type Operand, neuronProgram } from '../../compiler/ir/neuron-program.js';
-import { type GraphBuilder, int, ints } from './onnx-builder.js';
+import { type GraphBuilder, int, ints } from '../common/onnx-builder.js';
 
 /** What every schedule needs to know about a model. */
 export interface LoweringContext {

@@ -11,6 +11,27 @@ import { type GraphIO, SCHEDULES, type Schedule } from './schedules.js';
 
 export const MANIFEST_FORMAT = 'snnc-gpu';
 
+/**
+ * A folder compiled with `--numerics loihi`: the Loihi target's integer arithmetic in ONNX
+ * (targets/loihi/onnx.ts), layerwise. The graph takes uint8 input spikes [S, B, ...input] (rate, events)
+ * or int32 host currents [B, N] (direct input), and outputs y, int32 [S, B, classes]; the runner decodes
+ * steps window.start + 1 … start + length as the emulator does.
+ */
+export interface LoihiNumerics {
+  readonly kind: 'loihi';
+  readonly chip: string;
+  /** Steps the graph runs (S = window.start + window.length). */
+  readonly steps: number;
+  readonly window: { readonly start: number; readonly length: number };
+  /** What y holds: the output population's spikes (counted), or its v (summed and divided by 64·scale). */
+  readonly outputValues: 'spikes' | 'v';
+  readonly outputScale: number;
+  /** Direct input: the host computes `encoder` (a model.json document; absent = the preprocessed input) and feeds round(value·scale). */
+  readonly host?: { readonly scale: number; readonly encoder?: Record<string, unknown> };
+  /** int32 u and v outputs [S, B, N] of the probed populations. */
+  readonly states: readonly { readonly layer: string; readonly u: string; readonly v: string }[];
+}
+
 export interface GpuManifest {
   readonly format: typeof MANIFEST_FORMAT;
   readonly formatVersion: 1;
@@ -31,6 +52,8 @@ export interface GpuManifest {
   readonly decoding: Decoding;
   readonly classes: number;
   readonly io: GraphIO;
+  /** Absent: float32 arithmetic (the IR's). */
+  readonly numerics?: LoihiNumerics;
 }
 
 const dims = { type: 'array', items: integer(1, 1 << 24), minItems: 1, maxItems: 10 } as const;
@@ -70,6 +93,19 @@ export const gpuManifestSchema = {
       },
       ['input', 'output', 'states', 'probes'],
     ),
+    numerics: object(
+      {
+        kind: { const: 'loihi' },
+        chip: string,
+        steps: integer(1, 1 << 20),
+        window: object({ start: integer(0, 1 << 20), length: integer(1, 100_000) }),
+        outputValues: { enum: ['spikes', 'v'] },
+        outputScale: number,
+        host: object({ scale: number, encoder: { type: 'object' } }, ['scale']),
+        states: { type: 'array', items: object({ layer: string, u: tensorIO.properties.name, v: tensorIO.properties.name }) },
+      },
+      ['kind', 'chip', 'steps', 'window', 'outputValues', 'outputScale', 'states'],
+    ),
   },
 } as const;
 
@@ -86,6 +122,7 @@ export function parseManifest(text: string, file: string): GpuManifest {
   const m = parseWithSchema<GpuManifest>(text, file, gpuManifestSchema, (doc) => {
     if (doc?.format !== MANIFEST_FORMAT || doc.formatVersion !== 1) throw badInput(`${file}: not an snnc gpu manifest (format "${doc?.format}", expected "${MANIFEST_FORMAT}" version 1)`);
   });
+  if (m.numerics) return checkLoihiIO(m, m.numerics, file);
   const { batch: B, timesteps: T, classes: C, io } = m;
   const step = m.schedule === 'step';
   const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -117,25 +154,58 @@ export function parseManifest(text: string, file: string): GpuManifest {
   return m;
 }
 
-/** The graph's inputs and outputs the runner feeds and reads, each with its dims (from the manifest). */
-export function graphInterface(m: GpuManifest): { inputs: Map<string, readonly number[]>; outputs: Map<string, readonly number[]> } {
+/** The interface of a loihi-numerics graph (see LoihiNumerics) against the manifest's own fields. */
+function checkLoihiIO(m: GpuManifest, n: LoihiNumerics, file: string): GpuManifest {
+  const { batch: B, classes: C, io } = m;
+  const S = n.steps;
+  const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  const expectDims = (got: readonly number[], want: readonly number[], at: string) => check(same(got, want), file, at, () => `[${got.join(', ')}], expected [${want.join(', ')}]`);
+  check(m.schedule === 'layerwise', file, '/schedule', () => `"${m.schedule}"; loihi numerics are compiled layerwise`);
+  check(n.window.length === m.timesteps && n.window.start + n.window.length === S, file, '/numerics/window', () => `start ${n.window.start}, length ${n.window.length}; expected length T = ${m.timesteps} ending at step ${S}`);
+  check((n.host !== undefined) === (m.encoding.type === 'direct'), file, '/numerics/host', () => (n.host ? `present, but the input is ${m.encoding.type}-encoded spikes` : 'missing: direct input is fed by the host'));
+  if (!n.host) expectDims(io.input.dims, [S, B, ...m.inputShape], '/io/input/dims');
+  else check(io.input.dims.length === 2 && io.input.dims[0] === B, file, '/io/input/dims', () => `[${io.input.dims.join(', ')}], expected [${B}, neurons] host currents`);
+  check(S * B * product(io.input.dims.slice(-1)) <= MAX_TENSOR_VALUES * 4, file, '/io/input/dims', () => 'the input is too large');
+  expectDims(io.output.dims, [S, B, C], '/io/output/dims');
+  io.probes.forEach((p, i) => expectDims(p.dims, [S, B, p.dims[p.dims.length - 1]], `/io/probes/${i}/dims`));
+  check(io.states.length === 0 && !io.outputSteps, file, '/io', () => 'loihi numerics have no fed-back states or per-step float outputs');
+  n.states.forEach((s, i) => check(io.probes.some((p) => p.layer === s.layer), file, `/numerics/states/${i}/layer`, () => `"${s.layer}" is not a probed layer`));
+  const names = [io.output.name, ...io.probes.map((p) => p.name), ...n.states.flatMap((s) => [s.u, s.v])];
+  const dup = names.find((x, i) => names.indexOf(x) !== i);
+  check(dup === undefined, file, '/io', () => `graph output "${dup}" is named twice`);
+  return m;
+}
+
+/** ONNX element types the interface uses. */
+const ELEM = { float: 1, uint8: 2, int32: 6 } as const;
+type Elem = keyof typeof ELEM;
+
+/** The graph's inputs and outputs the runner feeds and reads, each with its dims and element type (from the manifest). */
+export function graphInterface(m: GpuManifest): { inputs: Map<string, { dims: readonly number[]; elem: Elem }>; outputs: Map<string, { dims: readonly number[]; elem: Elem }> } {
   const io = m.io;
+  const f = (dims: readonly number[], elem: Elem = 'float') => ({ dims, elem });
+  if (m.numerics) {
+    const dims = (layer: string) => io.probes.find((p) => p.layer === layer)!.dims;
+    return {
+      inputs: new Map([[io.input.name, f(io.input.dims, m.numerics.host ? 'int32' : 'uint8')]]),
+      outputs: new Map([[io.output.name, f(io.output.dims, 'int32')], ...io.probes.map((p) => [p.name, f(p.dims, 'uint8')] as const), ...m.numerics.states.flatMap((s) => [[s.u, f(dims(s.layer), 'int32')] as const, [s.v, f(dims(s.layer), 'int32')] as const])]),
+    };
+  }
   return {
-    inputs: new Map<string, readonly number[]>([[io.input.name, io.input.dims], ...io.states.map((s) => [s.input, s.dims] as [string, number[]])]),
-    outputs: new Map<string, readonly number[]>([
-      [io.output.name, io.output.dims],
-      ...io.states.map((s) => [s.output, s.dims] as [string, number[]]),
-      ...io.probes.map((p) => [p.name, p.dims] as [string, number[]]),
-      ...(io.outputSteps ? [[io.outputSteps.name, io.outputSteps.dims] as [string, number[]]] : []),
+    inputs: new Map([[io.input.name, f(io.input.dims)], ...io.states.map((s) => [s.input, f(s.dims)] as const)]),
+    outputs: new Map([
+      [io.output.name, f(io.output.dims)],
+      ...io.states.map((s) => [s.output, f(s.dims)] as const),
+      ...io.probes.map((p) => [p.name, f(p.dims)] as const),
+      ...(io.outputSteps ? [[io.outputSteps.name, f(io.outputSteps.dims)] as const] : []),
     ]),
   };
 }
 
-const FLOAT = 1;
-
 /**
  * Checks that model.onnx's graph has exactly the inputs the manifest feeds (besides initializers) and
- * every output it reads, all float32 with the manifest's dims (a symbolic dimension matches any).
+ * every output it reads, with the manifest's dims (a symbolic dimension matches any) and element types
+ * (float32; for loihi numerics uint8 spikes and int32 currents and states).
  */
 export function checkManifestAgainstOnnx(m: GpuManifest, bytes: Uint8Array, file: string): void {
   let model: onnxTypes.ModelProto;
@@ -149,9 +219,9 @@ export function checkManifestAgainstOnnx(m: GpuManifest, bytes: Uint8Array, file
   const { inputs, outputs } = graphInterface(m);
   const initializers = new Set((g.initializer ?? []).map((t) => t.name));
   const graphInputs = (g.input ?? []).filter((v) => !initializers.has(v.name ?? ''));
-  const describe = (v: onnxTypes.IValueInfoProto, want: readonly number[], what: string) => {
+  const describe = (v: onnxTypes.IValueInfoProto, { dims: want, elem }: { dims: readonly number[]; elem: Elem }, what: string) => {
     const t = v.type?.tensorType;
-    if (!t || t.elemType !== FLOAT) throw badInput(`${file}: graph ${what} "${v.name}" is not a float32 tensor, as manifest.json expects`);
+    if (!t || t.elemType !== ELEM[elem]) throw badInput(`${file}: graph ${what} "${v.name}" is not a${elem === 'int32' ? 'n' : ''} ${elem === 'float' ? 'float32' : elem} tensor, as manifest.json expects`);
     const dimsOf = t.shape?.dim ?? [];
     const ok = dimsOf.length === want.length && dimsOf.every((d, i) => (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) !== 0 ? Number(d.dimValue) === want[i] : true));
     if (!ok) {

@@ -1,8 +1,14 @@
 /** What the gpu target accepts beyond the common compile options: the typed record and its command-line flags. */
+import type { LoihiOptions } from '../loihi/options.js';
 import type { CompileOptions, TargetOption } from '../target.js';
 import { SCHEDULES } from './schedules.js';
 
-export interface GpuOptions extends CompileOptions {
+export const NUMERICS = ['float', 'loihi'] as const;
+
+/** The loihi options apply to `--numerics loihi` (the chip, and its periodic reset). */
+export interface GpuOptions extends CompileOptions, Pick<LoihiOptions, 'chip' | 'resetInterval'> {
+  /** float (the IR's float32 arithmetic, the default) or loihi (the Loihi target's integer arithmetic, bit-exact to its emulator). */
+  readonly numerics?: string;
   /** Time layout: layerwise | scan | step (default layerwise, scan for a model that reads earlier steps). */
   readonly schedule?: string;
   /** Neuron layers whose spikes are exported as extra outputs; 'all' (or a list holding it) for every one. */
@@ -16,6 +22,11 @@ export const GPU_OPTIONS: readonly TargetOption<GpuOptions>[] = [
     flags: '--schedule <kind>',
     description: 'gpu: layerwise = each layer over all T·B at once (fastest; the default); scan = one ONNX Scan over time (the default for a model with cycles or delays read earlier); step = one step per call, with state in/out (streaming)',
     choices: SCHEDULES,
+  },
+  {
+    flags: '--numerics <kind>',
+    description: "gpu: float (default) or loihi: the network as the loihi target quantises it (--chip, --reset-interval), in integer ONNX that runs bit-exactly like the Loihi emulator (layerwise)",
+    choices: NUMERICS,
   },
   {
     flags: '--probe <layers...>',

@@ -16,7 +16,7 @@ import { isStateful } from '../../compiler/ir/layers.js';
 import { laterReads } from '../../compiler/ir/graph.js';
 import { INPUT, averagesOverTime } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
-import { GraphBuilder, graphAttr, int } from './onnx-builder.js';
+import { GraphBuilder, graphAttr, int } from '../common/onnx-builder.js';
 import { type LoweringContext, emitDelayOutput, emitDelayPush, emitPreprocess, emitStatefulStep, emitSynaptic, filled, neuronCount, reshape, stateVars } from './lower.js';
 
 export type Schedule = 'layerwise' | 'scan' | 'step';

@@ -29,15 +29,23 @@ export interface CompiledLoihi {
   readonly ints: Int32Array;
 }
 
-/** Quantises and partitions, or throws a does-not-fit error naming the layer and resource. */
-export function planLoihi(model: SnnModel, options: LoihiOptions = {}): { network: LoihiNetwork; partition: Partition } {
+/** The network as `options.chip` computes it (quantise.ts), or a does-not-fit error naming the layer. */
+export function quantiseForChip(model: SnnModel, options: LoihiOptions = {}): LoihiNetwork {
   const chip = chipOf(options);
   if (options.timesteps !== undefined && !(Number.isInteger(options.timesteps) && options.timesteps >= 1)) throw badInput(`--timesteps must be a positive integer, got ${options.timesteps}`);
+  checkNeuronModels(model, 'loihi', LOIHI_NEURON_MODELS);
   const network = quantiseForLoihi(model, { timesteps: options.timesteps });
   if (chip.kind === 'loihi1') {
     const soft = network.populations.find((p) => p.profile.resetSubtract !== undefined);
     if (soft) throw new SnncError(`layer "${soft.name}": reset "subtract" needs a Loihi 2 microcode neuron; Loihi 1 resets v to 0 (use --chip loihi2, or a model with reset "zero")`, ExitCode.doesNotFit);
   }
+  return network;
+}
+
+/** Quantises and partitions, or throws a does-not-fit error naming the layer and resource. */
+export function planLoihi(model: SnnModel, options: LoihiOptions = {}): { network: LoihiNetwork; partition: Partition } {
+  const chip = chipOf(options);
+  const network = quantiseForChip(model, options);
   const partition = partitionLoihiCores(network, chip);
   const chips = options.chips ?? 1;
   if (!(Number.isInteger(chips) && chips >= 1)) throw badInput(`--chips must be a positive integer, got ${options.chips}`);

@@ -2,7 +2,7 @@
  * Hand-built ONNX ANNs for importer and conversion tests (seeded weights), written with the gpu
  * target's graph builder. Each exercises the constructs real exporters emit.
  */
-import { GraphBuilder, encodeModel, float, int, ints, str } from '../../targets/gpu/onnx-builder.js';
+import { GraphBuilder, encodeModel, float, int, ints, str } from '../../targets/common/onnx-builder.js';
 import { randomTensor, rng } from './models.js';
 
 const encode = (b: GraphBuilder, opset: number, irVersion = 8) => encodeModel(b.graph('ann', true), { opset, irVersion, producerVersion: 'test', docString: '', metadata: {} });

@@ -15,12 +15,18 @@ export type Attr =
   | { readonly kind: 'ints'; readonly v: readonly number[] }
   | { readonly kind: 'float'; readonly v: number }
   | { readonly kind: 'string'; readonly v: string }
-  | { readonly kind: 'graph'; readonly v: O.IGraphProto };
+  | { readonly kind: 'graph'; readonly v: O.IGraphProto }
+  | { readonly kind: 'tensor'; readonly v: O.ITensorProto };
 export const int = (v: number): Attr => ({ kind: 'int', v });
 export const ints = (v: readonly number[]): Attr => ({ kind: 'ints', v });
 export const float = (v: number): Attr => ({ kind: 'float', v });
 export const str = (v: string): Attr => ({ kind: 'string', v });
 export const graphAttr = (v: O.IGraphProto): Attr => ({ kind: 'graph', v });
+/** A one-value tensor attribute (ConstantOfShape's `value`). */
+export const scalarAttr = (elem: 'int32' | 'uint8' | 'float', v: number): Attr => {
+  const data = elem === 'int32' ? Int32Array.of(v) : elem === 'uint8' ? Uint8Array.of(v) : Float32Array.of(v);
+  return { kind: 'tensor', v: { dataType: ELEM[elem], dims: [1], rawData: new Uint8Array(data.buffer) } };
+};
 
 function attribute(name: string, a: Attr): O.IAttributeProto {
   switch (a.kind) {
@@ -34,11 +40,15 @@ function attribute(name: string, a: Attr): O.IAttributeProto {
       return { name, type: AT.STRING, s: new TextEncoder().encode(a.v) };
     case 'graph':
       return { name, type: AT.GRAPH, g: a.v };
+    case 'tensor':
+      return { name, type: AT.TENSOR, t: a.v };
   }
 }
 
-export type ElemType = 'float' | 'int64' | 'bool';
-const ELEM: Record<ElemType, number> = { float: DT.FLOAT, int64: DT.INT64, bool: DT.BOOL };
+export type ElemType = 'float' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+const ELEM: Record<ElemType, number> = { float: DT.FLOAT, int64: DT.INT64, int32: DT.INT32, int8: DT.INT8, uint8: DT.UINT8, bool: DT.BOOL };
+/** Typed arrays for the integer initializers. */
+const ARRAYS = { int32: Int32Array, int8: Int8Array, uint8: Uint8Array } as const;
 
 function valueInfo(name: string, dims: readonly number[], elem: ElemType = 'float'): O.IValueInfoProto {
   return { name, type: { tensorType: { elemType: ELEM[elem], shape: { dim: dims.map((d) => ({ dimValue: d })) } } } };
@@ -75,8 +85,24 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A float64 scalar initializer. */
+  constDouble(hint: string, value: number): string {
+    const name = this.fresh(hint);
+    this.shared.initializers.push({ name, dataType: DT.DOUBLE, dims: [], rawData: new Uint8Array(Float64Array.of(value).buffer) });
+    return name;
+  }
+
   constScalar(hint: string, value: number): string {
     return this.constFloat(hint, Float32Array.of(value), []);
+  }
+
+  /** An int32, int8 or uint8 initializer from integers already in range. */
+  constInt(hint: string, elem: keyof typeof ARRAYS, values: ArrayLike<number>, dims: readonly number[]): string {
+    const name = this.fresh(hint);
+    const data = ARRAYS[elem].from(values as ArrayLike<number>);
+    if (data.some((v, i) => v !== values[i])) throw new Error(`internal error: ${hint}: values out of ${elem} range`);
+    this.shared.initializers.push({ name, dataType: ELEM[elem], dims: [...dims], rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    return name;
   }
 
   constInt64(hint: string, values: readonly number[]): string {
