@@ -1,10 +1,10 @@
 /**
- * Benchmark for `--target gpu --numerics loihi` (issue 20): the MNIST CNN example, batch 64, T = 16, as
- * the Loihi target quantises it, run as integer ONNX by onnxruntime-node, side by side in the same run
- * with the float ONNX of the same model (layerwise), the bit-accurate JS emulator, and the PyTorch eager
- * loop of ../shared/anchors/torch_if_cnn.py (Debian's python3-torch, if installed). Per thread count:
- * ms per batch of 64, median (min–max). Also the accuracy of the quantised network against the float one
- * on test images 0–1999.
+ * Benchmark for `--target gpu --numerics loihi|spinnaker` (issue 20): the MNIST CNN examples, batch 64,
+ * T = 16, as each chip target quantises them, run as integer ONNX by onnxruntime-node, side by side in
+ * the same run with the float ONNX of the same model (layerwise), the chip's bit-accurate JS emulator,
+ * and (for the Loihi example, the same CNN) the PyTorch eager loop of ../shared/anchors/torch_if_cnn.py
+ * (Debian's python3-torch, if installed). Per thread count: ms per batch of 64, median (min–max). Also
+ * the accuracy of the quantised network against the float one.
  *
  *   npm run bench:chip-numerics [-- --runs 9 --threads 1,2]
  */
@@ -16,10 +16,13 @@ import * as ort from 'onnxruntime-node';
 import { loadDataset } from '../compiler/io/datasets.js';
 import { readModelJson } from '../compiler/ir/serialize/read.js';
 import { accuracy, predictions } from '../compiler/reference/predictions.js';
-import { loihiInput } from '../runtime/loihi-numerics.js';
+import { chipInput } from '../runtime/chip-numerics.js';
 import { OrtRunner } from '../runtime/ort-runner.js';
 import { compileGpu } from '../targets/gpu/index.js';
+import type { SnnModel } from '../compiler/ir/model.js';
 import { LoihiEmulator } from '../targets/loihi/emulator.js';
+import { SpinnakerEmulator } from '../targets/spinnaker/emulator.js';
+import { compileSpinnaker } from '../targets/spinnaker/index.js';
 import { compileLoihi } from '../targets/loihi/index.js';
 import { fmt, median, time } from './timing.js';
 
@@ -29,12 +32,10 @@ const MNIST = '../shared/fixtures/data/mnist';
 const ANCHOR = '../shared/anchors/torch_if_cnn.py';
 const B = 64;
 
-const model = readModelJson('examples/mnist-cnn/model.json');
 const data = loadDataset(`${MNIST}/t10k-images-idx3-ubyte.gz`, `${MNIST}/t10k-labels-idx1-ubyte.gz`, { start: 0, end: 2000 });
 const batch = data.x.subarray(0, B * 784);
-const integer = compileGpu(model, { numerics: 'loihi', batch: B });
-const float = compileGpu(model, { schedule: 'layerwise', batch: B });
-const emulator = new LoihiEmulator(compileLoihi(model));
+const threadCounts = values.threads.split(',').map(Number);
+const torch = new Map(threadCounts.map((t) => [t, pytorch(t)]));
 
 /** The PyTorch loop's ms per batch of 64 at T = 16 (median, min, max), or why it did not run. */
 function pytorch(threads: number): { median: number; min: number; max: number } | string {
@@ -44,35 +45,45 @@ function pytorch(threads: number): { median: number; min: number; max: number } 
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!).ms_per_batch64_T16;
 }
 
-console.log(`MNIST CNN example, batch ${B}, T = ${model.timesteps}; ${os.cpus()[0].model}, ${os.cpus().length} vCPUs, Node ${process.version}, onnxruntime-node ${ort.env.versions.common}`);
-console.log(`integer ONNX: ${integer.onnx.length} bytes, ${integer.manifest.numerics!.steps} steps (T + pipeline depth); float ONNX: ${float.onnx.length} bytes`);
+console.log(`batch ${B}; ${os.cpus()[0].model}, ${os.cpus().length} vCPUs, Node ${process.version}, onnxruntime-node ${ort.env.versions.common}`);
 
-for (const threads of values.threads.split(',').map(Number)) {
-  const intRunner = await OrtRunner.fromBytes(integer.manifest, integer.onnx, { threads });
-  const floatRunner = await OrtRunner.fromBytes(float.manifest, float.onnx, { threads });
-  const session = await ort.InferenceSession.create(integer.onnx, { intraOpNumThreads: threads, interOpNumThreads: 1 });
-  const feed = loihiInput(integer.manifest, integer.manifest.numerics!, batch, 0);
-  const feeds = { [integer.manifest.io.input.name]: new ort.Tensor(feed.type, feed.data, integer.manifest.io.input.dims) };
-  const rows: [string, number[] | { median: number; min: number; max: number } | string][] = [
-    ['integer ONNX, end to end (host encoder in JS + graph + decoding)', await time(() => intRunner.run(batch, B), RUNS, 2)],
-    ['integer ONNX, graph only', await time(() => session.run(feeds), RUNS, 2)],
-    ['float ONNX, layerwise (not chip-exact)', await time(() => floatRunner.run(batch, B), RUNS, 2)],
-    ['Loihi emulator (JS, bit-accurate)', await time(() => emulator.run(batch, B), 3)],
-    ['PyTorch eager IF loop (torch_if_cnn.py)', pytorch(threads)],
-  ];
-  console.log(`\n${threads} thread(s): ms per batch of ${B}, median (min–max)`);
-  const endToEnd = median(rows[0][1] as number[]);
-  for (const [label, r] of rows) {
-    if (typeof r === 'string') console.log(`  ${label.padEnd(66)} ${r}`);
-    else {
-      const [m, text] = Array.isArray(r) ? [median(r), fmt(r)] : [r.median, `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`];
-      console.log(`  ${label.padEnd(66)} ${text.padEnd(26)} ${(m / endToEnd).toFixed(1)}× the integer ONNX end to end`);
+const CHIPS = [
+  { numerics: 'loihi', file: 'examples/mnist-cnn/model.json', emulator: (m: SnnModel) => new LoihiEmulator(compileLoihi(m)) },
+  { numerics: 'spinnaker', file: 'examples/mnist-cnn/model-spinnaker.json', emulator: (m: SnnModel) => new SpinnakerEmulator(compileSpinnaker(m)) },
+] as const;
+
+for (const chip of CHIPS) {
+  const model = readModelJson(chip.file);
+  const integer = compileGpu(model, { numerics: chip.numerics, batch: B });
+  const float = compileGpu(model, { schedule: 'layerwise', batch: B });
+  const emulator = chip.emulator(model);
+  console.log(`\n${chip.file} as the ${chip.numerics} target quantises it, T = ${model.timesteps}: integer ONNX ${integer.onnx.length} bytes, ${integer.manifest.numerics!.steps} steps (T + pipeline depth); float ONNX ${float.onnx.length} bytes`);
+  for (const threads of threadCounts) {
+    const intRunner = await OrtRunner.fromBytes(integer.manifest, integer.onnx, { threads });
+    const floatRunner = await OrtRunner.fromBytes(float.manifest, float.onnx, { threads });
+    const session = await ort.InferenceSession.create(integer.onnx, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+    const feed = chipInput(integer.manifest, integer.manifest.numerics!, batch, 0);
+    const feeds = { [integer.manifest.io.input.name]: new ort.Tensor(feed.type, feed.data, integer.manifest.io.input.dims) };
+    const rows: [string, number[] | { median: number; min: number; max: number } | string][] = [
+      ['integer ONNX, end to end (host encoder in JS + graph + decoding)', await time(() => intRunner.run(batch, B), RUNS, 2)],
+      ['integer ONNX, graph only', await time(() => session.run(feeds), RUNS, 2)],
+      ['float ONNX, layerwise (not chip-exact)', await time(() => floatRunner.run(batch, B), RUNS, 2)],
+      [`${chip.numerics} emulator (JS, bit-accurate)`, await time(() => emulator.run(batch, B), 3)],
+      ...(chip.numerics === 'loihi' ? [['PyTorch eager IF loop (torch_if_cnn.py)', torch.get(threads)!] as [string, { median: number; min: number; max: number } | string]] : []),
+    ];
+    console.log(`${threads} thread(s): ms per batch of ${B}, median (min–max)`);
+    const endToEnd = median(rows[0][1] as number[]);
+    for (const [label, r] of rows) {
+      if (typeof r === 'string') console.log(`  ${label.padEnd(66)} ${r}`);
+      else {
+        const [m, text] = Array.isArray(r) ? [median(r), fmt(r)] : [r.median, `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`];
+        console.log(`  ${label.padEnd(66)} ${text.padEnd(26)} ${(m / endToEnd).toFixed(1)}× the integer ONNX end to end`);
+      }
     }
+    await Promise.all([intRunner.close(), floatRunner.close(), session.release()]);
   }
-  await Promise.all([intRunner.close(), floatRunner.close(), session.release()]);
+  const n = chip.numerics === 'loihi' ? 2000 : 500;
+  const subset = { ...data, x: data.x.subarray(0, n * 784), labels: data.labels!.subarray(0, n), n };
+  const [qi, qf] = await Promise.all([integer, float].map((c) => OrtRunner.fromBytes(c.manifest, c.onnx).then((r) => r.run(subset.x, n)).then((r) => accuracy(predictions(r.output, n, r.classes), subset.labels))));
+  console.log(`accuracy on test images 0–${n - 1}: quantised (integer ONNX = emulator) ${qi.toFixed(2)} %, float ${qf.toFixed(2)} % (difference ${(qi - qf).toFixed(2)} pp)`);
 }
-
-const intAcc = await OrtRunner.fromBytes(integer.manifest, integer.onnx).then((r) => r.run(data.x, data.n));
-const floatAcc = await OrtRunner.fromBytes(float.manifest, float.onnx).then((r) => r.run(data.x, data.n));
-const [qi, qf] = [intAcc, floatAcc].map((r) => accuracy(predictions(r.output, data.n, r.classes), data.labels!));
-console.log(`\naccuracy on test images 0–1999: quantised (integer ONNX = emulator) ${qi.toFixed(2)} %, float ${qf.toFixed(2)} % (difference ${(qi - qf).toFixed(2)} pp)`);

@@ -13,7 +13,7 @@ import { sizeOf } from '../compiler/ir/tensor.js';
 import { type GpuManifest, checkManifestAgainstOnnx, graphInterface, parseManifest } from '../targets/gpu/manifest.js';
 import type { RunOptions } from '../targets/target.js';
 import { type OrtSessionLike, StepSession, encodeSteps } from './step-session.js';
-import { decodeLoihi, loihiInput } from './loihi-numerics.js';
+import { chipInput, decodeChip } from './chip-numerics.js';
 
 type Ort = typeof OrtTypes;
 
@@ -30,7 +30,7 @@ export interface RunResult {
   readonly spikes: Map<string, Uint8Array>;
   /** Per-step output values [T, n, classes], when compiled with outputSteps. */
   readonly outputSteps?: Float32Array;
-  /** `--numerics loihi`: u and v [S, n, N] (Loihi units) of each probed population; spikes are then [S, n, N] too. */
+  /** `--numerics loihi|spinnaker`: the states [S, n, N] the chip's emulator records (ChipNumerics.states) of each probed population; spikes are then [S, n, N] too. */
   readonly states?: Map<string, { u: Int32Array; v: Int32Array }>;
 }
 
@@ -156,25 +156,25 @@ export class OrtRunner {
     return { output, classes: m.classes, spikes, outputSteps, ...(states ? { states } : {}) };
   }
 
-  /** A padded batch's graph input: encoded steps (rate, events), host currents (loihi numerics), or the raw direct input. */
+  /** A padded batch's graph input: encoded steps (rate, events), host currents (chip numerics), or the raw direct input. */
   private prepare(raw: Float32Array, sampleOffset: number): Prepared {
     const m = this.manifest;
     if (m.numerics) {
-      const input = loihiInput(m, m.numerics, raw, sampleOffset);
+      const input = chipInput(m, m.numerics, raw, sampleOffset);
       return { raw, sampleOffset, feed: new this.ort.Tensor(input.type, input.data, m.io.input.dims) };
     }
     if (m.schedule === 'step') return { raw, sampleOffset };
     return { raw, sampleOffset, feed: new this.ort.Tensor('float32', encodeSteps(m, raw, sampleOffset) ?? raw, m.io.input.dims) };
   }
 
-  /** Runs a prepared batch: decoded y [B, C] and probes [T, B, N] (loihi numerics: [S, B, N], with u and v). */
+  /** Runs a prepared batch: decoded y [B, C] and probes [T, B, N] (chip numerics: [S, B, N], with u and v). */
   private async execute(batch: Prepared): Promise<{ y: Float32Array; probes: Map<string, ArrayLike<number>>; ySteps?: Float32Array; uv?: Map<string, { u: Int32Array; v: Int32Array }> }> {
     const m = this.manifest;
     if (batch.feed) {
       const r = await this.call({ [m.io.input.name]: batch.feed });
       const n = m.numerics;
       return {
-        y: n ? decodeLoihi(m, n, r[m.io.output.name].data as Int32Array) : (r[m.io.output.name].data as Float32Array),
+        y: n ? decodeChip(m, n, r[m.io.output.name].data as Int32Array) : (r[m.io.output.name].data as Float32Array),
         probes: new Map(m.io.probes.map((p) => [p.layer, r[p.name].data as Float32Array | Uint8Array])),
         ...(m.io.outputSteps ? { ySteps: r[m.io.outputSteps.name].data as Float32Array } : {}),
         ...(n ? { uv: new Map(n.states.map((s) => [s.layer, { u: r[s.u].data as Int32Array, v: r[s.v].data as Int32Array }])) } : {}),

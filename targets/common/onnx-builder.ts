@@ -105,10 +105,11 @@ export class GraphBuilder {
     return name;
   }
 
-  constInt64(hint: string, values: readonly number[]): string {
+  /** An int64 initializer: a vector, or a scalar with dims []. */
+  constInt64(hint: string, values: readonly number[], dims: readonly number[] = [values.length]): string {
     const name = this.fresh(hint);
     const data = BigInt64Array.from(values.map((v) => BigInt(v)));
-    this.shared.initializers.push({ name, dataType: DT.INT64, dims: [values.length], rawData: new Uint8Array(data.buffer) });
+    this.shared.initializers.push({ name, dataType: DT.INT64, dims: [...dims], rawData: new Uint8Array(data.buffer) });
     return name;
   }
 
@@ -152,6 +153,34 @@ export class GraphBuilder {
       output: this.outputs,
       initializer: isRoot ? this.shared.initializers : [],
     };
+  }
+}
+
+/** The small constants of one graph (scalars, shapes, axes), each made once. */
+export class GraphConstants {
+  private readonly cache = new Map<string, string>();
+  constructor(private readonly g: GraphBuilder) {}
+  private memo(key: string, make: () => string): string {
+    if (!this.cache.has(key)) this.cache.set(key, make());
+    return this.cache.get(key)!;
+  }
+  int(v: number): string {
+    return this.memo(`i${v}`, () => this.g.constInt(`c${v < 0 ? 'm' : ''}${Math.abs(v)}`, 'int32', [v], []));
+  }
+  int64(v: number): string {
+    return this.memo(`l${v}`, () => this.g.constInt64(`l${v < 0 ? 'm' : ''}${Math.abs(v)}`, [v], []));
+  }
+  shape(dims: readonly number[]): string {
+    return this.memo(`s${dims}`, () => this.g.constInt64('shape', dims));
+  }
+  double(v: number): string {
+    return this.memo(`d${v}`, () => this.g.constDouble('d', v));
+  }
+  axes(axes: readonly number[]): string {
+    return this.memo(`a${axes}`, () => this.g.constInt64('axes', axes));
+  }
+  zerosInt(hint: string, dims: readonly number[]): string {
+    return this.g.node('ConstantOfShape', [this.shape(dims)], hint, { value: scalarAttr('int32', 0) });
   }
 }
 

@@ -14,10 +14,10 @@ import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
 import { type CheckReport, type EmitResult, type Target, doesNotFitReport } from '../target.js';
 import { GPU_OPTIONS, type GpuOptions, NUMERICS } from './options.js';
-import { compileLoihiNumerics } from './loihi-numerics.js';
+import { compileChipNumerics } from './chip-numerics.js';
 import { loweringContext } from './lower.js';
 import { type GpuManifest, MANIFEST_FORMAT } from './manifest.js';
-import { encodeModel } from '../common/onnx-builder.js';
+import { type GraphBuilder, encodeModel } from '../common/onnx-builder.js';
 import { SCHEDULES, type Schedule, schedule } from './schedules.js';
 import { laterReads } from '../../compiler/ir/graph.js';
 
@@ -48,17 +48,26 @@ function resolveOptions(model: SnnModel, options: GpuOptions) {
 export function compileGpu(model: SnnModel, options: GpuOptions = {}): CompiledGpu {
   const shapes = verifyModel(model);
   if (options.numerics !== undefined && !NUMERICS.includes(options.numerics as never)) throw badInput(`--numerics must be one of ${NUMERICS.join(', ')}, got "${options.numerics}"`);
-  const opts = resolveOptions(model, { ...options, schedule: options.schedule ?? (options.numerics === 'loihi' ? 'layerwise' : undefined) });
-  if (options.numerics === 'loihi') return compileLoihiNumerics(model, options, { batch: opts.batch, probes: opts.probes, opset: OPSET, irVersion: IR_VERSION });
+  const chip = options.numerics !== undefined && options.numerics !== 'float';
+  const opts = resolveOptions(model, { ...options, schedule: options.schedule ?? (chip ? 'layerwise' : undefined) });
+  if (chip) return compileChipNumerics(model, options, { batch: opts.batch, probes: opts.probes });
   const ctx = loweringContext(model, shapes, opts.batch, opts.timesteps);
   const { builder, io } = schedule(opts.schedule, ctx, { probes: opts.probes, outputSteps: opts.outputSteps });
+  return packageGpu(model, builder, { schedule: opts.schedule, timesteps: opts.timesteps, batch: opts.batch, classes: sizeOf(shapes.get(model.output.layer)!), io }, `${opts.schedule} schedule`);
+}
+
+/** What a compiled graph adds to the model's own fields in the manifest. */
+type CompiledFields = Pick<GpuManifest, 'schedule' | 'timesteps' | 'batch' | 'classes' | 'io' | 'numerics'>;
+
+/** Encodes `builder`'s graph (opset 17, IR 8, with provenance metadata) and writes its manifest. Deterministic. */
+export function packageGpu(model: SnnModel, builder: GraphBuilder, fields: CompiledFields, how: string): CompiledGpu {
   const sourceHash = modelHash(model);
   const onnx = encodeModel(builder.graph(model.name.replace(/[^A-Za-z0-9_]/g, '_') || 'snn', true), {
     opset: OPSET,
     irVersion: IR_VERSION,
     producerVersion: SNNC_VERSION,
-    docString: `SNN "${model.name}" compiled by snnc: ${opts.schedule} schedule, T=${opts.timesteps}, batch ${opts.batch}`,
-    metadata: { 'snnc.source_hash': sourceHash, 'snnc.schedule': opts.schedule, 'snnc.timesteps': String(opts.timesteps) },
+    docString: `SNN "${model.name}" compiled by snnc: ${how}, T=${fields.timesteps}, batch ${fields.batch}`,
+    metadata: { 'snnc.source_hash': sourceHash, 'snnc.schedule': fields.schedule, 'snnc.timesteps': String(fields.timesteps), ...(fields.numerics ? { 'snnc.numerics': fields.numerics.chip } : {}) },
   });
   const manifest: GpuManifest = {
     format: MANIFEST_FORMAT,
@@ -69,16 +78,17 @@ export function compileGpu(model: SnnModel, options: GpuOptions = {}): CompiledG
     file: 'model.onnx',
     opset: OPSET,
     irVersion: IR_VERSION,
-    schedule: opts.schedule,
-    timesteps: opts.timesteps,
-    batch: opts.batch,
+    schedule: fields.schedule,
+    timesteps: fields.timesteps,
+    batch: fields.batch,
     dt: model.dt,
     inputShape: [...model.input.shape],
     encoding: model.input.encoding,
     preprocess: model.input.preprocess,
     decoding: model.output.decoding,
-    classes: sizeOf(shapes.get(model.output.layer)!),
-    io,
+    classes: fields.classes,
+    io: fields.io,
+    ...(fields.numerics ? { numerics: fields.numerics } : {}),
   };
   return { onnx, manifest };
 }
@@ -90,7 +100,7 @@ export const gpuTarget: Target<GpuOptions> = {
   neuronModels: 'all',
   options: GPU_OPTIONS,
   check(model: SnnModel, options: GpuOptions): CheckReport {
-    if (options.numerics === 'loihi') {
+    if (options.numerics !== undefined && options.numerics !== 'float') {
       try {
         compileGpu(model, options);
       } catch (e) {

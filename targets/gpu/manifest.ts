@@ -12,23 +12,28 @@ import { type GraphIO, SCHEDULES, type Schedule } from './schedules.js';
 export const MANIFEST_FORMAT = 'snnc-gpu';
 
 /**
- * A folder compiled with `--numerics loihi`: the Loihi target's integer arithmetic in ONNX
- * (targets/loihi/onnx.ts), layerwise. The graph takes uint8 input spikes [S, B, ...input] (rate, events)
- * or int32 host currents [B, N] (direct input), and outputs y, int32 [S, B, classes]; the runner decodes
- * steps window.start + 1 … start + length as the emulator does.
+ * A folder compiled with `--numerics loihi|spinnaker`: that chip target's integer arithmetic in ONNX
+ * (targets/<chip>/onnx.ts), layerwise. The graph takes uint8 input spikes [S, B, ...input] (rate, events)
+ * or int32 host currents [B, N] (direct input), and outputs y, int32 [S, B, classes]; the runner
+ * (runtime/chip-numerics.ts) decodes the window steps start … start + length − 1 (0-based) as the chip's
+ * emulator does.
  */
-export interface LoihiNumerics {
-  readonly kind: 'loihi';
+export interface ChipNumerics {
+  readonly kind: 'loihi' | 'spinnaker';
+  /** loihi1 | loihi2 | spinnaker1. */
   readonly chip: string;
   /** Steps the graph runs (S = window.start + window.length). */
   readonly steps: number;
   readonly window: { readonly start: number; readonly length: number };
-  /** What y holds: the output population's spikes (counted), or its v (summed and divided by 64·scale). */
+  /** What y holds: the output population's spikes (counted), or its v (loihi: summed over the window; spinnaker: the last step's), divided by outputScale. */
   readonly outputValues: 'spikes' | 'v';
   readonly outputScale: number;
-  /** Direct input: the host computes `encoder` (a model.json document; absent = the preprocessed input) and feeds round(value·scale). */
-  readonly host?: { readonly scale: number; readonly encoder?: Record<string, unknown> };
-  /** int32 u and v outputs [S, B, N] of the probed populations. */
+  /**
+   * Direct input: the host computes `encoder` (a model.json document; absent = the preprocessed input)
+   * and feeds, per neuron, loihi: round(value·scale); spinnaker: s16.15 of value·scale/gain.
+   */
+  readonly host?: { readonly scale: number; readonly gain?: number; readonly encoder?: Record<string, unknown> };
+  /** int32 state outputs [S, B, N] of the probed populations, as the emulator records them (loihi: u and v; spinnaker: u = I_exc after the ring-buffer transfer, v = V before the update). */
   readonly states: readonly { readonly layer: string; readonly u: string; readonly v: string }[];
 }
 
@@ -53,7 +58,7 @@ export interface GpuManifest {
   readonly classes: number;
   readonly io: GraphIO;
   /** Absent: float32 arithmetic (the IR's). */
-  readonly numerics?: LoihiNumerics;
+  readonly numerics?: ChipNumerics;
 }
 
 const dims = { type: 'array', items: integer(1, 1 << 24), minItems: 1, maxItems: 10 } as const;
@@ -95,13 +100,13 @@ export const gpuManifestSchema = {
     ),
     numerics: object(
       {
-        kind: { const: 'loihi' },
+        kind: { enum: ['loihi', 'spinnaker'] },
         chip: string,
         steps: integer(1, 1 << 20),
         window: object({ start: integer(0, 1 << 20), length: integer(1, 100_000) }),
         outputValues: { enum: ['spikes', 'v'] },
         outputScale: number,
-        host: object({ scale: number, encoder: { type: 'object' } }, ['scale']),
+        host: object({ scale: number, gain: number, encoder: { type: 'object' } }, ['scale']),
         states: { type: 'array', items: object({ layer: string, u: tensorIO.properties.name, v: tensorIO.properties.name }) },
       },
       ['kind', 'chip', 'steps', 'window', 'outputValues', 'outputScale', 'states'],
@@ -154,13 +159,14 @@ export function parseManifest(text: string, file: string): GpuManifest {
   return m;
 }
 
-/** The interface of a loihi-numerics graph (see LoihiNumerics) against the manifest's own fields. */
-function checkLoihiIO(m: GpuManifest, n: LoihiNumerics, file: string): GpuManifest {
+/** The interface of a chip-numerics graph (see ChipNumerics) against the manifest's own fields. */
+function checkLoihiIO(m: GpuManifest, n: ChipNumerics, file: string): GpuManifest {
   const { batch: B, classes: C, io } = m;
   const S = n.steps;
   const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
   const expectDims = (got: readonly number[], want: readonly number[], at: string) => check(same(got, want), file, at, () => `[${got.join(', ')}], expected [${want.join(', ')}]`);
-  check(m.schedule === 'layerwise', file, '/schedule', () => `"${m.schedule}"; loihi numerics are compiled layerwise`);
+  check(m.schedule === 'layerwise', file, '/schedule', () => `"${m.schedule}"; ${n.kind} numerics are compiled layerwise`);
+  check(n.kind === 'loihi' || n.host?.gain !== undefined || !n.host, file, '/numerics/host/gain', () => 'missing: spinnaker host currents are value·scale/gain');
   check(n.window.length === m.timesteps && n.window.start + n.window.length === S, file, '/numerics/window', () => `start ${n.window.start}, length ${n.window.length}; expected length T = ${m.timesteps} ending at step ${S}`);
   check((n.host !== undefined) === (m.encoding.type === 'direct'), file, '/numerics/host', () => (n.host ? `present, but the input is ${m.encoding.type}-encoded spikes` : 'missing: direct input is fed by the host'));
   if (!n.host) expectDims(io.input.dims, [S, B, ...m.inputShape], '/io/input/dims');
@@ -168,7 +174,7 @@ function checkLoihiIO(m: GpuManifest, n: LoihiNumerics, file: string): GpuManife
   check(S * B * product(io.input.dims.slice(-1)) <= MAX_TENSOR_VALUES * 4, file, '/io/input/dims', () => 'the input is too large');
   expectDims(io.output.dims, [S, B, C], '/io/output/dims');
   io.probes.forEach((p, i) => expectDims(p.dims, [S, B, p.dims[p.dims.length - 1]], `/io/probes/${i}/dims`));
-  check(io.states.length === 0 && !io.outputSteps, file, '/io', () => 'loihi numerics have no fed-back states or per-step float outputs');
+  check(io.states.length === 0 && !io.outputSteps, file, '/io', () => 'chip numerics have no fed-back states or per-step float outputs');
   n.states.forEach((s, i) => check(io.probes.some((p) => p.layer === s.layer), file, `/numerics/states/${i}/layer`, () => `"${s.layer}" is not a probed layer`));
   const names = [io.output.name, ...io.probes.map((p) => p.name), ...n.states.flatMap((s) => [s.u, s.v])];
   const dup = names.find((x, i) => names.indexOf(x) !== i);
@@ -205,7 +211,7 @@ export function graphInterface(m: GpuManifest): { inputs: Map<string, { dims: re
 /**
  * Checks that model.onnx's graph has exactly the inputs the manifest feeds (besides initializers) and
  * every output it reads, with the manifest's dims (a symbolic dimension matches any) and element types
- * (float32; for loihi numerics uint8 spikes and int32 currents and states).
+ * (float32; for chip numerics uint8 spikes and int32 currents and states).
  */
 export function checkManifestAgainstOnnx(m: GpuManifest, bytes: Uint8Array, file: string): void {
   let model: onnxTypes.ModelProto;

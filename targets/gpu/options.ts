@@ -1,13 +1,14 @@
 /** What the gpu target accepts beyond the common compile options: the typed record and its command-line flags. */
 import type { LoihiOptions } from '../loihi/options.js';
+import type { SpinnakerOptions } from '../spinnaker/options.js';
 import type { CompileOptions, TargetOption } from '../target.js';
 import { SCHEDULES } from './schedules.js';
 
-export const NUMERICS = ['float', 'loihi'] as const;
+export const NUMERICS = ['float', 'loihi', 'spinnaker'] as const;
 
-/** The loihi options apply to `--numerics loihi` (the chip, and its periodic reset). */
-export interface GpuOptions extends CompileOptions, Pick<LoihiOptions, 'chip' | 'resetInterval'> {
-  /** float (the IR's float32 arithmetic, the default) or loihi (the Loihi target's integer arithmetic, bit-exact to its emulator). */
+/** The chip targets' quantisation options apply to `--numerics loihi|spinnaker`. */
+export interface GpuOptions extends CompileOptions, Pick<LoihiOptions, 'chip' | 'resetInterval'>, Pick<SpinnakerOptions, 'maxSummedWeight'> {
+  /** float (the IR's float32 arithmetic, the default), loihi or spinnaker (that target's integer arithmetic, bit-exact to its emulator). */
   readonly numerics?: string;
   /** Time layout: layerwise | scan | step (default layerwise, scan for a model that reads earlier steps). */
   readonly schedule?: string;
@@ -25,7 +26,7 @@ export const GPU_OPTIONS: readonly TargetOption<GpuOptions>[] = [
   },
   {
     flags: '--numerics <kind>',
-    description: "gpu: float (default) or loihi: the network as the loihi target quantises it (--chip, --reset-interval), in integer ONNX that runs bit-exactly like the Loihi emulator (layerwise)",
+    description: 'gpu: float (default), or loihi / spinnaker: the network as that target quantises it (--chip, --reset-interval; --max-summed-weight), in integer ONNX that runs bit-exactly like its emulator (layerwise)',
     choices: NUMERICS,
   },
   {

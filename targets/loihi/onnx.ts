@@ -22,7 +22,8 @@
  *   interval), as a per-step flag.
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
-import { GraphBuilder, graphAttr, int, ints, scalarAttr } from '../common/onnx-builder.js';
+import { type ChipOnnxIO, type SpikeSequences, chipGraphInput } from '../common/chip-onnx.js';
+import { GraphBuilder, GraphConstants, graphAttr, int, ints, scalarAttr } from '../common/onnx-builder.js';
 import { prepareDenseWeights } from './arithmetic.js';
 import type { LoihiNetwork, LoihiPopulation, LoihiProjection } from './quantise.js';
 
@@ -37,18 +38,6 @@ export interface LoihiOnnxOptions {
   readonly resetInterval?: number;
 }
 
-/** The graph's interface, for the gpu manifest (all per-step sequences are time-major [S, B, …]). */
-export interface LoihiOnnxIO {
-  /** Emulator steps S: the output window's end. */
-  readonly steps: number;
-  /** uint8 spikes [S, B, ...input shape] (rate or event input), or int32 host currents [B, N] (direct input). */
-  readonly input: { readonly name: string; readonly dims: number[]; readonly kind: 'spikes' | 'host' };
-  /** int32 [S, B, classes]: the output population's spikes, or its v (readout, or mean_membrane decoding). */
-  readonly output: { readonly name: string; readonly dims: number[]; readonly values: 'spikes' | 'v' };
-  /** Per probed population: uint8 spikes, int32 u and v, each [S, B, N]. */
-  readonly probes: { readonly layer: string; readonly spikes: string; readonly u: string; readonly v: string; readonly dims: number[] }[];
-}
-
 /** Steps the emulator runs by default: the output window [depth + 1, depth + T]. */
 export function loihiSteps(net: LoihiNetwork): number {
   return net.populations.find((p) => p.name === net.output.population)!.depth + net.timesteps;
@@ -60,27 +49,16 @@ function resetsAt(t: number, depth: number, interval?: number): boolean {
   return interval ? ((k % interval) + interval) % interval === 0 : k === 0;
 }
 
-export function lowerLoihiToOnnx(net: LoihiNetwork, options: LoihiOnnxOptions): { builder: GraphBuilder; io: LoihiOnnxIO } {
+export function lowerLoihiToOnnx(net: LoihiNetwork, options: LoihiOnnxOptions): { builder: GraphBuilder; io: ChipOnnxIO } {
   const g = new GraphBuilder();
   const B = options.batch;
   const S = loihiSteps(net);
-  const c = new Constants(g);
-  const spikes = new Map<string, { value: string; n: number }>();
-  const inputSize = net.input.shape.reduce((a, b) => a * b, 1);
-  let input: LoihiOnnxIO['input'];
-  let host: string | undefined;
-  if (net.host) {
-    const pop = net.populations.find((p) => p.name === net.host!.population)!;
-    host = g.input('host', [B, pop.neurons], 'int32');
-    input = { name: host, dims: [B, pop.neurons], kind: 'host' };
-  } else {
-    const x = g.input('x', [S, B, ...net.input.shape], 'uint8');
-    spikes.set('input', { value: g.node('Reshape', [x, c.shape([S, B, inputSize])], 'x_flat'), n: inputSize });
-    input = { name: x, dims: [S, B, ...net.input.shape], kind: 'spikes' };
-  }
-
-  const probes: LoihiOnnxIO['probes'][number][] = [];
-  let output: LoihiOnnxIO['output'] | undefined;
+  const c = new GraphConstants(g);
+  const spikes: SpikeSequences = new Map();
+  const hostPop = net.host && net.populations.find((p) => p.name === net.host!.population);
+  const { io: input, host } = chipGraphInput(g, c, net.input, S, B, hostPop?.neurons, spikes);
+  const probes: ChipOnnxIO['probes'][number][] = [];
+  let output: ChipOnnxIO['output'] | undefined;
   for (const pop of net.populations) {
     const incoming = net.projections.filter((p) => p.target === pop.name && p.source !== pop.name);
     const recurrent = net.projections.find((p) => p.target === pop.name && p.source === pop.name);
@@ -106,33 +84,8 @@ export function lowerLoihiToOnnx(net: LoihiNetwork, options: LoihiOnnxOptions): 
   return { builder: g, io: { steps: S, input, output: output!, probes } };
 }
 
-/** Shared small constants of one graph. */
-class Constants {
-  private readonly cache = new Map<string, string>();
-  constructor(private readonly g: GraphBuilder) {}
-  private memo(key: string, make: () => string): string {
-    if (!this.cache.has(key)) this.cache.set(key, make());
-    return this.cache.get(key)!;
-  }
-  int(v: number): string {
-    return this.memo(`i${v}`, () => this.g.constInt(`c${v < 0 ? 'm' : ''}${Math.abs(v)}`, 'int32', [v], []));
-  }
-  shape(dims: readonly number[]): string {
-    return this.memo(`s${dims}`, () => this.g.constInt64('shape', dims));
-  }
-  double(v: number): string {
-    return this.memo(`d${v}`, () => this.g.constDouble('decay', v));
-  }
-  axes(axes: readonly number[]): string {
-    return this.memo(`a${axes}`, () => this.g.constInt64('axes', axes));
-  }
-  zerosInt(hint: string, dims: readonly number[]): string {
-    return this.g.node('ConstantOfShape', [this.shape(dims)], hint, { value: scalarAttr('int32', 0) });
-  }
-}
-
 /** Σ over projections of this step's delivered synaptic sums, int32 [S, B, N] (or undefined: no synapses). */
-function synapticInput(g: GraphBuilder, c: Constants, pop: LoihiPopulation, incoming: readonly LoihiProjection[], spikes: ReadonlyMap<string, { value: string; n: number }>, S: number, B: number): string | undefined {
+function synapticInput(g: GraphBuilder, c: GraphConstants, pop: LoihiPopulation, incoming: readonly LoihiProjection[], spikes: SpikeSequences, S: number, B: number): string | undefined {
   const grid = pop.pool ? [...pop.pool.inShape] : [pop.neurons];
   const gridSize = grid.reduce((x, y) => x * y, 1);
   let sum: string | undefined;
@@ -159,7 +112,7 @@ function synapticInput(g: GraphBuilder, c: Constants, pop: LoihiPopulation, inco
 }
 
 /** Dense synapses: [S·B, nIn] uint8 spikes × Lava's prepared weights → int32 [S·B, nOut]. */
-function denseTerm(g: GraphBuilder, c: Constants, p: LoihiProjection, shifted: string, rows: number): string {
+function denseTerm(g: GraphBuilder, c: GraphConstants, p: LoihiProjection, shifted: string, rows: number): string {
   if (p.geometry.kind !== 'dense') throw new Error('internal error: denseTerm of a conv projection');
   const { nIn, nOut } = p.geometry;
   const w = prepareDenseWeights(p.weights, 8, p.signMode).weights;
@@ -178,7 +131,7 @@ function denseTerm(g: GraphBuilder, c: Constants, p: LoihiProjection, shifted: s
  * ConvInteger of the spikes with w⁺ and w⁻ (uint8 weights, which every provider takes). The sum is then
  * wrapped to 24 bits, which is the identity (and omitted) when the bound is below 2^23.
  */
-function convTerm(g: GraphBuilder, c: Constants, p: LoihiProjection, shifted: string, rows: number): string {
+function convTerm(g: GraphBuilder, c: GraphConstants, p: LoihiProjection, shifted: string, rows: number): string {
   if (p.geometry.kind !== 'conv') throw new Error('internal error: convTerm of a dense projection');
   const geo = p.geometry;
   const x = g.node('Reshape', [shifted, c.shape([rows, ...geo.inShape])], `${p.name}_x`);
@@ -235,7 +188,7 @@ interface ScanShape {
  * stays below 2^23 (64·max Σ|w| / (1 − decay) < 2^23), and the per-step reset where it happens only at
  * step 1, which is the initial state.
  */
-function neuronScan(g: GraphBuilder, c: Constants, pop: LoihiPopulation, drive: Drive, bound: number, resets: readonly number[], recurrent: LoihiProjection | undefined, shape: ScanShape): { spikes: string; u?: string; v?: string } {
+function neuronScan(g: GraphBuilder, c: GraphConstants, pop: LoihiPopulation, drive: Drive, bound: number, resets: readonly number[], recurrent: LoihiProjection | undefined, shape: ScanShape): { spikes: string; u?: string; v?: string } {
   const { S, B } = shape;
   const N = pop.neurons;
   const p = pop.profile;
@@ -255,7 +208,7 @@ function neuronScan(g: GraphBuilder, c: Constants, pop: LoihiPopulation, drive: 
   }
 
   const body = new GraphBuilder(g);
-  const cb = new Constants(body);
+  const cb = new GraphConstants(body);
   const state = (name: string, elem: 'int32' | 'uint8') => body.input(body.fresh(`${pop.name}_${name}_in`), [B, N], elem);
   const u = memoryless ? undefined : state('u', 'int32');
   const v = state('v', 'int32');
@@ -304,13 +257,13 @@ function neuronScan(g: GraphBuilder, c: Constants, pop: LoihiPopulation, drive: 
 }
 
 /** u of a memoryless population as a sequence [S, B, N] (for probes): computed outside the loop, or 0. */
-function uSequence(g: GraphBuilder, c: Constants, u: string | undefined, drive: Drive, S: number, B: number, N: number, hint: string): string {
+function uSequence(g: GraphBuilder, c: GraphConstants, u: string | undefined, drive: Drive, S: number, B: number, N: number, hint: string): string {
   if (!u) return c.zerosInt(`${hint}_u`, [S, B, N]);
   return drive.kind === 'constant' ? g.node('Expand', [g.node('Unsqueeze', [u, c.axes([0])], `${hint}_u1`), c.shape([S, B, N])], `${hint}_u`) : u;
 }
 
 /** trunc(x·D/4096) for int32 x with |x| < 2^24 and 0 ≤ D ≤ 4096 (exact in float64; Cast truncates toward zero). */
-function decay(g: GraphBuilder, c: Constants, x: string, D: number): string {
+function decay(g: GraphBuilder, c: GraphConstants, x: string, D: number): string {
   if (D === 4096) return x;
   if (D === 0) return c.int(0);
   const scaled = g.node('Mul', [g.node('Cast', [x], 'x64', { to: int(11) }), c.double(D / 4096)], 'scaled');
@@ -318,7 +271,7 @@ function decay(g: GraphBuilder, c: Constants, x: string, D: number): string {
 }
 
 /** Lava's single 24-bit wrap of u: x > 2^23 → x − 2^24; x ≤ −2^23 → x + 2^24. */
-function wrapU(g: GraphBuilder, c: Constants, x: string): string {
+function wrapU(g: GraphBuilder, c: GraphConstants, x: string): string {
   const high = g.node('Where', [g.node('Greater', [x, c.int(HALF)], 'over'), g.node('Sub', [x, c.int(WRAP)], 'down'), x], 'u_hi');
   return g.node('Where', [g.node('LessOrEqual', [x, c.int(-HALF)], 'under'), g.node('Add', [x, c.int(WRAP)], 'up'), high], 'u_wrap');
 }

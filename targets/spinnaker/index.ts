@@ -25,13 +25,19 @@ export interface CompiledSpinnaker extends BuiltSpinnaker {
   readonly network: SpinnakerNetwork;
 }
 
-export function compileSpinnaker(model: SnnModel, options: SpinnakerOptions = {}): CompiledSpinnaker {
+/** The network as IF_curr_exp computes it (quantise.ts), or an error naming the option or layer. */
+export function quantiseForChip(model: SnnModel, options: SpinnakerOptions = {}): SpinnakerNetwork {
   if (options.timesteps !== undefined && !(Number.isInteger(options.timesteps) && options.timesteps >= 1)) throw badInput(`--timesteps must be a positive integer, got ${options.timesteps}`);
+  if (options.maxSummedWeight !== undefined && !(options.maxSummedWeight > 0)) throw badInput(`--max-summed-weight must be a positive number of nA, got ${options.maxSummedWeight}`);
+  checkNeuronModels(model, 'spinnaker', SPINNAKER_NEURON_MODELS);
+  return quantiseForSpinnaker(model, { timesteps: options.timesteps, maxSummedWeight: options.maxSummedWeight });
+}
+
+export function compileSpinnaker(model: SnnModel, options: SpinnakerOptions = {}): CompiledSpinnaker {
   const atoms = options.atomsPerCore;
   if (atoms !== undefined && !(Number.isInteger(atoms) && atoms >= 1 && atoms <= 256)) throw badInput(`--atoms-per-core must be an integer in 1…256, got ${atoms}`);
-  if (options.maxSummedWeight !== undefined && !(options.maxSummedWeight > 0)) throw badInput(`--max-summed-weight must be a positive number of nA, got ${options.maxSummedWeight}`);
+  const network = quantiseForChip(model, options);
   const machine = machineByName(options.machine ?? DEFAULT_MACHINE, { ...(atoms ? { maxAtomsPerCore: atoms } : {}), ...(options.routerEntries ? { routerEntries: options.routerEntries } : {}) });
-  const network = quantiseForSpinnaker(model, { timesteps: options.timesteps, maxSummedWeight: options.maxSummedWeight });
   const built = buildSpinnaker(network, machine, {
     snncVersion: SNNC_VERSION,
     sourceHash: modelHash(model),

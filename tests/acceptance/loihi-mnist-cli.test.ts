@@ -55,22 +55,3 @@ describe('artifacts and CLI', () => {
     expect(check.stdout).toMatch(/reset "subtract" needs a Loihi 2 microcode neuron/);
   });
 });
-
-describe('--target gpu --numerics loihi from the command line', () => {
-  const dir = tempDir();
-
-  it('snnc run of the integer-ONNX folder prints and writes exactly what snnc run of the loihi folder does (500 test images)', () => {
-    const [onnx, loihi] = [join(dir, 'int-onnx'), join(dir, 'loihi')];
-    expect(snnc(['compile', 'examples/mnist-cnn/model.json', '--target', 'gpu', '--numerics', 'loihi', '-o', onnx]).code).toBe(0);
-    expect(snnc(['compile', 'examples/mnist-cnn/model.json', '--target', 'loihi', '-o', loihi]).code).toBe(0);
-    const data = ['--data', `${MNIST}/t10k-images-idx3-ubyte.gz`, '--labels', `${MNIST}/t10k-labels-idx1-ubyte.gz`, '--range', '0:500'];
-    const [a, b] = [onnx, loihi].map((d) => snnc(['run', d, ...data, '--output', `${d}.npy`, '--json']));
-    expect(a.code, a.stderr).toBe(0);
-    expect(b.code, b.stderr).toBe(0);
-    expect(readFileSync(`${onnx}.npy`).equals(readFileSync(`${loihi}.npy`))).toBe(true);
-    const [ja, jb] = [JSON.parse(a.stdout), JSON.parse(b.stdout)];
-    expect(ja.predictions).toEqual(jb.predictions);
-    expect(ja.accuracy).toBe(jb.accuracy);
-    expect(ja.engine).toMatch(/loihi2 integer arithmetic/);
-  }, 120_000);
-});

@@ -19,6 +19,7 @@ import { Router, machineByName } from '../../targets/spinnaker/machine.js';
 import type { SpinnakerNetwork } from '../../targets/spinnaker/quantise.js';
 import { type RoutingEntry, compressOrderedPairs, followKey, lookup } from '../../targets/spinnaker/routing.js';
 import { snncErrorMessage } from '../helpers/errors.js';
+import { ONE_SPIKE_V_IEXC, PYNN_DEFAULTS, REFRACTORY, oneNeuron } from '../helpers/spinnaker-vectors.js';
 
 const SPINNAKER_MODEL = 'examples/mnist-cnn/model-spinnaker.json';
 
@@ -48,41 +49,6 @@ describe('s16.15 arithmetic (spinnaker.md §2.3, §3.2)', () => {
   });
 });
 
-/** PyNN's IF_curr_exp defaults (spinnaker.md §3.1), raw. */
-const PYNN_DEFAULTS = {
-  vInit: toS1615(-65, 'v'),
-  vRest: toS1615(-65, 'v_rest'),
-  cm: toS1615(1, 'cm'),
-  tauM: toS1615(20, 'tau_m'),
-  iOffset: 0,
-  vReset: toS1615(-65, 'v_reset'),
-  tauRefrac: toS1615(0.1, 'tau_refrac'),
-  refractTimerInit: 0,
-  vThresh: toS1615(-50, 'v_thresh'),
-  tauSynE: toS1615(5, 'tau_syn_E'),
-  tauSynI: toS1615(5, 'tau_syn_I'),
-  timestep: 32768,
-};
-
-/** A one-neuron network with PyNN defaults, fed by a one-neuron spike source (events input) through w16 = 16384, shift 1, delay 1. */
-function oneNeuron(overrides: Partial<typeof PYNN_DEFAULTS>, iOffsetNa: number): SpinnakerNetwork {
-  const params = { ...PYNN_DEFAULTS, ...overrides };
-  const constants = deriveConstants(params);
-  const common = { shape: [1], neurons: 1, params, constants, scale: 1, gain: 1, depth: 0, hostCurrent: false };
-  return {
-    name: 'vector',
-    timesteps: 8,
-    input: { shape: [1], encoding: { type: 'events' }, preprocess: { scale: 1, mean: [0], std: [1] } },
-    populations: [
-      { ...common, name: INPUT, role: 'source', iOffset: null, shift: [0, 0] },
-      { ...common, name: 'n', role: 'neuron', iOffset: iOffsetNa ? Int32Array.of(toS1615(iOffsetNa, 'i')) : null, shift: [1, 1] },
-    ],
-    projections: [{ name: 'syn', source: INPUT, target: 'n', geometry: { kind: 'dense', nIn: 1, nOut: 1 }, weights: Int32Array.of(16384), delay: 1 }],
-    output: { population: 'n', decoding: 'spike_count' },
-    quantisation: [],
-  };
-}
-
 function emulate(net: SpinnakerNetwork, inputSpikes: number[], steps: number) {
   const built = buildSpinnaker(net, machineByName('spinn3'), { snncVersion: 'test', sourceHash: 'test' });
   const raw = new Float32Array(net.timesteps);
@@ -93,16 +59,7 @@ function emulate(net: SpinnakerNetwork, inputSpikes: number[], steps: number) {
 describe('emulator: spinnaker.md §8 test vectors (exact)', () => {
   it('one input spike at t=0 (w = 1 nA, delay 1, shift 1): V and I_exc per step', () => {
     const r = emulate(oneNeuron({}, 0), [0], 8);
-    const expected = [
-      [0, -2129920, 0],
-      [1, -2129920, 29696],
-      [2, -2100956, 24313],
-      [3, -2078655, 19906],
-      [4, -2061739, 16297],
-      [5, -2049168, 13343],
-      [6, -2040092, 10924],
-      [7, -2033818, 8943],
-    ];
+    const expected = ONE_SPIKE_V_IEXC;
     expect(expected.map(([t]) => [t, r.voltages.get('n')![t], r.excCurrents.get('n')![t]])).toEqual(expected);
     expect(r.packets).toBe(1);
     expect(r.synapticEvents).toBe(1);
@@ -111,10 +68,10 @@ describe('emulator: spinnaker.md §8 test vectors (exact)', () => {
   it('i_offset = 1 nA, tau_refrac = 2 ms: V at t = 1…3, spikes at steps 27 and 57', () => {
     const r = emulate(oneNeuron({ tauRefrac: toS1615(2, 'tau_refrac') }, 1), [], 60);
     const v = r.voltages.get('n')!;
-    expect([v[1], v[2], v[3]]).toEqual([-2097960, -2067558, -2038639]);
+    expect([v[1], v[2], v[3]]).toEqual(REFRACTORY.v1to3);
     const spikes = [...r.spikes.get('n')!].flatMap((s, t) => (s ? [t] : []));
-    expect(spikes).toEqual([27, 57]);
-    expect(v[27]).toBe(-1644465);
+    expect(spikes).toEqual(REFRACTORY.spikes);
+    expect(v[27]).toBe(REFRACTORY.v27);
   });
 });
 

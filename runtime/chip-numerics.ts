@@ -1,0 +1,68 @@
+/**
+ * The host side of a gpu folder compiled with `--numerics loihi|spinnaker` (targets/gpu/manifest.ts
+ * ChipNumerics): what the chip's emulator does around its cores, done identically here so that
+ * onnxruntime's integer graph gives the emulator's outputs bit for bit. In: rate- or event-coded input
+ * spikes (uint8 [S, B, ...], zero after step T), or the host encoder's currents (int32 [B, N]: Loihi
+ * round(value·λ); SpiNNaker the s16.15 of value·λ/gain). Out: the decoded output, in float64 as the
+ * emulator computes it, then float32.
+ */
+import { badInput } from '../compiler/errors.js';
+import { averagesOverTime } from '../compiler/ir/model.js';
+import { sizeOf } from '../compiler/ir/tensor.js';
+import { preprocess, rateEncode, timeMajor } from '../compiler/reference/encoders.js';
+import { simulate } from '../compiler/reference/simulator.js';
+import { hostEncoder } from '../targets/common/descriptor-checks.js';
+import type { ChipNumerics, GpuManifest } from '../targets/gpu/manifest.js';
+import { toS1615 } from '../targets/spinnaker/fixed-point.js';
+
+/** The host currents of one padded batch, as the chip's emulator computes them. */
+function hostCurrents(m: GpuManifest, n: ChipNumerics, raw: Float32Array, x: () => Float32Array): Int32Array {
+  const host = n.host!;
+  const values = host.encoder ? simulate(hostEncoder(host.encoder, 'manifest.json', m.inputShape), raw, m.batch, { timesteps: 1 }).output : x();
+  const expected = sizeOf(m.io.input.dims);
+  if (values.length !== expected) throw badInput(`manifest.json: the host ${host.encoder ? 'encoder gives' : 'input has'} ${values.length / m.batch} values per sample, but the graph takes ${expected / m.batch} host currents`);
+  if (n.kind === 'loihi') return Int32Array.from(values, (v) => Math.round(v * host.scale));
+  const N = expected / m.batch;
+  return Int32Array.from(values, (v, i) => toS1615((v * host.scale) / host.gain!, `sample ${Math.floor(i / N)}: direct input current of neuron ${i % N}`));
+}
+
+/** The graph input for one padded batch of raw samples. */
+export function chipInput(m: GpuManifest, n: ChipNumerics, raw: Float32Array, sampleOffset: number): { type: 'int32'; data: Int32Array } | { type: 'uint8'; data: Uint8Array } {
+  const B = m.batch;
+  const per = sizeOf(m.inputShape);
+  const x = () => preprocess(m.preprocess, raw, per, m.inputShape[0]);
+  if (n.host) return { type: 'int32', data: hostCurrents(m, n, raw, x) };
+  const T = m.timesteps;
+  const steps = m.encoding.type === 'rate' ? rateEncode(x(), B, per, T, m.encoding.seed, sampleOffset) : timeMajor(x(), B, T, per);
+  const data = new Uint8Array(n.steps * B * per);
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    // Loihi's input axons take binary spikes only; a SpiNNaker spike source fires for any value > 0.
+    if (n.kind === 'loihi' && s !== 0 && s !== 1) throw badInput(`loihi numerics: input ${i % per} of sample ${sampleOffset + (Math.floor(i / per) % B)} at step ${Math.floor(i / (per * B)) + 1} is ${s}; Loihi inputs are binary spikes`);
+    data[i] = s > 0 ? 1 : 0;
+  }
+  return { type: 'uint8', data };
+}
+
+/** Decodes y (int32 [S, B, classes]) as the chip's emulator does. */
+export function decodeChip(m: GpuManifest, n: ChipNumerics, y: Int32Array): Float32Array {
+  const B = m.batch;
+  const C = m.classes;
+  const out = new Float32Array(B * C);
+  const { start, length } = n.window;
+  const average = averagesOverTime(m.decoding);
+  for (let i = 0; i < B * C; i++) {
+    if (n.kind === 'spinnaker') {
+      // Spikes counted over the window; a readout's V after the last step, over λ·2¹⁵ (and T for averaging decodings).
+      let count = 0;
+      for (let t = start; t < start + length; t++) count += y[t * B * C + i];
+      out[i] = n.outputValues === 'spikes' ? count : y[(n.steps - 1) * B * C + i] / (n.outputScale * (average ? length : 1));
+      continue;
+    }
+    let acc = 0;
+    for (let t = start; t < start + length; t++) acc += y[t * B * C + i];
+    const value = n.outputValues === 'spikes' ? acc : acc / n.outputScale;
+    out[i] = average ? value / length : value;
+  }
+  return out;
+}

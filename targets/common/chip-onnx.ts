@@ -1,0 +1,34 @@
+/**
+ * What the chip targets' integer-ONNX lowerings (loihi/onnx.ts, spinnaker/onnx.ts) share: the graph
+ * interface they return to the gpu target's packaging, and the graph input (uint8 spikes of a rate- or
+ * event-coded input for all S steps, or the host's int32 currents for direct input).
+ */
+import type { SnnModel } from '../../compiler/ir/model.js';
+import type { GraphBuilder, GraphConstants } from './onnx-builder.js';
+
+/** A chip network's integer graph; per-step sequences are time-major [S, B, …]. */
+export interface ChipOnnxIO {
+  /** Machine steps S: T + the output population's pipeline depth. */
+  readonly steps: number;
+  /** uint8 spikes [S, B, ...input shape] (rate or event input), or int32 host currents [B, N] (direct input). */
+  readonly input: { readonly name: string; readonly dims: number[]; readonly kind: 'spikes' | 'host' };
+  /** int32 [S, B, classes]: the output population's spikes, or its membrane (a readout). */
+  readonly output: { readonly name: string; readonly dims: number[]; readonly values: 'spikes' | 'v' };
+  /** Per probed population: uint8 spikes and the two int32 states its emulator records, each [S, B, N]. */
+  readonly probes: { readonly layer: string; readonly spikes: string; readonly u: string; readonly v: string; readonly dims: number[] }[];
+}
+
+/** Spike sequences [S, B, n] (uint8) by population name ("input" for the encoded input). */
+export type SpikeSequences = Map<string, { readonly value: string; readonly n: number }>;
+
+/** Declares the graph input: host currents for `hostNeurons` neurons, else the input spikes (registered as "input"). */
+export function chipGraphInput(g: GraphBuilder, c: GraphConstants, input: SnnModel['input'], S: number, B: number, hostNeurons: number | undefined, spikes: SpikeSequences): { io: ChipOnnxIO['input']; host?: string } {
+  if (hostNeurons !== undefined) {
+    const host = g.input('host', [B, hostNeurons], 'int32');
+    return { io: { name: host, dims: [B, hostNeurons], kind: 'host' }, host };
+  }
+  const x = g.input('x', [S, B, ...input.shape], 'uint8');
+  const n = input.shape.reduce((a, b) => a * b, 1);
+  spikes.set('input', { value: g.node('Reshape', [x, c.shape([S, B, n])], 'x_flat'), n });
+  return { io: { name: x, dims: [S, B, ...input.shape], kind: 'spikes' } };
+}

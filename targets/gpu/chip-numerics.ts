@@ -1,0 +1,82 @@
+/**
+ * `snnc compile --target gpu --numerics loihi|spinnaker`: the network as that chip target quantises it,
+ * lowered to integer ONNX by the chip target itself (targets/loihi/onnx.ts, targets/spinnaker/onnx.ts)
+ * and packaged here as a gpu folder whose manifest records the numerics (manifest.ts ChipNumerics).
+ * `snnc run` of it feeds and decodes as that chip's emulator does (runtime/chip-numerics.ts), so it gives
+ * the emulator's outputs, bit for bit, at onnxruntime's speed.
+ */
+import { badInput } from '../../compiler/errors.js';
+import type { SnnModel } from '../../compiler/ir/model.js';
+import { modelToJson } from '../../compiler/ir/serialize/write.js';
+import type { ChipOnnxIO } from '../common/chip-onnx.js';
+import type { GraphBuilder } from '../common/onnx-builder.js';
+import { quantiseForChip as quantiseForLoihi } from '../loihi/index.js';
+import { lowerLoihiToOnnx } from '../loihi/onnx.js';
+import { DEFAULT_CHIP } from '../loihi/options.js';
+import { quantiseForChip as quantiseForSpinnaker } from '../spinnaker/index.js';
+import { lowerSpinnakerToOnnx } from '../spinnaker/onnx.js';
+import { type CompiledGpu, packageGpu } from './index.js';
+import type { ChipNumerics } from './manifest.js';
+import type { GpuOptions } from './options.js';
+
+interface Resolved {
+  readonly batch: number;
+  readonly probes: readonly string[];
+}
+
+/** What each chip's lowering gives the packaging: the graph, its interface and the numerics record. */
+interface Lowered {
+  readonly builder: GraphBuilder;
+  readonly timesteps: number;
+  readonly classes: number;
+  readonly io: ChipOnnxIO;
+  readonly numerics: ChipNumerics;
+}
+
+/** `--probe all` means every population of the chip's network (max-pool ORs and readouts too); else the layers named. */
+function probesOf(options: GpuOptions, r: Resolved, populations: readonly { readonly name: string }[]): readonly string[] {
+  return options.probes === 'all' || options.probes?.includes('all') ? populations.map((p) => p.name) : r.probes;
+}
+
+/** The numerics fields every chip records: steps, window, output, and the states of the probes. */
+function common(io: ChipOnnxIO, out: { readonly depth: number }, timesteps: number): Pick<ChipNumerics, 'steps' | 'window' | 'outputValues' | 'states'> {
+  return { steps: io.steps, window: { start: out.depth, length: timesteps }, outputValues: io.output.values, states: io.probes.map((p) => ({ layer: p.layer, u: p.u, v: p.v })) };
+}
+
+function lowerLoihi(model: SnnModel, options: GpuOptions, r: Resolved): Lowered {
+  const net = quantiseForLoihi(model, options);
+  const { builder, io } = lowerLoihiToOnnx(net, { batch: r.batch, probes: probesOf(options, r, net.populations), resetInterval: options.resetInterval });
+  const out = net.populations.find((p) => p.name === net.output.population)!;
+  const hostPop = net.host && net.populations.find((p) => p.name === net.host!.population)!;
+  const encoder = net.host?.encoder ? { encoder: modelToJson(net.host.encoder).doc } : {};
+  return {
+    builder,
+    io,
+    timesteps: net.timesteps,
+    classes: out.neurons,
+    numerics: { kind: 'loihi', chip: options.chip ?? DEFAULT_CHIP, ...common(io, out, net.timesteps), outputScale: 64 * out.scale, ...(hostPop ? { host: { scale: hostPop.scale, ...encoder } } : {}) },
+  };
+}
+
+function lowerSpinnaker(model: SnnModel, options: GpuOptions, r: Resolved): Lowered {
+  const net = quantiseForSpinnaker(model, options);
+  const { builder, io } = lowerSpinnakerToOnnx(net, { batch: r.batch, probes: probesOf(options, r, net.populations.filter((p) => p.role !== 'source')) });
+  const out = net.populations.find((p) => p.name === net.output.population)!;
+  const hostPop = net.populations.find((p) => p.hostCurrent);
+  const encoder = net.host?.encoder ? { encoder: modelToJson(net.host.encoder).doc } : {};
+  return {
+    builder,
+    io,
+    timesteps: net.timesteps,
+    classes: out.neurons,
+    numerics: { kind: 'spinnaker', chip: 'spinnaker1', ...common(io, out, net.timesteps), outputScale: out.scale * 32768, ...(hostPop ? { host: { scale: hostPop.scale, gain: hostPop.gain, ...encoder } } : {}) },
+  };
+}
+
+export function compileChipNumerics(model: SnnModel, options: GpuOptions, resolved: Resolved): CompiledGpu {
+  if (options.schedule !== undefined && options.schedule !== 'layerwise') throw badInput(`--numerics ${options.numerics} is compiled layerwise (the scan and step schedules are float only), got --schedule ${options.schedule}`);
+  if (options.outputSteps) throw badInput(`--numerics ${options.numerics}: per-step float outputs are not available; the runner decodes the integer output`);
+  const { builder, io, timesteps, classes, numerics } = options.numerics === 'spinnaker' ? lowerSpinnaker(model, options, resolved) : lowerLoihi(model, options, resolved);
+  const gpuIO = { input: { name: io.input.name, dims: io.input.dims, hasTimeAxis: io.input.kind === 'spikes' }, output: { name: io.output.name, dims: io.output.dims }, states: [], probes: io.probes.map((p) => ({ layer: p.layer, name: p.spikes, dims: p.dims })) };
+  return packageGpu(model, builder, { schedule: 'layerwise', timesteps, batch: resolved.batch, classes, io: gpuIO, numerics }, `${numerics.chip} integer arithmetic, layerwise, ${numerics.steps} steps`);
+}

@@ -1,0 +1,243 @@
+/**
+ * The quantised SpiNNaker network (quantise.ts) as integer ONNX that onnxruntime runs bit-exactly like the
+ * emulator (emulator.ts): sPyNNaker's IF_curr_exp in s16.15, layerwise. Each population's ring-buffer
+ * slot sums for all S steps and B samples at once, then one Scan over the steps does the core's update.
+ * It owns only the arithmetic; the gpu target packages the graph and the runner feeds and decodes it.
+ *
+ * Exactness, op by op (the emulator's `step`: transfer, update, threshold, decay):
+ * - Ring buffers: a spike of step t lands in slot t + delay. Per synapse type (excitatory: w > 0,
+ *   inhibitory: −w), the slot's sum of 16-bit weights saturates at 0xFFFF; every addition is ≥ 0, so the
+ *   saturated running sum is min(Σ, 0xFFFF), in any order. The sums are float32 MatMul/Conv where every
+ *   partial sum is an integer below 2²⁴ (exact in any order), else MatMulInteger/ConvInteger of the
+ *   weights' low and high bytes. A recurrent projection (delay 1) is summed inside the loop.
+ * - Fixed point in int64: mulAccum(a, b) = ⌊a·b / 2¹⁵⌋ and decay(x, d) = ⌊x·d / 2³²⌋ (|a·b| < 2⁶², |x·d| < 2⁶³),
+ *   the floor as (p − (p mod 2ⁿ)) / 2ⁿ with a non-negative mod; wrapped to 32 bits by Cast, as the ARM
+ *   core's 32-bit registers wrap; int32 adds and subtracts wrap the same way.
+ * - Update: I_exc += decay(e·2^shift, init_E) (likewise I_inh); input = I_exc − I_inh + i_offset; if not
+ *   refractory, a = mulAccum(input, R) + v_rest and V ← a − mulAccum(exp_TC, a − V), else the timer counts
+ *   down; V ≥ v_thresh spikes, V ← v_reset, timer ← t_refract; then both currents decay.
+ */
+import { type ChipOnnxIO, type SpikeSequences, chipGraphInput } from '../common/chip-onnx.js';
+import { type Attr, GraphBuilder, GraphConstants, graphAttr, int, ints, scalarAttr } from '../common/onnx-builder.js';
+import type { SpinnakerNetwork, SpinnakerPopulation, SpinnakerProjection } from './quantise.js';
+
+const SATURATE = 0xffff;
+
+export interface SpinnakerOnnxOptions {
+  readonly batch: number;
+  /** Populations whose spikes, V (before each step's update) and I_exc (after the ring-buffer transfer) become outputs [S, B, N]. */
+  readonly probes: readonly string[];
+}
+
+export function spinnakerSteps(net: SpinnakerNetwork): number {
+  return net.timesteps + net.populations.find((p) => p.name === net.output.population)!.depth;
+}
+
+/** The graph; its probes' states are u = I_exc after the ring-buffer transfer and v = V before the update, as the emulator records them. */
+export function lowerSpinnakerToOnnx(net: SpinnakerNetwork, options: SpinnakerOnnxOptions): { builder: GraphBuilder; io: ChipOnnxIO } {
+  const g = new GraphBuilder();
+  const c = new GraphConstants(g);
+  const B = options.batch;
+  const S = spinnakerSteps(net);
+  const spikes: SpikeSequences = new Map();
+  const { io: input, host } = chipGraphInput(g, c, net.input, S, B, net.populations.find((p) => p.hostCurrent)?.neurons, spikes);
+  const probes: ChipOnnxIO['probes'][number][] = [];
+  let output: ChipOnnxIO['output'] | undefined;
+  for (const pop of net.populations) {
+    if (pop.role === 'source') continue;
+    const incoming = net.projections.filter((p) => p.target === pop.name && p.source !== pop.name);
+    const recurrent = net.projections.find((p) => p.target === pop.name && p.source === pop.name);
+    const slots = ([1, -1] as const).map((sign) => slotSums(g, c, pop, incoming, spikes, sign, S, B));
+    const probed = options.probes.includes(pop.name);
+    const isOutput = pop.name === net.output.population;
+    const seq = coreScan(g, c, pop, slots, recurrent, pop.hostCurrent ? host : undefined, { S, B, probed, vAfter: isOutput && pop.role === 'readout' });
+    spikes.set(pop.name, { value: seq.spikes, n: pop.neurons });
+    const dims = [S, B, pop.neurons];
+    if (probed) probes.push({ layer: pop.name, dims, spikes: g.output(seq.spikes, dims, `${pop.name}.spikes`, 'uint8'), u: g.output(seq.iExc!, dims, `${pop.name}.i_exc`, 'int32'), v: g.output(seq.vBefore!, dims, `${pop.name}.v`, 'int32') });
+    if (isOutput) {
+      const values = pop.role === 'readout' ? 'v' : 'spikes';
+      const y = values === 'spikes' ? g.node('Cast', [seq.spikes], 'y_spikes', { to: int(6) }) : seq.vAfter!;
+      output = { name: g.output(y, dims, 'y', 'int32'), dims, values };
+    }
+  }
+  return { builder: g, io: { steps: S, input, output: output!, probes } };
+}
+
+/**
+ * Σ over the projections of one synapse type (sign) of the weights delivered to each neuron's slot per
+ * step, int32 [S, B, N], before saturation (a recurrent projection is added inside the loop); undefined
+ * when no projection has weights of that sign.
+ */
+function slotSums(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, incoming: readonly SpinnakerProjection[], spikes: SpikeSequences, sign: 1 | -1, S: number, B: number): string | undefined {
+  let sum: string | undefined;
+  for (const p of incoming) {
+    const w = Array.from(p.weights, (v) => Math.max(0, sign * v));
+    if (!w.some((v) => v > 0) || p.delay >= S) continue;
+    const src = spikes.get(p.source)!;
+    const early = g.node('Slice', [src.value, g.constInt64('start', [0]), g.constInt64('end', [S - p.delay]), c.axes([0])], `${p.name}_early`);
+    const term = synapses(g, c, p, w, early, (S - p.delay) * B);
+    const late = g.node('Concat', [c.zerosInt(`${p.name}_wait`, [p.delay, B, pop.neurons]), g.node('Reshape', [term, c.shape([S - p.delay, B, pop.neurons])], `${p.name}_sum`)], `${p.name}_slot`, { axis: int(0) });
+    sum = sum ? g.node('Add', [sum, late], `${pop.name}_slots`) : late;
+  }
+  return sum;
+}
+
+/** Non-negative integer weights (< 2¹⁶) applied to uint8 spikes [rows, …] → int32 [rows, out…]. */
+export function synapses(g: GraphBuilder, c: GraphConstants, p: { readonly name: string; readonly geometry: SpinnakerProjection['geometry'] }, w: readonly number[], spikes: string, rows: number): string {
+  const geo = p.geometry;
+  const maxW = w.reduce((m, v) => Math.max(m, v), 0);
+  const fanIn = geo.kind === 'dense' ? geo.nIn : (geo.inShape[0] / geo.groups) * geo.kernel[0] * geo.kernel[1];
+  const x = g.node('Reshape', [spikes, c.shape(geo.kind === 'dense' ? [rows, geo.nIn] : [rows, ...geo.inShape])], `${p.name}_x`);
+  const wShape = geo.kind === 'dense' ? [geo.nIn, geo.nOut] : [geo.outShape[0], geo.inShape[0] / geo.groups, geo.kernel[0], geo.kernel[1]];
+  const layout = (values: readonly number[]) => (geo.kind === 'dense' ? transpose(values, geo.nOut, geo.nIn) : values);
+  const attrs: Record<string, Attr> = geo.kind === 'conv' ? { kernel_shape: ints(geo.kernel), strides: ints(geo.stride), pads: ints(geo.padding), group: int(geo.groups) } : {};
+  if (fanIn * maxW < 2 ** 24) {
+    const xf = g.node('Cast', [x], `${p.name}_xf`, { to: int(1) });
+    const wf = g.constFloat(`${p.name}_w`, Float32Array.from(layout(w)), wShape);
+    return g.node('Cast', [g.node(geo.kind === 'dense' ? 'MatMul' : 'Conv', [xf, wf], `${p.name}_f`, attrs)], `${p.name}_sum`, { to: int(6) });
+  }
+  const byte = (k: 0 | 1) => {
+    const wk = g.constInt(`${p.name}_w${k}`, 'uint8', layout(w.map((v) => (v >> (8 * k)) & 0xff)), wShape);
+    return g.node(geo.kind === 'dense' ? 'MatMulInteger' : 'ConvInteger', [x, wk], `${p.name}_b${k}`, attrs);
+  };
+  return g.node('Add', [byte(0), g.node('Mul', [byte(1), c.int(256)], `${p.name}_hi`)], `${p.name}_sum`);
+}
+
+function transpose(w: readonly number[], nOut: number, nIn: number): number[] {
+  const t = new Array<number>(w.length);
+  for (let o = 0; o < nOut; o++) for (let j = 0; j < nIn; j++) t[j * nOut + o] = w[o * nIn + j];
+  return t;
+}
+
+/** ⌊x / 2ⁿ⌋ for int64 x, exactly: (x − (x mod 2ⁿ)) / 2ⁿ with the mod taking the divisor's sign. */
+function floorShift(g: GraphBuilder, c: GraphConstants, x: string, n: number): string {
+  const d = c.int64(2 ** n);
+  return g.node('Div', [g.node('Sub', [x, g.node('Mod', [x, d], 'rem', { fmod: int(0) })], 'whole'), d], 'floor');
+}
+
+const toInt64 = (g: GraphBuilder, x: string) => g.node('Cast', [x], 'x64', { to: int(7) });
+const toInt32 = (g: GraphBuilder, x: string) => g.node('Cast', [x], 'x32', { to: int(6) });
+
+/**
+ * mulAccum(a, b) for 0 ≤ b ≤ 2¹⁵ (exp_TC): |a·b| < 2⁴⁶, so a·b/2¹⁵ is exact in float64 and its floor
+ * fits int32 (no wrap): four float64 ops instead of six int64 ones in the loop.
+ */
+function mulSmall(g: GraphBuilder, c: GraphConstants, a: string, b: number): string {
+  if (!(b >= 0 && b <= 2 ** 15)) throw new Error(`internal error: mulSmall takes 0 ≤ b ≤ 2^15, got ${b}`);
+  return g.node('Cast', [g.node('Floor', [g.node('Mul', [g.node('Cast', [a], 'a64f', { to: int(11) }), c.double(b / 2 ** 15)], 'ab')], 'floor')], 'x32', { to: int(6) });
+}
+
+/** mulAccum(a, b) = ⌊a·b / 2¹⁵⌋ wrapped to 32 bits (b a constant). */
+function mulAccum(g: GraphBuilder, c: GraphConstants, a: string, b: number): string {
+  return toInt32(g, floorShift(g, c, g.node('Mul', [toInt64(g, a), c.int64(b)], 'ab'), 15));
+}
+
+/** decay(x, d) = ⌊x·d / 2³²⌋ for int32 x and a u0.32 constant d. */
+function decayS1615(g: GraphBuilder, c: GraphConstants, x: string, d: number): string {
+  return toInt32(g, floorShift(g, c, g.node('Mul', [toInt64(g, x), c.int64(d >>> 0)], 'xd'), 32));
+}
+
+interface CoreShape {
+  readonly S: number;
+  readonly B: number;
+  readonly probed: boolean;
+  /** Also return V after each step (a readout's output). */
+  readonly vAfter: boolean;
+}
+
+/** The synaptic current a slot's sum adds: decay(min(e, 0xFFFF)·2^shift, init) (e int32, any shape). */
+function slotCurrent(g: GraphBuilder, c: GraphConstants, e: string, shift: number, init: number): string {
+  return decayS1615(g, c, g.node('Mul', [g.node('Min', [e, c.int(SATURATE)], 'sat'), c.int(2 ** shift)], 'shifted'), init);
+}
+
+/**
+ * One IF_curr_exp core over S steps (see the top of the file); returns spikes, V after each step, and
+ * (probed) V before it and I_exc after the transfer. With delta synapses (both current decays exactly 0,
+ * as the quantiser makes them for IF and LIF) and no recurrence the currents have no memory: each step's
+ * I_exc, I_inh and a = R·I + v_rest are computed outside the loop, for all steps at once (once per
+ * sample for a host-fed layer), and the loop only integrates V.
+ */
+function coreScan(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, slots: (string | undefined)[], recurrent: SpinnakerProjection | undefined, host: string | undefined, shape: CoreShape): { spikes: string; vAfter?: string; vBefore?: string; iExc?: string } {
+  const { S, B } = shape;
+  const N = pop.neurons;
+  const prm = pop.params;
+  const k = pop.constants;
+  const memoryless = k.decayE === 0 && k.decayI === 0 && !recurrent;
+  const body = new GraphBuilder(g);
+  const cb = new GraphConstants(body);
+  const state = (name: string, elem: 'int32' | 'uint8') => body.input(body.fresh(`${pop.name}_${name}_in`), [B, N], elem);
+  const v = state('v', 'int32');
+  // With no refractory period after a spike the timer only holds the first steps (the pipeline depth): a per-step flag.
+  const timer = k.tRefract !== 0;
+  const rt = timer ? state('rt', 'int32') : undefined;
+  const [iExc, iInh] = memoryless ? [] : [state('iexc', 'int32'), state('iinh', 'int32')];
+  const sPrev = recurrent ? state('s', 'uint8') : undefined;
+  const scanInputs: string[] = [];
+  const scanned = (value: string, hint: string, dims: number[], elem: 'int32' | 'uint8' | 'bool') => {
+    scanInputs.push(value);
+    return body.input(body.fresh(hint), dims, elem);
+  };
+  // Whether the refractory timer has run out (only without a refractory period); also gives the loop its length.
+  const freeFlag = scanned(g.node('Cast', [g.constInt(`${pop.name}_free`, 'uint8', Array.from({ length: S }, (_, t) => (t >= prm.refractTimerInit ? 1 : 0)), [S])], `${pop.name}_free_seq`, { to: int(9) }), `${pop.name}_free_t`, [], 'bool');
+  // i_offset: the population's, plus the host's current per sample (summed once, outside the loop).
+  const ownOffset = pop.iOffset ? g.constInt(`${pop.name}_ioff`, 'int32', pop.iOffset, [N]) : undefined;
+  const offset = host && ownOffset ? g.node('Add', [host, ownOffset], `${pop.name}_offset`) : host ?? ownOffset;
+  /** input = I_exc − I_inh + i_offset → a = mulAccum(input, R) + v_rest, in graph `gg`. */
+  const drive = (gg: GraphBuilder, cc: GraphConstants, iE: string | undefined, iI: string | undefined, off: string | undefined) => {
+    let input = iE && iI ? gg.node('Sub', [iE, iI], 'i_net') : iE ?? (iI ? gg.node('Neg', [iI], 'i_net') : undefined);
+    if (off) input = input ? gg.node('Add', [input, off], 'i_in') : off;
+    return gg.node('Add', [input ? mulAccum(gg, cc, input, k.rMembrane) : cc.int(0), cc.int(prm.vRest)], 'a');
+  };
+
+  let a: string;
+  let iESeq: string | undefined; // memoryless: I_exc after the transfer, for all steps
+  let iE2: string | undefined;
+  let iI2: string | undefined;
+  let iEBody: string | undefined;
+  if (memoryless) {
+    iESeq = slots[0] && slotCurrent(g, c, slots[0], pop.shift[0], k.initE);
+    const iISeq = slots[1] && slotCurrent(g, c, slots[1], pop.shift[1], k.initI);
+    const aOutside = drive(g, c, iESeq, iISeq, offset);
+    a = iESeq || iISeq ? scanned(aOutside, `${pop.name}_a_t`, [B, N], 'int32') : aOutside; // else the same every step
+  } else {
+    const transfer = (current: string, sign: 1 | -1, slot: string | undefined, shift: number, init: number) => {
+      let e = slot ? scanned(slot, `${pop.name}_slot`, [B, N], 'int32') : undefined;
+      const w = recurrent ? Array.from(recurrent.weights, (x) => Math.max(0, sign * x)) : [];
+      if (w.some((x) => x > 0)) {
+        const rec = synapses(body, cb, { name: `${recurrent!.name}${sign > 0 ? 'e' : 'i'}`, geometry: recurrent!.geometry }, w, sPrev!, B);
+        e = e ? body.node('Add', [e, rec], 'rec') : rec;
+      }
+      return e ? body.node('Add', [current, slotCurrent(body, cb, e, shift, init)], 'transferred') : current;
+    };
+    iEBody = transfer(iExc!, 1, slots[0], pop.shift[0], k.initE);
+    const iI = transfer(iInh!, -1, slots[1], pop.shift[1], k.initI);
+    a = drive(body, cb, iEBody, iI, offset);
+    iE2 = decayS1615(body, cb, iEBody, k.decayE);
+    iI2 = decayS1615(body, cb, iI, k.decayI);
+  }
+  const integrated = body.node('Sub', [a, mulSmall(body, cb, body.node('Sub', [a, v], 'a_v'), k.expTc)], 'v_int');
+  const free = rt ? body.node('LessOrEqual', [rt, cb.int(0)], 'free') : freeFlag;
+  const v1 = body.node('Where', [free, integrated, v], 'v_upd');
+  const fired = body.node('GreaterOrEqual', [v1, cb.int(prm.vThresh)], 'fired');
+  const v2 = body.node('Where', [fired, cb.int(prm.vReset), v1], 'v_out');
+  const rt2 = rt && body.node('Where', [fired, cb.int(k.tRefract), body.node('Where', [free, rt, body.node('Sub', [rt, cb.int(1)], 'rt_dec')], 'rt_upd')], 'rt_out');
+  const s = body.node('Cast', [fired], 's_out', { to: int(2) });
+  for (const value of [v2, ...(rt2 ? [rt2] : []), ...(memoryless ? [] : [iE2!, iI2!])]) body.output(value, [B, N], undefined, 'int32');
+  if (recurrent) body.output(s, [B, N], undefined, 'uint8');
+  body.output(recurrent ? body.node('Identity', [s], 's_seq') : s, [B, N], undefined, 'uint8');
+  if (shape.vAfter) body.output(body.node('Identity', [v2], 'v_seq'), [B, N], undefined, 'int32');
+  if (shape.probed) {
+    body.output(body.node('Identity', [v], 'v_before'), [B, N], undefined, 'int32');
+    if (!memoryless) body.output(body.node('Identity', [iEBody!], 'iexc_seq'), [B, N], undefined, 'int32');
+  }
+  const init = (elem: 'int32' | 'uint8', value: number, hint: string) => g.node('ConstantOfShape', [c.shape([B, N])], `${pop.name}_${hint}0`, { value: scalarAttr(elem, value) });
+  const initial = [init('int32', prm.vInit, 'v'), ...(timer ? [init('int32', prm.refractTimerInit, 'rt')] : []), ...(memoryless ? [] : [init('int32', 0, 'iexc'), init('int32', 0, 'iinh')]), ...(recurrent ? [init('uint8', 0, 's')] : [])];
+  const names = [...initial.map((_, i) => `${pop.name}_last${i}`), `${pop.name}_spikes`, ...(shape.vAfter ? [`${pop.name}_v`] : []), ...(shape.probed ? [`${pop.name}_v_before`, ...(memoryless ? [] : [`${pop.name}_i_exc`])] : [])];
+  const outs = g.nodeN('Scan', [...initial, ...scanInputs], names, { body: graphAttr(body.graph(`${pop.name}_step`, false)), num_scan_inputs: int(scanInputs.length) });
+  let at = initial.length;
+  const spikes = outs[at++];
+  const vAfter = shape.vAfter ? outs[at++] : undefined;
+  if (!shape.probed) return { spikes, vAfter };
+  const vBefore = outs[at++];
+  return { spikes, vAfter, vBefore, iExc: memoryless ? (iESeq ?? c.zerosInt(`${pop.name}_i_exc`, [S, B, N])) : outs[at] };
+}
