@@ -12,7 +12,8 @@
  *   weights' low and high bytes. A recurrent projection (delay 1) is summed inside the loop.
  * - Fixed point in int64: mulAccum(a, b) = ⌊a·b / 2¹⁵⌋ and decay(x, d) = ⌊x·d / 2³²⌋ (|a·b| < 2⁶², |x·d| < 2⁶³),
  *   the floor as (p − (p mod 2ⁿ)) / 2ⁿ with a non-negative mod; wrapped to 32 bits by Cast, as the ARM
- *   core's 32-bit registers wrap; int32 adds and subtracts wrap the same way.
+ *   core's 32-bit registers wrap; int32 adds and subtracts wrap the same way. Where the operands'
+ *   bounds keep the product below 2⁵³ and the result inside int32, the same in float64 (exact).
  * - Update: I_exc += decay(e·2^shift, init_E) (likewise I_inh); input = I_exc − I_inh + i_offset; if not
  *   refractory, a = mulAccum(input, R) + v_rest and V ← a − mulAccum(exp_TC, a − V), else the timer counts
  *   down; V ≥ v_thresh spikes, V ← v_reset, timer ← t_refract; then both currents decay.
@@ -115,27 +116,24 @@ function floorShift(g: GraphBuilder, c: GraphConstants, x: string, n: number): s
   return g.node('Div', [g.node('Sub', [x, g.node('Mod', [x, d], 'rem', { fmod: int(0) })], 'whole'), d], 'floor');
 }
 
-const toInt64 = (g: GraphBuilder, x: string) => g.node('Cast', [x], 'x64', { to: int(7) });
-const toInt32 = (g: GraphBuilder, x: string) => g.node('Cast', [x], 'x32', { to: int(6) });
-
 /**
- * mulAccum(a, b) for 0 ≤ b ≤ 2¹⁵ (exp_TC): |a·b| < 2⁴⁶, so a·b/2¹⁵ is exact in float64 and its floor
- * fits int32 (no wrap): four float64 ops instead of six int64 ones in the loop.
+ * ⌊x·b / 2ⁿ⌋ of int32 x and a constant 0 ≤ b < 2³², wrapped to 32 bits, as the ARM's fixed-point
+ * multiplies give it. Where |x| ≤ `bound` keeps |x·b| below 2⁵³ and the result inside int32, float64
+ * is exact (x·b exact, /2ⁿ a power of two) and needs no wrap: Cast, Mul, Floor, Cast. Otherwise int64:
+ * the product (below 2⁶³), an exact floor division and a wrapping Cast.
  */
-function mulSmall(g: GraphBuilder, c: GraphConstants, a: string, b: number): string {
-  if (!(b >= 0 && b <= 2 ** 15)) throw new Error(`internal error: mulSmall takes 0 ≤ b ≤ 2^15, got ${b}`);
-  return g.node('Cast', [g.node('Floor', [g.node('Mul', [g.node('Cast', [a], 'a64f', { to: int(11) }), c.double(b / 2 ** 15)], 'ab')], 'floor')], 'x32', { to: int(6) });
+function floorProduct(g: GraphBuilder, c: GraphConstants, x: string, b: number, n: number, bound = Infinity): string {
+  if (bound * b < 2 ** 53 && (bound * b) / 2 ** n < 2 ** 31) {
+    return g.node('Cast', [g.node('Floor', [g.node('Mul', [g.node('Cast', [x], 'xf64', { to: int(11) }), c.double(b / 2 ** n)], 'xb')], 'floor')], 'x32', { to: int(6) });
+  }
+  return g.node('Cast', [floorShift(g, c, g.node('Mul', [g.node('Cast', [x], 'x64', { to: int(7) }), c.int64(b)], 'xb'), n)], 'x32', { to: int(6) });
 }
 
-/** mulAccum(a, b) = ⌊a·b / 2¹⁵⌋ wrapped to 32 bits (b a constant). */
-function mulAccum(g: GraphBuilder, c: GraphConstants, a: string, b: number): string {
-  return toInt32(g, floorShift(g, c, g.node('Mul', [toInt64(g, a), c.int64(b)], 'ab'), 15));
-}
+/** mulAccum(a, b) = ⌊a·b / 2¹⁵⌋ for a constant s16.15 b (|a| ≤ bound where known). */
+const mulAccum = (g: GraphBuilder, c: GraphConstants, a: string, b: number, bound?: number) => floorProduct(g, c, a, b, 15, bound);
 
-/** decay(x, d) = ⌊x·d / 2³²⌋ for int32 x and a u0.32 constant d. */
-function decayS1615(g: GraphBuilder, c: GraphConstants, x: string, d: number): string {
-  return toInt32(g, floorShift(g, c, g.node('Mul', [toInt64(g, x), c.int64(d >>> 0)], 'xd'), 32));
-}
+/** decay_s1615(x, d) = ⌊x·d / 2³²⌋ for a u0.32 constant d (|x| ≤ bound where known). */
+const decayS1615 = (g: GraphBuilder, c: GraphConstants, x: string, d: number, bound?: number) => floorProduct(g, c, x, d >>> 0, 32, bound);
 
 interface CoreShape {
   readonly S: number;
@@ -147,8 +145,11 @@ interface CoreShape {
 
 /** The synaptic current a slot's sum adds: decay(min(e, 0xFFFF)·2^shift, init) (e int32, any shape). */
 function slotCurrent(g: GraphBuilder, c: GraphConstants, e: string, shift: number, init: number): string {
-  return decayS1615(g, c, g.node('Mul', [g.node('Min', [e, c.int(SATURATE)], 'sat'), c.int(2 ** shift)], 'shifted'), init);
+  return decayS1615(g, c, g.node('Mul', [g.node('Min', [e, c.int(SATURATE)], 'sat'), c.int(2 ** shift)], 'shifted'), init, SATURATE * 2 ** shift);
 }
+
+/** The most |I| one slot can add: ⌊0xFFFF·2^shift·init / 2³²⌋. */
+const slotBound = (shift: number, init: number) => Math.floor((SATURATE * 2 ** shift * (init >>> 0)) / 2 ** 32);
 
 /**
  * One IF_curr_exp core over S steps (see the top of the file); returns spikes, V after each step, and
@@ -182,11 +183,11 @@ function coreScan(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
   // i_offset: the population's, plus the host's current per sample (summed once, outside the loop).
   const ownOffset = pop.iOffset ? g.constInt(`${pop.name}_ioff`, 'int32', pop.iOffset, [N]) : undefined;
   const offset = host && ownOffset ? g.node('Add', [host, ownOffset], `${pop.name}_offset`) : host ?? ownOffset;
-  /** input = I_exc − I_inh + i_offset → a = mulAccum(input, R) + v_rest, in graph `gg`. */
-  const drive = (gg: GraphBuilder, cc: GraphConstants, iE: string | undefined, iI: string | undefined, off: string | undefined) => {
+  /** input = I_exc − I_inh + i_offset → a = mulAccum(input, R) + v_rest, in graph `gg`; |input| ≤ bound where known. */
+  const drive = (gg: GraphBuilder, cc: GraphConstants, iE: string | undefined, iI: string | undefined, off: string | undefined, bound?: number) => {
     let input = iE && iI ? gg.node('Sub', [iE, iI], 'i_net') : iE ?? (iI ? gg.node('Neg', [iI], 'i_net') : undefined);
     if (off) input = input ? gg.node('Add', [input, off], 'i_in') : off;
-    return gg.node('Add', [input ? mulAccum(gg, cc, input, k.rMembrane) : cc.int(0), cc.int(prm.vRest)], 'a');
+    return gg.node('Add', [input ? mulAccum(gg, cc, input, k.rMembrane, bound) : cc.int(0), cc.int(prm.vRest)], 'a');
   };
 
   let a: string;
@@ -197,7 +198,10 @@ function coreScan(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
   if (memoryless) {
     iESeq = slots[0] && slotCurrent(g, c, slots[0], pop.shift[0], k.initE);
     const iISeq = slots[1] && slotCurrent(g, c, slots[1], pop.shift[1], k.initI);
-    const aOutside = drive(g, c, iESeq, iISeq, offset);
+    // Without the host, |input| is bounded by the slots' largest currents and the population's own i_offset.
+    const offsetBound = pop.iOffset ? pop.iOffset.reduce((m, v) => Math.max(m, Math.abs(v)), 0) : 0;
+    const inputBound = host ? undefined : slotBound(pop.shift[0], k.initE) + slotBound(pop.shift[1], k.initI) + offsetBound;
+    const aOutside = drive(g, c, iESeq, iISeq, offset, inputBound);
     a = iESeq || iISeq ? scanned(aOutside, `${pop.name}_a_t`, [B, N], 'int32') : aOutside; // else the same every step
   } else {
     const transfer = (current: string, sign: 1 | -1, slot: string | undefined, shift: number, init: number) => {
@@ -215,7 +219,7 @@ function coreScan(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
     iE2 = decayS1615(body, cb, iEBody, k.decayE);
     iI2 = decayS1615(body, cb, iI, k.decayI);
   }
-  const integrated = body.node('Sub', [a, mulSmall(body, cb, body.node('Sub', [a, v], 'a_v'), k.expTc)], 'v_int');
+  const integrated = body.node('Sub', [a, mulAccum(body, cb, body.node('Sub', [a, v], 'a_v'), k.expTc, 2 ** 31)], 'v_int');
   const free = rt ? body.node('LessOrEqual', [rt, cb.int(0)], 'free') : freeFlag;
   const v1 = body.node('Where', [free, integrated, v], 'v_upd');
   const fired = body.node('GreaterOrEqual', [v1, cb.int(prm.vThresh)], 'fired');
