@@ -13,7 +13,7 @@ import { preprocess, rateEncode, timeMajor } from '../compiler/reference/encoder
 import { simulate } from '../compiler/reference/simulator.js';
 import { hostEncoder } from '../targets/common/descriptor-checks.js';
 import type { ChipNumerics, GpuManifest } from '../targets/gpu/manifest.js';
-import { toS1615 } from '../targets/spinnaker/fixed-point.js';
+import { ACCUM_ONE, roundHalfEven, toS1615 } from '../targets/spinnaker/fixed-point.js';
 
 /** The host currents of one padded batch, as the chip's emulator computes them. */
 function hostCurrents(m: GpuManifest, n: ChipNumerics, raw: Float32Array, x: () => Float32Array): Int32Array {
@@ -22,8 +22,13 @@ function hostCurrents(m: GpuManifest, n: ChipNumerics, raw: Float32Array, x: () 
   const expected = sizeOf(m.io.input.dims);
   if (values.length !== expected) throw badInput(`manifest.json: the host ${host.encoder ? 'encoder gives' : 'input has'} ${values.length / m.batch} values per sample, but the graph takes ${expected / m.batch} host currents`);
   if (n.kind === 'loihi') return Int32Array.from(values, (v) => Math.round(v * host.scale));
+  // toS1615 as the emulator does, with its message built only for a value out of range.
   const N = expected / m.batch;
-  return Int32Array.from(values, (v, i) => toS1615((v * host.scale) / host.gain!, `sample ${Math.floor(i / N)}: direct input current of neuron ${i % N}`));
+  return Int32Array.from(values, (v, i) => {
+    const value = (v * host.scale) / host.gain!;
+    const raw = roundHalfEven(value * ACCUM_ONE);
+    return raw >= -(2 ** 31) && raw < 2 ** 31 ? raw : toS1615(value, `sample ${Math.floor(i / N)}: direct input current of neuron ${i % N}`);
+  });
 }
 
 /** The graph input for one padded batch of raw samples. */

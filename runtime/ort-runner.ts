@@ -135,7 +135,12 @@ export class OrtRunner {
     for (let start = 0; start < n; start += B) {
       const count = Math.min(B, n - start);
       const pending = this.execute(next);
-      if (start + B < n) next = prepare(start + B); // encodes the next batch in JS while onnxruntime runs this one
+      try {
+        if (start + B < n) next = prepare(start + B); // encodes the next batch in JS while onnxruntime runs this one
+      } catch (e) {
+        await pending.catch(() => undefined); // the bad input is the error to report, after this batch settles
+        throw e;
+      }
       const { y, probes, ySteps, uv } = await pending;
       output.set(y.subarray(0, count * m.classes), start * m.classes);
       /** Copies the valid rows of a [T, B, N] batch result into [T, n, N]. */
