@@ -17,7 +17,7 @@ import { checkOutputDir, checkOutputFile, safeFileName } from '../compiler/io/at
 import { SNNC_VERSION } from '../compiler/version.js';
 import { fitToModel } from '../compiler/io/datasets.js';
 import type { Dataset } from '../compiler/io/datasets.js';
-import { openCompiled, runEngine, simulatorEngine } from '../runtime/engines.js';
+import { openCompiled, runCompiledGpu, runEngine, simulatorEngine } from '../runtime/engines.js';
 import { DEFAULT_BATCH } from '../targets/gpu/index.js';
 import { TARGETS, targetByName } from '../targets/index.js';
 import type { Engine } from '../targets/target.js';
@@ -177,7 +177,7 @@ export function buildProgram(): Command {
       addNirOptions(
         program
           .command('diff')
-          .description('compare the float reference simulator with a target\'s emulator layer by layer on the same input (spike counts, mismatches, first divergence)')
+          .description('compare the float reference simulator with a target\'s emulator layer by layer on the same input (spike counts, mismatches, first divergence); with --target gpu --numerics loihi|spinnaker, the integer ONNX with that chip\'s emulator')
           .argument('<model>', 'model file')
           .addOption(new Option('--target <name>', 'target with an emulator').choices(TARGETS.filter((t) => t.diff).map((t) => t.name)).makeOptionMandatory())
           .option('-T, --timesteps <T>', 'time steps per sample (default: the model\'s)', timestepsArg),
@@ -188,16 +188,17 @@ export function buildProgram(): Command {
     const data = loadInput(o);
     const T = o.timesteps ?? model.timesteps;
     fitToModel(data, model.input.shape, model.input.encoding.type === 'events' ? T : undefined, o.input ?? o.data!);
-    const diff = targetByName(o.target).diff!(model, data.x, data.n, { ...targetOptions(o), timesteps: T });
+    const diff = await targetByName(o.target).diff!(model, data.x, data.n, { ...targetOptions(o), timesteps: T }, { runGpu: runCompiledGpu });
     if (o.json) {
       process.stdout.write(`${JSON.stringify(diff)}\n`);
       return;
     }
     const rows = diff.layers.map((l) => [l.layer, String(l.depth), String(l.floatSpikes), String(l.emulatorSpikes), String(l.mismatches), l.first ? `step ${l.first.step}, sample ${l.first.sample}, neuron ${l.first.neuron}` : '-']);
-    const head = ['layer', 'delay', 'float spikes', `${diff.target} spikes`, 'mismatches', 'first divergence'];
+    const head = ['layer', 'delay', `${diff.reference ?? 'float'} spikes`, `${diff.target} spikes`, 'mismatches', 'first divergence'];
     const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(width[i])).join('  ').trimEnd()}\n`);
-    process.stdout.write(`${diff.samples} samples, T=${diff.timesteps}: predictions agree on ${diff.agreeing}/${diff.samples} (${diff.target} delays removed: a layer at depth d is compared d steps later)\n`);
+    const timing = diff.reference ? 'both on the chip\'s timing, compared step for step' : `${diff.target} delays removed: a layer at depth d is compared d steps later`;
+    process.stdout.write(`${diff.samples} samples, ${diff.reference ? 'steps' : 'T'}=${diff.timesteps}: predictions agree on ${diff.agreeing}/${diff.samples} (${timing})\n`);
   });
 
   addNirOptions(

@@ -9,7 +9,8 @@ import { badInput } from '../compiler/errors.js';
 import type { SnnModel } from '../compiler/ir/model.js';
 import { simulate } from '../compiler/reference/simulator.js';
 import { TARGETS } from '../targets/index.js';
-import type { Engine, RunOptions } from '../targets/target.js';
+import type { Engine, RunGpu, RunOptions } from '../targets/target.js';
+import type { GpuManifest } from '../targets/gpu/manifest.js';
 import { OrtRunner } from './ort-runner.js';
 
 /** Raw samples [n, ...sample shape] and the global index of the first (rate encoders seed by it). */
@@ -62,3 +63,12 @@ export async function openCompiled(dir: string, options: RunOptions = {}): Promi
   };
 }
 
+/** Runs a compiled gpu model held in memory on onnxruntime-node (the RunGpu a target's diff gets). */
+export const runCompiledGpu: RunGpu = async (compiled, raw, n) => {
+  const runner = await OrtRunner.fromBytes(compiled.manifest as GpuManifest, compiled.onnx);
+  try {
+    return await runner.run(raw, n);
+  } finally {
+    await runner.close();
+  }
+};

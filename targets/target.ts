@@ -85,6 +85,12 @@ export interface RunOptions {
   readonly threads?: number;
 }
 
+/**
+ * Runs a compiled gpu model (model.onnx bytes and its manifest) with onnxruntime: what `diff` gets from
+ * its caller where it needs one, since targets do not import the runtime.
+ */
+export type RunGpu = (compiled: { readonly onnx: Uint8Array; readonly manifest: unknown }, raw: Float32Array, n: number) => Promise<{ readonly output: Float32Array; readonly spikes: ReadonlyMap<string, Uint8Array> }>;
+
 /** One layer of a float-simulator-vs-emulator comparison (`snnc diff`). */
 export interface LayerDiff {
   readonly layer: string;
@@ -98,6 +104,11 @@ export interface LayerDiff {
 
 export interface EmulatorDiff {
   readonly target: string;
+  /**
+   * The other side of the comparison when it is not the float simulator (e.g. "loihi emulator"); it then
+   * runs on the same chip timing, so layers are compared step for step, with no delay removed.
+   */
+  readonly reference?: string;
   readonly layers: readonly LayerDiff[];
   readonly samples: number;
   readonly timesteps: number;
@@ -115,8 +126,8 @@ export interface Target<O extends CompileOptions = CompileOptions> {
   recognises?(dir: string): boolean;
   /** Opens a folder it recognises for running. */
   open?(dir: string, options: RunOptions): Promise<Engine>;
-  /** Compiles and runs `model` in the target's emulator beside the float simulator, layer by layer. */
-  diff?(model: SnnModel, raw: Float32Array, batch: number, options: O): EmulatorDiff;
+  /** Compiles and runs `model` in the target's emulator beside the float simulator (or another reference), layer by layer. */
+  diff?(model: SnnModel, raw: Float32Array, batch: number, options: O, context: { readonly runGpu: RunGpu }): EmulatorDiff | Promise<EmulatorDiff>;
   /** The neuron models (compiler/ir/neurons.ts) this target runs; it refuses any other by name. */
   readonly neuronModels: readonly string[] | 'all';
   check(model: SnnModel, options: O): CheckReport;

@@ -15,9 +15,18 @@ import { lowerLoihiToOnnx } from '../loihi/onnx.js';
 import { DEFAULT_CHIP } from '../loihi/options.js';
 import { quantiseForChip as quantiseForSpinnaker } from '../spinnaker/index.js';
 import { lowerSpinnakerToOnnx } from '../spinnaker/onnx.js';
+import { argmax } from '../../compiler/reference/predictions.js';
+import type { EmulatorDiff, LayerDiff, RunGpu } from '../target.js';
+import { LoihiEmulator } from '../loihi/emulator.js';
+import { compileLoihi } from '../loihi/index.js';
+import { SpinnakerEmulator } from '../spinnaker/emulator.js';
+import { compileSpinnaker } from '../spinnaker/index.js';
 import { type CompiledGpu, packageGpu } from './index.js';
 import type { ChipNumerics } from './manifest.js';
 import type { GpuOptions } from './options.js';
+
+/** SpiNNaker-1M: the emulator of a diff is not bounded by a board. */
+const LARGEST_MACHINE = '20x20-boards';
 
 interface Resolved {
   readonly batch: number;
@@ -73,10 +82,56 @@ function lowerSpinnaker(model: SnnModel, options: GpuOptions, r: Resolved): Lowe
   };
 }
 
-export function compileChipNumerics(model: SnnModel, options: GpuOptions, resolved: Resolved): CompiledGpu {
+export function compileChipNumerics(model: SnnModel, options: GpuOptions, resolved: Resolved, populations?: readonly string[]): CompiledGpu {
   if (options.schedule !== undefined && options.schedule !== 'layerwise') throw badInput(`--numerics ${options.numerics} is compiled layerwise (the scan and step schedules are float only), got --schedule ${options.schedule}`);
   if (options.outputSteps) throw badInput(`--numerics ${options.numerics}: per-step float outputs are not available; the runner decodes the integer output`);
-  const { builder, io, timesteps, classes, numerics } = options.numerics === 'spinnaker' ? lowerSpinnaker(model, options, resolved) : lowerLoihi(model, options, resolved);
+  const r = populations ? { ...resolved, probes: populations } : resolved;
+  const { builder, io, timesteps, classes, numerics } = options.numerics === 'spinnaker' ? lowerSpinnaker(model, options, r) : lowerLoihi(model, options, r);
   const gpuIO = { input: { name: io.input.name, dims: io.input.dims, hasTimeAxis: io.input.kind === 'spikes' }, output: { name: io.output.name, dims: io.output.dims }, states: [], probes: io.probes.map((p) => ({ layer: p.layer, name: p.spikes, dims: p.dims })) };
   return packageGpu(model, builder, { schedule: 'layerwise', timesteps, batch: resolved.batch, classes, io: gpuIO, numerics }, `${numerics.chip} integer arithmetic, layerwise, ${numerics.steps} steps`);
+}
+
+/** One population's spikes [S, n, N] on both sides, step for step: counts, mismatches, the first divergence. */
+function layerDiff(layer: string, depth: number, neurons: number, reference: Uint8Array, onnx: Uint8Array, n: number): LayerDiff {
+  let [floatSpikes, emulatorSpikes, mismatches] = [0, 0, 0];
+  let first: LayerDiff['first'];
+  for (let i = 0; i < reference.length; i++) {
+    floatSpikes += reference[i];
+    emulatorSpikes += onnx[i];
+    if (reference[i] !== onnx[i]) {
+      mismatches++;
+      first ??= { step: Math.floor(i / (n * neurons)) + 1, sample: Math.floor(i / neurons) % n, neuron: i % neurons };
+    }
+  }
+  return { layer, depth, floatSpikes, emulatorSpikes, mismatches, ...(first ? { first } : {}) };
+}
+
+/** The chip's emulator on `raw`: its decoded output and every population's spikes [S, n, N], with each population's depth and size. */
+function emulate(model: SnnModel, raw: Float32Array, n: number, options: GpuOptions) {
+  if (options.numerics === 'spinnaker') {
+    const c = compileSpinnaker(model, { ...options, machine: options.machine ?? LARGEST_MACHINE });
+    const pops = c.network.populations.filter((p) => p.role !== 'source');
+    const r = new SpinnakerEmulator(c).run(raw, n, { probes: pops.map((p) => p.name) });
+    return { output: r.output, pops: pops.map((p) => ({ name: p.name, depth: p.depth, neurons: p.neurons, spikes: r.spikes.get(p.name)! })) };
+  }
+  const c = compileLoihi(model, { ...options, chips: Number.MAX_SAFE_INTEGER }); // a diff is not bounded by the board
+  const pops = c.network.populations;
+  const r = new LoihiEmulator(c).run(raw, n, { probes: pops.map((p) => p.name) });
+  return { output: r.output, pops: pops.map((p) => ({ name: p.name, depth: p.depth, neurons: p.neurons, spikes: r.spikes.get(p.name)! })) };
+}
+
+/**
+ * `snnc diff --target gpu --numerics loihi|spinnaker`: the integer ONNX (run by `runGpu`) against the
+ * chip's emulator on the same input, every population step for step (both run the chip's timing), and
+ * the predicted classes.
+ */
+export async function diffChipNumerics(model: SnnModel, raw: Float32Array, n: number, options: GpuOptions, runGpu: RunGpu): Promise<EmulatorDiff> {
+  const emu = emulate(model, raw, n, options);
+  const compiled = compileChipNumerics(model, options, { batch: Math.min(n, 64), probes: [] }, emu.pops.map((p) => p.name));
+  const onnx = await runGpu(compiled, raw, n);
+  const layers = emu.pops.map((p) => layerDiff(p.name, p.depth, p.neurons, p.spikes, onnx.spikes.get(p.name)!, n));
+  const classes = emu.output.length / n;
+  let agreeing = 0;
+  for (let s = 0; s < n; s++) if (argmax(emu.output.subarray(s * classes, (s + 1) * classes)) === argmax(onnx.output.subarray(s * classes, (s + 1) * classes))) agreeing++;
+  return { target: `${options.numerics} integer ONNX`, reference: `${options.numerics} emulator`, layers, samples: n, timesteps: compiled.manifest.numerics!.steps, agreeing };
 }

@@ -14,7 +14,7 @@ import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
 import { type CheckReport, type EmitResult, type Target, doesNotFitReport } from '../target.js';
 import { GPU_OPTIONS, type GpuOptions, NUMERICS } from './options.js';
-import { compileChipNumerics } from './chip-numerics.js';
+import { compileChipNumerics, diffChipNumerics } from './chip-numerics.js';
 import { loweringContext } from './lower.js';
 import { type GpuManifest, MANIFEST_FORMAT } from './manifest.js';
 import { type GraphBuilder, encodeModel } from '../common/onnx-builder.js';
@@ -99,6 +99,11 @@ export const gpuTarget: Target<GpuOptions> = {
   /** The lowering interprets each model's declaration, so every declared model runs. */
   neuronModels: 'all',
   options: GPU_OPTIONS,
+  /** `--numerics loihi|spinnaker`: the integer ONNX against that chip's emulator (the float ONNX equals the float simulator; README, Exactness). */
+  diff(model, raw, batch, options, context) {
+    if (options.numerics === undefined || options.numerics === 'float') throw badInput('snnc diff --target gpu compares the integer ONNX of --numerics loihi or --numerics spinnaker with that chip\'s emulator; give one of them');
+    return diffChipNumerics(model, raw, batch, options, context.runGpu);
+  },
   check(model: SnnModel, options: GpuOptions): CheckReport {
     if (options.numerics !== undefined && options.numerics !== 'float') {
       try {

@@ -7,7 +7,7 @@ import { SCHEDULES } from './schedules.js';
 export const NUMERICS = ['float', 'loihi', 'spinnaker'] as const;
 
 /** The chip targets' quantisation options apply to `--numerics loihi|spinnaker`. */
-export interface GpuOptions extends CompileOptions, Pick<LoihiOptions, 'chip' | 'resetInterval'>, Pick<SpinnakerOptions, 'maxSummedWeight'> {
+export interface GpuOptions extends CompileOptions, Pick<LoihiOptions, 'chip' | 'resetInterval'>, Pick<SpinnakerOptions, 'maxSummedWeight' | 'machine'> {
   /** float (the IR's float32 arithmetic, the default), loihi or spinnaker (that target's integer arithmetic, bit-exact to its emulator). */
   readonly numerics?: string;
   /** Time layout: layerwise | scan | step (default layerwise, scan for a model that reads earlier steps). */

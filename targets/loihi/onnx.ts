@@ -39,7 +39,7 @@ export interface LoihiOnnxOptions {
 }
 
 /** Steps the emulator runs by default: the output window [depth + 1, depth + T]. */
-export function loihiSteps(net: LoihiNetwork): number {
+function loihiSteps(net: LoihiNetwork): number {
   return net.populations.find((p) => p.name === net.output.population)!.depth + net.timesteps;
 }
 

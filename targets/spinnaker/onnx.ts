@@ -30,7 +30,7 @@ export interface SpinnakerOnnxOptions {
   readonly probes: readonly string[];
 }
 
-export function spinnakerSteps(net: SpinnakerNetwork): number {
+function spinnakerSteps(net: SpinnakerNetwork): number {
   return net.timesteps + net.populations.find((p) => p.name === net.output.population)!.depth;
 }
 
@@ -84,7 +84,7 @@ function slotSums(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
 }
 
 /** Non-negative integer weights (< 2¹⁶) applied to uint8 spikes [rows, …] → int32 [rows, out…]. */
-export function synapses(g: GraphBuilder, c: GraphConstants, p: { readonly name: string; readonly geometry: SpinnakerProjection['geometry'] }, w: readonly number[], spikes: string, rows: number): string {
+function synapses(g: GraphBuilder, c: GraphConstants, p: { readonly name: string; readonly geometry: SpinnakerProjection['geometry'] }, w: readonly number[], spikes: string, rows: number): string {
   const geo = p.geometry;
   const maxW = w.reduce((m, v) => Math.max(m, v), 0);
   const fanIn = geo.kind === 'dense' ? geo.nIn : (geo.inShape[0] / geo.groups) * geo.kernel[0] * geo.kernel[1];

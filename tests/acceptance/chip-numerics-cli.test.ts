@@ -1,7 +1,8 @@
 /**
  * `--target gpu --numerics loihi|spinnaker` from the command line at MNIST scale: `snnc run` of the
  * integer-ONNX folder prints and writes exactly what `snnc run` of the chip target's folder does (its
- * emulator), on the MNIST CNN examples. The arithmetic itself is tested in tests/unit/chip-numerics.test.ts.
+ * emulator), on the MNIST CNN examples, and `snnc diff --target gpu --numerics <chip>` compares the two
+ * population by population. The arithmetic itself is tested in tests/unit/chip-numerics.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,5 +33,20 @@ describe('--target gpu --numerics <chip> from the command line', () => {
       expect(ja.accuracy).toBe(jb.accuracy);
       expect(ja.engine).toMatch(engine);
     }, 180_000);
+
+    it(`${chip}: snnc diff --target gpu --numerics ${chip} finds 0 mismatches in every population (and the spiking ones spike)`, () => {
+      const d = snnc(['diff', model, '--target', 'gpu', '--numerics', chip, '--data', `${MNIST}/t10k-images-idx3-ubyte.gz`, '--range', '0:8', '--json']);
+      expect(d.code, d.stderr).toBe(0);
+      const diff = JSON.parse(d.stdout);
+      expect(diff).toMatchObject({ target: `${chip} integer ONNX`, reference: `${chip} emulator`, samples: 8, agreeing: 8 });
+      for (const l of diff.layers) expect({ layer: l.layer, mismatches: l.mismatches, same: l.floatSpikes === l.emulatorSpikes }).toEqual({ layer: l.layer, mismatches: 0, same: true });
+      expect(diff.layers.filter((l: { floatSpikes: number }) => l.floatSpikes > 0).length).toBeGreaterThanOrEqual(2);
+    }, 120_000);
   }
+
+  it('snnc diff --target gpu without chip numerics is refused with the reason', () => {
+    const d = snnc(['diff', 'examples/mnist-cnn/model.json', '--target', 'gpu', '--data', `${MNIST}/t10k-images-idx3-ubyte.gz`, '--range', '0:2']);
+    expect(d.code).toBe(2);
+    expect(d.stderr).toMatch(/compares the integer ONNX of --numerics loihi or --numerics spinnaker/);
+  });
 });
