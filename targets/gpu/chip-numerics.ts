@@ -3,24 +3,23 @@
  * lowered to integer ONNX by the chip target itself (targets/loihi/onnx.ts, targets/spinnaker/onnx.ts)
  * and packaged here as a gpu folder whose manifest records the numerics (manifest.ts ChipNumerics).
  * `snnc run` of it feeds and decodes as that chip's emulator does (runtime/chip-numerics.ts), so it gives
- * the emulator's outputs, bit for bit, at onnxruntime's speed.
+ * the emulator's outputs, bit for bit, at onnxruntime's speed; `snnc diff --target gpu --numerics …`
+ * compares the two population by population (diffChipNumerics).
  */
 import { badInput } from '../../compiler/errors.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { modelToJson } from '../../compiler/ir/serialize/write.js';
+import { argmax } from '../../compiler/reference/predictions.js';
 import type { ChipOnnxIO } from '../common/chip-onnx.js';
 import type { GraphBuilder } from '../common/onnx-builder.js';
-import { quantiseForChip as quantiseForLoihi } from '../loihi/index.js';
+import { LoihiEmulator } from '../loihi/emulator.js';
+import { compileLoihi, quantiseForChip as quantiseForLoihi } from '../loihi/index.js';
 import { lowerLoihiToOnnx } from '../loihi/onnx.js';
 import { DEFAULT_CHIP } from '../loihi/options.js';
-import { quantiseForChip as quantiseForSpinnaker } from '../spinnaker/index.js';
-import { lowerSpinnakerToOnnx } from '../spinnaker/onnx.js';
-import { argmax } from '../../compiler/reference/predictions.js';
-import type { EmulatorDiff, LayerDiff, RunGpu } from '../target.js';
-import { LoihiEmulator } from '../loihi/emulator.js';
-import { compileLoihi } from '../loihi/index.js';
 import { SpinnakerEmulator } from '../spinnaker/emulator.js';
-import { compileSpinnaker } from '../spinnaker/index.js';
+import { compileSpinnaker, quantiseForChip as quantiseForSpinnaker } from '../spinnaker/index.js';
+import { lowerSpinnakerToOnnx } from '../spinnaker/onnx.js';
+import type { EmulatorDiff, LayerDiff, RunGpu } from '../target.js';
 import { type CompiledGpu, packageGpu } from './index.js';
 import type { ChipNumerics } from './manifest.js';
 import type { GpuOptions } from './options.js';
