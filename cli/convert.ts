@@ -60,7 +60,7 @@ export function registerConversionCommands(program: Command): void {
       .option('--assume-noise <dist:mean,std>', 'for --from t1-noise: the noise the model was trained with, e.g. gaussian:0.5,0.29, when it does not record it')
       .requiredOption('-o, --out <model.json>', 'output model file')
       .option('-T, --timesteps <T>', `time steps recorded in the model (default ${DEFAULTS.timesteps})`, timestepsArg, DEFAULTS.timesteps)
-      .option('--sidecar', 'store the weights in <name>.safetensors beside the model instead of inline')
+      .option('--sidecar', 'store the weights in <name>.safetensors beside the model instead of inline (automatic past 64 MiB of weights)')
       .option('--json', 'print the per-layer scales (ann) or the conversion (t1-noise) as JSON on stdout'),
   ).action(async (modelPath: string, o, cmd: Command) => {
     checkOutputFile(o.out);

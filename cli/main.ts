@@ -209,7 +209,7 @@ export function buildProgram(): Command {
       .requiredOption('-o, --out <model.json>', 'output model file'),
   )
     .option('-T, --timesteps <T>', 'time steps recorded in the model (default: NetX simulation/tSample, else 100)', timestepsArg)
-    .option('--sidecar', 'store the weights in <name>.safetensors beside the model')
+    .option('--sidecar', 'store the weights in <name>.safetensors beside the model (automatic past 64 MiB of weights)')
     .action(async (nirPath: string, o) => {
       checkOutputFile(o.out);
       if (!['.nir', '.net'].includes(extname(nirPath).toLowerCase())) throw badInput(`${nirPath}: import takes a NIR (.nir) or NetX (.net) file`);

@@ -63,7 +63,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--lr <rate>', 'Adam learning rate', positiveNumber, TRAIN_DEFAULTS.lr)
     .option('--seed <n>', 'seed of the shuffling and the noise (the architecture file seeds the weights)', positiveInt, TRAIN_DEFAULTS.seed)
     .requiredOption('-o, --out <model.json>', 'the trained T=1 model (weights, θ, and the noise it was trained with in metadata.noise)')
-    .option('--sidecar', 'store the weights in <name>.safetensors beside the model instead of inline')
+    .option('--sidecar', 'store the weights in <name>.safetensors beside the model instead of inline (automatic past 64 MiB of weights)')
     .option('--json', 'print one JSON object per epoch and a summary on stdout')
     .action(async (archPath: string, o: TrainCliOptions) => {
       checkOutputFile(o.out);

@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import h5wasm, { type Dataset } from 'h5wasm/node';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../compiler/frontends/index.js';
+import { isNeuron } from '../../compiler/ir/layers.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
-import { netxTarget } from '../../targets/netx/index.js';
+import { netxTarget, toNetxLayers, writeNetxFile } from '../../targets/netx/index.js';
+import { quantiseForLoihi } from '../../targets/loihi/quantise.js';
+import { cubaRecurrent } from '../helpers/models.js';
 import { snnc } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -64,6 +67,26 @@ describe('NetX round trip', () => {
       for (const [k, v] of before) expect({ k, v: after.get(k) }).toEqual({ k, v });
     });
   }
+
+  it('dense layers written with a 3-d shape [N, 1, 1], as lava-dl writes them after a flatten, read as N neurons (bias and recurrence too)', async () => {
+    const base = cubaRecurrent(); // NetX neurons start at 0, reset to zero and take events
+    const model: SnnModel = { ...base, input: { ...base.input, encoding: { type: 'events' } }, layers: base.layers.map((l) => (isNeuron(l) ? { ...l, reset: 'zero' as const, params: { ...l.params, v0: 0 } } : l)) };
+    const layers = toNetxLayers(quantiseForLoihi(model));
+    const flat = join(dir, 'flat.net');
+    const lava = join(dir, 'lava-shapes.net');
+    await writeNetxFile(flat, layers, model.timesteps);
+    const threeD = layers.map((l) => {
+      const type = l.datasets.type;
+      const shape = l.datasets.shape;
+      if (type?.kind !== 'str' || !type.value.startsWith('dense') || shape?.kind !== 'int') return l;
+      return { ...l, datasets: { ...l.datasets, shape: { ...shape, data: [...shape.data, 1, 1], shape: [3] } } };
+    });
+    expect(threeD.filter((l) => l.datasets.shape?.kind === 'int' && l.datasets.shape.data.length === 3)).toHaveLength(2);
+    await writeNetxFile(lava, threeD, model.timesteps);
+    const [a, b] = [await loadModel(flat), await loadModel(lava)];
+    expect(parameters(b)).toEqual(parameters(a));
+    expect(b.layers.map((l) => l.op)).toEqual(a.layers.map((l) => l.op)); // no extra flatten
+  });
 
   it('an SDNN network, a missing file and a model NetX cannot express fail by name', () => {
     const sdnn = snnc(['import', `${LAVA}/pilotnet_sdnn/network.net`, '-o', join(dir, 'x.json')]);

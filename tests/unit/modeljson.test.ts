@@ -2,11 +2,11 @@
  * model.json: every tensor form yields the same IR, write → read is exact, and each kind of bad input
  * gets a clear error naming the file and the place (line/column, JSON pointer, or layer).
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseModelJson, readModelJson } from '../../compiler/ir/serialize/read.js';
-import { writeModelJson } from '../../compiler/ir/serialize/write.js';
+import { SIDECAR_ABOVE, tensorBytes, writeModelJson } from '../../compiler/ir/serialize/write.js';
 import { encodeNpyFloat32 } from '../../compiler/io/npy.js';
 import { encodeSafetensors } from '../../compiler/io/safetensors.js';
 import { modelHash } from '../../compiler/ir/hash.js';
@@ -66,6 +66,21 @@ describe('tensor forms', () => {
         expect(modelHash(readModelJson(path))).toBe(modelHash(model));
       }
     }
+  });
+
+  it('past a size, the weights go to the sidecar without being asked (a large model never becomes one giant string)', () => {
+    const model = ALL_MODELS.mlp();
+    // mlp: fc1 32×20 + 32 bias, fc2 10×32, in float32.
+    expect(tensorBytes(model)).toBe(4 * (32 * 20 + 32 + 10 * 32));
+    const small = join(dir, 'auto-small', 'model.json');
+    writeModelJson(model, small);
+    expect(existsSync(small.replace(/model\.json$/, 'model.safetensors'))).toBe(false);
+    const large = join(dir, 'auto-large', 'model.json');
+    writeModelJson(model, large, { sidecarAbove: tensorBytes(model) - 1 });
+    expect(existsSync(large.replace(/model\.json$/, 'model.safetensors'))).toBe(true);
+    expect(readFileSync(large, 'utf8')).not.toMatch(/base64/);
+    expect(modelHash(readModelJson(large))).toBe(modelHash(model));
+    expect(SIDECAR_ABOVE).toBe(64 * 2 ** 20);
   });
 });
 

@@ -185,7 +185,8 @@ function parseNetx(t: Hdf5Tree, file: string, options: NetxImportOptions): SnnMo
           if (!r || r.length !== nOut * nOut) throw badInput(`${where}: weight_rec must be ${nOut}×${nOut}`);
           rec = scaled(r);
         }
-        addNeuron(name, g, where, shape, biasOf(g, shape, where), rec);
+        // lava-dl writes a dense layer after a flatten with a 3-d shape such as [100, 1, 1]: its neurons are a vector.
+        addNeuron(name, g, where, [nOut], biasOf(g, [nOut], where), rec);
         break;
       }
       case 'conv': {

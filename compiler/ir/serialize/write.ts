@@ -1,7 +1,9 @@
 /**
  * Writes an IR model as model.json (the inverse of read.ts), with weights inline as base64 float32
- * (exact) or in a .safetensors sidecar beside the file. Output bytes are deterministic. The file says
- * version 1 when version 1 can express the model (so older readers take it), else version 2.
+ * (exact) or in a .safetensors sidecar beside the file: on request, and always past SIDECAR_ABOVE bytes
+ * of weights, since inline base64 of a large model (VGG's half gigabyte) exceeds what one JS string can
+ * hold. Output bytes are deterministic. The file says version 1 when version 1 can express the model
+ * (so older readers take it), else version 2.
  */
 import { basename } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic-write.js';
@@ -14,9 +16,20 @@ import { INPUT, type SnnModel } from '../model.js';
 import type { Tensor } from '../tensor.js';
 import { verifyModel } from '../verify.js';
 
+/** Weights beyond this many bytes go to the sidecar even when not asked (inline base64 is 4/3 of it). */
+export const SIDECAR_ABOVE = 64 * 2 ** 20;
+
 export interface WriteOptions {
-  /** Put tensors in `<name>.safetensors` beside the model file instead of inline base64. */
+  /** Put tensors in `<name>.safetensors` beside the model file instead of inline base64 (default: past `sidecarAbove` bytes). */
   readonly sidecar?: boolean;
+  /** The weight size past which the sidecar is used anyway (default SIDECAR_ABOVE). */
+  readonly sidecarAbove?: number;
+}
+
+/** Bytes of all tensors of a model (weights, biases, per-neuron parameters). */
+export function tensorBytes(model: SnnModel): number {
+  const isTensor = (v: unknown): v is Tensor => typeof v === 'object' && v !== null && (v as Tensor).data instanceof Float32Array;
+  return model.layers.reduce((n, l) => n + [...Object.values(l), ...(l.op === 'neuron' ? Object.values(l.params) : [])].reduce<number>((m, v) => m + (isTensor(v) ? v.data.byteLength : 0), 0), 0);
 }
 
 function layerJson(layer: Layer, previous: string, tensor: (key: string, t: Tensor) => unknown): Record<string, unknown> {
@@ -136,7 +149,8 @@ export function modelToJson(model: SnnModel, sidecarFile?: string): { doc: Recor
 }
 
 export function writeModelJson(model: SnnModel, path: string, options: WriteOptions = {}): void {
-  const sidecar = options.sidecar ? `${basename(path).replace(/\.json$/i, '')}.safetensors` : undefined;
+  const wanted = options.sidecar ?? tensorBytes(model) > (options.sidecarAbove ?? SIDECAR_ABOVE);
+  const sidecar = wanted ? `${basename(path).replace(/\.json$/i, '')}.safetensors` : undefined;
   const { doc, tensors } = modelToJson(model, sidecar);
   if (sidecar) writeFileAtomic(path.replace(/[^/\\]*$/, sidecar), encodeSafetensors(tensors));
   writeFileAtomic(path, `${JSON.stringify(doc, null, 1)}\n`);
