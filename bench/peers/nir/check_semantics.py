@@ -138,29 +138,32 @@ class Neuron:
         self.i = z.copy()
         self.s_prev = z.copy()
 
+    def euler(self, I, types):
+        """One forward-Euler step of NIR's equations for a neuron of one of `types`: the new v
+        (self.i is updated for CubaLIF/CubaLI; self.v is not touched)."""
+        p, dt = self.p, self.dt
+        if self.t not in types:
+            raise NotImplementedError(self.t)
+        if self.t == "IF":
+            return self.v + dt * p["r"] * I
+        if self.t in ("LIF", "LI"):
+            return self.v + dt / p["tau"] * (p["v_leak"] - self.v + p["r"] * I)
+        self.i = self.i + dt / p["tau_syn"] * (-self.i + p["w_in"] * I)
+        return self.v + dt / p["tau_mem"] * (p["v_leak"] - self.v + p["r"] * self.i)
+
     def step(self, I):
-        p, dt, fl = self.p, self.dt, self.fl
+        p, fl = self.p, self.fl
         if self.opts.get("alt"):
             return self.alt_step(I)
-        if self.t == "LI":
-            self.v = self.v + dt / p["tau"] * (p["v_leak"] - self.v + p["r"] * I)
-            return self.v.copy()
-        if self.t == "CubaLI":
-            self.i = self.i + dt / p["tau_syn"] * (-self.i + p["w_in"] * I)
-            self.v = self.v + dt / p["tau_mem"] * (p["v_leak"] - self.v + p["r"] * self.i)
+        if self.t in ("LI", "CubaLI"):
+            self.v = self.euler(I, ("LI", "CubaLI"))
             return self.v.copy()
         thr = p["v_threshold"]
         if fl == "snntorch":
             # reset decided from the previous step's spike (snnTorch reset_delay=True)
             if self.opts["reset"] == "zero":
                 self.v = self.v * (1.0 - self.s_prev)
-            if self.t == "LIF":
-                v = self.v + dt / p["tau"] * (p["v_leak"] - self.v + p["r"] * I)
-            elif self.t == "CubaLIF":
-                self.i = self.i + dt / p["tau_syn"] * (-self.i + p["w_in"] * I)
-                v = self.v + dt / p["tau_mem"] * (p["v_leak"] - self.v + p["r"] * self.i)
-            else:
-                raise NotImplementedError(self.t)
+            v = self.euler(I, ("LIF", "CubaLIF"))
             if self.opts["reset"] == "subtract":
                 v = v - thr * self.s_prev
             s = self.fire(v, thr, ">").astype(np.float64)
@@ -168,25 +171,20 @@ class Neuron:
             return s
         if fl == "norse":
             assert self.t == "LIF"
-            v = self.v + dt / p["tau"] * (p["v_leak"] - self.v + p["r"] * I)
+            v = self.euler(I, ("LIF",))
             s = self.fire(v, thr, ">").astype(np.float64)
             self.v = np.where(s > 0, p["v_reset"], v)
             return s
         if fl == "sinabs":
             assert self.t == "IF"
-            v = self.v + dt * p["r"] * I
+            v = self.euler(I, ("IF",))
             n = np.where(v > 0, np.trunc(v / thr), 0.0)  # MultiSpike (v == k*thr gives k)
             if self.opts.get("flip"):  # strict: v == k*thr gives k-1
                 n = np.where((v > 0) & (n * thr == v), n - 1, n)
             self.v = v - n * thr  # MembraneSubtract
             return n
         if fl == "spikingjelly":
-            if self.t == "IF":
-                v = self.v + dt * p["r"] * I
-            elif self.t == "LIF":
-                v = self.v + dt / p["tau"] * (p["v_leak"] - self.v + p["r"] * I)
-            else:
-                raise NotImplementedError(self.t)
+            v = self.euler(I, ("IF", "LIF"))
             s = self.fire(v, thr, ">=").astype(np.float64)
             self.v = np.where(s > 0, p["v_reset"], v)
             return s
@@ -231,17 +229,9 @@ class Neuron:
             return s
         # naive NIR (also used for IF under "exp": IF has no tau)
         if self.t == "LI":
-            self.v = self.v + dt / p["tau"] * (p["v_leak"] - self.v + p["r"] * I)
+            self.v = self.euler(I, ("LI",))
             return self.v.copy()
-        if self.t == "IF":
-            v = self.v + dt * p["r"] * I
-        elif self.t == "LIF":
-            v = self.v + dt / p["tau"] * (p["v_leak"] - self.v + p["r"] * I)
-        elif self.t == "CubaLIF":
-            self.i = self.i + dt / p["tau_syn"] * (-self.i + p["w_in"] * I)
-            v = self.v + dt / p["tau_mem"] * (p["v_leak"] - self.v + p["r"] * self.i)
-        else:
-            raise NotImplementedError(self.t)
+        v = self.euler(I, ("IF", "LIF", "CubaLIF"))
         thr = p["v_threshold"]
         s = (v > thr).astype(np.float64)
         self.v = np.where(s > 0, p["v_reset"], v)
