@@ -120,3 +120,17 @@ export function convertedOps(seed = 6): SnnModel {
 }
 
 export const ALL_MODELS = { mlp, conv, residual, lifRecurrent, cubaRecurrent, convertedOps };
+
+/** input → fc → sum(fc, late) → n1 (LIF, `reset`) → fb → late (delay 2) → sum: a two-node cycle through a delay; n1 → out → n2 (events input). */
+export function cycleThroughDelay(reset: 'subtract' | 'zero', timesteps: number): SnnModel {
+  const r = rng(5);
+  return model('cycle_delay', [6], [
+    L.dense({ name: 'fc', inputs: [INPUT], weight: randomTensor(r, [8, 6], 0.9, 0.3) }),
+    L.add({ name: 'sum', inputs: ['fc', 'late'] }),
+    L.lifNeuron({ name: 'n1', inputs: ['sum'], threshold: 1, reset, v0: 0, beta: 0.9 }),
+    L.dense({ name: 'fb', inputs: ['n1'], weight: randomTensor(r, [8, 8], 0.6) }),
+    L.delay({ name: 'late', inputs: ['fb'], steps: 2 }),
+    L.dense({ name: 'out', inputs: ['n1'], weight: randomTensor(r, [4, 8], 1, 0.4) }),
+    L.ifNeuron({ name: 'n2', inputs: ['out'], threshold: 1, reset: 'zero', v0: 0 }),
+  ], { encoding: { type: 'events' }, timesteps });
+}

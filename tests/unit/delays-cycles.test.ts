@@ -18,7 +18,7 @@ import { loihiTarget } from '../../targets/loihi/index.js';
 import { simulate } from '../../compiler/reference/simulator.js';
 import { SCHEDULES } from '../../targets/gpu/schedules.js';
 import { compareWithOrt, inputFor } from '../helpers/compare.js';
-import { randomTensor, rng } from '../helpers/models.js';
+import { cycleThroughDelay as cycleDelayModel, randomTensor, rng } from '../helpers/models.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'snnc-delays-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,23 +29,8 @@ function model(name: string, layers: L.Layer[], output: string, inputs = 6): Snn
 
 const lif = (name: string, input: string) => L.lifNeuron({ name, inputs: [input], threshold: 1, reset: 'subtract', v0: 0, beta: 0.9 });
 
-/** input → fc → add(fc, back) → n1 → fb → delay(2) → back into add: a two-node cycle through a delay. */
-function cycleThroughDelay(): SnnModel {
-  const r = rng(5);
-  return model(
-    'cycle_delay',
-    [
-      L.dense({ name: 'fc', inputs: [INPUT], weight: randomTensor(r, [8, 6], 0.9, 0.3) }),
-      L.add({ name: 'sum', inputs: ['fc', 'late'] }),
-      lif('n1', 'sum'),
-      L.dense({ name: 'fb', inputs: ['n1'], weight: randomTensor(r, [8, 8], 0.6) }),
-      L.delay({ name: 'late', inputs: ['fb'], steps: 2 }),
-      L.dense({ name: 'out', inputs: ['n1'], weight: randomTensor(r, [4, 8], 1, 0.4) }),
-      L.ifNeuron({ name: 'n2', inputs: ['out'], threshold: 1, reset: 'zero', v0: 0 }),
-    ],
-    'n2',
-  );
-}
+/** The shared two-node cycle through a delay, with a soft-reset LIF, over this file's 12 steps. */
+const cycleThroughDelay = () => cycleDelayModel('subtract', 12);
 
 /** input → fc → n1 → fc2, plus input delayed 3 steps → skip, added before n2. */
 function delayedSkip(): SnnModel {

@@ -25,7 +25,7 @@ import { simulate } from '../../compiler/reference/simulator.js';
 import { nirTarget, toNirGraph, writeNirFile } from '../../targets/nir/index.js';
 import type { NirNodeOut, NirParamOut } from '../../targets/nir/neurons.js';
 import { inputFor } from '../helpers/compare.js';
-import { randomTensor, rng } from '../helpers/models.js';
+import { cycleThroughDelay as cycleDelayModel, randomTensor, rng } from '../helpers/models.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir();
@@ -124,19 +124,8 @@ function previousStepReads(m: SnnModel): string[] {
 
 const lif = (name: string, input: string, beta = 0.9) => L.lifNeuron({ name, inputs: [input], threshold: 1, reset: 'zero', v0: 0, beta });
 
-/** input → fc → sum(fc, late) → n1 → fb → late (delay 2) → sum: a two-node cycle through a delay; n1 → out → n2. */
-function cycleThroughDelay(): SnnModel {
-  const r = rng(5);
-  return irModel('cycle_delay', [6], [
-    L.dense({ name: 'fc', inputs: [INPUT], weight: randomTensor(r, [8, 6], 0.9, 0.3) }),
-    L.add({ name: 'sum', inputs: ['fc', 'late'] }),
-    lif('n1', 'sum'),
-    L.dense({ name: 'fb', inputs: ['n1'], weight: randomTensor(r, [8, 8], 0.6) }),
-    L.delay({ name: 'late', inputs: ['fb'], steps: 2 }),
-    L.dense({ name: 'out', inputs: ['n1'], weight: randomTensor(r, [4, 8], 1, 0.4) }),
-    L.ifNeuron({ name: 'n2', inputs: ['out'], threshold: 1, reset: 'zero', v0: 0 }),
-  ], 'n2');
-}
+/** The shared two-node cycle through a delay, with a hard-reset LIF, over this file's 24 steps. */
+const cycleThroughDelay = () => cycleDelayModel('zero', 24);
 
 /** input → fc → n1 → a → n2 → b → back into n1 (summed with fc): a cycle through two neurons, no self-loop. */
 function twoNeuronCycle(): SnnModel {
