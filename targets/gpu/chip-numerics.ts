@@ -11,6 +11,7 @@ import type { SnnModel } from '../../compiler/ir/model.js';
 import { modelToJson } from '../../compiler/ir/serialize/write.js';
 import { argmax } from '../../compiler/reference/predictions.js';
 import type { ChipOnnxIO } from '../common/chip-onnx.js';
+import type { QuantisedNetwork } from '../common/network.js';
 import type { GraphBuilder } from '../common/onnx-builder.js';
 import { LoihiEmulator } from '../loihi/emulator.js';
 import { compileLoihi, quantiseForChip as quantiseForLoihi } from '../loihi/index.js';
@@ -46,39 +47,34 @@ function probesOf(options: GpuOptions, r: Resolved, populations: readonly { read
   return options.probes === 'all' || options.probes?.includes('all') ? populations.map((p) => p.name) : r.probes;
 }
 
-/** The numerics fields every chip records: steps, window, output, and the states of the probes. */
-function common(io: ChipOnnxIO, out: { readonly depth: number }, timesteps: number): Pick<ChipNumerics, 'steps' | 'window' | 'outputValues' | 'states'> {
-  return { steps: io.steps, window: { start: out.depth, length: timesteps }, outputValues: io.output.values, states: io.probes.map((p) => ({ layer: p.layer, u: p.u, v: p.v })) };
+type Population = { readonly name: string; readonly depth: number; readonly neurons: number };
+
+/**
+ * What every chip's lowering records alike (the output population's size, steps, window, output
+ * values, probed states, the host encoder), around what only that chip knows (`own`, given the output
+ * population).
+ */
+function lowered<P extends Population>(net: QuantisedNetwork<P, unknown>, builder: GraphBuilder, io: ChipOnnxIO, own: (out: P, encoder: { encoder?: Record<string, unknown> }) => Omit<ChipNumerics, 'steps' | 'window' | 'outputValues' | 'states'>): Lowered {
+  const out = net.populations.find((p) => p.name === net.output.population)!;
+  const encoder = net.host?.encoder ? { encoder: modelToJson(net.host.encoder).doc } : {};
+  const { kind, chip, outputScale, host } = own(out, encoder);
+  const window = { start: out.depth, length: net.timesteps };
+  const states = io.probes.map((p) => ({ layer: p.layer, u: p.u, v: p.v }));
+  return { builder, io, timesteps: net.timesteps, classes: out.neurons, numerics: { kind, chip, steps: io.steps, window, outputValues: io.output.values, outputScale, ...(host ? { host } : {}), states } };
 }
 
 function lowerLoihi(model: SnnModel, options: GpuOptions, r: Resolved): Lowered {
   const net = quantiseForLoihi(model, options);
   const { builder, io } = lowerLoihiToOnnx(net, { batch: r.batch, probes: probesOf(options, r, net.populations), resetInterval: options.resetInterval });
-  const out = net.populations.find((p) => p.name === net.output.population)!;
   const hostPop = net.host && net.populations.find((p) => p.name === net.host!.population)!;
-  const encoder = net.host?.encoder ? { encoder: modelToJson(net.host.encoder).doc } : {};
-  return {
-    builder,
-    io,
-    timesteps: net.timesteps,
-    classes: out.neurons,
-    numerics: { kind: 'loihi', chip: options.chip ?? DEFAULT_CHIP, ...common(io, out, net.timesteps), outputScale: 64 * out.scale, ...(hostPop ? { host: { scale: hostPop.scale, ...encoder } } : {}) },
-  };
+  return lowered(net, builder, io, (out, encoder) => ({ kind: 'loihi', chip: options.chip ?? DEFAULT_CHIP, outputScale: 64 * out.scale, ...(hostPop ? { host: { scale: hostPop.scale, ...encoder } } : {}) }));
 }
 
 function lowerSpinnaker(model: SnnModel, options: GpuOptions, r: Resolved): Lowered {
   const net = quantiseForSpinnaker(model, options);
   const { builder, io } = lowerSpinnakerToOnnx(net, { batch: r.batch, probes: probesOf(options, r, net.populations.filter((p) => p.role !== 'source')) });
-  const out = net.populations.find((p) => p.name === net.output.population)!;
   const hostPop = net.populations.find((p) => p.hostCurrent);
-  const encoder = net.host?.encoder ? { encoder: modelToJson(net.host.encoder).doc } : {};
-  return {
-    builder,
-    io,
-    timesteps: net.timesteps,
-    classes: out.neurons,
-    numerics: { kind: 'spinnaker', chip: 'spinnaker1', ...common(io, out, net.timesteps), outputScale: out.scale * 32768, ...(hostPop ? { host: { scale: hostPop.scale, gain: hostPop.gain, ...encoder } } : {}) },
-  };
+  return lowered(net, builder, io, (out, encoder) => ({ kind: 'spinnaker', chip: 'spinnaker1', outputScale: out.scale * 32768, ...(hostPop ? { host: { scale: hostPop.scale, gain: hostPop.gain, ...encoder } } : {}) }));
 }
 
 export function compileChipNumerics(model: SnnModel, options: GpuOptions, resolved: Resolved, populations?: readonly string[]): CompiledGpu {
