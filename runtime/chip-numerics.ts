@@ -56,17 +56,19 @@ export function decodeChip(m: GpuManifest, n: ChipNumerics, y: Int32Array): Floa
   const out = new Float32Array(B * C);
   const { start, length } = n.window;
   const average = averagesOverTime(m.decoding);
+  /** Σ of y over the window steps for output element i. */
+  const windowSum = (i: number) => {
+    let acc = 0;
+    for (let t = start; t < start + length; t++) acc += y[t * B * C + i];
+    return acc;
+  };
   for (let i = 0; i < B * C; i++) {
     if (n.kind === 'spinnaker') {
       // Spikes counted over the window; a readout's V after the last step, over λ·2¹⁵ (and T for averaging decodings).
-      let count = 0;
-      for (let t = start; t < start + length; t++) count += y[t * B * C + i];
-      out[i] = n.outputValues === 'spikes' ? count : y[(n.steps - 1) * B * C + i] / (n.outputScale * (average ? length : 1));
+      out[i] = n.outputValues === 'spikes' ? windowSum(i) : y[(n.steps - 1) * B * C + i] / (n.outputScale * (average ? length : 1));
       continue;
     }
-    let acc = 0;
-    for (let t = start; t < start + length; t++) acc += y[t * B * C + i];
-    const value = n.outputValues === 'spikes' ? acc : acc / n.outputScale;
+    const value = n.outputValues === 'spikes' ? windowSum(i) : windowSum(i) / n.outputScale;
     out[i] = average ? value / length : value;
   }
   return out;

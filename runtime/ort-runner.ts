@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type * as OrtTypes from 'onnxruntime-node';
 import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
-import { type GpuManifest, checkManifestAgainstOnnx, graphInterface, parseManifest } from '../targets/gpu/manifest.js';
+import { type GpuManifest, checkManifestAgainstOnnx, parseManifest } from '../targets/gpu/manifest.js';
+import { firstLine, runChecked } from './graph-outputs.js';
 import type { RunOptions } from '../targets/target.js';
 import { type OrtSessionLike, StepSession, encodeSteps } from './step-session.js';
 import { chipInput, decodeChip } from './chip-numerics.js';
@@ -40,12 +41,6 @@ interface Prepared {
   readonly sampleOffset: number;
   readonly feed?: OrtTypes.Tensor;
 }
-
-/** The typed array onnxruntime returns for each element type the interface uses. */
-const ARRAY_OF = { float: Float32Array, int32: Int32Array, uint8: Uint8Array } as const;
-
-/** An error's message, first line only (onnxruntime's may carry a native stack). */
-const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0];
 
 async function loadOrt(backend: OrtBackend): Promise<Ort> {
   return (backend === 'web' ? await import('onnxruntime-web') : await import('onnxruntime-node')) as unknown as Ort;
@@ -89,20 +84,10 @@ export class OrtRunner {
   }
 
   /** One onnxruntime call, its errors named; every output the runner reads present with its element type and size. */
-  private async call(feeds: Record<string, OrtTypes.Tensor>): Promise<OrtTypes.InferenceSession.OnnxValueMapType> {
-    let r: OrtTypes.InferenceSession.OnnxValueMapType;
-    try {
-      r = await this.session.run(feeds);
-    } catch (e) {
-      throw badInput(`${this.source}: onnxruntime failed to run the graph: ${firstLine(e)}`);
-    }
-    for (const [name, { dims, elem }] of graphInterface(this.manifest).outputs) {
-      const v = r[name];
-      const size = sizeOf(dims);
-      if (!v || !(v.data instanceof ARRAY_OF[elem]) || v.data.length !== size) throw badInput(`${this.source}: graph output "${name}" ${v ? `has ${v.data.length} ${v.type} values` : 'is missing'}; manifest.json expects ${size} ${elem} values`);
-    }
-    return r;
+  private call(feeds: Record<string, OrtTypes.Tensor>): Promise<OrtTypes.InferenceSession.OnnxValueMapType> {
+    return runChecked(this.session, feeds, this.manifest, this.source);
   }
+
 
   /** Samples per call and values per sample the input data must have. */
   get sampleSize(): number {

@@ -10,6 +10,7 @@ import { averagesOverTime } from '../compiler/ir/model.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { preprocess, rateEncode, timeMajor } from '../compiler/reference/encoders.js';
 import type { GpuManifest } from '../targets/gpu/manifest.js';
+import { runChecked } from './graph-outputs.js';
 
 /** What StepSession needs of an onnxruntime package (node or web): its Tensor and a session's run. */
 export interface OrtTensorLike {
@@ -116,23 +117,9 @@ export class StepSession {
     return averagesOverTime(this.manifest.decoding) && t > 0 ? this.sum.map((v) => f(v / t)) : this.sum.slice();
   }
 
-  /** One onnxruntime call; every output read present with the float32 size the manifest gives. */
+  /** One onnxruntime call; every output read present with the size the manifest gives. */
   private async call(feeds: Record<string, OrtTensorLike>): Promise<Map<string, Float32Array>> {
-    const m = this.manifest;
-    let r: Record<string, OrtTensorLike>;
-    try {
-      r = await this.session.run(feeds);
-    } catch (e) {
-      throw badInput(`${this.source}: onnxruntime failed to run the graph: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
-    }
-    const wanted: [string, readonly number[]][] = [[m.io.output.name, m.io.output.dims], ...m.io.states.map((s): [string, number[]] => [s.output, s.dims]), ...m.io.probes.map((p): [string, number[]] => [p.name, p.dims])];
-    const out = new Map<string, Float32Array>();
-    for (const [name, dims] of wanted) {
-      const v = r[name];
-      const size = sizeOf(dims);
-      if (!v || !(v.data instanceof Float32Array) || v.data.length !== size) throw badInput(`${this.source}: graph output "${name}" ${v ? `is not ${size} float32 values` : 'is missing'}; manifest.json expects ${size}`);
-      out.set(name, v.data);
-    }
-    return out;
+    const r = await runChecked(this.session, feeds, this.manifest, this.source);
+    return new Map(Object.entries(r).map(([name, v]) => [name, v.data as Float32Array]));
   }
 }

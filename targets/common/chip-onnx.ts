@@ -4,7 +4,7 @@
  * event-coded input for all S steps, or the host's int32 currents for direct input).
  */
 import type { SnnModel } from '../../compiler/ir/model.js';
-import type { GraphBuilder, GraphConstants } from './onnx-builder.js';
+import { type GraphBuilder, type GraphConstants, int } from './onnx-builder.js';
 
 /** A chip network's integer graph; per-step sequences are time-major [S, B, …]. */
 export interface ChipOnnxIO {
@@ -31,4 +31,16 @@ export function chipGraphInput(g: GraphBuilder, c: GraphConstants, input: SnnMod
   const n = input.shape.reduce((a, b) => a * b, 1);
   spikes.set('input', { value: g.node('Reshape', [x, c.shape([S, B, n])], 'x_flat'), n });
   return { io: { name: x, dims: [S, B, ...input.shape], kind: 'spikes' } };
+}
+
+/**
+ * Synapses that deliver a spike of step t at step t + lag, for all S steps at once: `synapses` runs on
+ * the source's first S − lag steps (rows (S − lag)·B) and its int32 sums [.., outSize] are moved `lag`
+ * steps later, zeros before; undefined when nothing arrives within S steps.
+ */
+export function delivered(g: GraphBuilder, c: GraphConstants, source: string, lag: number, S: number, B: number, outSize: number, hint: string, synapses: (early: string, rows: number) => string): string | undefined {
+  if (lag >= S) return undefined;
+  const early = g.node('Slice', [source, g.constInt64('start', [0]), g.constInt64('end', [S - lag]), c.axes([0])], `${hint}_early`);
+  const sums = g.node('Reshape', [synapses(early, (S - lag) * B), c.shape([S - lag, B, outSize])], `${hint}_sum`);
+  return g.node('Concat', [c.fill(`${hint}_wait`, [lag, B, outSize], 0), sums], `${hint}_arrived`, { axis: int(0) });
 }

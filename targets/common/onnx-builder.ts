@@ -179,8 +179,9 @@ export class GraphConstants {
   axes(axes: readonly number[]): string {
     return this.memo(`a${axes}`, () => this.g.constInt64('axes', axes));
   }
-  zerosInt(hint: string, dims: readonly number[]): string {
-    return this.g.node('ConstantOfShape', [this.shape(dims)], hint, { value: scalarAttr('int32', 0) });
+  /** A tensor of `dims` filled with `value` (int32 unless said). */
+  fill(hint: string, dims: readonly number[], value: number, elem: 'int32' | 'uint8' | 'float' = 'int32'): string {
+    return this.g.node('ConstantOfShape', [this.shape(dims)], hint, { value: scalarAttr(elem, value) });
   }
 }
 

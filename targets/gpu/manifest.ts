@@ -7,6 +7,7 @@ import type { onnx as onnxTypes } from 'onnx-proto';
 import { badInput } from '../../compiler/errors.js';
 import { DECODINGS, type Decoding, type Encoding, type Preprocess } from '../../compiler/ir/model.js';
 import { check, checkPreprocess, encoding, integer, number, object, parseWithSchema, preprocess, product, shape, string } from '../common/descriptor-checks.js';
+import { type Elem, graphInterface } from './graph-interface.js';
 import { type GraphIO, SCHEDULES, type Schedule } from './schedules.js';
 
 export const MANIFEST_FORMAT = 'snnc-gpu';
@@ -182,31 +183,8 @@ function checkLoihiIO(m: GpuManifest, n: ChipNumerics, file: string): GpuManifes
   return m;
 }
 
-/** ONNX element types the interface uses. */
-const ELEM = { float: 1, uint8: 2, int32: 6 } as const;
-type Elem = keyof typeof ELEM;
-
-/** The graph's inputs and outputs the runner feeds and reads, each with its dims and element type (from the manifest). */
-export function graphInterface(m: GpuManifest): { inputs: Map<string, { dims: readonly number[]; elem: Elem }>; outputs: Map<string, { dims: readonly number[]; elem: Elem }> } {
-  const io = m.io;
-  const f = (dims: readonly number[], elem: Elem = 'float') => ({ dims, elem });
-  if (m.numerics) {
-    const dims = (layer: string) => io.probes.find((p) => p.layer === layer)!.dims;
-    return {
-      inputs: new Map([[io.input.name, f(io.input.dims, m.numerics.host ? 'int32' : 'uint8')]]),
-      outputs: new Map([[io.output.name, f(io.output.dims, 'int32')], ...io.probes.map((p) => [p.name, f(p.dims, 'uint8')] as const), ...m.numerics.states.flatMap((s) => [[s.u, f(dims(s.layer), 'int32')] as const, [s.v, f(dims(s.layer), 'int32')] as const])]),
-    };
-  }
-  return {
-    inputs: new Map([[io.input.name, f(io.input.dims)], ...io.states.map((s) => [s.input, f(s.dims)] as const)]),
-    outputs: new Map([
-      [io.output.name, f(io.output.dims)],
-      ...io.states.map((s) => [s.output, f(s.dims)] as const),
-      ...io.probes.map((p) => [p.name, f(p.dims)] as const),
-      ...(io.outputSteps ? [[io.outputSteps.name, f(io.outputSteps.dims)] as const] : []),
-    ]),
-  };
-}
+/** ONNX's codes of the element types the interface uses. */
+const ELEM: Readonly<Record<Elem, number>> = { float: 1, uint8: 2, int32: 6 };
 
 /**
  * Checks that model.onnx's graph has exactly the inputs the manifest feeds (besides initializers) and

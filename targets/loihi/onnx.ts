@@ -22,8 +22,8 @@
  *   interval), as a per-step flag.
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
-import { type ChipOnnxIO, type SpikeSequences, chipGraphInput } from '../common/chip-onnx.js';
-import { GraphBuilder, GraphConstants, graphAttr, int, ints, scalarAttr } from '../common/onnx-builder.js';
+import { type ChipOnnxIO, type SpikeSequences, chipGraphInput, delivered } from '../common/chip-onnx.js';
+import { GraphBuilder, GraphConstants, graphAttr, int, ints } from '../common/onnx-builder.js';
 import { prepareDenseWeights } from './arithmetic.js';
 import type { LoihiNetwork, LoihiPopulation, LoihiProjection } from './quantise.js';
 
@@ -90,16 +90,9 @@ function synapticInput(g: GraphBuilder, c: GraphConstants, pop: LoihiPopulation,
   const gridSize = grid.reduce((x, y) => x * y, 1);
   let sum: string | undefined;
   for (const p of incoming) {
-    // A spike of step t arrives at step t + 1 + delay: the synapses run on the first S − lag steps of the
-    // source, and their sums are moved `lag` steps later (zeros before).
-    const lag = 1 + p.delay;
-    if (lag >= S) continue;
-    const src = spikes.get(p.source)!;
-    const early = g.node('Slice', [src.value, g.constInt64('start', [0]), g.constInt64('end', [S - lag]), c.axes([0])], `${p.name}_early`);
-    const rows = (S - lag) * B;
-    const term = p.geometry.kind === 'dense' ? denseTerm(g, c, p, early, rows) : convTerm(g, c, p, early, rows);
-    const late = g.node('Concat', [c.zerosInt(`${p.name}_wait`, [lag, B, gridSize]), g.node('Reshape', [term, c.shape([S - lag, B, gridSize])], `${p.name}_sum`)], `${p.name}_arrived`, { axis: int(0) });
-    sum = sum ? g.node('Add', [sum, late], `${pop.name}_acc`) : late;
+    // A spike of step t arrives at step t + 1 + delay.
+    const late = delivered(g, c, spikes.get(p.source)!.value, 1 + p.delay, S, B, gridSize, p.name, (early, rows) => (p.geometry.kind === 'dense' ? denseTerm(g, c, p, early, rows) : convTerm(g, c, p, early, rows)));
+    if (late) sum = sum ? g.node('Add', [sum, late], `${pop.name}_acc`) : late;
   }
   if (!sum || !pop.pool) return sum;
   // Dendrites joined by MAX: float32 is exact for these integers (|x| < 2^24).
@@ -247,7 +240,7 @@ function neuronScan(g: GraphBuilder, c: GraphConstants, pop: LoihiPopulation, dr
   if (wantU) body.output(body.node('Identity', [u1!], 'u_seq'), [B, N], undefined, 'int32');
   if (shape.v) body.output(body.node('Identity', [v2], 'v_seq'), [B, N], undefined, 'int32');
 
-  const init = (elem: 'int32' | 'uint8', value: number, hint: string) => g.node('ConstantOfShape', [c.shape([B, N])], `${pop.name}_${hint}0`, { value: scalarAttr(elem, value) });
+  const init = (elem: 'int32' | 'uint8', value: number, hint: string) => c.fill(`${pop.name}_${hint}0`, [B, N], value, elem);
   const initial = [...(memoryless ? [] : [init('int32', 0, 'u')]), init('int32', p.v0, 'v'), ...(recurrent ? [init('uint8', 0, 's')] : [])];
   const names = [...initial.map((_, i) => `${pop.name}_last${i}`), `${pop.name}_spikes`, ...(wantU ? [`${pop.name}_u`] : []), ...(shape.v ? [`${pop.name}_v`] : [])];
   const outs = g.nodeN('Scan', [...initial, ...scanInputs], names, { body: graphAttr(body.graph(`${pop.name}_step`, false)), num_scan_inputs: int(scanInputs.length) });
@@ -258,7 +251,7 @@ function neuronScan(g: GraphBuilder, c: GraphConstants, pop: LoihiPopulation, dr
 
 /** u of a memoryless population as a sequence [S, B, N] (for probes): computed outside the loop, or 0. */
 function uSequence(g: GraphBuilder, c: GraphConstants, u: string | undefined, drive: Drive, S: number, B: number, N: number, hint: string): string {
-  if (!u) return c.zerosInt(`${hint}_u`, [S, B, N]);
+  if (!u) return c.fill(`${hint}_u`, [S, B, N], 0);
   return drive.kind === 'constant' ? g.node('Expand', [g.node('Unsqueeze', [u, c.axes([0])], `${hint}_u1`), c.shape([S, B, N])], `${hint}_u`) : u;
 }
 

@@ -18,8 +18,8 @@
  *   refractory, a = mulAccum(input, R) + v_rest and V ← a − mulAccum(exp_TC, a − V), else the timer counts
  *   down; V ≥ v_thresh spikes, V ← v_reset, timer ← t_refract; then both currents decay.
  */
-import { type ChipOnnxIO, type SpikeSequences, chipGraphInput } from '../common/chip-onnx.js';
-import { type Attr, GraphBuilder, GraphConstants, graphAttr, int, ints, scalarAttr } from '../common/onnx-builder.js';
+import { type ChipOnnxIO, type SpikeSequences, chipGraphInput, delivered } from '../common/chip-onnx.js';
+import { type Attr, GraphBuilder, GraphConstants, graphAttr, int, ints } from '../common/onnx-builder.js';
 import type { SpinnakerNetwork, SpinnakerPopulation, SpinnakerProjection } from './quantise.js';
 
 const SATURATE = 0xffff;
@@ -73,12 +73,9 @@ function slotSums(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
   let sum: string | undefined;
   for (const p of incoming) {
     const w = Array.from(p.weights, (v) => Math.max(0, sign * v));
-    if (!w.some((v) => v > 0) || p.delay >= S) continue;
-    const src = spikes.get(p.source)!;
-    const early = g.node('Slice', [src.value, g.constInt64('start', [0]), g.constInt64('end', [S - p.delay]), c.axes([0])], `${p.name}_early`);
-    const term = synapses(g, c, p, w, early, (S - p.delay) * B);
-    const late = g.node('Concat', [c.zerosInt(`${p.name}_wait`, [p.delay, B, pop.neurons]), g.node('Reshape', [term, c.shape([S - p.delay, B, pop.neurons])], `${p.name}_sum`)], `${p.name}_slot`, { axis: int(0) });
-    sum = sum ? g.node('Add', [sum, late], `${pop.name}_slots`) : late;
+    if (!w.some((v) => v > 0)) continue;
+    const late = delivered(g, c, spikes.get(p.source)!.value, p.delay, S, B, pop.neurons, p.name, (early, rows) => synapses(g, c, p, w, early, rows));
+    if (late) sum = sum ? g.node('Add', [sum, late], `${pop.name}_slots`) : late;
   }
   return sum;
 }
@@ -234,7 +231,7 @@ function coreScan(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
     body.output(body.node('Identity', [v], 'v_before'), [B, N], undefined, 'int32');
     if (!memoryless) body.output(body.node('Identity', [iEBody!], 'iexc_seq'), [B, N], undefined, 'int32');
   }
-  const init = (elem: 'int32' | 'uint8', value: number, hint: string) => g.node('ConstantOfShape', [c.shape([B, N])], `${pop.name}_${hint}0`, { value: scalarAttr(elem, value) });
+  const init = (elem: 'int32' | 'uint8', value: number, hint: string) => c.fill(`${pop.name}_${hint}0`, [B, N], value, elem);
   const initial = [init('int32', prm.vInit, 'v'), ...(timer ? [init('int32', prm.refractTimerInit, 'rt')] : []), ...(memoryless ? [] : [init('int32', 0, 'iexc'), init('int32', 0, 'iinh')]), ...(recurrent ? [init('uint8', 0, 's')] : [])];
   const names = [...initial.map((_, i) => `${pop.name}_last${i}`), `${pop.name}_spikes`, ...(shape.vAfter ? [`${pop.name}_v`] : []), ...(shape.probed ? [`${pop.name}_v_before`, ...(memoryless ? [] : [`${pop.name}_i_exc`])] : [])];
   const outs = g.nodeN('Scan', [...initial, ...scanInputs], names, { body: graphAttr(body.graph(`${pop.name}_step`, false)), num_scan_inputs: int(scanInputs.length) });
@@ -243,5 +240,5 @@ function coreScan(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
   const vAfter = shape.vAfter ? outs[at++] : undefined;
   if (!shape.probed) return { spikes, vAfter };
   const vBefore = outs[at++];
-  return { spikes, vAfter, vBefore, iExc: memoryless ? (iESeq ?? c.zerosInt(`${pop.name}_i_exc`, [S, B, N])) : outs[at] };
+  return { spikes, vAfter, vBefore, iExc: memoryless ? (iESeq ?? c.fill(`${pop.name}_i_exc`, [S, B, N], 0)) : outs[at] };
 }
