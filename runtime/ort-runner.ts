@@ -4,13 +4,10 @@
  * last batch, encodes inputs exactly as the reference simulator does (encoders.ts), drives the `step`
  * schedule over time (step-session.ts), and returns decoded outputs and any spike probes.
  */
-import { existsSync } from 'node:fs';
-import { readInputFile, readInputText } from '../compiler/io/read-file.js';
-import { join } from 'node:path';
 import type * as OrtTypes from 'onnxruntime-node';
 import { ExitCode, SnncError, badInput } from '../compiler/errors.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
-import { type GpuManifest, checkManifestAgainstOnnx, parseManifest } from '../targets/gpu/manifest.js';
+import { type GpuManifest, readGpuFolder } from '../targets/gpu/manifest.js';
 import { firstLine, runChecked } from './graph-outputs.js';
 import type { RunOptions } from '../targets/target.js';
 import { type OrtSessionLike, StepSession, encodeSteps } from './step-session.js';
@@ -55,14 +52,10 @@ export class OrtRunner {
   ) {}
 
   static async open(dir: string, options: RunnerOptions = {}): Promise<OrtRunner> {
-    const manifestPath = join(dir, 'manifest.json');
-    if (!existsSync(manifestPath) || !existsSync(join(dir, 'model.onnx'))) throw badInput(`${dir}: not a compiled gpu folder (manifest.json or model.onnx is missing)`);
-    const text = readInputText(manifestPath, 'gpu manifest');
-    const bytes = readInputFile(join(dir, 'model.onnx'), 'ONNX model');
-    const manifest = parseManifest(text, manifestPath);
-    checkManifestAgainstOnnx(manifest, bytes, join(dir, 'model.onnx'));
-    return OrtRunner.fromBytes(manifest, bytes, options, join(dir, 'model.onnx'));
+    const { manifest, onnx, onnxPath } = readGpuFolder(dir);
+    return OrtRunner.fromBytes(manifest, onnx, options, onnxPath);
   }
+
 
   /** `source` names the model in errors (a folder's model.onnx, or the in-memory compile). */
   static async fromBytes(manifest: GpuManifest, bytes: Uint8Array, options: RunnerOptions = {}, source = 'model.onnx'): Promise<OrtRunner> {

@@ -2,8 +2,6 @@
  * The gpu target: IR → an ONNX model (opset 17, IR 8, static shapes, fixed T) that onnxruntime runs on
  * CPU, CUDA or WebGPU and in the browser, plus manifest.json. See schedules.ts for the time layouts.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { badInput } from '../../compiler/errors.js';
 import { modelHash } from '../../compiler/ir/hash.js';
 import { isSpikingLayer, layerKind } from '../../compiler/ir/layers.js';
@@ -16,7 +14,7 @@ import { type CheckReport, type EmitResult, type Target, doesNotFitReport } from
 import { GPU_OPTIONS, type GpuOptions, NUMERICS } from './options.js';
 import { compileChipNumerics, diffChipNumerics } from './chip-numerics.js';
 import { loweringContext } from './lower.js';
-import { type GpuManifest, MANIFEST_FORMAT } from './manifest.js';
+import { GPU_FILES, type GpuManifest, MANIFEST_FORMAT, writeGpuFiles } from './manifest.js';
 import { type GraphBuilder, encodeModel } from '../common/onnx-builder.js';
 import { SCHEDULES, type Schedule, schedule } from './schedules.js';
 import { laterReads } from '../../compiler/ir/graph.js';
@@ -122,13 +120,11 @@ export const gpuTarget: Target<GpuOptions> = {
     return { target: 'gpu', fits: true, rows, messages: [`schedule ${opts.schedule}, T=${opts.timesteps}, batch ${opts.batch}: onnxruntime has no fixed resource limits`] };
   },
   async emit(model: SnnModel, outDir: string, options: GpuOptions): Promise<EmitResult> {
-    const { onnx, manifest } = compileGpu(model, options);
-    await writeDirAtomic(outDir, (tmp) => {
-      writeFileSync(join(tmp, 'model.onnx'), onnx);
-      writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    }, { force: options.force });
+    const compiled = compileGpu(model, options);
+    const { onnx, manifest } = compiled;
+    await writeDirAtomic(outDir, (tmp) => writeGpuFiles(tmp, compiled), { force: options.force });
     return {
-      files: ['model.onnx', 'manifest.json'],
+      files: [...GPU_FILES],
       summary: { schedule: manifest.schedule, timesteps: manifest.timesteps, batch: manifest.batch, bytes: onnx.length, sourceHash: manifest.sourceHash },
     };
   },

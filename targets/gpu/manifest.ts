@@ -2,9 +2,12 @@
  * manifest.json of a compiled gpu folder: everything a runner needs besides model.onnx (input layout
  * and encoding, decoding, schedule, state tensors, probes) plus provenance (snnc version, source hash).
  */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import onnxPkg from 'onnx-proto';
 import type { onnx as onnxTypes } from 'onnx-proto';
 import { badInput } from '../../compiler/errors.js';
+import { readInputFile, readInputText } from '../../compiler/io/read-file.js';
 import { DECODINGS, type Decoding, type Encoding, type Preprocess } from '../../compiler/ir/model.js';
 import { check, checkPreprocess, encoding, integer, number, object, parseWithSchema, preprocess, product, shape, string } from '../common/descriptor-checks.js';
 import { type Elem, graphInterface } from './graph-interface.js';
@@ -224,4 +227,25 @@ export function checkManifestAgainstOnnx(m: GpuManifest, bytes: Uint8Array, file
     if (!v) throw badInput(`${file}: the graph has no output "${name}" (named in manifest.json /io)`);
     describe(v, want, 'output');
   }
+}
+
+/** The files of a compiled gpu folder. */
+export const GPU_FILES = ['model.onnx', 'manifest.json'] as const;
+
+/** Writes a compiled model's files (GPU_FILES) into `dir`. */
+export function writeGpuFiles(dir: string, compiled: { readonly onnx: Uint8Array; readonly manifest: GpuManifest }): void {
+  writeFileSync(join(dir, 'model.onnx'), compiled.onnx);
+  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(compiled.manifest, null, 2)}\n`);
+}
+
+/** A compiled gpu folder, read and checked: its manifest against itself and against model.onnx's interface. */
+export function readGpuFolder(dir: string): { manifest: GpuManifest; onnx: Uint8Array; onnxPath: string } {
+  const manifestPath = join(dir, 'manifest.json');
+  const onnxPath = join(dir, 'model.onnx');
+  if (!existsSync(manifestPath) || !existsSync(onnxPath)) throw badInput(`${dir}: not a compiled gpu folder (manifest.json or model.onnx is missing)`);
+  const text = readInputText(manifestPath, 'gpu manifest');
+  const onnx = readInputFile(onnxPath, 'ONNX model');
+  const manifest = parseManifest(text, manifestPath);
+  checkManifestAgainstOnnx(manifest, onnx, onnxPath);
+  return { manifest, onnx, onnxPath };
 }

@@ -12,12 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { badInput } from '../../compiler/errors.js';
 import type { Dataset } from '../../compiler/io/datasets.js';
 import { writeDirAtomic } from '../../compiler/io/atomic-write.js';
-import { readInputFile, readInputText } from '../../compiler/io/read-file.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { compileGpu } from '../../targets/gpu/index.js';
 import { type DemoConfig, ORT_WASM } from './demo-config.js';
-import { type GpuManifest, checkManifestAgainstOnnx, parseManifest } from '../../targets/gpu/manifest.js';
+import { GPU_FILES, type GpuManifest, readGpuFolder, writeGpuFiles } from '../../targets/gpu/manifest.js';
 
 export interface DemoOptions {
   /** Test samples offered on the page (raw values, as `snnc run --input` takes them). */
@@ -40,11 +39,7 @@ export function compileForDemo(model: SnnModel, timesteps?: number): DemoModel {
 
 /** Reads a compiled gpu folder, refusing one the page cannot step through. */
 export function readDemoFolder(dir: string): DemoModel {
-  const manifestPath = join(dir, 'manifest.json');
-  if (!existsSync(manifestPath) || !existsSync(join(dir, 'model.onnx'))) throw badInput(`${dir}: not a compiled gpu folder (manifest.json or model.onnx is missing)`);
-  const manifest = parseManifest(readInputText(manifestPath, 'gpu manifest'), manifestPath);
-  const onnx = readInputFile(join(dir, 'model.onnx'), 'ONNX model');
-  checkManifestAgainstOnnx(manifest, onnx, join(dir, 'model.onnx'));
+  const { manifest, onnx } = readGpuFolder(dir);
   const fix = `compile it with \`snnc compile MODEL --target gpu --schedule step --probe all\`, or give the model file to snnc demo`;
   if (manifest.schedule !== 'step') throw badInput(`${dir}: compiled with the ${manifest.schedule} schedule; the demo advances time one step per call: ${fix}`);
   if (manifest.io.probes.length === 0) throw badInput(`${dir}: no spiking layer is probed, so there is nothing to draw: ${fix}`);
@@ -74,7 +69,7 @@ function ortWasm(): string {
 
 /** Writes the site into `outDir` (atomically); returns the files written, relative to it. */
 export async function writeDemoSite(demo: DemoModel, outDir: string, options: DemoOptions = {}): Promise<string[]> {
-  const { manifest, onnx } = demo;
+  const { manifest } = demo;
   const samples = options.samples;
   const sampleSize = sizeOf(manifest.inputShape) * (manifest.encoding.type === 'events' ? manifest.timesteps : 1);
   if (samples && sizeOf(samples.sampleShape) !== sampleSize) throw badInput(`demo samples: each has ${sizeOf(samples.sampleShape)} values, the model takes ${sampleSize}`);
@@ -89,11 +84,10 @@ export async function writeDemoSite(demo: DemoModel, outDir: string, options: De
     ...(options.classNames ? { classNames: [...options.classNames] } : {}),
   };
   const app = appFolder();
-  const files = ['index.html', 'app.js', 'style.css', 'model.onnx', 'manifest.json', `ort/${ORT_WASM}`, 'demo.json', ...(samples ? ['samples.bin'] : [])];
+  const files = ['index.html', 'app.js', 'style.css', ...GPU_FILES, `ort/${ORT_WASM}`, 'demo.json', ...(samples ? ['samples.bin'] : [])];
   await writeDirAtomic(outDir, (tmp) => {
     for (const f of ['index.html', 'app.js', 'style.css']) copyFileSync(join(app, f), join(tmp, f));
-    writeFileSync(join(tmp, 'model.onnx'), onnx);
-    writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    writeGpuFiles(tmp, demo);
     mkdirSync(join(tmp, 'ort'));
     copyFileSync(ortWasm(), join(tmp, 'ort', ORT_WASM));
     writeFileSync(join(tmp, 'demo.json'), `${JSON.stringify(config, null, 2)}\n`);
