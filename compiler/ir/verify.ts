@@ -38,7 +38,7 @@ export function verifyModel(model: SnnModel): ShapeMap {
   });
   for (const layer of model.layers) {
     const src = layer.inputs.find((n) => !names.has(n));
-    if (src) throw badInput(`layer "${layer.name}": input "${src}" is not a layer of the model`);
+    if (src !== undefined) throw badInput(`layer "${layer.name}": input "${src}" is not a layer of the model`);
   }
   const early = earlyRead(model.layers);
   if (early) {

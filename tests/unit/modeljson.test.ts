@@ -142,6 +142,8 @@ describe('bad model files', () => {
     const base = doc(W);
     const at = (layers: unknown[], extra = {}) => snncError(() => parseModelJson(JSON.stringify({ ...base, layers, ...extra }), join(dir, 'g.json'))).message;
     expect(at([{ name: 'fc', type: 'dense', inputs: ['ghost'], weight: W }])).toMatch(/layer "fc": input "ghost" is not a layer of the model/);
+    // An empty name is not a layer either (the fuzzer found it slipping past as a falsy string into shape inference).
+    expect(at([{ name: 'fc', type: 'dense', weight: W }, { name: 's', type: 'add', inputs: ['fc', ''] }])).toMatch(/layer "s": input "" is not a layer of the model/);
     expect(at([{ name: 'r', type: 'relu', inputs: ['fc'] }, { name: 'fc', type: 'dense', inputs: ['r'], weight: W }], { output: { layer: 'fc' } })).toMatch(/g\.json: layers "r", "fc" form a cycle with no delay and no neuron/);
     expect(at([{ name: 'fc', type: 'dense', weight: W }, { name: 'n', type: 'if' }], { output: { layer: 'fc' } })).toMatch(/layer\(s\) "n" do not contribute to the output "fc"/);
     expect(at([{ name: 'fc', type: 'dense', weight: W }], { output: { decoding: 'spike_count' } })).toMatch(/decoding "spike_count" needs a spiking output layer, but "fc" is dense/);
