@@ -12,7 +12,9 @@ import { parseNoiseSpec } from '../compiler/ir/noise.js';
 import { NORMALISATIONS } from '../compiler/passes/convert-ann.js';
 import { convertT1Noise } from '../compiler/passes/convert-t1-noise.js';
 import { MAXPOOL_POLICIES } from '../compiler/passes/maxpool-policy.js';
-import { CONVERSION_SOURCES, conversionSource, convertAnn } from '../compiler/passes/conversion.js';
+import { CONVERSION_SOURCES, LAYER_CALIBRATION_PRESET, calibrateAnn, calibrateAnnWith, conversionSource, convertCalibrated } from '../compiler/passes/conversion.js';
+import { type CalibrationRow, calibrationTable } from '../compiler/passes/calibrate.js';
+import { ortAnnSession } from '../runtime/ann-session.js';
 import { loadDataset, parseRange } from '../compiler/io/datasets.js';
 import { evaluateModel } from '../tools/evaluate-model.js';
 import { batchArg, finiteNumber, inputPreprocess, numberList, percentArg, positiveInt, timestepsArg, timestepsList } from './options.js';
@@ -24,30 +26,41 @@ function addConversionOptions(cmd: Command): Command {
   return cmd
     .option('--calib <file>', 'calibration data (MNIST idx or .npy, raw values as for --data)')
     .option('--calib-range <start:end>', 'samples of --calib to use (e.g. 5000:10000)')
+    .addOption(new Option('--calib-engine <name>', 'runs the ANN for calibration: ort (onnxruntime, fast) or simulator (the reference simulator: the same λ on every machine, slow)').choices(['ort', 'simulator']).default('ort'))
     .addOption(new Option('--norm <preset>', 'activation scale λ per layer: mse (the λ whose T-step IF code has the least error on the calibration activations; depends on T), max (Diehl), p99.9 (Rueckauer: a percentile of non-zero activations), channel (that percentile per output channel), qcfs (the trained clip ceiling, no data)').choices([...NORMALISATIONS]).default(DEFAULTS.norm))
     .option('--percentile <p>', 'percentile for p99.9 and channel (0–100]', percentArg, DEFAULTS.percentile)
     .addOption(new Option('--v0 <init>', 'initial membrane: half (θ/2, rounds instead of flooring) or zero').choices(['half', 'zero']).default(DEFAULTS.v0))
     .addOption(new Option('--reset <mode>', 'IF reset after a spike: subtract (θ, soft; accurate at low T) or zero (hard; the only one SpiNNaker\'s IF_curr_exp has)').choices(['subtract', 'zero']).default('subtract'))
     .addOption(new Option('--maxpool <policy>', 'max-pooling: auto (pre where the current is constant over time, else gate), gate (Rueckauer: pass the input with the largest spike count), avg (replace by average pooling), spike-or (max of spikes), pre (pool the currents before the IF neuron)').choices([...MAXPOOL_POLICIES]).default(DEFAULTS.maxpool))
+    .option('--layer-calib <N>', 'after conversion, calibrate layer by layer for the T converted for, on the first N calibration samples: each channel\'s bias corrected by the mean error of its rate vs the ANN, the readout refitted (Li et al. 2021; runs the reference simulator, so slow on large models); best at low T with --norm channel, e.g. --layer-calib 1000', positiveInt)
     .option('--input-scale <s>', 'preprocessing the ANN expects: x·s (recorded in the model)', finiteNumber)
     .option('--input-mean <m>', 'then − m (one value, or one per channel: 0.5,0.5,0.5)', numberList)
     .option('--input-std <d>', 'then ÷ d (one value, or one per channel)', numberList);
 }
 
 function conversionOptions(o: Record<string, any>) {
-  return { norm: o.norm, percentile: o.percentile, v0: o.v0, reset: o.reset, maxpool: o.maxpool, inputPreprocess: inputPreprocess(o) };
+  const layerCalibration = o.layerCalib ? { samples: o.layerCalib as number, ...LAYER_CALIBRATION_PRESET } : undefined;
+  return { norm: o.norm, percentile: o.percentile, v0: o.v0, reset: o.reset, maxpool: o.maxpool, inputPreprocess: inputPreprocess(o), ...(layerCalibration ? { layerCalibration } : {}) };
 }
 
 function calibrationData(o: { calib?: string; calibRange?: string }) {
   return o.calib ? loadDataset(o.calib, undefined, o.calibRange ? parseRange(o.calibRange) : undefined) : undefined;
 }
 
-const ANN_ONLY_OPTIONS = ['calib', 'calibRange', 'norm', 'percentile', 'v0', 'reset', 'maxpool', 'inputScale', 'inputMean', 'inputStd'];
+const ANN_ONLY_OPTIONS = ['calib', 'calibRange', 'calibEngine', 'layerCalib', 'norm', 'percentile', 'v0', 'reset', 'maxpool', 'inputScale', 'inputMean', 'inputStd'];
 
 /** Refuses ANN conversion options given on the command line for a t1-noise conversion. */
 function refuseAnnOptions(cmd: Command): void {
   const annOnly = ANN_ONLY_OPTIONS.find((k) => cmd.getOptionValueSource(k) === 'cli');
   if (annOnly) throw badInput(`--${annOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for ANN conversion; a t1-noise model needs no calibration (θ comes from training)`);
+}
+
+/** The per-layer conversion table: λ, the share of non-zero activations above it (clipped), the share of zeros. */
+function formatTable(rows: readonly CalibrationRow[]): string {
+  const width = Math.max(5, ...rows.map((r) => r.layer.length));
+  const pct = (v: number) => `${(100 * v).toFixed(2)} %`.padStart(9);
+  const head = `${'layer'.padEnd(width)}  ${'λ'.padStart(11)}  ${'clipped'.padStart(9)}  ${'zeros'.padStart(9)}  method\n`;
+  return head + rows.map((r) => `${r.layer.padEnd(width)}  ${((r.perChannel ? '≤ ' : '') + r.lambda.toPrecision(6)).padStart(11)}  ${pct(r.clipped)}  ${pct(r.sparsity)}  ${r.method}\n`).join('');
 }
 
 export function registerConversionCommands(program: Command): void {
@@ -77,15 +90,21 @@ export function registerConversionCommands(program: Command): void {
     }
     const options = { ...conversionOptions(o), timesteps: o.timesteps };
     const calib = calibrationData(o);
-    const bar = progress(calib?.n ?? 0, 100);
-    const { snn, scales } = convertAnn(model, calib, { ...options, onProgress: (d) => bar.update(d) });
+    const bar = progress(calib?.n ?? 0, 1);
+    const calibrateOptions = { ...options, onProgress: (d: number) => bar.update(d) };
+    const started = performance.now();
+    const calibrated = o.calibEngine === 'simulator' ? calibrateAnn(model, calib, calibrateOptions) : await calibrateAnnWith(ortAnnSession(), model, calib, calibrateOptions);
+    const calibrationSeconds = Number(((performance.now() - started) / 1000).toFixed(3));
     bar.stop();
+    const { snn, scales } = convertCalibrated(calibrated, options);
     writeModelJson(snn, o.out, { sidecar: o.sidecar });
-    const rows = [...scales].map(([layer, s]) => ({ layer, lambda: s.lambda.length === 1 ? s.lambda[0] : s.lambda, method: s.method }));
-    if (o.json) process.stdout.write(`${JSON.stringify({ out: o.out, layers: rows })}\n`);
-    else {
-      for (const r of rows) process.stdout.write(`${r.layer}\tλ = ${Array.isArray(r.lambda) ? `[${r.lambda.map((v) => v.toPrecision(4)).join(', ')}]` : (r.lambda as number).toPrecision(6)}\t(${r.method})\n`);
-      process.stdout.write(`wrote ${o.out}: ${snn.layers.length} layers, T=${snn.timesteps}, calibrated on ${calib?.n ?? 0} samples\n`);
+    const rows = calibrationTable(calibrated.activations, scales);
+    if (o.json) {
+      const layers = rows.map((r) => ({ layer: r.layer, lambda: r.perChannel ? scales.get(r.layer)!.lambda : r.lambda, clipped: r.clipped, sparsity: r.sparsity, method: r.method }));
+      process.stdout.write(`${JSON.stringify({ out: o.out, calibrationSeconds, layers })}\n`);
+    } else {
+      process.stdout.write(formatTable(rows));
+      process.stdout.write(`wrote ${o.out}: ${snn.layers.length} layers, T=${snn.timesteps}, calibrated on ${calib?.n ?? 0} samples in ${calibrationSeconds} s (${o.calibEngine === 'simulator' ? 'reference simulator' : 'onnxruntime'})\n`);
     }
   });
 

@@ -3,14 +3,16 @@
  * ANN, its own accuracy (onnxruntime on the ONNX file as it is, else the engine at T=1) and, given
  * calibration data (or --norm qcfs, which needs none), its conversion's accuracy at each T; for a T=1
  * model trained with membrane noise, its noisy (Monte-Carlo) and mean-field T=1 accuracies and its
- * T=1→T=N conversion's accuracy at each T. Printing is the CLI's; the policy is here.
+ * T=1→T=N conversion's accuracy at each T. The ANN is calibrated on the engine asked for (onnxruntime by
+ * default). Printing is the CLI's; the policy is here.
  */
 import { extname } from 'node:path';
 import { type Dataset, fitToModel } from '../compiler/io/datasets.js';
 import { isNeuron } from '../compiler/ir/layers.js';
 import type { SnnModel } from '../compiler/ir/model.js';
 import { type MembraneNoise, noiseOf } from '../compiler/ir/noise.js';
-import { type ConvertOptions, calibrateAnn, needsCalibration } from '../compiler/passes/conversion.js';
+import { type ConvertOptions, calibrateAnn, calibrateAnnWith, needsCalibration } from '../compiler/passes/conversion.js';
+import { ortAnnSession } from '../runtime/ann-session.js';
 import { convertT1Noise } from '../compiler/passes/convert-t1-noise.js';
 import { type EvalOptions, accuracyVsT, annAccuracyOrt, convertedAccuracyVsT, noisyT1Accuracy } from './evaluate.js';
 
@@ -53,5 +55,6 @@ export async function evaluateModel(file: string, model: SnnModel, data: Dataset
   }
   if (!convert) return { ann, t1, accuracy: await accuracyVsT(snn, data, Ts, options) };
   const settings = { ...conversion!, timesteps: 1 };
-  return { ann, t1, accuracy: await convertedAccuracyVsT(calibrateAnn(model, conversion!.calib, settings), data, Ts, settings, options) };
+  const calibrated = options.engine === 'simulator' ? calibrateAnn(model, conversion!.calib, settings) : await calibrateAnnWith(ortAnnSession({ threads: options.threads }), model, conversion!.calib, settings);
+  return { ann, t1, accuracy: await convertedAccuracyVsT(calibrated, data, Ts, settings, options) };
 }

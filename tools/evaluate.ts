@@ -11,7 +11,7 @@ import { sizeOf } from '../compiler/ir/tensor.js';
 import { compileGpu } from '../targets/gpu/index.js';
 import type { Dataset } from '../compiler/io/datasets.js';
 import { preprocess } from '../compiler/reference/encoders.js';
-import { type Calibrated, type ConvertOptions, convertCalibrated } from '../compiler/passes/conversion.js';
+import { type Calibrated, type ConvertOptions, convertCalibrated, convertsPerT } from '../compiler/passes/conversion.js';
 import { OrtRunner } from '../runtime/ort-runner.js';
 import { accuracy, predictions } from '../compiler/reference/predictions.js';
 import { type SimulateOptions, simulate } from '../compiler/reference/simulator.js';
@@ -114,12 +114,12 @@ export async function annAccuracyOrt(file: string, data: Dataset, pre?: Preproce
 }
 
 /**
- * Accuracy (%) of a calibrated ANN converted to an SNN, at each T. A T-dependent normalisation (mse)
+ * Accuracy (%) of a calibrated ANN converted to an SNN, at each T. A T-dependent conversion (mse, layer-wise calibration)
  * is converted once per T and evaluated at that T; otherwise one conversion serves every T.
  */
 export async function convertedAccuracyVsT(c: Calibrated, data: Dataset, timesteps: readonly number[], conversion: Omit<ConvertOptions, 'timesteps'>, options: EvalOptions = {}): Promise<Map<number, number>> {
   const maxT = Math.max(...timesteps);
-  if (conversion.norm !== 'mse') return accuracyVsT(convertCalibrated(c, { ...conversion, timesteps: maxT }).snn, data, timesteps, options);
+  if (!convertsPerT(conversion)) return accuracyVsT(convertCalibrated(c, { ...conversion, timesteps: maxT }).snn, data, timesteps, options);
   const result = new Map<number, number>();
   for (const T of timesteps) {
     const acc = await accuracyVsT(convertCalibrated(c, { ...conversion, timesteps: T }).snn, data, [T], options);

@@ -10,7 +10,8 @@ import { type ActivationScale, type Normalisation, convertAnnToSnn } from './con
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { type MaxPoolPolicy, hoistMaxPoolBeforeRelu, hoistStaticMaxPools, maxPoolToAvgPool } from './maxpool-policy.js';
 import { type Pass, runPasses } from './pipeline.js';
-import { type ActivationSamples, collectActivations, scalesFromActivations } from './calibrate.js';
+import { type LayerCalibrationOptions, calibrateLayers } from './layer-calibration.js';
+import { type ActivationSamples, type OpenAnnSession, collectActivations, collectActivationsWith, scalesFromActivations } from './calibrate.js';
 import type { Dataset } from '../io/datasets.js';
 import { type MembraneNoise, noiseOf } from '../ir/noise.js';
 
@@ -23,7 +24,24 @@ export interface ConvertOptions {
   readonly timesteps: number;
   /** Preprocessing the ANN expects on raw data (applied before the ANN's own input normalisation). */
   readonly inputPreprocess?: Preprocess;
+  /**
+   * Layer-wise calibration for the T converted for (layer-calibration.ts) on the first `samples`
+   * calibration samples; absent: none.
+   */
+  readonly layerCalibration?: LayerCalibrationSettings;
   readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface LayerCalibrationSettings extends Pick<LayerCalibrationOptions, 'readout' | 'ridge' | 'iterations' | 'where'> {
+  readonly samples: number;
+}
+
+/** The measured preset (bench/low-t.ts): bias calibration, one round per layer, the readout refitted. */
+export const LAYER_CALIBRATION_PRESET: Omit<LayerCalibrationSettings, 'samples'> = { readout: 'weights', ridge: 0.3, iterations: 1 };
+
+/** Whether the SNN converted for one T serves every T (else it is converted for each). */
+export function convertsPerT(options: Pick<ConvertOptions, 'norm' | 'layerCalibration'>): boolean {
+  return options.norm === 'mse' || options.layerCalibration !== undefined;
 }
 
 export interface ConvertResult {
@@ -48,21 +66,45 @@ export interface Calibrated {
   readonly ann: SnnModel;
   readonly activations: ActivationSamples;
   readonly calibration: { samples: number; first: number } | null;
+  /** The calibration data, for layer-wise calibration after conversion. */
+  readonly data?: Dataset;
 }
 
-export function calibrateAnn(ann: SnnModel, calib: Dataset | undefined, options: Pick<ConvertOptions, 'maxpool' | 'inputPreprocess' | 'norm' | 'onProgress'>): Calibrated {
+type CalibrateOptions = Pick<ConvertOptions, 'maxpool' | 'inputPreprocess' | 'norm' | 'onProgress'> & {
+  /** Samples per ANN run (default 100). */
+  readonly batch?: number;
+};
+
+/** The prepared ANN and the calibration data it needs (null for a data-free normalisation), checked. */
+function calibrationInput(ann: SnnModel, calib: Dataset | undefined, options: CalibrateOptions): { prepared: SnnModel; data: Dataset | null } {
   if (ann.layers.some(isNeuron)) throw badInput(`model "${ann.name}" is already spiking: ANN conversion takes a network with ReLU activations (a T=1 model trained with membrane noise converts with --from t1-noise)`);
   const prepared = prepareAnn(ann, options);
-  if (!needsCalibration(options.norm)) return { ann: prepared, activations: collectActivations(prepared, new Float32Array(0), 0), calibration: null };
+  if (!needsCalibration(options.norm)) return { prepared, data: null };
   if (!calib) throw badInput(`--norm ${options.norm} needs calibration data (--calib FILE)`);
   if (sizeOf(calib.sampleShape) !== sizeOf(prepared.input.shape)) {
     throw badInput(`calibration data: each sample has ${sizeOf(calib.sampleShape)} values ([${calib.sampleShape}]) but the ANN takes [${prepared.input.shape}]`);
   }
-  const activations = collectActivations(prepared, calib.x, calib.n, { onProgress: (d) => options.onProgress?.(d, calib.n) });
-  return { ann: prepared, activations, calibration: { samples: calib.n, first: calib.offset } };
+  return { prepared, data: calib };
 }
 
-/** The SNN for T = options.timesteps from a calibrated ANN. */
+const calibrationOf = (data: Dataset | null) => (data ? { samples: data.n, first: data.offset } : null);
+
+/** Prepares and calibrates the ANN on the reference simulator. */
+export function calibrateAnn(ann: SnnModel, calib: Dataset | undefined, options: CalibrateOptions): Calibrated {
+  const { prepared, data } = calibrationInput(ann, calib, options);
+  const progress = { batch: options.batch, perChannel: options.norm === 'channel', onProgress: (d: number) => options.onProgress?.(d, data?.n ?? 0) };
+  return { ann: prepared, activations: collectActivations(prepared, data?.x ?? new Float32Array(0), data?.n ?? 0, progress), calibration: calibrationOf(data), ...(data ? { data } : {}) };
+}
+
+/** calibrateAnn with the ANN run by `open` (e.g. the runtime's onnxruntime session). */
+export async function calibrateAnnWith(open: OpenAnnSession, ann: SnnModel, calib: Dataset | undefined, options: CalibrateOptions): Promise<Calibrated> {
+  const { prepared, data } = calibrationInput(ann, calib, options);
+  if (!data) return { ann: prepared, activations: collectActivations(prepared, new Float32Array(0), 0), calibration: null };
+  const activations = await collectActivationsWith(open, prepared, data.x, data.n, { batch: options.batch, perChannel: options.norm === 'channel', onProgress: (d) => options.onProgress?.(d, data.n) });
+  return { ann: prepared, activations, calibration: calibrationOf(data), data };
+}
+
+/** The SNN for T = options.timesteps from a calibrated ANN (layer-wise calibrated when asked). */
 export function convertCalibrated(c: Calibrated, options: ConvertOptions): ConvertResult {
   const scales = scalesFromActivations(c.activations, { norm: options.norm, percentile: options.percentile, timesteps: options.timesteps, v0: options.v0 });
   const snn = convertAnnToSnn(c.ann, scales, {
@@ -76,7 +118,15 @@ export function convertCalibrated(c: Calibrated, options: ConvertOptions): Conve
       calibration: c.calibration,
     },
   });
-  return { snn, ann: c.ann, scales };
+  const lc = options.layerCalibration;
+  if (!lc) return { snn, ann: c.ann, scales };
+  if (!c.data) throw badInput('layer-wise calibration needs calibration data (--calib FILE)');
+  if (!(Number.isInteger(lc.samples) && lc.samples >= 1)) throw badInput(`layer-wise calibration: samples must be a positive integer, got ${lc.samples}`);
+  const n = Math.min(lc.samples, c.data.n);
+  const x = c.data.x.subarray(0, n * sizeOf(c.ann.input.shape));
+  const { samples: _, ...settings } = lc;
+  const calibrated = calibrateLayers(snn, c.ann, x, n, { ...settings, timesteps: options.timesteps, sampleOffset: c.data.offset });
+  return { snn: calibrated.snn, ann: c.ann, scales };
 }
 
 export function convertAnn(ann: SnnModel, calib: Dataset | undefined, options: ConvertOptions): ConvertResult {

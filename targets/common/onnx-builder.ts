@@ -80,7 +80,8 @@ export class GraphBuilder {
   /** A float32 initializer, stored as raw little-endian bytes. */
   constFloat(hint: string, data: Float32Array, dims: readonly number[]): string {
     const name = this.fresh(hint);
-    const bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    // A view, not a copy: IR tensors are never written after they are made, and a large model's weights would otherwise be held twice.
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.shared.initializers.push({ name, dataType: DT.FLOAT, dims: [...dims], rawData: bytes });
     return name;
   }

@@ -11,6 +11,7 @@
  * This module chooses no scales and no hardware formats and knows no neuron model's dynamics: each
  * target's quantiser does.
  */
+import { unfoldedLinearChains } from '../../compiler/passes/fold-linear.js';
 import { ExitCode, SnncError } from '../../compiler/errors.js';
 import { ancestors, staticValues } from '../../compiler/ir/graph.js';
 import type * as L from '../../compiler/ir/layers.js';
@@ -101,7 +102,8 @@ export function synapticRoots(model: SnnModel, target: string): Root[] {
     let n = name;
     while (n !== INPUT && byName.get(n)!.op === 'flatten') n = byName.get(n)!.inputs[0];
     if (carriesSpikes(n)) return n;
-    return fail(user, `its input "${name}" is not spikes (a neuron layer, a max-pool of spikes or a rate/event-encoded input); {target} synapses carry spikes only`);
+    const linear = unfoldedLinearChains(model).find((c) => c.layer === user);
+    return fail(user, `its input "${name}" is not spikes (a neuron layer, a max-pool of spikes or a rate/event-encoded input); {target} synapses carry spikes only${linear ? `, and ${linear.reason}` : ''}`);
   }
 
   interface Expr {

@@ -33,7 +33,7 @@ import { CUBA_MODELS, cubaDecays, describeValues, nonZeroLeak, resetsToZero } fr
 import type { QuantisationRow, QuantisedNetwork } from '../common/network.js';
 import { type MaxPoolJoin, type ProjectionGeometry, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
 import { type SignMode, UV_MAX } from './arithmetic.js';
-import { withRecurrentWeights } from '../common/recurrence.js';
+import { chipGraph } from '../common/chip-graph.js';
 
 export type { MaxPoolJoin, ProjectionGeometry } from '../common/synaptic-terms.js';
 export { forEachPoolWindow } from '../common/synaptic-terms.js';
@@ -112,7 +112,7 @@ export interface QuantiseOptions {
 }
 
 export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}): LoihiNetwork {
-  const model = withRecurrentWeights(source, 'Loihi');
+  const model = chipGraph(source, 'Loihi');
   const T = options.timesteps ?? model.timesteps;
   const fixedScale = fixedPointScale(model);
   const roots = synapticRoots(model, 'Loihi');

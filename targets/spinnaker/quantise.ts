@@ -32,7 +32,7 @@ import { CUBA_MODELS, cubaDecays } from '../common/cuba-neurons.js';
 import type { QuantisationRow, QuantisedNetwork } from '../common/network.js';
 import { type ProjectionGeometry, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
 import { ACCUM_ONE, type IfCurrExpConstants, type IfCurrExpParams, deriveConstants, mulAccum, roundHalfEven, toS1615, u032 } from './fixed-point.js';
-import { withRecurrentWeights } from '../common/recurrence.js';
+import { chipGraph } from '../common/chip-graph.js';
 
 /**
  * The neuron models IF_curr_exp runs: IF, LIF and CUBA-LIF (a current decaying by α into a membrane
@@ -123,7 +123,7 @@ export function ringBufferShift(w: number): number {
 }
 
 export function quantiseForSpinnaker(source: SnnModel, options: QuantiseOptions = {}): SpinnakerNetwork {
-  const model = withRecurrentWeights(source, 'SpiNNaker');
+  const model = chipGraph(source, 'SpiNNaker');
   const T = options.timesteps ?? model.timesteps;
   const roots = synapticRoots(model, 'SpiNNaker');
   const populations: SpinnakerPopulation[] = [];

@@ -21,6 +21,14 @@ describe('snnc convert / eval', () => {
     expect(c.code).toBe(0);
     const summary = JSON.parse(c.stdout);
     expect(summary.layers.map((l: { layer: string }) => l.layer)).toEqual(['ReLU32', 'ReLU114']);
+    // The per-layer table: p99.9 leaves about 0.1 % of the non-zero activations above λ; the CNN's ReLUs are mostly zeros.
+    for (const l of summary.layers as { clipped: number; sparsity: number }[]) {
+      expect(l.clipped).toBeGreaterThan(0.0005);
+      expect(l.clipped).toBeLessThan(0.002);
+      expect(l.sparsity).toBeGreaterThan(0.4);
+      expect(l.sparsity).toBeLessThan(0.95);
+    }
+    expect(summary.calibrationSeconds).toBeGreaterThan(0);
     const model = readModelJson(out);
     expect(model.timesteps).toBe(8);
     expect(model.layers.map(layerKind)).toEqual(['conv2d', 'if', 'gated_maxpool2d', 'conv2d', 'if', 'gated_maxpool2d', 'flatten', 'dense']);

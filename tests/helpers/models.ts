@@ -134,3 +134,17 @@ export function cycleThroughDelay(reset: 'subtract' | 'zero', timesteps: number)
     L.ifNeuron({ name: 'n2', inputs: ['out'], threshold: 1, reset: 'zero', v0: 0 }),
   ], { encoding: { type: 'events' }, timesteps });
 }
+
+/** A model with direct input and identity preprocessing; T = 1 unless given (an ANN, or a T=1 network). */
+export function net(name: string, shape: number[], layers: L.Layer[], output: string, extra: Partial<SnnModel> = {}): SnnModel {
+  return {
+    name,
+    input: { shape, encoding: { type: 'direct' }, preprocess: IDENTITY_PREPROCESS },
+    layers,
+    output: { layer: output, decoding: 'accumulate' },
+    timesteps: 1,
+    dt: 1e-3,
+    metadata: {},
+    ...extra,
+  };
+}

@@ -10,7 +10,7 @@ import { foldBatchNorm } from '../../compiler/passes/fold-batchnorm.js';
 import { hoistMaxPoolBeforeRelu } from '../../compiler/passes/maxpool-policy.js';
 import { runPasses } from '../../compiler/passes/pipeline.js';
 import { percentileOfSorted } from '../../compiler/passes/calibrate.js';
-import { convertAnn } from '../../compiler/passes/conversion.js';
+import { LAYER_CALIBRATION_PRESET, calibrateAnn, convertAnn, convertCalibrated, convertsPerT } from '../../compiler/passes/conversion.js';
 import type { Dataset } from '../../compiler/io/datasets.js';
 import { simulate } from '../../compiler/reference/simulator.js';
 import { relativeDiff } from '../helpers/compare.js';
@@ -75,6 +75,34 @@ describe('residual network with BatchNorm', () => {
     }
   });
 });
+
+describe('layer-wise calibration in the conversion pipeline', () => {
+  const ann = parseOnnx(convAnn(13), 'ann.onnx');
+  const calib = dataset(randomInput(40, 60 * 200), [2, 10, 10]);
+  const base = { norm: 'channel', v0: 'half', maxpool: 'gate', timesteps: 4 } as const;
+
+  it('convertCalibrated applies it for the T converted for, on the first samples, and records it; the readout meets the ANN\'s mean', () => {
+    const c = calibrateAnn(ann, calib, base);
+    const plain = convertCalibrated(c, base).snn;
+    const calibrated = convertCalibrated(c, { ...base, layerCalibration: { samples: 40, ...LAYER_CALIBRATION_PRESET } }).snn;
+    expect(calibrated.metadata.layerCalibration).toBeDefined();
+    expect(plain.metadata.layerCalibration).toBeUndefined();
+    // The readout was refitted on the first 40 samples: its mean output there is closer to the ANN's.
+    const x = calib.x.subarray(0, 40 * 200);
+    const annMean = mean(simulate(c.ann, x, 40, { timesteps: 1 }).output);
+    const err = (m: typeof plain) => Math.abs(mean(simulate(m, x, 40).output.map((v) => v / 4)) - annMean);
+    expect(err(calibrated)).toBeLessThan(err(plain));
+    expect(convertsPerT(base)).toBe(false);
+    expect(convertsPerT({ ...base, layerCalibration: { samples: 1 } })).toBe(true);
+  });
+
+  it('needs calibration data', () => {
+    const noData = { ...calibrateAnn(ann, calib, base), data: undefined }; // as a data-free (qcfs) calibration leaves it
+    expect(snncErrorMessage(() => convertCalibrated(noData, { ...base, layerCalibration: { samples: 10 } }))).toMatch(/layer-wise calibration needs calibration data/);
+  });
+});
+
+const mean = (v: ArrayLike<number>) => Array.from(v).reduce((a, b) => a + b, 0) / v.length;
 
 describe('bad conversion input', () => {
   const ann = parseOnnx(convAnn(13), 'ann.onnx');

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as L from '../../compiler/ir/layers.js';
-import { IDENTITY_PREPROCESS, INPUT, type SnnModel } from '../../compiler/ir/model.js';
+import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
 import { type MembraneNoise, NOISE_SITE, noiseOf } from '../../compiler/ir/noise.js';
 import { tensor } from '../../compiler/ir/tensor.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
@@ -19,24 +19,11 @@ import { type Pass, runPasses } from '../../compiler/passes/pipeline.js';
 import { simulate } from '../../compiler/reference/simulator.js';
 import { relativeDiff } from '../helpers/compare.js';
 import { snncError, snncErrorMessage } from '../helpers/errors.js';
-import { randomInput } from '../helpers/models.js';
+import { net, randomInput } from '../helpers/models.js';
 
 /** A tensor from its values, written out. */
 const t = (shape: number[], ...values: number[]) => tensor(shape, Float32Array.of(...values));
 
-/** A model with direct input and identity preprocessing; T = 1 unless given (an ANN, or a T=1 network). */
-function net(name: string, shape: number[], layers: L.Layer[], output: string, extra: Partial<SnnModel> = {}): SnnModel {
-  return {
-    name,
-    input: { shape, encoding: { type: 'direct' }, preprocess: IDENTITY_PREPROCESS },
-    layers,
-    output: { layer: output, decoding: 'accumulate' },
-    timesteps: 1,
-    dt: 1e-3,
-    metadata: {},
-    ...extra,
-  };
-}
 
 const NO_PAD = [0, 0, 0, 0] as const;
 

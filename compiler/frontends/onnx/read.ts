@@ -3,9 +3,12 @@
  * add, concat, flatten) with T = 1, ready for foldBatchNorm and ANN→SNN conversion. Handles what real
  * exports contain: initializers listed as graph inputs (IR 3), Constant nodes and constant-folded shape
  * arithmetic, auto_pad, biases as broadcast Add, weight Reshapes on initializers, Gemm/MatMul,
- * BatchNormalization, Clip, Softmax at the output (dropped), input normalisation (folded into the
- * model's preprocessing). Every op is checked before any work; an unsupported one is an error naming
- * the node, its op type and the opset.
+ * BatchNormalization, Clip, Softmax or Sigmoid at the output (dropped: both keep the argmax), input
+ * normalisation (folded into the model's preprocessing). Every op is checked before any work; an
+ * unsupported one is an error naming the node, its op type and the opset. As torch.onnx.export writes
+ * them: only the batch axis of the input may be symbolic (an error names the symbolic axes and the node
+ * that reads the input), and a tensor whose external data cannot be read is named with the node that
+ * reads it.
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import onnxPkg from 'onnx-proto';
@@ -23,7 +26,7 @@ const DT = onnx.TensorProto.DataType;
 
 export const SUPPORTED_OPS = [
   'Conv', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'BatchNormalization', 'Relu', 'Clip', 'MaxPool', 'AveragePool',
-  'GlobalAveragePool', 'Flatten', 'Reshape', 'Concat', 'Softmax', 'Identity', 'Dropout', 'Constant', 'Shape', 'Gather',
+  'GlobalAveragePool', 'Flatten', 'Reshape', 'Concat', 'Softmax', 'Sigmoid', 'Identity', 'Dropout', 'Constant', 'Shape', 'Gather',
   'Unsqueeze', 'Squeeze', 'Cast',
 ] as const;
 export const MIN_OPSET = 7;
@@ -138,21 +141,43 @@ export function parseOnnx(bytes: Uint8Array, file: string, baseDir: string | und
   if (opset < MIN_OPSET || opset > MAX_OPSET) throw badInput(`${file}: opset ${opset} is not supported (supported: ${MIN_OPSET} to ${MAX_OPSET})`);
 
   // Check every op first: an unsupported model fails before any work.
+  // (The op type first: an unsupported op such as LSTM may leave its first output unnamed.)
   for (const [i, node] of graph.node.entries()) {
-    if (!node.output?.length || !node.output[0]) throw badInput(`${file}: node "${node.name || `#${i}`}" (${node.opType}) has no output`);
     if ((node.domain && node.domain !== 'ai.onnx') || !(SUPPORTED_OPS as readonly string[]).includes(node.opType ?? '')) {
       throw badInput(`${file}: node "${node.name || `#${i}`}" has op type ${node.domain ? `${node.domain}::` : ''}${node.opType} (opset ${opset}), which snnc cannot convert (supported: ${SUPPORTED_OPS.join(', ')})`);
     }
+    if (!node.output?.length || !node.output[0]) throw badInput(`${file}: node "${node.name || `#${i}`}" (${node.opType}) has no output`);
+  }
+  /** The first node that reads each value, for errors about a value (an initializer, the input). */
+  const firstReader = new Map<string, string>();
+  for (const [i, node] of graph.node.entries()) {
+    for (const v of node.input ?? []) if (v && !firstReader.has(v)) firstReader.set(v, `node "${node.name || `#${i}`}" (${node.opType})`);
   }
 
   const values = new Map<string, Value>();
-  for (const init of graph.initializer ?? []) values.set(init.name!, constOf(init, file, external, 'initializer'));
+  for (const init of graph.initializer ?? []) {
+    try {
+      values.set(init.name!, constOf(init, file, external, 'initializer'));
+    } catch (e) {
+      // External data that cannot be read: say which node needs the tensor.
+      const reader = firstReader.get(init.name!);
+      if (e instanceof SnncError && init.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL && reader) throw new SnncError(`${e.message}, the input "${init.name}" of ${reader}`, e.exitCode);
+      throw e;
+    }
+  }
   const realInputs = (graph.input ?? []).filter((i) => !values.has(i.name!));
   if (realInputs.length !== 1) throw badInput(`${file}: expected exactly one non-constant graph input, found ${realInputs.length} (${realInputs.map((i) => i.name).join(', ')})`);
   const inputInfo = realInputs[0];
-  const inDims = (inputInfo.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0 ? Number(d.dimValue) : -1));
+  const dimInfo = inputInfo.type?.tensorType?.shape?.dim ?? [];
+  const inDims = dimInfo.map((d) => (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0 ? Number(d.dimValue) : -1));
   if (inDims.length < 2 || inDims.slice(1).some((d) => d < 1)) {
-    throw badInput(`${file}: input "${inputInfo.name}" must have a batch axis and fixed per-sample dimensions, got [${inDims.map((d) => (d < 0 ? '?' : d)).join(', ')}]`);
+    // torch.onnx.export with dynamic_axes beyond the batch axis writes names ("height") where sizes belong.
+    const shown = dimInfo.map((d, k) => (inDims[k] > 0 ? String(inDims[k]) : d.dimParam ? d.dimParam : '?'));
+    const reader = firstReader.get(inputInfo.name!);
+    const symbolic = inDims.slice(1).some((d) => d < 1)
+      ? `; axes ${inDims.map((d, k) => (k > 0 && d < 1 ? k : -1)).filter((k) => k > 0).join(', ')} have no fixed size, so the shapes of ${reader ?? 'the layers'} and everything after cannot be fixed (export with dynamic_axes on the batch axis only, e.g. {0: 'batch'})`
+      : '';
+    throw badInput(`${file}: input "${inputInfo.name}" must have a batch axis and fixed per-sample dimensions, got [${shown.join(', ')}]${symbolic}`);
   }
   if (inDims.slice(1).some((d) => d > MAX_DIM) || sizeOf(inDims.slice(1)) > MAX_INPUT_ELEMENTS) {
     throw badInput(`${file}: input "${inputInfo.name}" has per-sample shape [${inDims.slice(1)}]; each dimension must be at most ${MAX_DIM} and the sample at most ${MAX_INPUT_ELEMENTS} values`);
@@ -171,7 +196,7 @@ export function parseOnnx(bytes: Uint8Array, file: string, baseDir: string | und
   // Input normalisation folded into preprocessing: x' = a·x + b per channel (a, b of length 1 or C).
   let affine: { a: number[]; b: number[] } = { a: [1], b: [0] };
   let inputConsumed = false;
-  let softmaxAtOutput = false;
+  const droppedAtOutput = new Set<string>();
   const outputNames = (graph.output ?? []).map((o) => o.name!);
   if (outputNames.length !== 1) throw badInput(`${file}: expected one graph output, found ${outputNames.length}`);
   // Values that reach the output unchanged (through Identity, Dropout or Cast) count as the output.
@@ -395,10 +420,11 @@ export function parseOnnx(bytes: Uint8Array, file: string, baseDir: string | und
         push(layer, outputShapeOf(layer, ...acts.map((a) => a.shape)));
         break;
       }
-      case 'Softmax': {
+      case 'Softmax':
+      case 'Sigmoid': {
         const x = needAct(0);
-        if (!atOutput.has(out)) throw badInput(`${where}: Softmax is only supported at the output (where it is dropped: argmax is unchanged)`);
-        softmaxAtOutput = true;
+        if (!atOutput.has(out)) throw badInput(`${where}: ${node.opType} is only supported at the output (where it is dropped: argmax is unchanged)`);
+        droppedAtOutput.add(node.opType);
         values.set(out, x);
         break;
       }
@@ -416,7 +442,7 @@ export function parseOnnx(bytes: Uint8Array, file: string, baseDir: string | und
     output: { layer: outValue.layer, decoding: 'accumulate' },
     timesteps: 1,
     dt: 0.001,
-    metadata: { source: { format: 'onnx', opset, irVersion: Number(model.irVersion), producer: `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim(), softmaxAtOutputDropped: softmaxAtOutput } },
+    metadata: { source: { format: 'onnx', opset, irVersion: Number(model.irVersion), producer: `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim(), softmaxAtOutputDropped: droppedAtOutput.has('Softmax'), ...(droppedAtOutput.has('Sigmoid') ? { sigmoidAtOutputDropped: true } : {}) } },
   };
   try {
     verifyModel(result);
