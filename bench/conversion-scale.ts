@@ -7,7 +7,7 @@
  * on 1 000 images; and, side by side, the same calibration on the reference simulator (the engine
  * before issue 21) on 16 images.
  *
- *   npm run bench:conversion-scale [-- --work /tmp/snnc-scale --skip-simulator]
+ *   npm run bench:conversion-scale [-- --work DIR (default: snnc-scale in the OS temp folder) --skip-simulator]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';

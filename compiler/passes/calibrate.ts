@@ -236,7 +236,7 @@ export function calibrationTable(acts: ActivationSamples, scales: ReadonlyMap<st
 }
 
 /** collectActivations + scalesFromActivations (no data needed for qcfs). */
-export function calibrate(model: SnnModel, x: Float32Array, n: number, options: ScaleOptions & { batch?: number; onProgress?: (done: number) => void }): Map<string, ActivationScale> {
+export function calibrate(model: SnnModel, x: Float32Array, n: number, options: ScaleOptions & CollectOptions): Map<string, ActivationScale> {
   if (options.norm !== 'qcfs' && n < 1) throw badInput('calibration needs at least one sample');
   return scalesFromActivations(collectActivations(model, x, options.norm === 'qcfs' ? 0 : n, options), options);
 }

@@ -251,10 +251,12 @@ export function calibrateLayers(snn: SnnModel, ann: SnnModel, x: Float32Array, n
   const snnMean = (model: SnnModel, target: Target): Float64Array => measure(model).get(target.name)!;
 
   /**
-   * A hidden conv2d/dense layer refitted by ridge regression of `z` (the ANN's pre-activations there, already in
-   * current units: value·θ/λ per output channel) on the SNN's mean input rates (im2col patches for a conv, one regression per group).
+   * A conv2d/dense layer refitted by ridge regression of `z` on the SNN's mean input rates (im2col patches
+   * for a conv, one regression per group), pulled towards its converted weights. For a hidden layer z is
+   * the ANN's pre-activations there, already in current units (value·θ/λ per output channel); for the
+   * dense readout, the ANN's outputs.
    */
-  const refitHidden = (model: SnnModel, layer: L.Conv2d | L.Dense, z: Float32Array, alphaRel: number): L.Conv2d | L.Dense => {
+  const refitByRidge = (model: SnnModel, layer: L.Conv2d | L.Dense, z: Float32Array, alphaRel: number): L.Conv2d | L.Dense => {
     const inShape = shapes.get(layer.inputs[0])!;
     const outShape = shapes.get(layer.name)!;
     const outSize = sizeOf(outShape);
@@ -348,46 +350,6 @@ export function calibrateLayers(snn: SnnModel, ann: SnnModel, x: Float32Array, n
     return layer.op === 'dense' ? L.dense({ ...layer, weight: wt, bias: bt }) : L.conv2d({ ...layer, weight: wt, bias: bt });
   };
 
-  /** The readout refitted by ridge regression of the ANN's outputs on the SNN's mean readout inputs. */
-  const refitReadout = (model: SnnModel, layer: L.Dense, y: Float32Array): L.Dense => {
-    const [nOut, nIn] = layer.weight.shape;
-    const d = nIn + 1;
-    const gram = new Float64Array(d * d);
-    const rhs = new Float64Array(d * nOut);
-    const f = new Float64Array(d);
-    for (let start = 0; start < n; start += batch) {
-      const count = Math.min(batch, n - start);
-      const r = simulate(model, x.subarray(start * per, (start + count) * per), count, { timesteps: T, sampleOffset: (options.sampleOffset ?? 0) + start, record: [layer.inputs[0]] });
-      const v = r.values.get(layer.inputs[0])!;
-      for (let b = 0; b < count; b++) {
-        f.fill(0);
-        for (let t = 0; t < T; t++) for (let i = 0; i < nIn; i++) f[i] += v[(t * count + b) * nIn + i];
-        for (let i = 0; i < nIn; i++) f[i] /= T;
-        f[nIn] = 1;
-        for (let i = 0; i < d; i++) {
-          if (f[i] === 0) continue;
-          for (let j = 0; j < d; j++) gram[i * d + j] += f[i] * f[j];
-          for (let o = 0; o < nOut; o++) rhs[i * nOut + o] += f[i] * y[(start + b) * nOut + o];
-        }
-      }
-    }
-    let diag = 0;
-    for (let i = 0; i < nIn; i++) diag += gram[i * d + i];
-    const alpha = (options.ridge ?? 0.01) * (diag / nIn || 1);
-    for (let i = 0; i < nIn; i++) {
-      gram[i * d + i] += alpha;
-      for (let o = 0; o < nOut; o++) rhs[i * nOut + o] += alpha * layer.weight.data[o * nIn + i];
-    }
-    const theta = solveSpd(gram, rhs, d, nOut);
-    const weight = new Float32Array(nOut * nIn);
-    const bias = new Float32Array(nOut);
-    for (let o = 0; o < nOut; o++) {
-      for (let i = 0; i < nIn; i++) weight[o * nIn + i] = theta[i * nOut + o];
-      bias[o] = theta[nIn * nOut + o];
-    }
-    return L.dense({ ...layer, weight: tensor([nOut, nIn], weight), bias: tensor([nOut], bias) });
-  };
-
   let model = snn;
   const report: LayerCalibrationReport[] = [];
   for (const target of targets) {
@@ -412,7 +374,7 @@ export function calibrateLayers(snn: SnnModel, ann: SnnModel, x: Float32Array, n
       }
       const layers = [...model.layers];
       const k = layers.findIndex((l) => l.name === feedName);
-      layers[k] = refitHidden(model, layers[k] as L.Conv2d | L.Dense, z, options.hiddenRidge ?? options.ridge ?? 0.01);
+      layers[k] = refitByRidge(model, layers[k] as L.Conv2d | L.Dense, z, options.hiddenRidge ?? options.ridge ?? 0.01);
       model = { ...model, layers };
     }
     for (let round = 0; round <= rounds; round++) {
@@ -425,7 +387,7 @@ export function calibrateLayers(snn: SnnModel, ann: SnnModel, x: Float32Array, n
       const index = (name: string) => layers.findIndex((l) => l.name === name);
       if (target.kind === 'readout') {
         const k = index(target.name);
-        layers[k] = readout === 'weights' && round === 0 ? refitReadout(model, layers[k] as L.Dense, annOut) : withBias(layers[k] as L.Conv2d | L.Dense, error);
+        layers[k] = readout === 'weights' && round === 0 ? refitByRidge(model, layers[k] as L.Dense, annOut, options.ridge ?? 0.01) : withBias(layers[k] as L.Conv2d | L.Dense, error);
       } else {
         const neuron = layers[index(target.name)] as L.NeuronLayer;
         const theta = paramValues(neuron.params.threshold, shapes.get(target.name)!);
