@@ -37,7 +37,7 @@ console.log(`training time per epoch (s, median (min–max) of ${EPOCHS} epochs 
 for (const arch of values['skip-training'] ? [] : ['mlp', 'cnn']) {
   const row: string[] = [];
   for (const mode of ['t1-noise', 'ann'] as const) {
-    const model = readArchitecture(`${E}/${arch}.arch.json`, mode);
+    const model = readArchitecture(`${E}/${arch}.arch.json`, { mode });
     const r = await train(model, trainData, undefined, { mode, noise: { dist: 'gaussian', mean: 0.5, std: 0.2887, where: 'membrane-before-threshold' }, epochs: EPOCHS, batch: 100, learningRate: 1e-3, seed: 1 });
     row.push(`${mode} ${fmt(r.history.map((h) => h.seconds).sort((a, b) => a - b))}`);
   }

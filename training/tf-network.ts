@@ -1,32 +1,36 @@
 /**
- * A trainable TensorFlow.js mirror of a T=1 IR model (dense, conv2d, avgpool2d, flatten, relu, neurons):
- * variables initialised from the IR's weights, a forward pass, and the weights written back into a copy
- * of the IR. tfjs runs on its wasm backend (the cpu backend is ~4× slower on matmul and 20× on conv);
- * tfjs is loaded on first use, so commands that do not train never pay for it.
+ * A trainable TensorFlow.js mirror of an IR model over its T steps (dense, conv2d, avgpool2d, maxpool2d,
+ * flatten, add, concat, batchnorm, delay, relu, neurons): variables initialised from the IR's weights, a
+ * forward pass, and the weights written back into a copy of the IR. tfjs runs on its wasm backend (the
+ * cpu backend is ~4× slower on matmul and 20× on conv); tfjs is loaded on first use, so commands that do
+ * not train never pay for it.
  *
  * Layout: tfjs is channel-last, the IR channel-first. Images are transposed to NHWC once, conv
  * weights are [kh, kw, C, O] here and [O, C, kh, kw] in the IR, dense weights [in, out] here and
  * [out, in] in the IR, and flatten transposes back to C, H, W order as the IR's flatten defines.
  *
- * A neuron layer runs its model's one-step program (compiler/ir/neuron-program.ts) from the initial
- * state, as the simulator does at t = 1; a spiking model fires iff its value + ε ≥ its threshold
- * (compiler/ir/noise.ts; for IF, v(0) + z + ε ≥ θ). The forward modes:
- *   sample:        ε drawn fresh per neuron and sample (seeded per call); spikes are 0/1 and the
- *                  gradient is that of the expected spike, dP/dz = p_ε(θ − z) (the noise density);
- *   mean-field:    the neuron outputs P(s = 1) itself (the network the T=N conversion approaches);
- *   deterministic: ε = its mean (what the converted network computes at N = 1).
+ * Time: the network runs layer by layer over all steps at once (a layer's value is [T·B, …],
+ * time-major), so a synaptic layer is one large matmul or conv for all steps, and a value that does not
+ * change over time (a direct-encoded input and the layers it feeds) is computed once, [B, …]. Each
+ * neuron layer runs its model's program step by step (training/tf-neurons.ts). Delays shift along time;
+ * cycles are not trainable. With T=1 this is the single-step network of noise training.
+ *
+ * Batch normalisation (`trainBatchNorm`): each batchnorm layer's scale and shift are γ and β, and in the
+ * `sample` and `smooth` modes it normalises by the statistics of its input over batch, time and space
+ * (per channel); the running statistics (momentum 0.1) are what `toModel` folds into scale and shift.
  */
 import type * as TF from '@tensorflow/tfjs';
 import { badInput } from '../compiler/errors.js';
 import * as L from '../compiler/ir/layers.js';
-import { INPUT, type SnnModel } from '../compiler/ir/model.js';
-import type { MembraneNoise } from '../compiler/ir/noise.js';
-import { tensor } from '../compiler/ir/tensor.js';
-import { type NeuronProgram, type Operand, neuronProgram } from '../compiler/ir/neuron-program.js';
+import { INPUT, type SnnModel, averagesOverTime } from '../compiler/ir/model.js';
+import { sizeOf, tensor } from '../compiler/ir/tensor.js';
+import { type NeuronProgram, neuronProgram } from '../compiler/ir/neuron-program.js';
 import type { ShapeMap } from '../compiler/ir/shapes.js';
 import { verifyModel } from '../compiler/ir/verify.js';
+import { type NeuronKernel, compileNeuronKernel } from './neuron-kernel.js';
+import { type ForwardMode, type LayerRun, type SpikeRule, runNeuronLayer } from './tf-neurons.js';
 
-export type ForwardMode = { kind: 'sample'; seed: number } | { kind: 'mean-field' } | { kind: 'deterministic' };
+export type { ForwardMode, SpikeRule } from './tf-neurons.js';
 
 let loaded: Promise<typeof TF> | undefined;
 
@@ -42,33 +46,84 @@ export function loadTf(): Promise<typeof TF> {
   return loaded;
 }
 
-export const TRAINABLE_OPS: readonly L.LayerOp[] = ['dense', 'conv2d', 'avgpool2d', 'flatten', 'neuron', 'relu'];
+export const TRAINABLE_OPS: readonly L.LayerOp[] = ['dense', 'conv2d', 'avgpool2d', 'maxpool2d', 'flatten', 'add', 'concat', 'batchnorm', 'delay', 'neuron', 'relu'];
+
+export interface TfNetworkOptions {
+  /** How spiking layers are differentiated (required when the model has any). */
+  readonly rule?: SpikeRule;
+  /** Train batchnorm layers by batch statistics (γ, β trainable; see the module comment). */
+  readonly trainBatchNorm?: boolean;
+  /**
+   * Surrogate-trained neuron layers: 'fused' (default) runs each layer's steps and their backward pass as
+   * one generated loop (training/neuron-kernel.ts); 'tf' as tensor operations (the reference).
+   */
+  readonly engine?: 'fused' | 'tf';
+}
+
+/** A layer's value: time-major [T·B, …], or [B, …] when it is the same at every step. */
+interface Value {
+  readonly t: TF.Tensor;
+  readonly static: boolean;
+}
+
+export interface RunResult {
+  /** The decoded output [B, classes], as the model's output decoding defines it. */
+  readonly output: TF.Tensor2D;
+  /** Per spiking layer: the mean of its spikes over steps, samples and neurons (differentiable). */
+  readonly rates: ReadonlyMap<string, TF.Scalar>;
+}
+
+interface NormVariables {
+  readonly gamma: TF.Variable;
+  readonly beta: TF.Variable;
+  readonly mean: TF.Variable;
+  readonly variance: TF.Variable;
+}
+
+const BN_EPSILON = 1e-5;
+const BN_MOMENTUM = 0.1;
+
+/** For a [C, H, W] layer: the IR (channel-first) index of each channel-last lane; else undefined. */
+function channelLastLanes(shape: readonly number[]): Int32Array | undefined {
+  if (shape.length !== 3) return undefined;
+  const [C, H, W] = shape;
+  const lanes = new Int32Array(C * H * W);
+  for (let h = 0, k = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++, k++) lanes[k] = c * H * W + h * W + w;
+  return lanes;
+}
 
 export class TfNetwork {
   private readonly params = new Map<string, { weight: TF.Variable; bias?: TF.Variable }>();
+  private readonly recurrent = new Map<string, TF.Variable>();
+  private readonly norms = new Map<string, NormVariables>();
+  /** Batch statistics of the last `sample` run, applied to the running statistics by `updateNormStatistics`. */
+  private pendingMoments = new Map<string, { mean: TF.Tensor; variance: TF.Tensor }>();
+  private readonly inputShape: readonly number[];
+  private readonly shapes: ShapeMap;
+  /** Each neuron layer's bound step, bound once (forward runs for every batch). */
+  private readonly programs: ReadonlyMap<string, NeuronProgram>;
+  private readonly kernels = new Map<string, NeuronKernel>();
+  private readonly backwardActivity = new Map<string, { active: number; total: number }>();
 
   private constructor(
     private readonly tf: typeof TF,
     readonly model: SnnModel,
-    private readonly noise: Pick<MembraneNoise, 'dist' | 'mean' | 'std'> | undefined,
+    private readonly options: TfNetworkOptions,
   ) {
     const shapes = verifyModel(model);
-    if (model.timesteps !== 1) throw badInput(`model "${model.name}": training works on T=1 models, this one has T=${model.timesteps}`);
+    this.checkTrainable(shapes);
     for (const layer of model.layers) {
-      if (!TRAINABLE_OPS.includes(layer.op)) throw badInput(`layer "${layer.name}": ${layer.op} layers cannot be trained (supported: ${TRAINABLE_OPS.join(', ')})`);
-      if (L.isSpikingLayer(layer) && !noise) throw badInput(`layer "${layer.name}": training spiking ${layer.model} neurons needs membrane noise (--noise)`);
-      if (L.isNeuron(layer) && layer.recurrent) throw badInput(`layer "${layer.name}": recurrent weights never act at T=1 (s(0) = 0); remove them`);
-      if (layer.op === 'conv2d' && layer.groups !== 1) throw badInput(`layer "${layer.name}": grouped convolutions cannot be trained`);
-      if (layer.op === 'conv2d' && layer.dilation?.some((d) => d !== 1)) throw badInput(`layer "${layer.name}": dilated convolutions cannot be trained`);
-      if (layer.op === 'dense') {
-        const [out, inn] = layer.weight.shape;
-        const w = tf.tensor2d(layer.weight.data, [out, inn]).transpose();
-        this.params.set(layer.name, { weight: tf.variable(w, true, `${layer.name}.weight`), bias: this.biasVariable(layer) });
-        w.dispose();
-      } else if (layer.op === 'conv2d') {
-        const w = tf.tensor4d(layer.weight.data, layer.weight.shape as [number, number, number, number]).transpose([2, 3, 1, 0]);
-        this.params.set(layer.name, { weight: tf.variable(w, true, `${layer.name}.weight`), bias: this.biasVariable(layer) });
-        w.dispose();
+      if (layer.op === 'dense') this.params.set(layer.name, { weight: this.variable(tf.tensor2d(layer.weight.data, layer.weight.shape as [number, number]).transpose()), bias: this.biasVariable(layer) });
+      else if (layer.op === 'conv2d') this.params.set(layer.name, { weight: this.variable(tf.tensor4d(layer.weight.data, layer.weight.shape as [number, number, number, number]).transpose([2, 3, 1, 0])), bias: this.biasVariable(layer) });
+      else if (L.isNeuron(layer) && layer.recurrent) this.recurrent.set(layer.name, this.variable(tf.tensor2d(layer.recurrent.data, layer.recurrent.shape as [number, number]).transpose()));
+      else if (layer.op === 'batchnorm' && options.trainBatchNorm) {
+        const c = layer.scale.data.length;
+        this.norms.set(layer.name, {
+          gamma: this.variable(tf.tensor1d(layer.scale.data)),
+          beta: this.variable(tf.tensor1d(layer.shift.data)),
+          mean: tf.variable(tf.zeros([c]), false),
+          variance: tf.variable(tf.ones([c]), false),
+        });
       }
     }
     this.inputShape = shapes.get(INPUT)!;
@@ -76,164 +131,329 @@ export class TfNetwork {
     this.programs = new Map(model.layers.filter(L.isNeuron).map((l) => [l.name, neuronProgram(l, shapes.get(l.name)!)]));
   }
 
-  private readonly inputShape: readonly number[];
-  private readonly shapes: ShapeMap;
-  /** Each neuron layer's bound step, bound once (forward runs for every batch). */
-  private readonly programs: ReadonlyMap<string, NeuronProgram>;
+  private checkTrainable(shapes: ShapeMap): void {
+    for (const layer of this.model.layers) {
+      const at = `layer "${layer.name}"`;
+      if (!TRAINABLE_OPS.includes(layer.op)) throw badInput(`${at}: ${layer.op} layers cannot be trained (supported: ${TRAINABLE_OPS.join(', ')})`);
+      if (L.isSpikingLayer(layer) && !this.options.rule) throw badInput(`${at}: training spiking ${layer.model} neurons needs membrane noise (--noise) or a surrogate gradient (--mode bptt)`);
+      if (L.isNeuron(layer) && layer.recurrent && this.model.timesteps === 1) throw badInput(`${at}: recurrent weights never act at T=1 (s(0) = 0); remove them`);
+      if (L.isNeuron(layer) && layer.recurrent && shapes.get(layer.name)!.length !== 1) throw badInput(`${at}: recurrent weights can be trained on vector layers only, this one has shape [${shapes.get(layer.name)!.join(', ')}]`);
+      if (layer.op === 'conv2d' && layer.groups !== 1) throw badInput(`${at}: grouped convolutions cannot be trained`);
+      if (layer.op === 'conv2d' && layer.dilation?.some((d) => d !== 1)) throw badInput(`${at}: dilated convolutions cannot be trained`);
+      if (layer.op === 'maxpool2d' && layer.padding.some((p) => p !== 0)) throw badInput(`${at}: padded max-pools cannot be trained`);
+      if (layer.op === 'delay' && layer.steps >= this.model.timesteps) throw badInput(`${at}: a delay of ${layer.steps} steps never delivers within T=${this.model.timesteps}`);
+    }
+  }
 
-  static async create(model: SnnModel, noise?: Pick<MembraneNoise, 'dist' | 'mean' | 'std'>): Promise<TfNetwork> {
-    return new TfNetwork(await loadTf(), model, noise);
+  static async create(model: SnnModel, options: TfNetworkOptions = {}): Promise<TfNetwork> {
+    return new TfNetwork(await loadTf(), model, options);
+  }
+
+  /** A trainable variable (tfjs names it uniquely: two networks with the same layer names may coexist). */
+  private variable(t: TF.Tensor): TF.Variable {
+    const v = this.tf.variable(t, true);
+    t.dispose();
+    return v;
   }
 
   private biasVariable(layer: L.Dense | L.Conv2d): TF.Variable {
     const out = layer.weight.shape[0];
-    return this.tf.variable(this.tf.tensor1d(layer.bias?.data ?? new Float32Array(out)), true, `${layer.name}.bias`);
+    return this.variable(this.tf.tensor1d(layer.bias?.data ?? new Float32Array(out)));
   }
 
+  /** The trainable variables: weights, biases, recurrent weights, and batchnorm's γ and β. */
   get variables(): TF.Variable[] {
-    return [...this.params.values()].flatMap((p) => (p.bias ? [p.weight, p.bias] : [p.weight]));
+    return [
+      ...[...this.params.values()].flatMap((p) => (p.bias ? [p.weight, p.bias] : [p.weight])),
+      ...this.recurrent.values(),
+      ...[...this.norms.values()].flatMap((n) => [n.gamma, n.beta]),
+    ];
   }
 
-  /** The output layer's values [B, classes] for preprocessed inputs x [B, ...input shape]. */
+  /** Neurons (values) per sample of `layer`. */
+  layerSize(layer: string): number {
+    return sizeOf(this.shapes.get(layer)!);
+  }
+
+  /** The trainable variables of `layer` (its weight first), for per-layer gradient reports. */
+  layerVariables(layer: string): TF.Variable[] {
+    const p = this.params.get(layer);
+    const n = this.norms.get(layer);
+    return [...(p ? [p.weight, ...(p.bias ? [p.bias] : [])] : []), ...(this.recurrent.has(layer) ? [this.recurrent.get(layer)!] : []), ...(n ? [n.gamma, n.beta] : [])];
+  }
+
+  /** The output layer's decoded values [B, classes] for preprocessed inputs (see `run`). */
   forward(x: TF.Tensor, mode: ForwardMode): TF.Tensor2D {
-    const tf = this.tf;
-    const values = new Map<string, TF.Tensor>();
-    values.set(INPUT, this.inputShape.length === 3 ? tf.transpose(x, [0, 2, 3, 1]) : x);
-    this.model.layers.forEach((layer, index) => {
-      const input = values.get(layer.inputs[0])!;
-      values.set(layer.name, this.layer(layer, input, mode, index));
-    });
-    return values.get(this.model.output.layer) as TF.Tensor2D;
-  }
-
-  private layer(layer: L.Layer, x: TF.Tensor, mode: ForwardMode, index: number): TF.Tensor {
-    const tf = this.tf;
-    switch (layer.op) {
-      case 'dense': {
-        const p = this.params.get(layer.name)!;
-        return tf.add(tf.matMul(x as TF.Tensor2D, p.weight as TF.Tensor2D), p.bias!);
-      }
-      case 'conv2d': {
-        const p = this.params.get(layer.name)!;
-        const [top, left, bottom, right] = layer.padding;
-        const padded = top || left || bottom || right ? tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]) : x;
-        return tf.add(this.conv(padded as TF.Tensor4D, p.weight as TF.Tensor4D, layer.stride), p.bias!);
-      }
-      case 'avgpool2d':
-        return tf.avgPool(x as TF.Tensor4D, [...layer.kernel] as [number, number], [...layer.stride] as [number, number], 'valid');
-      case 'flatten':
-        return x.rank === 4 ? tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [x.shape[0], -1]) : tf.reshape(x, [x.shape[0], -1]);
-      case 'relu':
-        return layer.max === undefined ? tf.relu(x) : tf.clipByValue(x, 0, layer.max);
-      case 'neuron':
-        return this.neuronStep(layer, x, mode, index);
-      default:
-        throw badInput(`layer "${layer.name}": ${layer.op} layers cannot be trained`);
-    }
+    return this.run(x, mode).output;
   }
 
   /**
-   * The first step of a neuron layer: its program's instructions as tf ops on the initial state (per
-   * neuron constants laid out as x is, channel-last for images). Outputs the spikes, or the membrane of
-   * a non-spiking model.
+   * Runs the network on preprocessed inputs: x is [B, …input shape] for a direct-encoded model, or
+   * [T, B, …input shape] of per-step inputs (rate-encoded or event data).
    */
-  private neuronStep(layer: L.NeuronLayer, x: TF.Tensor, mode: ForwardMode, index: number): TF.Tensor {
+  run(x: TF.Tensor, mode: ForwardMode): RunResult {
+    const tf = this.tf;
+    const direct = this.model.input.encoding.type === 'direct';
+    const flat = direct ? x : tf.reshape(x, [-1, ...x.shape.slice(2)]);
+    const values = new Map<string, Value>();
+    const rates = new Map<string, TF.Scalar>();
+    values.set(INPUT, { t: this.inputShape.length === 3 ? tf.transpose(flat, [0, 2, 3, 1]) : flat, static: direct });
+    let membrane: TF.Tensor | undefined;
+    this.model.layers.forEach((layer, index) => {
+      const inputs = layer.inputs.map((n) => values.get(n)!);
+      if (L.isNeuron(layer)) {
+        const run = this.neuronLayer(layer, inputs[0], mode, index);
+        values.set(layer.name, { t: run.out, static: false });
+        if (run.rate) rates.set(layer.name, run.rate);
+        if (run.membrane) membrane = run.membrane;
+      } else values.set(layer.name, this.layer(layer, inputs, mode));
+    });
+    const out = this.model.output.decoding === 'mean_membrane' ? { t: membrane!, static: false } : values.get(this.model.output.layer)!;
+    return { output: this.decode(out), rates };
+  }
+
+  /** [T·B, C] (or static [B, C]) → [B, C] by the model's output decoding. */
+  private decode(v: Value): TF.Tensor2D {
+    const tf = this.tf;
+    const T = this.model.timesteps;
+    const mean = averagesOverTime(this.model.output.decoding);
+    if (v.static) return (mean ? v.t : tf.mul(v.t, T)) as TF.Tensor2D;
+    const perStep = tf.reshape(v.t, [T, -1, v.t.shape[v.t.rank - 1]]);
+    return (mean ? tf.mean(perStep, 0) : tf.sum(perStep, 0)) as TF.Tensor2D;
+  }
+
+  /** A static value repeated for every step: [B, …] → [T·B, …]. */
+  private dynamic(v: Value): TF.Tensor {
+    if (!v.static) return v.t;
+    return this.tf.concat(new Array<TF.Tensor>(this.model.timesteps).fill(v.t), 0);
+  }
+
+  private neuronLayer(layer: L.NeuronLayer, input: Value, mode: ForwardMode, index: number): LayerRun {
     const tf = this.tf;
     const shape = this.shapes.get(layer.name)!;
-    const program = this.programs.get(layer.name)!;
+    const T = this.model.timesteps;
+    const recordMembrane = this.model.output.decoding === 'mean_membrane' && this.model.output.layer === layer.name;
+    const rule = this.options.rule;
+    const fused = (this.options.engine ?? 'fused') === 'fused' && rule?.kind === 'surrogate' && (mode.kind === 'sample' || mode.kind === 'deterministic') && !layer.recurrent && !recordMembrane;
+    if (fused) return this.fusedNeuronLayer(layer, input, mode, index);
     const lanes = (values: Float32Array): TF.Tensor => {
       if (values.length === 1) return tf.scalar(values[0]);
       const t = tf.tensor(values, [...shape]);
       return shape.length === 3 ? tf.transpose(t, [1, 2, 0]) : t;
     };
-    const state = new Map(program.state.map((s) => [s.name, tf.add(tf.zerosLike(x), lanes(s.init))]));
-    const temps: TF.Tensor[] = [];
-    let spikes: TF.Tensor | undefined;
-    const value = (o: Operand): TF.Tensor => (o.kind === 'const' ? lanes(o.values) : o.kind === 'input' ? x : o.kind === 'spikes' ? spikes! : o.kind === 'state' ? state.get(o.name)! : temps[o.id]);
-    for (const ins of program.instructions) {
-      if (ins.do === 'op') temps[ins.id] = ins.op === 'add' ? tf.add(value(ins.a), value(ins.b)) : ins.op === 'sub' ? tf.sub(value(ins.a), value(ins.b)) : tf.mul(value(ins.a), value(ins.b));
-      else if (ins.do === 'set') state.set(ins.state, value(ins.value));
-      else spikes = this.fire(tf.sub(value(ins.value), value(ins.threshold)), mode, index);
-    }
-    return spikes ?? state.get(program.membrane!)!;
+    const B = input.t.shape[0] / (input.static ? 1 : T);
+    const steps = input.static ? new Array<TF.Tensor>(T).fill(input.t) : T === 1 ? [input.t] : Array.from({ length: T }, (_, t) => tf.slice(input.t, t * B, B));
+    return runNeuronLayer(tf, { program: this.programs.get(layer.name)!, steps, lanes, recurrent: this.recurrent.get(layer.name) as TF.Tensor2D | undefined, rule, mode, index, reset: layer.reset, recordMembrane });
   }
 
-  /**
-   * s = [d + ε ≥ 0] with d = value − threshold. Gradient: the noise density at −d, i.e. the derivative
-   * of the firing probability, for every mode (deterministic and mean-field are for evaluation).
-   */
-  private fire(z: TF.Tensor, mode: ForwardMode, index: number): TF.Tensor {
+  /** A surrogate-trained layer as one custom op: the fused kernel forward, its BPTT backward. */
+  private fusedNeuronLayer(layer: L.NeuronLayer, input: Value, mode: ForwardMode, index: number): LayerRun {
     const tf = this.tf;
-    const { dist, mean, std } = this.noise!;
-    const d = () => tf.add(z, mean); // value − threshold + μ
-    if (mode.kind === 'mean-field') {
-      if (dist === 'gaussian') return tf.mul(0.5, tf.add(1, tf.erf(tf.div(d(), std * Math.SQRT2))));
-      return tf.clipByValue(tf.add(tf.div(d(), std * Math.sqrt(12)), 0.5), 0, 1);
-    }
-    const spike = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
-      const [zIn, save] = args as [TF.Tensor, TF.GradSaveFunc];
-      const shifted = tf.add(zIn, mean);
-      let margin = shifted;
-      if (mode.kind === 'sample') {
-        const seed = mode.seed * 1000 + index;
-        const eps =
-          dist === 'gaussian' ? tf.randomNormal(zIn.shape, 0, std, 'float32', seed) : tf.randomUniform(zIn.shape, -std * Math.sqrt(3), std * Math.sqrt(3), 'float32', seed);
-        margin = tf.add(shifted, eps);
-      }
-      save([shifted]);
+    const T = this.model.timesteps;
+    const kernel = this.kernel(layer);
+    const xShape = input.t.shape;
+    const B = xShape[0] / (input.static ? 1 : T);
+    const seed = mode.kind === 'sample' ? mode.seed * 1000 + index : 0;
+    const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
+      const [xIn] = args as [TF.Tensor];
+      const x = xIn.dataSync() as Float32Array;
+      const saved = kernel.forward(x, input.static, T, B);
       return {
-        value: tf.cast(tf.greaterEqual(margin, 0), 'float32'),
-        gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => {
-          const u = saved[0];
-          const density =
-            dist === 'gaussian'
-              ? tf.mul(tf.exp(tf.mul(tf.square(u), -0.5 / (std * std))), 1 / (std * Math.sqrt(2 * Math.PI)))
-              : tf.mul(tf.cast(tf.lessEqual(tf.abs(u), std * Math.sqrt(3)), 'float32'), 1 / (std * Math.sqrt(12)));
-          return tf.mul(dy, density);
+        value: tf.tensor(saved.out, [T * B, ...xShape.slice(1)]),
+        gradFunc: (dy: TF.Tensor) => {
+          const r = kernel.backward(x, input.static, T, B, saved, dy.dataSync() as Float32Array, seed);
+          if (r.active !== undefined) {
+            const seen = this.backwardActivity.get(layer.name) ?? { active: 0, total: 0 };
+            this.backwardActivity.set(layer.name, { active: seen.active + r.active, total: seen.total + saved.out.length });
+          }
+          return tf.tensor(r.dx, xShape);
         },
       };
     });
-    return spike(z);
+    const out = op(input.t);
+    return { out, ...(this.programs.get(layer.name)!.spiking ? { rate: tf.mean(out) as TF.Scalar } : {}) };
+  }
+
+  private kernel(layer: L.NeuronLayer): NeuronKernel {
+    let k = this.kernels.get(layer.name);
+    if (!k) {
+      const rule = this.options.rule as Extract<SpikeRule, { kind: 'surrogate' }>;
+      k = compileNeuronKernel(this.programs.get(layer.name)!, layer.reset, rule.surrogate, channelLastLanes(this.shapes.get(layer.name)!));
+      this.kernels.set(layer.name, k);
+    }
+    return k;
   }
 
   /**
-   * 2-D convolution (NHWC, no padding) whose filter gradient is itself a convolution: the wasm backend
-   * has no Conv2DBackpropFilter kernel. dW[u, v, c, o] = Σ_{b,i,j} x[b, i·s+u, j·s+v, c]·dy[b, i, j, o]
-   * is a conv of x (channels as batch) with dy (batch as channels), dilated by the stride.
+   * LocalZO layers: the fraction of (step, sample, neuron) with a non-zero gradient estimate in the
+   * backward passes since the last call.
    */
-  private conv(x: TF.Tensor4D, w: TF.Tensor4D, stride: L.Pair): TF.Tensor4D {
+  takeBackwardActivity(): Map<string, number> {
+    const out = new Map([...this.backwardActivity].filter(([, v]) => v.total > 0).map(([k, v]) => [k, v.active / v.total]));
+    this.backwardActivity.clear();
+    return out;
+  }
+
+  private layer(layer: L.Layer, inputs: Value[], mode: ForwardMode): Value {
     const tf = this.tf;
+    const [v] = inputs;
+    const same = (t: TF.Tensor): Value => ({ t, static: v.static });
+    switch (layer.op) {
+      case 'dense': {
+        const p = this.params.get(layer.name)!;
+        return same(tf.add(tf.matMul(v.t as TF.Tensor2D, p.weight as TF.Tensor2D), p.bias!));
+      }
+      case 'conv2d': {
+        const p = this.params.get(layer.name)!;
+        return same(tf.add(this.conv(this.pad(v.t, layer.padding, 0) as TF.Tensor4D, p.weight as TF.Tensor4D, layer.stride, layer.inputs[0] === INPUT), p.bias!));
+      }
+      case 'avgpool2d':
+        return same(tf.avgPool(this.pad(v.t, layer.padding, 0) as TF.Tensor4D, [...layer.kernel] as [number, number], [...layer.stride] as [number, number], 'valid'));
+      case 'maxpool2d':
+        return same(tf.maxPool(v.t as TF.Tensor4D, [...layer.kernel] as [number, number], [...layer.stride] as [number, number], 'valid'));
+      case 'flatten':
+        return same(v.t.rank === 4 ? tf.reshape(tf.transpose(v.t, [0, 3, 1, 2]), [v.t.shape[0], -1]) : tf.reshape(v.t, [v.t.shape[0], -1]));
+      case 'relu':
+        return same(layer.max === undefined ? tf.relu(v.t) : tf.clipByValue(v.t, 0, layer.max));
+      case 'add': {
+        const isStatic = inputs.every((i) => i.static);
+        const terms = inputs.map((i, k) => {
+          const t = isStatic ? i.t : this.dynamic(i);
+          const c = layer.coefficients?.[k] ?? 1;
+          return c === 1 ? t : tf.mul(t, c);
+        });
+        return { t: terms.reduce((a, b) => tf.add(a, b)), static: isStatic };
+      }
+      case 'concat': {
+        const isStatic = inputs.every((i) => i.static);
+        const parts = inputs.map((i) => (isStatic ? i.t : this.dynamic(i)));
+        return { t: tf.concat(parts, parts[0].rank - 1), static: isStatic };
+      }
+      case 'batchnorm':
+        return same(this.batchNorm(layer, v.t, mode));
+      case 'delay': {
+        const t = this.dynamic(v);
+        const B = t.shape[0] / this.model.timesteps;
+        const shift = layer.steps * B;
+        return { t: tf.concat([tf.zeros([shift, ...t.shape.slice(1)]), tf.slice(t, 0, t.shape[0] - shift)], 0), static: false };
+      }
+      default:
+        throw badInput(`layer "${layer.name}": ${layer.op} layers cannot be trained`);
+    }
+  }
+
+  /** Zero padding [top, left, bottom, right] of an NHWC tensor. */
+  private pad(x: TF.Tensor, p: L.Padding4, value: number): TF.Tensor {
+    const [top, left, bottom, right] = p;
+    return top || left || bottom || right ? this.tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]], value) : x;
+  }
+
+  /** y = x·s + t per channel (the last axis); trained layers normalise by batch statistics while training. */
+  private batchNorm(layer: L.BatchNorm, x: TF.Tensor, mode: ForwardMode): TF.Tensor {
+    const tf = this.tf;
+    const n = this.norms.get(layer.name);
+    if (!n) return tf.add(tf.mul(x, tf.tensor1d(layer.scale.data)), tf.tensor1d(layer.shift.data));
+    if (mode.kind === 'sample' || mode.kind === 'smooth') {
+      const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
+      if (mode.kind === 'sample') this.pendingMoments.set(layer.name, { mean: tf.keep(mean), variance: tf.keep(variance) });
+      // (x − μ)/σ·γ + β as one scale and one shift of x: two passes over x instead of four.
+      const scale = tf.div(n.gamma, tf.sqrt(tf.add(variance, BN_EPSILON)));
+      return tf.add(tf.mul(x, scale), tf.sub(n.beta, tf.mul(mean, scale)));
+    }
+    return tf.add(tf.mul(x, this.normScale(n)), this.normShift(n));
+  }
+
+  private normScale(n: NormVariables): TF.Tensor {
+    return this.tf.div(n.gamma, this.tf.sqrt(this.tf.add(n.variance, BN_EPSILON)));
+  }
+
+  private normShift(n: NormVariables): TF.Tensor {
+    return this.tf.sub(n.beta, this.tf.mul(n.mean, this.normScale(n)));
+  }
+
+  /** Moves the running statistics towards the last `sample` run's batch statistics (call after each step). */
+  updateNormStatistics(): void {
+    const tf = this.tf;
+    for (const [name, m] of this.pendingMoments) {
+      const n = this.norms.get(name)!;
+      tf.tidy(() => {
+        n.mean.assign(tf.add(tf.mul(n.mean, 1 - BN_MOMENTUM), tf.mul(m.mean, BN_MOMENTUM)));
+        n.variance.assign(tf.add(tf.mul(n.variance, 1 - BN_MOMENTUM), tf.mul(m.variance, BN_MOMENTUM)));
+      });
+      m.mean.dispose();
+      m.variance.dispose();
+    }
+    this.pendingMoments = new Map();
+  }
+
+  /**
+   * 2-D convolution (NHWC, no padding) with its gradients written as convolutions (the wasm backend has
+   * no Conv2DBackpropFilter kernel, and its Conv2DBackpropInput is several times slower than Conv2D):
+   *   dW[u, v, c, o] = Σ_{b,i,j} x[b, i·s+u, j·s+v, c]·dy[b, i, j, o]: a conv of x (channels as batch)
+   *     with dy (batch as channels), dilated by the stride;
+   *   dx (stride 1) = dy padded by k − 1 convolved with W rotated by 180° (in and out swapped).
+   * `constantInput`: x needs no gradient (it is the network input), so none is computed.
+   */
+  private conv(x: TF.Tensor4D, w: TF.Tensor4D, stride: L.Pair, constantInput: boolean): TF.Tensor4D {
+    const tf = this.tf;
+    const strides = [...stride] as [number, number];
+    const filterGradient = (xs: TF.Tensor4D, dy: TF.Tensor4D, kh: number, kw: number) => {
+      const xt = tf.transpose(xs, [3, 1, 2, 0]) as TF.Tensor4D; // [C, H, W, B]
+      const dyt = tf.transpose(dy, [1, 2, 0, 3]) as TF.Tensor4D; // [H', W', B, O]
+      const full = tf.conv2d(xt, dyt, 1, 'valid', 'NHWC', strides); // [C, ≥kh, ≥kw, O]
+      return tf.transpose(tf.slice(full, [0, 0, 0, 0], [-1, kh, kw, -1]), [1, 2, 0, 3]);
+    };
+    const inputGradient = (xs: TF.Tensor4D, ws: TF.Tensor4D, dy: TF.Tensor4D) => {
+      const [kh, kw] = ws.shape;
+      if (stride[0] !== 1 || stride[1] !== 1) return tf.conv2dTranspose(dy, ws, xs.shape, strides, 'valid');
+      const rotated = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as TF.Tensor4D;
+      return tf.conv2d(tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]) as TF.Tensor4D, rotated, 1, 'valid');
+    };
+    if (constantInput) {
+      const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
+        const [wIn, save] = args as [TF.Tensor4D, TF.GradSaveFunc];
+        save([x, wIn]);
+        return {
+          value: tf.conv2d(x, wIn, strides, 'valid'),
+          gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => {
+            const [xs, ws] = saved as [TF.Tensor4D, TF.Tensor4D];
+            return [filterGradient(xs, dy as TF.Tensor4D, ws.shape[0], ws.shape[1])];
+          },
+        };
+      });
+      return op(w) as TF.Tensor4D;
+    }
     const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
       const [xIn, wIn, save] = args as [TF.Tensor4D, TF.Tensor4D, TF.GradSaveFunc];
       save([xIn, wIn]);
       return {
-        value: tf.conv2d(xIn, wIn, [...stride] as [number, number], 'valid'),
+        value: tf.conv2d(xIn, wIn, strides, 'valid'),
         gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => {
           const [xs, ws] = saved as [TF.Tensor4D, TF.Tensor4D];
-          const [kh, kw] = ws.shape;
-          const dx = tf.conv2dTranspose(dy as TF.Tensor4D, ws, xs.shape, [...stride] as [number, number], 'valid');
-          const xt = tf.transpose(xs, [3, 1, 2, 0]) as TF.Tensor4D; // [C, H, W, B]
-          const dyt = tf.transpose(dy, [1, 2, 0, 3]) as TF.Tensor4D; // [H', W', B, O]
-          const full = tf.conv2d(xt, dyt, 1, 'valid', 'NHWC', [...stride] as [number, number]); // [C, ≥kh, ≥kw, O]
-          const dw = tf.transpose(tf.slice(full, [0, 0, 0, 0], [-1, kh, kw, -1]), [1, 2, 0, 3]);
-          return [dx, dw];
+          return [inputGradient(xs, ws, dy as TF.Tensor4D), filterGradient(xs, dy as TF.Tensor4D, ws.shape[0], ws.shape[1])];
         },
       };
     });
     return op(x, w) as TF.Tensor4D;
   }
 
-  /** A copy of the IR model with the trained weights and biases. */
+  /** A copy of the IR model with the trained weights, biases, recurrent weights and batchnorm statistics. */
   toModel(metadata: Record<string, unknown> = {}): SnnModel {
+    const tf = this.tf;
+    const read = (t: TF.Tensor) => tf.tidy(() => t.dataSync() as Float32Array).slice();
     const layers = this.model.layers.map((layer): L.Layer => {
       const p = this.params.get(layer.name);
-      if (!p || (layer.op !== 'dense' && layer.op !== 'conv2d')) return layer;
-      const w = layer.op === 'dense' ? this.tf.transpose(p.weight) : this.tf.transpose(p.weight, [3, 2, 0, 1]);
-      const weight = tensor(layer.weight.shape, w.dataSync() as Float32Array);
-      w.dispose();
-      const bias = tensor([layer.weight.shape[0]], p.bias!.dataSync() as Float32Array);
-      const { op: _op, ...fields } = layer;
-      return layer.op === 'dense' ? L.dense({ ...fields, weight, bias }) : L.conv2d({ ...(fields as Omit<L.Conv2d, 'op'>), weight, bias });
+      if (p && (layer.op === 'dense' || layer.op === 'conv2d')) {
+        const weight = tensor(layer.weight.shape, read(tf.tidy(() => (layer.op === 'dense' ? tf.transpose(p.weight) : tf.transpose(p.weight, [3, 2, 0, 1])))));
+        const bias = tensor([layer.weight.shape[0]], read(p.bias!));
+        const { op: _op, ...fields } = layer;
+        return layer.op === 'dense' ? L.dense({ ...fields, weight, bias }) : L.conv2d({ ...(fields as Omit<L.Conv2d, 'op'>), weight, bias });
+      }
+      const rec = this.recurrent.get(layer.name);
+      if (rec && L.isNeuron(layer)) return { ...layer, recurrent: tensor(layer.recurrent!.shape, read(tf.tidy(() => tf.transpose(rec)))) };
+      const n = this.norms.get(layer.name);
+      if (n && layer.op === 'batchnorm') return L.batchNorm({ ...layer, scale: tensor(layer.scale.shape, read(tf.tidy(() => this.normScale(n)))), shift: tensor(layer.shift.shape, read(tf.tidy(() => this.normShift(n)))) });
+      return layer;
     });
     const model = { ...this.model, layers, metadata: { ...this.model.metadata, ...metadata } };
     verifyModel(model);
@@ -242,5 +462,10 @@ export class TfNetwork {
 
   dispose(): void {
     for (const v of this.variables) v.dispose();
+    for (const n of this.norms.values()) {
+      n.mean.dispose();
+      n.variance.dispose();
+    }
+    this.updateNormStatistics = () => {};
   }
 }

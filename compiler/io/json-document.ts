@@ -81,13 +81,17 @@ export function describeSchemaError(errors: ErrorObject[], text: string, file: s
   } else {
     message = e.message ?? 'is invalid';
   }
-  let at = '';
+  return `${file}${pointerLocation(text, pointer, e.instancePath)}: ${pointer || '/'}: ${message}`;
+}
+
+/** `:line:column` of the value at the first of `pointers` that the document has, or '' (a courtesy). */
+export function pointerLocation(text: string, ...pointers: string[]): string {
   try {
-    const loc = jsonMap.parse(text).pointers[pointer] ?? jsonMap.parse(text).pointers[e.instancePath];
-    if (loc) at = `:${loc.value.line + 1}:${loc.value.column + 1}`;
+    const map = jsonMap.parse(text).pointers;
+    const loc = pointers.map((p) => map[p]).find((l) => l);
+    return loc ? `:${loc.value.line + 1}:${loc.value.column + 1}` : '';
   } catch {
-    /* location is a courtesy */
+    return '';
   }
-  return `${file}${at}: ${pointer || '/'}: ${message}`;
 }
 

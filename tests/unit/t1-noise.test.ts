@@ -187,7 +187,7 @@ describe('P4: converted to N=1, a T=1 model is its deterministic network with th
     expect(Array.from(r.spikes.get('if1')!)).toEqual(Array.from(a.spikes.get('if1')!));
 
     const tf = await loadTf();
-    const net = await TfNetwork.create(model, noise);
+    const net = await TfNetwork.create(model, { rule: { kind: 'noise', noise } });
     const y = tf.tidy(() => net.forward(tf.tensor(x, [B, I]), { kind: 'deterministic' }).dataSync());
     net.dispose();
     for (let i = 0; i < y.length; i++) expect(Math.abs(y[i] - a.output[i])).toBeLessThan(1e-4);
@@ -232,7 +232,7 @@ describe('tfjs training network', () => {
     const model = mlp(5, I, H, C, 1, noise);
     const x = randomInput(6, B * I);
     const tf = await loadTf();
-    const net = await TfNetwork.create(model, noise);
+    const net = await TfNetwork.create(model, { rule: { kind: 'noise', noise } });
     const y = tf.tidy(() => net.forward(tf.tensor(x, [B, I]), { kind: 'mean-field' }).dataSync());
     net.dispose();
     const [fc1, fc2] = [model.layers[0] as L.Dense, model.layers[2] as L.Dense];

@@ -43,7 +43,7 @@ describe('training: the first step of every neuron model', () => {
         const model = firstStepModel(decl.name, shape, shape.length * 7 + decl.name.length);
         const n = 6;
         const x = Float32Array.from({ length: n * shape.reduce((a, b) => a * b, 1) }, (_, i) => ((i * 37) % 23) / 11 - 0.6);
-        const net = await TfNetwork.create(model, { dist: 'gaussian', mean: 0, std: 0.1 });
+        const net = await TfNetwork.create(model, { rule: { kind: 'noise', noise: { dist: 'gaussian', mean: 0, std: 0.1 } } });
         const got = tf.tidy(() => net.forward(tf.tensor(x, [n, ...shape]), { kind: 'deterministic' }).dataSync() as Float32Array);
         net.dispose();
         const want = simulate(model, x, n).output;

@@ -1,0 +1,246 @@
+/**
+ * Training by backpropagation through time (training/tf-network.ts, neuron-kernel.ts, surrogates.ts):
+ *  - each surrogate's g is the derivative of its antiderivative S (closed forms, central differences);
+ *  - gradient check: with H replaced by S (the `smooth` mode), the network's custom gradient equals
+ *    finite differences of its loss, through time, resets, batchnorm and a residual add;
+ *  - the fused kernel (one generated loop per layer and step) gives the tensor-op path's spikes exactly
+ *    and its gradients to float32 rounding, for every neuron model training supports;
+ *  - LocalZO's estimate is exactly zero outside |u| < δ·max|z| and equals the Gaussian surrogate in
+ *    expectation; the simulator reproduces a trained network's forward pass.
+ */
+import { describe, expect, it } from 'vitest';
+import type * as TF from '@tensorflow/tfjs';
+import * as L from '../../compiler/ir/layers.js';
+import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
+import { neuronProgram } from '../../compiler/ir/neuron-program.js';
+import { neuronModel } from '../../compiler/ir/neurons.js';
+import { simulate } from '../../compiler/reference/simulator.js';
+import { compileNeuronKernel } from '../../training/neuron-kernel.js';
+import { type Surrogate, type SurrogateOps, parseSurrogate, surrogateAntiderivative, surrogateGradient } from '../../training/surrogates.js';
+import { type ForwardMode, TfNetwork, loadTf } from '../../training/tf-network.js';
+import { net, randomTensor, rng } from '../helpers/models.js';
+import { snncErrorMessage } from '../helpers/errors.js';
+
+const NUMBER_OPS: SurrogateOps<number> = {
+  abs: Math.abs,
+  mul: (x, c) => x * c,
+  add: (x, c) => x + c,
+  div: (a, b) => a / b,
+  inv: (x) => 1 / x,
+  square: (x) => x * x,
+  atan: Math.atan,
+  relu: (x) => Math.max(0, x),
+  clip: (x, lo, hi) => Math.min(hi, Math.max(lo, x)),
+  mulT: (a, b) => a * b,
+  sub: (a, b) => a - b,
+  normalCdf: (x) => 0.5 * (1 + erf(x / Math.SQRT2)),
+  normalPdf: (x) => Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI),
+};
+
+/** erf to 1e-12 by its Maclaurin series (|x| ≤ 4 here). */
+function erf(x: number): number {
+  let sum = 0;
+  let term = x;
+  for (let n = 0; n < 200; n++) {
+    sum += term / (2 * n + 1);
+    term *= (-x * x) / (n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+const SURROGATES: Surrogate[] = [parseSurrogate('fast-sigmoid:25'), parseSurrogate('arctan:2'), parseSurrogate('triangle:0.7'), parseSurrogate('localzo:1,0.5')];
+
+describe('surrogates', () => {
+  for (const s of SURROGATES) {
+    it(`${s.name}: g = S′ (central differences of the antiderivative)`, () => {
+      for (const u of [-2.3, -1.52, -0.61, -0.2, -0.013, 0.004, 0.09, 0.35, 0.69, 1.7]) {
+        const h = 1e-6;
+        const fd = (surrogateAntiderivative(s, u + h, NUMBER_OPS) - surrogateAntiderivative(s, u - h, NUMBER_OPS)) / (2 * h);
+        expect(fd).toBeCloseTo(surrogateGradient(s, u, NUMBER_OPS), 6);
+      }
+    });
+  }
+
+  it('closed forms: fast-sigmoid and arctan peak at 1 for their defaults, the triangle at 1, LocalZO at 1/(δ√2π)', () => {
+    expect(surrogateGradient(parseSurrogate('fast-sigmoid'), 0, NUMBER_OPS)).toBe(1);
+    expect(surrogateGradient(parseSurrogate('fast-sigmoid:10'), 0.1, NUMBER_OPS)).toBeCloseTo(0.25, 12);
+    expect(surrogateGradient(parseSurrogate('arctan'), 0, NUMBER_OPS)).toBe(1);
+    expect(surrogateGradient(parseSurrogate('triangle:2'), 1, NUMBER_OPS)).toBe(0.5);
+    expect(surrogateGradient(parseSurrogate('localzo:3,0.25'), 0, NUMBER_OPS)).toBeCloseTo(1 / (0.25 * Math.sqrt(2 * Math.PI)), 12);
+  });
+
+  it('parses the --surrogate syntax and names what is wrong', () => {
+    expect(parseSurrogate('localzo')).toEqual({ name: 'localzo', samples: 1, delta: 0.5 });
+    expect(parseSurrogate('localzo:4,0.2')).toEqual({ name: 'localzo', samples: 4, delta: 0.2 });
+    expect(snncErrorMessage(() => parseSurrogate('sigmoid'))).toMatch(/unknown surrogate "sigmoid" \(expected one of fast-sigmoid, arctan, triangle, localzo/);
+    expect(snncErrorMessage(() => parseSurrogate('fast-sigmoid:-2'))).toMatch(/the slope k must be a positive number, got "-2"/);
+    expect(snncErrorMessage(() => parseSurrogate('localzo:1.5'))).toMatch(/SAMPLES must be an integer in 1…64/);
+  });
+});
+
+const sur = (s: string) => ({ rule: { kind: 'surrogate' as const, surrogate: parseSurrogate(s) } });
+
+/** dense → bn → LIF → dense(+skip) → add → CUBA-LIF → dense readout, T = 5, direct input. */
+function smoothNet(seed: number): SnnModel {
+  const r = rng(seed);
+  return net('smooth', [6], [
+    L.dense({ name: 'fc1', inputs: [INPUT], weight: randomTensor(r, [8, 6], 0.8), bias: randomTensor(r, [8], 0.2) }),
+    L.batchNorm({ name: 'bn1', inputs: ['fc1'], scale: randomTensor(r, [8], 0.2, 1), shift: randomTensor(r, [8], 0.2, 0.3) }),
+    L.lifNeuron({ name: 'lif1', inputs: ['bn1'], threshold: 1, reset: 'subtract', v0: 0, beta: 0.8 }),
+    L.dense({ name: 'fc2', inputs: ['lif1'], weight: randomTensor(r, [8, 8], 0.7), bias: randomTensor(r, [8], 0.2, 0.2) }),
+    L.add({ name: 'res', inputs: ['fc2', 'fc1'] }),
+    L.cubaLifNeuron({ name: 'cuba', inputs: ['res'], threshold: 0.8, reset: 'zero', v0: 0, alpha: 0.7, beta: 0.9 }),
+    L.dense({ name: 'out', inputs: ['cuba'], weight: randomTensor(r, [3, 8], 1), bias: randomTensor(r, [3], 0.1) }),
+  ], 'out', { timesteps: 5, output: { layer: 'out', decoding: 'mean' } });
+}
+
+async function lossAndGradients(tf: typeof TF, network: TfNetwork, x: TF.Tensor, labels: number[], mode: ForwardMode) {
+  const { value, grads } = tf.variableGrads(() => {
+    const output = network.run(x, mode).output;
+    return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), output.shape[1]), output) as TF.Scalar;
+  }, network.variables);
+  return { loss: value.dataSync()[0], grads: network.variables.map((v) => grads[v.name].dataSync() as Float32Array) };
+}
+
+describe('gradient check: the network with H replaced by S', () => {
+  for (const s of SURROGATES.slice(0, 3)) {
+    it(`${s.name}: custom gradients equal central differences of the smooth network (T=5, bn, residual, LIF, CUBA-LIF)`, async () => {
+      const tf = await loadTf();
+      const model = smoothNet(3);
+      const network = await TfNetwork.create(model, { rule: { kind: 'surrogate', surrogate: s }, trainBatchNorm: true, engine: 'tf' });
+      const x = tf.tensor(Float32Array.from(randomTensor(rng(9), [4, 6], 1, 0.6).data), [4, 6]);
+      const labels = [0, 2, 1, 2];
+      const smooth: ForwardMode = { kind: 'smooth' };
+      const { grads } = await lossAndGradients(tf, network, x, labels, smooth);
+      const h = 2e-3;
+      let checked = 0;
+      for (const [k, v] of network.variables.entries()) {
+        const g = grads[k];
+        const values = v.dataSync().slice();
+        for (const i of [0, Math.floor(values.length / 2), values.length - 1]) {
+          const at = (delta: number) => {
+            const moved = values.slice();
+            moved[i] += delta;
+            v.assign(tf.tensor(moved, v.shape));
+            return tf.tidy(() => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels, 'int32'), 3), network.run(x, smooth).output).dataSync()[0]);
+          };
+          const fd = (at(h) - at(-h)) / (2 * h);
+          v.assign(tf.tensor(values, v.shape));
+          expect(Math.abs(fd - g[i]), `variable ${k}[${i}]: fd ${fd} vs ${g[i]}`).toBeLessThan(2e-3 + 0.02 * Math.abs(fd));
+          checked++;
+        }
+      }
+      expect(checked).toBe(3 * network.variables.length);
+      network.dispose();
+    });
+  }
+});
+
+/** One neuron layer of `model` between dense layers, over T = 6, with a dynamic (rate-coded) input. */
+function neuronNet(model: string, seed: number, reset: L.ResetMode, encoding: 'direct' | 'rate'): SnnModel {
+  const r = rng(seed);
+  const values: Record<string, number> = { beta: 0.85, alpha: 0.7, rho: 0.8, kappa: 0.3, bias: 0.05, v_reset: -0.1 };
+  const own = Object.fromEntries(neuronModel(model)!.params.filter((p) => values[p.name] !== undefined).map((p) => [p.name, values[p.name]]));
+  const threshold = neuronModel(model)!.fire ? { threshold: randomTensor(r, [3, 1, 1], 0.2, 0.8) } : {};
+  return net(`n_${model}`, [2, 4, 4], [
+    L.conv2d({ name: 'c', inputs: [INPUT], weight: randomTensor(r, [3, 2, 3, 3], 0.5, 0.1), bias: randomTensor(r, [3], 0.1), stride: [1, 1], padding: [1, 1, 1, 1], groups: 1 }),
+    L.neuron(model, { name: 'n', inputs: ['c'], params: { ...own, ...threshold }, reset }),
+    L.flatten({ name: 'f', inputs: ['n'] }),
+    L.dense({ name: 'd', inputs: ['f'], weight: randomTensor(r, [4, 48], 0.5), bias: randomTensor(r, [4], 0.1) }),
+  ], 'd', { timesteps: 6, input: { shape: [2, 4, 4], encoding: encoding === 'rate' ? { type: 'rate', seed: 3 } : { type: 'direct' }, preprocess: { scale: 1, mean: [0], std: [1] } }, output: { layer: 'd', decoding: 'mean' } });
+}
+
+describe('the fused neuron kernel equals the tensor-op path', () => {
+  const cases: Array<[string, L.ResetMode, 'direct' | 'rate']> = [
+    ['if', 'subtract', 'direct'],
+    ['lif', 'zero', 'rate'],
+    ['cuba_lif', 'subtract', 'rate'],
+    ['cuba_lif', 'to_v_reset', 'direct'],
+    ['alif', 'subtract', 'direct'],
+    ['li', 'subtract', 'rate'],
+  ];
+  for (const [model, reset, encoding] of cases) {
+    it(`${model} (${reset}, ${encoding} input): same outputs, same gradients`, async () => {
+      const tf = await loadTf();
+      const m = neuronNet(model, model.length * 13 + reset.length, reset, encoding);
+      const B = 5;
+      const raw = randomTensor(rng(21), [B, 2, 4, 4], 0.5, 0.5).data;
+      const x = encoding === 'direct' ? tf.tensor(raw, [B, 2, 4, 4]) : tf.tensor(simulateRate(raw, B, m), [6, B, 2, 4, 4]);
+      const labels = [0, 1, 2, 3, 1];
+      const results = [];
+      for (const engine of ['tf', 'fused'] as const) {
+        const network = await TfNetwork.create(m, { ...sur('arctan:2'), engine });
+        const out = tf.tidy(() => network.run(x, { kind: 'deterministic' }).output.dataSync() as Float32Array);
+        const { grads } = await lossAndGradients(tf, network, x, labels, { kind: 'sample', seed: 1 });
+        results.push({ out, grads });
+        network.dispose();
+      }
+      const [ref, fused] = results;
+      expect(Array.from(fused.out)).toEqual(Array.from(ref.out));
+      for (const [k, g] of ref.grads.entries()) {
+        const scale = Math.max(...g.map(Math.abs));
+        expect(scale, `variable ${k}`).toBeGreaterThan(0);
+        const worst = Math.max(...g.map((v, i) => Math.abs(v - fused.grads[k][i])));
+        expect(worst / scale, `variable ${k}`).toBeLessThan(1e-4);
+      }
+    });
+  }
+});
+
+/** The rate-coded per-step input [T, B, …] the simulator would feed (from the trainer's own encoder). */
+function simulateRate(raw: Float32Array, B: number, m: SnnModel): Float32Array {
+  const r = simulate({ ...m, layers: [L.flatten({ name: 'probe', inputs: [INPUT] })], output: { layer: 'probe', decoding: 'accumulate' } }, raw, B, { record: [INPUT] });
+  return r.values.get(INPUT)!;
+}
+
+describe('LocalZO', () => {
+  it('the estimate is exactly zero outside |u| < δ·max|z|, is sparse, and equals φ(u/δ)/δ in expectation', () => {
+    const delta = 0.3;
+    const layer = L.ifNeuron({ name: 'n', inputs: [INPUT], threshold: 1, reset: 'subtract', v0: 0 });
+    const N = 400;
+    const program = neuronProgram(layer, [N]);
+    const kernel = compileNeuronKernel(program, 'subtract', { name: 'localzo', samples: 2, delta });
+    // One step; u = x − 1 spans [−1.2, 1.2); dy = 1 everywhere, so dx = ĝ(u) (no later steps).
+    const B = 500;
+    const x = Float32Array.from({ length: B * N }, (_, i) => 1 + ((i % N) / N) * 2.4 - 1.2);
+    const saved = kernel.forward(x, false, 1, B);
+    const r = kernel.backward(x, false, 1, B, saved, new Float32Array(B * N).fill(1), 7);
+    const mean = new Float64Array(N);
+    for (let i = 0; i < B * N; i++) mean[i % N] += r.dx[i] / B;
+    const nonzero = r.dx.reduce((a, v) => a + (v !== 0 ? 1 : 0), 0);
+    expect(r.active).toBe(nonzero);
+    for (let k = 0; k < N; k++) {
+      const u = Math.fround(x[k]) - 1;
+      const expected = Math.exp(-((u / delta) ** 2) / 2) / (delta * Math.sqrt(2 * Math.PI));
+      if (Math.abs(u) >= delta * 3.8) expect(mean[k]).toBe(0);
+      else expect(Math.abs(mean[k] - expected)).toBeLessThan(0.2 * expected + 0.12); // 1 000 draws per u
+    }
+    // Active: some of the 2 draws has |z| > |u|/δ, probability 1 − erf(|u|/(δ√2))² per neuron.
+    let expectedActive = 0;
+    for (let k = 0; k < N; k++) expectedActive += 1 - erf(Math.abs(Math.fround(x[k]) - 1) / delta / Math.SQRT2) ** 2;
+    expect(Math.abs(nonzero / (B * N) - expectedActive / N)).toBeLessThan(0.01);
+  });
+});
+
+describe('the simulator reproduces the trainer', () => {
+  it('a trained LIF network: the simulator’s spikes and outputs are the tfjs forward pass’s', async () => {
+    const tf = await loadTf();
+    const m = neuronNet('lif', 5, 'subtract', 'direct');
+    const network = await TfNetwork.create(m, sur('fast-sigmoid:25'));
+    const B = 16;
+    const raw = randomTensor(rng(31), [B, 2, 4, 4], 0.5, 0.5).data;
+    const x = tf.tensor(raw, [B, 2, 4, 4]);
+    const y = tf.oneHot(tf.tensor1d(Array.from({ length: B }, (_, i) => i % 4), 'int32'), 4);
+    const opt = tf.train.adam(0.05);
+    for (let step = 0; step < 20; step++) {
+      tf.tidy(() => {
+        opt.minimize(() => tf.losses.softmaxCrossEntropy(y, network.run(x, { kind: 'sample', seed: step }).output) as TF.Scalar, false, network.variables);
+      });
+    }
+    const trained = network.toModel();
+    const ours = tf.tidy(() => network.run(x, { kind: 'deterministic' }).output.dataSync() as Float32Array);
+    const sim = simulate(trained, raw, B).output;
+    for (let i = 0; i < ours.length; i++) expect(Math.abs(ours[i] - sim[i])).toBeLessThan(1e-5);
+    network.dispose();
+  });
+});
