@@ -91,7 +91,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--val-range <start:end>', 'samples of --val to validate on, e.g. 8000:10000')
     .option('--noise <dist:mean,std>', 'membrane noise for t1-noise: gaussian:MEAN,STD or uniform:MEAN,STD, in membrane units like θ (default gaussian:θ/2,θ/√12, i.e. 0.5,0.2887 for θ = 1)')
     .option('--timesteps <T>', `bptt: steps per sample (1…${MAX_TRAINING_TIMESTEPS}; default: the architecture's "timesteps", else 8)`, positiveInt)
-    .option('--surrogate <spec>', 'bptt: the spike derivative used backwards: fast-sigmoid[:k] (1/(1+k|u|)², default k=25), arctan[:α] (α/2 / (1+(παu/2)²), α=2), triangle[:w] (max(0, 1−|u|/w), w=1), localzo[:SAMPLES[,δ]] (zeroth-order estimate per neuron from SAMPLES perturbations of size δ; default 1,0.5); u = v − θ', 'fast-sigmoid:25')
+    .option('--surrogate <spec>', 'bptt: the spike derivative used backwards: fast-sigmoid[:k] (1/(1+k|u|)², default k=25), arctan[:α] (α/2 / (1+(παu/2)²), α=2), triangle[:w] (max(0, 1−|u|/w), w=1), localzo[:SAMPLES[,δ]] (zeroth-order estimate per neuron from SAMPLES perturbations of size δ; default 1,0.5); u = v − θ; default fast-sigmoid:25')
     .option('--spike-loss <λ[,w1,…]>', 'bptt: add λ·Σ_l w_l·(mean spikes per neuron and step of spiking layer l) to the loss, trading accuracy for fewer spikes (weights default to 1)')
     .option('--gradient-norms', 'bptt: report each synaptic layer\'s mean weight-gradient norm per epoch (with --json)')
     .option('--epochs <E>', 'passes over the training data', positiveInt, TRAIN_DEFAULTS.epochs)

@@ -12,8 +12,8 @@
  * One fused loop per step replaces a dozen tensor operations, each a pass over memory (the wasm
  * backend's elementwise kernels run at a few hundred million values per second). LocalZO's estimate is
  * drawn in the backward step (it changes no forward value): per neuron and step, m draws of |z| from a
- * 4 096-level table of the half-normal quantile, ĝ = (1/m) Σ |z|/(2δ)·[|u| < δ|z|]; the kernel counts
- * the neurons whose ĝ is non-zero.
+ * 4 096-level table of the half-normal quantile, ĝ = (1/m) Σ |z|/(2δ)·[|u| < δ|z|], hashed from the
+ * seed and the neuron-step's index; the kernel counts the neurons whose ĝ is non-zero.
  *
  * Layout: per-neuron constants are given in the order of the tensors the kernel runs on (channel-last
  * for images); arrays are time-major [T, B, N]. Owns code generation; the caller owns the tensors.
@@ -27,6 +27,8 @@ export interface KernelForward {
   readonly out: Float32Array;
   /** Each state at the start of each step and after the last, [S][(T+1)·B·N]. */
   readonly starts: readonly Float32Array[];
+  /** Spiking models: value − θ at each firing test (rounded to float32), [T·B·N]. */
+  readonly margins?: Float32Array;
 }
 
 export interface KernelBackward {
@@ -41,10 +43,10 @@ export interface KernelBackward {
  * touch of each page): what `forward` and `backward` return is valid until the next call of the same kind.
  */
 export interface NeuronKernel {
-  /** x: [T·B·N] currents, or [B·N] given once for every step (`static`). */
-  forward(x: Float32Array, isStatic: boolean, T: number, B: number): KernelForward;
-  /** dy: dL/d(output) [T·B·N]. `seed` seeds LocalZO's draws. */
-  backward(x: Float32Array, isStatic: boolean, T: number, B: number, saved: KernelForward, dy: Float32Array, seed: number): KernelBackward;
+  /** x: [T·B·N] currents, or [B·N] given once for every step (`static`); `into`: where to write the outputs. */
+  forward(x: Float32Array, isStatic: boolean, T: number, B: number, into?: Float32Array): KernelForward;
+  /** dy: dL/d(output) [T·B·N]. `seed` seeds LocalZO's draws; `into`: where to write dx. */
+  backward(x: Float32Array, isStatic: boolean, T: number, B: number, saved: KernelForward, dy: Float32Array, seed: number, into?: Float32Array): KernelBackward;
 }
 
 const OPS = { add: '+', sub: '-', mul: '*' } as const;
@@ -146,7 +148,7 @@ function surrogateCode(s: Surrogate): string {
     case 'triangle':
       return `Math.max(0, 1 - Math.abs(u - th) / ${s.width})`;
     case 'localzo':
-      return `localZo(Math.abs(u - th))`;
+      return `localZo(off + i, Math.abs(f(u - th)))`;
   }
 }
 
@@ -174,6 +176,7 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
     ...code.lines.map((l) => `  ${l}`),
     ...code.finals.map((v, j) => `  S${j}[next + i] = ${v};`),
     `  out[off + i] = ${output};`,
+    ...(program.spiking ? ['  margins[off + i] = u - th;'] : []), // stored as float32: f(u − th), as the estimate reads it
     '}',
   ].join('\n');
   const adjoints = [...code.names].map((n) => `a_${n} = 0`).join(', ');
@@ -197,7 +200,7 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
     '  if (xStatic) dx[i] += a_x; else dx[off + i] = a_x;',
     '}',
   ].join('\n');
-  const forwardStep = new Function('consts', 'B', 'input', 'xOff', 'starts', 'off', 'out', forwardSource) as (...a: unknown[]) => void;
+  const forwardStep = new Function('consts', 'B', 'input', 'xOff', 'starts', 'off', 'out', 'margins', forwardSource) as (...a: unknown[]) => void;
   const backwardStep = new Function('consts', 'B', 'input', 'xOff', 'xStatic', 'starts', 'off', 'adj', 'dy', 'dx', 'localZo', backwardSource) as (...a: unknown[]) => void;
   const inLanes = (v: Float32Array) => (v.length === 1 || !lanes ? v : Float32Array.from(lanes, (j) => v[j]));
   const constValues = code.consts.map((c) => inLanes(c.values));
@@ -205,7 +208,7 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
   const scratch = new Scratch();
 
   return {
-    forward(x, isStatic, T, B) {
+    forward(x, isStatic, T, B, into) {
       const n = B * N;
       const starts = init.map((v, j) => {
         const all = scratch.f32(`start${j}`, (T + 1) * n);
@@ -213,14 +216,15 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
         else for (let b = 0; b < B; b++) all.set(v, b * N);
         return all;
       });
-      const out = scratch.f32('out', T * n);
-      for (let t = 0; t < T; t++) forwardStep(constValues, B, x, isStatic ? 0 : t * n, starts, t * n, out);
-      return { out, starts };
+      const out = into ?? scratch.f32('out', T * n);
+      const margins = program.spiking ? scratch.f32('margins', T * n) : undefined;
+      for (let t = 0; t < T; t++) forwardStep(constValues, B, x, isStatic ? 0 : t * n, starts, t * n, out, margins);
+      return { out, starts, ...(margins ? { margins } : {}) };
     },
-    backward(x, isStatic, T, B, saved, dy, seed) {
+    backward(x, isStatic, T, B, saved, dy, seed, into) {
       const n = B * N;
       const adj = init.map((_, j) => scratch.f64(`adj${j}`, n).fill(0));
-      const dx = scratch.f32('dx', isStatic ? n : T * n);
+      const dx = into ?? scratch.f32('dx', isStatic ? n : T * n);
       if (isStatic) dx.fill(0);
       const zo = surrogate.name === 'localzo' ? localZoSampler(surrogate.samples, surrogate.delta, seed) : undefined;
       for (let t = T - 1; t >= 0; t--) backwardStep(constValues, B, x, isStatic ? 0 : t * n, isStatic, saved.starts, t * n, adj, dy, dx, zo?.estimate);
@@ -230,7 +234,7 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
 }
 
 /** Buffers kept for the next call, by name; a new one when the size changes. */
-class Scratch {
+export class Scratch {
   private readonly buffers = new Map<string, Float32Array | Float64Array>();
   f32(name: string, length: number): Float32Array {
     const b = this.buffers.get(name);
@@ -276,23 +280,23 @@ function erf(x: number): number {
   return x >= 0 ? y : -y;
 }
 
-/** LocalZO's estimate ĝ(|u|) with a seeded xorshift32 generator, counting non-zero estimates. */
-function localZoSampler(samples: number, delta: number, seed: number): { estimate: (au: number) => number; active: () => number } {
+/**
+ * LocalZO's estimate ĝ(|u|) for the neuron-step at flat index `at`: its draws come from a hash of
+ * (seed, at, sample) — counter-based, so an estimate does not depend on the order estimates are made
+ * (the fused kernel goes backwards in time, the sparse backward forwards). Counts non-zero estimates.
+ */
+export function localZoSampler(samples: number, delta: number, seed: number): { estimate: (at: number, au: number) => number; active: () => number } {
   const table = halfNormal();
-  let state = (seed ^ 0x9e3779b9) >>> 0 || 1;
   let active = 0;
   const scale = 1 / (2 * delta * samples);
   const limit = delta * table[QUANTILE_LEVELS - 1];
+  const key = Math.imul(seed | 0, 0x9e3779b1);
   return {
-    estimate(au: number): number {
+    estimate(at: number, au: number): number {
+      if (au >= limit) return 0; // no draw reaches it
       let g = 0;
       for (let m = 0; m < samples; m++) {
-        state ^= state << 13;
-        state ^= state >>> 17;
-        state ^= state << 5;
-        state >>>= 0;
-        if (au >= limit) continue; // no draw can reach it (the stream still advances, so draws do not depend on u)
-        const z = table[state >>> 20];
+        const z = table[mix32(key ^ Math.imul(at * samples + m, 0x85ebca6b)) >>> 20];
         if (au < delta * z) g += z;
       }
       if (g !== 0) active++;
@@ -300,4 +304,14 @@ function localZoSampler(samples: number, delta: number, seed: number): { estimat
     },
     active: () => active,
   };
+}
+
+/** murmur3's 32-bit finaliser: a well-mixed hash of x. */
+function mix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
 }

@@ -12,8 +12,9 @@
  * Time: the network runs layer by layer over all steps at once (a layer's value is [T·B, …],
  * time-major), so a synaptic layer is one large matmul or conv for all steps, and a value that does not
  * change over time (a direct-encoded input and the layers it feeds) is computed once, [B, …]. Each
- * neuron layer runs its model's program step by step (training/tf-neurons.ts). Delays shift along time;
- * cycles are not trainable. With T=1 this is the single-step network of noise training.
+ * neuron layer runs its model's program step by step: as one generated loop with a custom gradient
+ * (training/tf-ops.ts, neuron-kernel.ts) or as tensor ops (training/tf-neurons.ts). Delays shift along
+ * time; cycles are not trainable. With T=1 this is the single-step network of noise training.
  *
  * Batch normalisation (`trainBatchNorm`): each batchnorm layer's scale and shift are γ and β, and in the
  * `sample` and `smooth` modes it normalises by the statistics of its input over batch, time and space
@@ -25,9 +26,13 @@ import * as L from '../compiler/ir/layers.js';
 import { INPUT, type SnnModel, averagesOverTime } from '../compiler/ir/model.js';
 import { sizeOf, tensor } from '../compiler/ir/tensor.js';
 import { type NeuronProgram, neuronProgram } from '../compiler/ir/neuron-program.js';
+import { uniformValue } from '../compiler/ir/params.js';
 import type { ShapeMap } from '../compiler/ir/shapes.js';
 import { verifyModel } from '../compiler/ir/verify.js';
-import { type NeuronKernel, compileNeuronKernel } from './neuron-kernel.js';
+import { type NeuronKernel, Scratch, compileNeuronKernel } from './neuron-kernel.js';
+import type { Membrane } from './sparse-backward.js';
+import type { Surrogate } from './surrogates.js';
+import { convOp, fusedNeuronOp, sparseSynapseNeuronOp } from './tf-ops.js';
 import { type ForwardMode, type LayerRun, type SpikeRule, runNeuronLayer } from './tf-neurons.js';
 
 export type { ForwardMode, SpikeRule } from './tf-neurons.js';
@@ -58,6 +63,8 @@ export interface TfNetworkOptions {
    * one generated loop (training/neuron-kernel.ts); 'tf' as tensor operations (the reference).
    */
   readonly engine?: 'fused' | 'tf';
+  /** LocalZO: train the synaptic layers feeding IF/LIF neurons by the sparse backward (default true). */
+  readonly sparseBackward?: boolean;
 }
 
 /** A layer's value: time-major [T·B, …], or [B, …] when it is the same at every step. */
@@ -83,6 +90,28 @@ interface NormVariables {
 const BN_EPSILON = 1e-5;
 const BN_MOMENTUM = 0.1;
 
+/** v_t = β·v_{t−1} + r·I_t (+ const) with the subtract reset: IF (β = 1) or LIF with one β and r for all neurons. */
+function linearMembrane(layer: L.NeuronLayer): Membrane | undefined {
+  if (layer.reset !== 'subtract' || layer.recurrent || (layer.model !== 'if' && layer.model !== 'lif')) return undefined;
+  const beta = layer.model === 'if' ? 1 : uniformValue(layer.params.beta);
+  const r = uniformValue(layer.params.r);
+  return beta === undefined || r === undefined ? undefined : { beta, r };
+}
+
+/** LocalZO's sparse backward applies to a dense or ungrouped conv layer read only by IF/LIF neurons of linear membrane. */
+function sparseBackwardPairs(model: SnnModel): Map<string, L.NeuronLayer> {
+  const pairs = new Map<string, L.NeuronLayer>();
+  for (const layer of model.layers) {
+    if (!L.isNeuron(layer) || !linearMembrane(layer) || model.output.layer === layer.name && model.output.decoding === 'mean_membrane') continue;
+    const syn = model.layers.find((l) => l.name === layer.inputs[0]);
+    if (!syn || (syn.op !== 'dense' && !(syn.op === 'conv2d' && syn.groups === 1 && !syn.dilation?.some((d) => d !== 1)))) continue;
+    if (model.layers.some((l) => l !== layer && l.inputs.includes(syn.name)) || model.output.layer === syn.name) continue;
+    pairs.set(syn.name, layer);
+  }
+  return pairs;
+}
+
+
 /** For a [C, H, W] layer: the IR (channel-first) index of each channel-last lane; else undefined. */
 function channelLastLanes(shape: readonly number[]): Int32Array | undefined {
   if (shape.length !== 3) return undefined;
@@ -103,6 +132,9 @@ export class TfNetwork {
   /** Each neuron layer's bound step, bound once (forward runs for every batch). */
   private readonly programs: ReadonlyMap<string, NeuronProgram>;
   private readonly kernels = new Map<string, NeuronKernel>();
+  /** LocalZO: synaptic layers whose weights train by the sparse backward, and the neuron layer each feeds. */
+  private readonly sparsePairs: ReadonlyMap<string, L.NeuronLayer>;
+  private readonly sparseScratch = new Map<string, Scratch>();
   private readonly backwardActivity = new Map<string, { active: number; total: number }>();
 
   private constructor(
@@ -129,6 +161,7 @@ export class TfNetwork {
     this.inputShape = shapes.get(INPUT)!;
     this.shapes = shapes;
     this.programs = new Map(model.layers.filter(L.isNeuron).map((l) => [l.name, neuronProgram(l, shapes.get(l.name)!)]));
+    this.sparsePairs = options.rule?.kind === 'surrogate' && options.rule.surrogate.name === 'localzo' && (options.engine ?? 'fused') === 'fused' && options.sparseBackward !== false ? sparseBackwardPairs(model) : new Map();
   }
 
   private checkTrainable(shapes: ShapeMap): void {
@@ -200,8 +233,14 @@ export class TfNetwork {
     values.set(INPUT, { t: this.inputShape.length === 3 ? tf.transpose(flat, [0, 2, 3, 1]) : flat, static: direct });
     let membrane: TF.Tensor | undefined;
     this.model.layers.forEach((layer, index) => {
+      if (values.has(layer.name)) return; // run with its synaptic layer (sparse LocalZO)
       const inputs = layer.inputs.map((n) => values.get(n)!);
-      if (L.isNeuron(layer)) {
+      const sparse = mode.kind === 'sample' ? this.sparsePairs.get(layer.name) : undefined;
+      if (sparse) {
+        const run = this.sparseSynapseNeuron(layer as L.Dense | L.Conv2d, sparse, inputs[0], mode as Extract<ForwardMode, { kind: 'sample' }>);
+        values.set(sparse.name, { t: run.out, static: false });
+        rates.set(sparse.name, run.rate!);
+      } else if (L.isNeuron(layer)) {
         const run = this.neuronLayer(layer, inputs[0], mode, index);
         values.set(layer.name, { t: run.out, static: false });
         if (run.rate) rates.set(layer.name, run.rate);
@@ -246,32 +285,37 @@ export class TfNetwork {
     return runNeuronLayer(tf, { program: this.programs.get(layer.name)!, steps, lanes, recurrent: this.recurrent.get(layer.name) as TF.Tensor2D | undefined, rule, mode, index, reset: layer.reset, recordMembrane });
   }
 
+  private recordActivity(layer: string, active: number, total: number): void {
+    const seen = this.backwardActivity.get(layer) ?? { active: 0, total: 0 };
+    this.backwardActivity.set(layer, { active: seen.active + active, total: seen.total + total });
+  }
+
   /** A surrogate-trained layer as one custom op: the fused kernel forward, its BPTT backward. */
   private fusedNeuronLayer(layer: L.NeuronLayer, input: Value, mode: ForwardMode, index: number): LayerRun {
-    const tf = this.tf;
-    const T = this.model.timesteps;
-    const kernel = this.kernel(layer);
-    const xShape = input.t.shape;
-    const B = xShape[0] / (input.static ? 1 : T);
     const seed = mode.kind === 'sample' ? mode.seed * 1000 + index : 0;
-    const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
-      const [xIn] = args as [TF.Tensor];
-      const x = xIn.dataSync() as Float32Array;
-      const saved = kernel.forward(x, input.static, T, B);
-      return {
-        value: tf.tensor(saved.out, [T * B, ...xShape.slice(1)]),
-        gradFunc: (dy: TF.Tensor) => {
-          const r = kernel.backward(x, input.static, T, B, saved, dy.dataSync() as Float32Array, seed);
-          if (r.active !== undefined) {
-            const seen = this.backwardActivity.get(layer.name) ?? { active: 0, total: 0 };
-            this.backwardActivity.set(layer.name, { active: seen.active + r.active, total: seen.total + saved.out.length });
-          }
-          return tf.tensor(r.dx, xShape);
-        },
-      };
+    const out = fusedNeuronOp(this.tf, this.kernel(layer), input.t, input.static, this.model.timesteps, seed, (active, total) => this.recordActivity(layer.name, active, total));
+    return { out, ...(this.programs.get(layer.name)!.spiking ? { rate: this.tf.mean(out) as TF.Scalar } : {}) };
+  }
+
+  /** A synaptic layer and the IF/LIF layer it feeds as one op with LocalZO's sparse backward. */
+  private sparseSynapseNeuron(syn: L.Dense | L.Conv2d, neuron: L.NeuronLayer, input: Value, mode: Extract<ForwardMode, { kind: 'sample' }>): LayerRun {
+    const p = this.params.get(syn.name)!;
+    const scratch = this.sparseScratch.get(syn.name) ?? this.sparseScratch.set(syn.name, new Scratch()).get(syn.name)!;
+    const out = sparseSynapseNeuronOp(this.tf, {
+      synapse: syn,
+      x: syn.op === 'conv2d' ? this.pad(input.t, syn.padding, 0) : input.t,
+      isStatic: input.static,
+      weight: p.weight,
+      bias: p.bias!,
+      kernel: this.kernel(neuron),
+      membrane: linearMembrane(neuron)!,
+      surrogate: (this.options.rule as Extract<SpikeRule, { kind: 'surrogate' }>).surrogate as Extract<Surrogate, { name: 'localzo' }>,
+      T: this.model.timesteps,
+      seed: mode.seed * 1000 + this.model.layers.indexOf(neuron), // as the neuron's own kernel would draw
+      scratch,
+      onActive: (active, total) => this.recordActivity(neuron.name, active, total),
     });
-    const out = op(input.t);
-    return { out, ...(this.programs.get(layer.name)!.spiking ? { rate: tf.mean(out) as TF.Scalar } : {}) };
+    return { out, rate: this.tf.mean(out) as TF.Scalar };
   }
 
   private kernel(layer: L.NeuronLayer): NeuronKernel {
@@ -305,7 +349,7 @@ export class TfNetwork {
       }
       case 'conv2d': {
         const p = this.params.get(layer.name)!;
-        return same(tf.add(this.conv(this.pad(v.t, layer.padding, 0) as TF.Tensor4D, p.weight as TF.Tensor4D, layer.stride, layer.inputs[0] === INPUT), p.bias!));
+        return same(tf.add(convOp(tf, this.pad(v.t, layer.padding, 0) as TF.Tensor4D, p.weight as TF.Tensor4D, layer.stride, layer.inputs[0] === INPUT), p.bias!));
       }
       case 'avgpool2d':
         return same(tf.avgPool(this.pad(v.t, layer.padding, 0) as TF.Tensor4D, [...layer.kernel] as [number, number], [...layer.stride] as [number, number], 'valid'));
@@ -384,57 +428,6 @@ export class TfNetwork {
       m.variance.dispose();
     }
     this.pendingMoments = new Map();
-  }
-
-  /**
-   * 2-D convolution (NHWC, no padding) with its gradients written as convolutions (the wasm backend has
-   * no Conv2DBackpropFilter kernel, and its Conv2DBackpropInput is several times slower than Conv2D):
-   *   dW[u, v, c, o] = Σ_{b,i,j} x[b, i·s+u, j·s+v, c]·dy[b, i, j, o]: a conv of x (channels as batch)
-   *     with dy (batch as channels), dilated by the stride;
-   *   dx (stride 1) = dy padded by k − 1 convolved with W rotated by 180° (in and out swapped).
-   * `constantInput`: x needs no gradient (it is the network input), so none is computed.
-   */
-  private conv(x: TF.Tensor4D, w: TF.Tensor4D, stride: L.Pair, constantInput: boolean): TF.Tensor4D {
-    const tf = this.tf;
-    const strides = [...stride] as [number, number];
-    const filterGradient = (xs: TF.Tensor4D, dy: TF.Tensor4D, kh: number, kw: number) => {
-      const xt = tf.transpose(xs, [3, 1, 2, 0]) as TF.Tensor4D; // [C, H, W, B]
-      const dyt = tf.transpose(dy, [1, 2, 0, 3]) as TF.Tensor4D; // [H', W', B, O]
-      const full = tf.conv2d(xt, dyt, 1, 'valid', 'NHWC', strides); // [C, ≥kh, ≥kw, O]
-      return tf.transpose(tf.slice(full, [0, 0, 0, 0], [-1, kh, kw, -1]), [1, 2, 0, 3]);
-    };
-    const inputGradient = (xs: TF.Tensor4D, ws: TF.Tensor4D, dy: TF.Tensor4D) => {
-      const [kh, kw] = ws.shape;
-      if (stride[0] !== 1 || stride[1] !== 1) return tf.conv2dTranspose(dy, ws, xs.shape, strides, 'valid');
-      const rotated = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as TF.Tensor4D;
-      return tf.conv2d(tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]) as TF.Tensor4D, rotated, 1, 'valid');
-    };
-    if (constantInput) {
-      const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
-        const [wIn, save] = args as [TF.Tensor4D, TF.GradSaveFunc];
-        save([x, wIn]);
-        return {
-          value: tf.conv2d(x, wIn, strides, 'valid'),
-          gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => {
-            const [xs, ws] = saved as [TF.Tensor4D, TF.Tensor4D];
-            return [filterGradient(xs, dy as TF.Tensor4D, ws.shape[0], ws.shape[1])];
-          },
-        };
-      });
-      return op(w) as TF.Tensor4D;
-    }
-    const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
-      const [xIn, wIn, save] = args as [TF.Tensor4D, TF.Tensor4D, TF.GradSaveFunc];
-      save([xIn, wIn]);
-      return {
-        value: tf.conv2d(xIn, wIn, strides, 'valid'),
-        gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => {
-          const [xs, ws] = saved as [TF.Tensor4D, TF.Tensor4D];
-          return [inputGradient(xs, ws, dy as TF.Tensor4D), filterGradient(xs, dy as TF.Tensor4D, ws.shape[0], ws.shape[1])];
-        },
-      };
-    });
-    return op(x, w) as TF.Tensor4D;
   }
 
   /** A copy of the IR model with the trained weights, biases, recurrent weights and batchnorm statistics. */

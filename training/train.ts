@@ -197,14 +197,14 @@ class EpochSums {
   readonly norms = new Map<string, number>();
   batches = 0;
 
-  add(n: number, loss: number, correct: number, rates: Iterable<[string, number]>, active: Iterable<[string, number]>, norms: Iterable<[string, number]>): void {
+  add(n: number, step: StepFigures): void {
     this.samples += n;
-    this.loss += loss * n;
-    this.correct += correct;
+    this.loss += step.loss * n;
+    this.correct += step.correct;
     this.batches++;
-    for (const [k, v] of rates) this.rates.set(k, (this.rates.get(k) ?? 0) + v * n);
-    for (const [k, v] of active) this.active.set(k, (this.active.get(k) ?? 0) + v * n);
-    for (const [k, v] of norms) this.norms.set(k, (this.norms.get(k) ?? 0) + v);
+    for (const [k, v] of step.rates) this.rates.set(k, (this.rates.get(k) ?? 0) + v * n);
+    for (const [k, v] of step.active) this.active.set(k, (this.active.get(k) ?? 0) + v * n);
+    for (const [k, v] of step.norms) this.norms.set(k, (this.norms.get(k) ?? 0) + v);
   }
 
   figures(net: TfNetwork): RunningFigures {
@@ -236,33 +236,8 @@ export async function train(model: SnnModel, data: Dataset, val: Dataset | undef
       const sums = new EpochSums();
       for (let k = 0; k < batches; k++) {
         const idx = order.subarray(k * options.batch, Math.min((k + 1) * options.batch, train.n));
-        const labels = Int32Array.from(idx, (s) => train.labels[s]);
         const mode: ForwardMode = { kind: 'sample', seed: options.seed * 100003 + step++ };
-        let stats: { tensor: TF.Tensor; rates: string[] } | undefined;
-        const figures = tf.tidy(() => {
-          const x = batchInput(tf, model, train, idx);
-          const y = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
-          const { value, grads } = tf.variableGrads(() => {
-            const r = net.run(x, mode);
-            // What the step reports, kept past variableGrads (which disposes the forward pass).
-            const correct = tf.sum(tf.cast(tf.equal(tf.argMax(r.output, 1), tf.argMax(y, 1)), 'float32'));
-            stats = { tensor: tf.keep(tf.stack([correct, ...r.rates.values()])), rates: [...r.rates.keys()] };
-            const ce = tf.losses.softmaxCrossEntropy(y, r.output) as TF.Scalar;
-            return options.spikeLoss ? tf.add(ce, spikeLossTerm(tf, options.spikeLoss, r.rates)) : ce;
-          }, net.variables);
-          optimizer.applyGradients(grads as TF.NamedTensorMap as Parameters<typeof optimizer.applyGradients>[0]);
-          const norms = options.gradientNorms ? synaptic.map((name) => [name, tf.norm(grads[net.layerVariables(name)[0].name]).dataSync()[0]] as [string, number]) : [];
-          return { loss: value.dataSync()[0], norms, correct: 0, rates: [] as [string, number][], active: [] as [string, number][] };
-        });
-        const { tensor, rates } = stats!;
-        const v = tensor.dataSync();
-        tensor.dispose();
-        const named = (names: string[], from: number) => names.map((name, i) => [name, v[from + i]] as [string, number]);
-        figures.correct = v[0];
-        figures.rates = named(rates, 1);
-        figures.active = [...net.takeBackwardActivity()];
-        net.updateNormStatistics();
-        sums.add(idx.length, figures.loss, figures.correct, figures.rates, figures.active, figures.norms);
+        sums.add(idx.length, trainStep(tf, net, optimizer, { x: () => batchInput(tf, model, train, idx), labels: Int32Array.from(idx, (s) => train.labels[s]), classes }, mode, options, synaptic));
         options.onBatch?.(k + 1, batches, sums.figures(net));
       }
       const seconds = (performance.now() - t0) / 1000;
@@ -276,6 +251,39 @@ export async function train(model: SnnModel, data: Dataset, val: Dataset | undef
     optimizer.dispose();
     net.dispose();
   }
+}
+
+/** What one optimiser step reports. */
+interface StepFigures {
+  readonly loss: number;
+  readonly correct: number;
+  readonly rates: [string, number][];
+  readonly active: [string, number][];
+  readonly norms: [string, number][];
+}
+
+/** One optimiser step on a batch: forward, loss (+ the spike loss), gradients, Adam, batchnorm statistics. */
+function trainStep(tf: typeof TF, net: TfNetwork, optimizer: TF.Optimizer, batch: { x: () => TF.Tensor; labels: Int32Array; classes: number }, mode: ForwardMode, options: TrainOptions, synaptic: readonly string[]): StepFigures {
+  let kept: { stats: TF.Tensor; rates: string[] } | undefined;
+  const { loss, norms } = tf.tidy(() => {
+    const x = batch.x();
+    const y = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), batch.classes);
+    const { value, grads } = tf.variableGrads(() => {
+      const r = net.run(x, mode);
+      // What the step reports, kept past variableGrads (which disposes the forward pass).
+      const correct = tf.sum(tf.cast(tf.equal(tf.argMax(r.output, 1), tf.argMax(y, 1)), 'float32'));
+      kept = { stats: tf.keep(tf.stack([correct, ...r.rates.values()])), rates: [...r.rates.keys()] };
+      const ce = tf.losses.softmaxCrossEntropy(y, r.output) as TF.Scalar;
+      return options.spikeLoss ? tf.add(ce, spikeLossTerm(tf, options.spikeLoss, r.rates)) : ce;
+    }, net.variables);
+    optimizer.applyGradients(grads as TF.NamedTensorMap as Parameters<typeof optimizer.applyGradients>[0]);
+    const norms = options.gradientNorms ? synaptic.map((name) => [name, tf.norm(grads[net.layerVariables(name)[0].name]).dataSync()[0]] as [string, number]) : [];
+    return { loss: value.dataSync()[0], norms };
+  });
+  const v = kept!.stats.dataSync();
+  kept!.stats.dispose();
+  net.updateNormStatistics();
+  return { loss, norms, correct: v[0], rates: kept!.rates.map((name, i) => [name, v[1 + i]]), active: [...net.takeBackwardActivity()] };
 }
 
 /** Per-layer epoch means: LocalZO's active fractions and the gradient norms. */

@@ -106,7 +106,7 @@ describe('snnc train / convert --from t1-noise / eval', () => {
       writeFileSync(arch, '{\n "input": { "shape": [784] },\n "layers": [\n  { "type": "dense", "units": 10 },\n  { "type": "lstm", "units": 4 }\n ]\n}\n');
       const r = snnc(['train', arch, '--data', IMAGES, '--labels', LABELS, '-o', join(dir, 'o.json')]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/bad-arch\.json:5:\d+: \/layers\/1\/type: unknown layer type "lstm" \(expected one of: dense, conv2d, avgpool2d, flatten, if\)/);
+      expect(r.stderr).toMatch(/bad-arch\.json:5:\d+: \/layers\/1\/type: unknown layer type "lstm" \(expected one of: dense, conv2d, avgpool2d, maxpool2d, flatten, batchnorm, add, if, lif, cuba_lif, li\)/);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     });
 

@@ -222,6 +222,53 @@ describe('LocalZO', () => {
   });
 });
 
+/** conv → LIF → avgpool → dense → IF → dense readout, T = 5. */
+function localZoNet(encoding: 'direct' | 'rate'): SnnModel {
+  const r = rng(41);
+  return net('lz', [2, 6, 6], [
+    L.conv2d({ name: 'c', inputs: [INPUT], weight: randomTensor(r, [4, 2, 3, 3], 0.6, 0.1), bias: randomTensor(r, [4], 0.1), stride: [1, 1], padding: [1, 1, 1, 1], groups: 1 }),
+    L.lifNeuron({ name: 'n1', inputs: ['c'], threshold: 1, reset: 'subtract', v0: 0, beta: 0.8 }),
+    L.avgpool2d({ name: 'p', inputs: ['n1'], kernel: [2, 2], stride: [2, 2], padding: [0, 0, 0, 0] }),
+    L.conv2d({ name: 'c2', inputs: ['p'], weight: randomTensor(r, [3, 4, 2, 2], 0.8, 0.2), bias: randomTensor(r, [3], 0.1), stride: [2, 1], padding: [1, 0, 0, 1], groups: 1 }),
+    L.lifNeuron({ name: 'n2', inputs: ['c2'], threshold: 0.7, reset: 'subtract', v0: 0, beta: 0.9 }),
+    L.flatten({ name: 'f', inputs: ['n2'] }),
+    L.dense({ name: 'd', inputs: ['f'], weight: randomTensor(r, [10, 18], 0.6, 0.1), bias: randomTensor(r, [10], 0.2) }),
+    L.ifNeuron({ name: 'n3', inputs: ['d'], threshold: 1, reset: 'subtract', v0: 0 }),
+    L.dense({ name: 'out', inputs: ['n3'], weight: randomTensor(r, [3, 10], 1), bias: randomTensor(r, [3], 0.1) }),
+  ], 'out', { timesteps: 5, input: { shape: [2, 6, 6], encoding: encoding === 'rate' ? { type: 'rate', seed: 3 } : { type: 'direct' }, preprocess: { scale: 1, mean: [0], std: [1] } }, output: { layer: 'out', decoding: 'mean' } });
+}
+
+describe('LocalZO’s sparse backward', () => {
+  for (const encoding of ['direct', 'rate'] as const) {
+    it(`equals the dense backward of the same estimates (conv, strided conv, dense into LIF/IF; ${encoding} input)`, async () => {
+      const tf = await loadTf();
+      const m = localZoNet(encoding);
+      const B = 6;
+      const raw = randomTensor(rng(5), [B, 2, 6, 6], 0.5, 0.5).data;
+      const x = encoding === 'direct' ? tf.tensor(raw, [B, 2, 6, 6]) : tf.tensor(simulateRate(raw, B, m), [5, B, 2, 6, 6]);
+      const results = [];
+      for (const sparseBackward of [false, true]) {
+        const network = await TfNetwork.create(m, { ...sur('localzo:3,0.4'), sparseBackward });
+        const { grads } = await lossAndGradients(tf, network, x, [0, 1, 2, 0, 1, 2], { kind: 'sample', seed: 4 });
+        results.push({ grads, active: network.takeBackwardActivity() });
+        network.dispose();
+      }
+      const [dense, sparse] = results;
+      expect([...sparse.active.keys()].sort()).toEqual(['n1', 'n2', 'n3']);
+      for (const [layer, fraction] of dense.active) {
+        expect(fraction, layer).toBeGreaterThan(0);
+        expect(sparse.active.get(layer), layer).toBe(fraction);
+      }
+      for (const [k, g] of dense.grads.entries()) {
+        const scale = Math.max(...g.map(Math.abs));
+        expect(scale, `variable ${k}`).toBeGreaterThan(0);
+        const worst = Math.max(...g.map((v, i) => Math.abs(v - sparse.grads[k][i])));
+        expect(worst / scale, `variable ${k}`).toBeLessThan(1e-4);
+      }
+    });
+  }
+});
+
 describe('the simulator reproduces the trainer', () => {
   it('a trained LIF network: the simulator’s spikes and outputs are the tfjs forward pass’s', async () => {
     const tf = await loadTf();

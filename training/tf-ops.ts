@@ -1,0 +1,165 @@
+/**
+ * The training network's custom-gradient operations on TensorFlow.js's wasm backend:
+ *  - convOp: a convolution whose gradients are convolutions (the backend lacks or is slow at the
+ *    backprop kernels);
+ *  - fusedNeuronOp: a neuron layer's T steps as the generated kernel (training/neuron-kernel.ts), its
+ *    backward pass the kernel's reverse loop;
+ *  - sparseSynapseNeuronOp: a synaptic layer and the IF/LIF layer it feeds, trained by LocalZO's sparse
+ *    backward (training/sparse-backward.ts).
+ * The kernels read and write the backend's memory in place (no copies) where the backend allows.
+ *
+ * Owns the tensor plumbing of these ops; what they compute is the kernels' business.
+ */
+import type * as TF from '@tensorflow/tfjs';
+import type * as L from '../compiler/ir/layers.js';
+import { INPUT } from '../compiler/ir/model.js';
+import type { NeuronKernel, Scratch } from './neuron-kernel.js';
+import { type ConvGeometry, type Membrane, convSparseGradients, denseSparseGradients, localTerms } from './sparse-backward.js';
+import type { Surrogate } from './surrogates.js';
+
+/**
+ * A float32 tensor's values in the wasm backend's memory, without a copy, or undefined on another
+ * backend. Valid until the next tensor is allocated (the memory may grow and move): take views after
+ * allocating, use them at once.
+ */
+function view(tf: typeof TF, t: TF.Tensor): Float32Array | undefined {
+  const backend = tf.backend() as unknown as { typedArrayFromHeap?: (t: TF.Tensor) => Float32Array };
+  return backend.typedArrayFromHeap?.(t);
+}
+
+/** A tensor's values: its wasm memory (see `view`) or a copy. */
+function read(tf: typeof TF, t: TF.Tensor): Float32Array {
+  return view(tf, t) ?? (t.dataSync() as Float32Array);
+}
+
+/** Counts LocalZO's active neurons of a backward pass: (active, of how many neuron-steps). */
+export type ActivitySink = (active: number, total: number) => void;
+
+/**
+ * A neuron layer over T steps: x is [T·B, …] currents, or [B, …] the same every step (`isStatic`);
+ * returns the outputs [T·B, …].
+ */
+export function fusedNeuronOp(tf: typeof TF, kernel: NeuronKernel, x: TF.Tensor, isStatic: boolean, T: number, seed: number, onActive: ActivitySink): TF.Tensor {
+  const xShape = x.shape;
+  const B = xShape[0] / (isStatic ? 1 : T);
+  const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
+    const [xIn, save] = args as [TF.Tensor, TF.GradSaveFunc];
+    save([xIn]);
+    const value = tf.zeros([T * B, ...xShape.slice(1)]);
+    const saved = kernel.forward(read(tf, xIn), isStatic, T, B, view(tf, value));
+    return {
+      value: view(tf, value) ? value : tf.tensor(saved.out, value.shape),
+      gradFunc: (dy: TF.Tensor, kept: TF.Tensor[]) => {
+        const dx = tf.zeros(xShape);
+        const into = view(tf, dx);
+        const r = kernel.backward(read(tf, kept[0]), isStatic, T, B, saved, read(tf, dy), seed, into);
+        if (r.active !== undefined) onActive(r.active, saved.out.length);
+        return into ? dx : tf.tensor(r.dx, xShape);
+      },
+    };
+  });
+  return op(x);
+}
+
+export interface SparseSynapseNeuron {
+  readonly synapse: L.Dense | L.Conv2d;
+  /** The synaptic layer's input (padded for a conv): [T·B, …] or static [B, …]. */
+  readonly x: TF.Tensor;
+  readonly isStatic: boolean;
+  readonly weight: TF.Tensor;
+  readonly bias: TF.Tensor;
+  readonly kernel: NeuronKernel;
+  readonly membrane: Membrane;
+  readonly surrogate: Extract<Surrogate, { name: 'localzo' }>;
+  readonly T: number;
+  readonly seed: number;
+  readonly scratch: Scratch;
+  readonly onActive: ActivitySink;
+}
+
+/**
+ * A dense or conv layer and the IF/LIF neurons it feeds: the currents by tf, the neurons by the fused
+ * kernel; backwards, the weight, bias and input gradients from the neurons with a non-zero LocalZO
+ * estimate only. Returns the spikes [T·B, …].
+ */
+export function sparseSynapseNeuronOp(tf: typeof TF, a: SparseSynapseNeuron): TF.Tensor {
+  const { synapse: syn, isStatic, T } = a;
+  const B = a.x.shape[0] / (isStatic ? 1 : T);
+  const needDx = syn.inputs[0] !== INPUT; // the network's input needs no gradient
+  const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
+    const [xIn, w, b, save] = args as [TF.Tensor, TF.Tensor, TF.Tensor, TF.GradSaveFunc];
+    const currents = syn.op === 'dense' ? tf.add(tf.matMul(xIn as TF.Tensor2D, w as TF.Tensor2D), b) : tf.add(tf.conv2d(xIn as TF.Tensor4D, w as TF.Tensor4D, [...syn.stride] as [number, number], 'valid'), b);
+    save([xIn, w]);
+    const value = tf.zeros([T * B, ...currents.shape.slice(1)]);
+    const saved = a.kernel.forward(read(tf, currents), isStatic, T, B, view(tf, value));
+    return {
+      value: view(tf, value) ? value : tf.tensor(saved.out, value.shape),
+      gradFunc: (dy: TF.Tensor, kept: TF.Tensor[]) => {
+        const [xs, ws] = kept;
+        const e = localTerms(saved.margins!, read(tf, dy), a.surrogate.samples, a.surrogate.delta, a.seed);
+        a.onActive(e.active, saved.out.length);
+        const g =
+          syn.op === 'dense'
+            ? denseSparseGradients(e, read(tf, xs), isStatic, read(tf, ws), T, B, xs.shape[1]!, currents.shape[1]!, a.membrane, needDx, a.scratch)
+            : convSparseGradients(e, read(tf, xs), isStatic, read(tf, ws), T, B, convGeometry(xs.shape, ws.shape, syn.stride, currents.shape), a.membrane, needDx, a.scratch);
+        return [g.dx ? tf.tensor(g.dx, xs.shape) : tf.zerosLike(xs), tf.tensor(g.dW, ws.shape), tf.tensor(g.db, b.shape)];
+      },
+    };
+  });
+  return op(a.x, a.weight, a.bias);
+}
+
+/** The NHWC geometry of a valid convolution from tensor shapes. */
+function convGeometry(x: readonly number[], w: readonly number[], stride: L.Pair, y: readonly number[]): ConvGeometry {
+  return { H: x[1], W: x[2], C: x[3], kh: w[0], kw: w[1], O: w[3], sh: stride[0], sw: stride[1], Ho: y[1], Wo: y[2] };
+}
+
+/**
+ * 2-D convolution (NHWC, no padding) with its gradients written as convolutions (the wasm backend has
+ * no Conv2DBackpropFilter kernel, and its Conv2DBackpropInput is several times slower than Conv2D):
+ *   dW[u, v, c, o] = Σ_{b,i,j} x[b, i·s+u, j·s+v, c]·dy[b, i, j, o]: a conv of x (channels as batch)
+ *     with dy (batch as channels), dilated by the stride;
+ *   dx (stride 1) = dy padded by k − 1 convolved with W rotated by 180° (in and out swapped).
+ * `constantInput`: x needs no gradient (it is the network input), so none is computed.
+ */
+export function convOp(tf: typeof TF, x: TF.Tensor4D, w: TF.Tensor4D, stride: L.Pair, constantInput: boolean): TF.Tensor4D {
+  const strides = [...stride] as [number, number];
+  const filterGradient = (xs: TF.Tensor4D, dy: TF.Tensor4D, kh: number, kw: number) => {
+    const xt = tf.transpose(xs, [3, 1, 2, 0]) as TF.Tensor4D; // [C, H, W, B]
+    const dyt = tf.transpose(dy, [1, 2, 0, 3]) as TF.Tensor4D; // [H', W', B, O]
+    const full = tf.conv2d(xt, dyt, 1, 'valid', 'NHWC', strides); // [C, ≥kh, ≥kw, O]
+    return tf.transpose(tf.slice(full, [0, 0, 0, 0], [-1, kh, kw, -1]), [1, 2, 0, 3]);
+  };
+  const inputGradient = (xs: TF.Tensor4D, ws: TF.Tensor4D, dy: TF.Tensor4D) => {
+    const [kh, kw] = ws.shape;
+    if (stride[0] !== 1 || stride[1] !== 1) return tf.conv2dTranspose(dy, ws, xs.shape, strides, 'valid');
+    const rotated = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as TF.Tensor4D;
+    return tf.conv2d(tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]) as TF.Tensor4D, rotated, 1, 'valid');
+  };
+  if (constantInput) {
+    const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
+      const [wIn, save] = args as [TF.Tensor4D, TF.GradSaveFunc];
+      save([x, wIn]);
+      return {
+        value: tf.conv2d(x, wIn, strides, 'valid'),
+        gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => {
+          const [xs, ws] = saved as [TF.Tensor4D, TF.Tensor4D];
+          return [filterGradient(xs, dy as TF.Tensor4D, ws.shape[0], ws.shape[1])];
+        },
+      };
+    });
+    return op(w) as TF.Tensor4D;
+  }
+  const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
+    const [xIn, wIn, save] = args as [TF.Tensor4D, TF.Tensor4D, TF.GradSaveFunc];
+    save([xIn, wIn]);
+    return {
+      value: tf.conv2d(xIn, wIn, strides, 'valid'),
+      gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => {
+        const [xs, ws] = saved as [TF.Tensor4D, TF.Tensor4D];
+        return [inputGradient(xs, ws, dy as TF.Tensor4D), filterGradient(xs, dy as TF.Tensor4D, ws.shape[0], ws.shape[1])];
+      },
+    };
+  });
+  return op(x, w) as TF.Tensor4D;
+}
