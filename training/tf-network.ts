@@ -349,7 +349,7 @@ export class TfNetwork {
       }
       case 'conv2d': {
         const p = this.params.get(layer.name)!;
-        return same(tf.add(convOp(tf, this.pad(v.t, layer.padding, 0) as TF.Tensor4D, p.weight as TF.Tensor4D, layer.stride, layer.inputs[0] === INPUT), p.bias!));
+        return same(tf.add(convOp(tf, v.t as TF.Tensor4D, p.weight as TF.Tensor4D, layer.stride, layer.padding, layer.inputs[0] === INPUT), p.bias!));
       }
       case 'avgpool2d':
         return same(tf.avgPool(this.pad(v.t, layer.padding, 0) as TF.Tensor4D, [...layer.kernel] as [number, number], [...layer.stride] as [number, number], 'valid'));

@@ -115,38 +115,42 @@ function convGeometry(x: readonly number[], w: readonly number[], stride: L.Pair
 }
 
 /**
- * 2-D convolution (NHWC, no padding) with its gradients written as convolutions (the wasm backend has
- * no Conv2DBackpropFilter kernel, and its Conv2DBackpropInput is several times slower than Conv2D):
- *   dW[u, v, c, o] = Σ_{b,i,j} x[b, i·s+u, j·s+v, c]·dy[b, i, j, o]: a conv of x (channels as batch)
- *     with dy (batch as channels), dilated by the stride;
- *   dx (stride 1) = dy padded by k − 1 convolved with W rotated by 180° (in and out swapped).
+ * 2-D convolution (NHWC) with zero padding [top, left, bottom, right], its gradients written as
+ * convolutions (the wasm backend has no Conv2DBackpropFilter kernel, and its Conv2DBackpropInput is
+ * several times slower than Conv2D):
+ *   dW[u, v, c, o] = Σ_{b,i,j} xpad[b, i·s+u, j·s+v, c]·dy[b, i, j, o]: a conv of x (channels as batch,
+ *     padded as the forward) with dy (batch as channels), dilated by the stride;
+ *   dx (stride 1, padding ≤ k − 1) = dy padded by k − 1 − p convolved with W rotated by 180° (in and
+ *     out swapped); otherwise x is padded first and dx is the transposed convolution's.
+ * The padding is the convolution's own (no Pad/Slice pair over the whole tensor, each a copy).
  * `constantInput`: x needs no gradient (it is the network input), so none is computed.
  */
-export function convOp(tf: typeof TF, x: TF.Tensor4D, w: TF.Tensor4D, stride: L.Pair, constantInput: boolean): TF.Tensor4D {
+export function convOp(tf: typeof TF, x: TF.Tensor4D, w: TF.Tensor4D, stride: L.Pair, padding: L.Padding4, constantInput: boolean): TF.Tensor4D {
+  const [kh, kw] = w.shape;
+  const [top, left, bottom, right] = padding;
   const strides = [...stride] as [number, number];
-  const filterGradient = (xs: TF.Tensor4D, dy: TF.Tensor4D, kh: number, kw: number) => {
+  const unit = stride[0] === 1 && stride[1] === 1;
+  if (!unit && padding.some((p) => p > 0)) return convOp(tf, tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]) as TF.Tensor4D, w, stride, [0, 0, 0, 0], constantInput);
+  if (top > kh - 1 || bottom > kh - 1 || left > kw - 1 || right > kw - 1) return convOp(tf, tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]) as TF.Tensor4D, w, stride, [0, 0, 0, 0], constantInput);
+  type Pads = [[number, number], [number, number], [number, number], [number, number]];
+  const pad: Pads = [[0, 0], [top, bottom], [left, right], [0, 0]];
+  const forward = (xs: TF.Tensor4D, ws: TF.Tensor4D) => tf.conv2d(xs, ws, strides, pad);
+  const filterGradient = (xs: TF.Tensor4D, dy: TF.Tensor4D) => {
     const xt = tf.transpose(xs, [3, 1, 2, 0]) as TF.Tensor4D; // [C, H, W, B]
     const dyt = tf.transpose(dy, [1, 2, 0, 3]) as TF.Tensor4D; // [H', W', B, O]
-    const full = tf.conv2d(xt, dyt, 1, 'valid', 'NHWC', strides); // [C, ≥kh, ≥kw, O]
+    const full = tf.conv2d(xt, dyt, 1, pad, 'NHWC', strides); // [C, ≥kh, ≥kw, O]
     return tf.transpose(tf.slice(full, [0, 0, 0, 0], [-1, kh, kw, -1]), [1, 2, 0, 3]);
   };
   const inputGradient = (xs: TF.Tensor4D, ws: TF.Tensor4D, dy: TF.Tensor4D) => {
-    const [kh, kw] = ws.shape;
-    if (stride[0] !== 1 || stride[1] !== 1) return tf.conv2dTranspose(dy, ws, xs.shape, strides, 'valid');
+    if (!unit) return tf.conv2dTranspose(dy, ws, xs.shape, strides, 'valid');
     const rotated = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as TF.Tensor4D;
-    return tf.conv2d(tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]) as TF.Tensor4D, rotated, 1, 'valid');
+    return tf.conv2d(dy, rotated, 1, [[0, 0], [kh - 1 - top, kh - 1 - bottom], [kw - 1 - left, kw - 1 - right], [0, 0]]);
   };
   if (constantInput) {
     const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
       const [wIn, save] = args as [TF.Tensor4D, TF.GradSaveFunc];
-      save([x, wIn]);
-      return {
-        value: tf.conv2d(x, wIn, strides, 'valid'),
-        gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => {
-          const [xs, ws] = saved as [TF.Tensor4D, TF.Tensor4D];
-          return [filterGradient(xs, dy as TF.Tensor4D, ws.shape[0], ws.shape[1])];
-        },
-      };
+      save([x]);
+      return { value: forward(x, wIn), gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => [filterGradient(saved[0] as TF.Tensor4D, dy as TF.Tensor4D)] };
     });
     return op(w) as TF.Tensor4D;
   }
@@ -154,10 +158,10 @@ export function convOp(tf: typeof TF, x: TF.Tensor4D, w: TF.Tensor4D, stride: L.
     const [xIn, wIn, save] = args as [TF.Tensor4D, TF.Tensor4D, TF.GradSaveFunc];
     save([xIn, wIn]);
     return {
-      value: tf.conv2d(xIn, wIn, strides, 'valid'),
+      value: forward(xIn, wIn),
       gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => {
         const [xs, ws] = saved as [TF.Tensor4D, TF.Tensor4D];
-        return [inputGradient(xs, ws, dy as TF.Tensor4D), filterGradient(xs, dy as TF.Tensor4D, ws.shape[0], ws.shape[1])];
+        return [inputGradient(xs, ws, dy as TF.Tensor4D), filterGradient(xs, dy as TF.Tensor4D)];
       },
     };
   });

@@ -15,6 +15,7 @@ import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
 import { neuronProgram } from '../../compiler/ir/neuron-program.js';
 import { neuronModel } from '../../compiler/ir/neurons.js';
 import { simulate } from '../../compiler/reference/simulator.js';
+import { buildArchitecture } from '../../training/architecture.js';
 import { compileNeuronKernel } from '../../training/neuron-kernel.js';
 import { type Surrogate, type SurrogateOps, parseSurrogate, surrogateAntiderivative, surrogateGradient } from '../../training/surrogates.js';
 import { type ForwardMode, TfNetwork, loadTf } from '../../training/tf-network.js';
@@ -222,13 +223,15 @@ describe('LocalZO', () => {
   });
 });
 
-/** conv → LIF → avgpool → dense → IF → dense readout, T = 5. */
+/** conv → LIF → conv (asymmetric padding) → LIF → avgpool → strided conv → LIF → dense → IF → dense readout, T = 5. */
 function localZoNet(encoding: 'direct' | 'rate'): SnnModel {
   const r = rng(41);
   return net('lz', [2, 6, 6], [
     L.conv2d({ name: 'c', inputs: [INPUT], weight: randomTensor(r, [4, 2, 3, 3], 0.6, 0.1), bias: randomTensor(r, [4], 0.1), stride: [1, 1], padding: [1, 1, 1, 1], groups: 1 }),
     L.lifNeuron({ name: 'n1', inputs: ['c'], threshold: 1, reset: 'subtract', v0: 0, beta: 0.8 }),
-    L.avgpool2d({ name: 'p', inputs: ['n1'], kernel: [2, 2], stride: [2, 2], padding: [0, 0, 0, 0] }),
+    L.conv2d({ name: 'cb', inputs: ['n1'], weight: randomTensor(r, [4, 4, 3, 3], 0.5, 0.1), bias: randomTensor(r, [4], 0.1), stride: [1, 1], padding: [2, 1, 0, 1], groups: 1 }),
+    L.lifNeuron({ name: 'nb', inputs: ['cb'], threshold: 0.8, reset: 'subtract', v0: 0, beta: 0.9 }),
+    L.avgpool2d({ name: 'p', inputs: ['nb'], kernel: [2, 2], stride: [2, 2], padding: [0, 0, 0, 0] }),
     L.conv2d({ name: 'c2', inputs: ['p'], weight: randomTensor(r, [3, 4, 2, 2], 0.8, 0.2), bias: randomTensor(r, [3], 0.1), stride: [2, 1], padding: [1, 0, 0, 1], groups: 1 }),
     L.lifNeuron({ name: 'n2', inputs: ['c2'], threshold: 0.7, reset: 'subtract', v0: 0, beta: 0.9 }),
     L.flatten({ name: 'f', inputs: ['n2'] }),
@@ -240,7 +243,7 @@ function localZoNet(encoding: 'direct' | 'rate'): SnnModel {
 
 describe('LocalZO’s sparse backward', () => {
   for (const encoding of ['direct', 'rate'] as const) {
-    it(`equals the dense backward of the same estimates (conv, strided conv, dense into LIF/IF; ${encoding} input)`, async () => {
+    it(`equals the dense backward of the same estimates (convs padded and strided, dense, into LIF/IF; ${encoding} input)`, async () => {
       const tf = await loadTf();
       const m = localZoNet(encoding);
       const B = 6;
@@ -254,7 +257,7 @@ describe('LocalZO’s sparse backward', () => {
         network.dispose();
       }
       const [dense, sparse] = results;
-      expect([...sparse.active.keys()].sort()).toEqual(['n1', 'n2', 'n3']);
+      expect([...sparse.active.keys()].sort()).toEqual(['n1', 'n2', 'n3', 'nb']);
       for (const [layer, fraction] of dense.active) {
         expect(fraction, layer).toBeGreaterThan(0);
         expect(sparse.active.get(layer), layer).toBe(fraction);
@@ -270,6 +273,35 @@ describe('LocalZO’s sparse backward', () => {
 });
 
 describe('the simulator reproduces the trainer', () => {
+  const archModel = (layers: unknown[], encoding: 'direct' | 'rate' = 'direct') =>
+    buildArchitecture({ input: { shape: [12], encoding }, timesteps: 6, seed: 3, layers } as never, (p) => `arch.json: ${p}`, { mode: 'bptt' });
+  const cases: Array<[string, SnnModel]> = [
+    ['a recurrent LIF layer into a non-spiking li readout (mean membrane)', archModel([{ type: 'dense', units: 16 }, { type: 'lif', beta: 0.8, recurrent: true }, { type: 'dense', units: 4 }, { type: 'li', beta: 0.7 }])],
+    ['CUBA-LIF with a spike-count readout, rate-coded input', archModel([{ type: 'dense', units: 16 }, { type: 'cuba_lif', alpha: 0.6, beta: 0.9 }, { type: 'dense', units: 4 }, { type: 'if', threshold: 0.5 }], 'rate')],
+    ['a residual add of currents and spikes', archModel([{ type: 'dense', units: 12, name: 'a' }, { type: 'lif', name: 's' }, { type: 'dense', units: 12, name: 'b' }, { type: 'add', inputs: ['b', 's'] }, { type: 'lif' }, { type: 'dense', units: 4 }])],
+  ];
+  for (const [what, m] of cases) {
+    it(`${what}: after training, the simulator’s outputs are the trainer’s`, async () => {
+      const tf = await loadTf();
+      const network = await TfNetwork.create(m, sur('fast-sigmoid:10'));
+      const B = 16;
+      const raw = randomTensor(rng(7), [B, 12], 0.5, 0.5).data;
+      const x = m.input.encoding.type === 'rate' ? tf.tensor(simulateRate(raw, B, m), [6, B, 12]) : tf.tensor(raw, [B, 12]);
+      const y = tf.oneHot(tf.tensor1d(Array.from({ length: B }, (_, i) => i % 4), 'int32'), 4);
+      const opt = tf.train.adam(0.03);
+      for (let step = 0; step < 15; step++) {
+        tf.tidy(() => {
+          opt.minimize(() => tf.losses.softmaxCrossEntropy(y, network.run(x, { kind: 'sample', seed: step }).output) as TF.Scalar, false, network.variables);
+        });
+      }
+      const ours = tf.tidy(() => network.run(x, { kind: 'deterministic' }).output.dataSync() as Float32Array);
+      const sim = simulate(network.toModel(), raw, B).output;
+      expect(sim.some((v) => v !== 0)).toBe(true);
+      for (let i = 0; i < ours.length; i++) expect(Math.abs(ours[i] - sim[i]), `output ${i}`).toBeLessThan(1e-4 * Math.max(1, Math.abs(sim[i])));
+      network.dispose();
+    });
+  }
+
   it('a trained LIF network: the simulator’s spikes and outputs are the tfjs forward pass’s', async () => {
     const tf = await loadTf();
     const m = neuronNet('lif', 5, 'subtract', 'direct');
