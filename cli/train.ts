@@ -97,7 +97,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--epochs <E>', 'passes over the training data', positiveInt, TRAIN_DEFAULTS.epochs)
     .option('--batch <B>', 'samples per gradient step', batchArg, TRAIN_DEFAULTS.batch)
     .option('--lr <rate>', 'Adam learning rate', positiveNumber, TRAIN_DEFAULTS.lr)
-    .option('--seed <n>', 'seed of the shuffling and the noise (the architecture file seeds the weights)', positiveInt, TRAIN_DEFAULTS.seed)
+    .option('--seed <n>', 'seed of the shuffling, the membrane noise and the LocalZO draws (the architecture file seeds the weights)', positiveInt, TRAIN_DEFAULTS.seed)
     .requiredOption('-o, --out <model.json>', 'the trained model (weights, θ; metadata.training records how; t1-noise also the noise in metadata.noise; batchnorm is folded into the weights)')
     .option('--sidecar', 'store the weights in <name>.safetensors beside the model instead of inline (automatic past 64 MiB of weights)')
     .option('--json', 'print one JSON object per epoch and a summary on stdout')
@@ -113,8 +113,9 @@ export function registerTrainCommand(program: Command): void {
       const spikeLoss = o.spikeLoss !== undefined ? parseSpikeLoss(o.spikeLoss) : undefined;
       const data = loadDataset(o.data, o.labels, o.range ? parseRange(o.range) : undefined);
       const val = validationData(o);
-      fitToModel(data, model.input.shape, undefined, `training data ${o.data}`);
-      if (val) fitToModel(val.data, model.input.shape, undefined, `validation data ${val.file}`);
+      const eventSteps = model.input.encoding.type === 'events' ? model.timesteps : undefined;
+      fitToModel(data, model.input.shape, eventSteps, `training data ${o.data}`);
+      if (val) fitToModel(val.data, model.input.shape, eventSteps, `validation data ${val.file}`);
       const say = (line: string) => (o.json ? process.stderr : process.stdout).write(`${line}\n`);
       const how =
         o.mode === 'bptt'

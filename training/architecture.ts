@@ -65,7 +65,7 @@ export const architectureSchema = {
       properties: {
         shape: { type: 'array', items: posInt, minItems: 1, maxItems: 3, description: 'Per-sample shape: [features] or [C, H, W].' },
         scale: { type: 'number', exclusiveMinimum: 0, description: 'Raw data is multiplied by this before the network (e.g. 1/255 for pixels). Default 1.' },
-        encoding: { enum: ['direct', 'rate'], description: 'bptt: the input as a constant current every step (direct, default) or Bernoulli spikes (rate).' },
+        encoding: { enum: ['direct', 'rate', 'events'], description: 'bptt: the input as a constant current every step (direct, default), Bernoulli spikes (rate), or per-step values the data carries (events: samples of shape [T, …shape]).' },
       },
     },
     timesteps: { type: 'integer', minimum: 1, maximum: MAX_TRAINING_TIMESTEPS, description: 'bptt: steps T (default 8; --timesteps overrides).' },
@@ -115,7 +115,7 @@ interface LayerJson {
 
 interface ArchitectureJson {
   name?: string;
-  input: { shape: number[]; scale?: number; encoding?: 'direct' | 'rate' };
+  input: { shape: number[]; scale?: number; encoding?: 'direct' | 'rate' | 'events' };
   timesteps?: number;
   seed?: number;
   layers: LayerJson[];
@@ -184,7 +184,7 @@ function decodingOf(last: L.Layer, mode: TrainingMode, where: string): Decoding 
 export function buildArchitecture(doc: ArchitectureJson, at: (pointer: string) => string, options: ArchitectureOptions = {}): SnnModel {
   const mode = options.mode ?? 't1-noise';
   if (mode !== 'bptt' && options.timesteps !== undefined) throw badInput(`--timesteps applies to --mode bptt; ${mode} trains at T=${mode === 'ann' ? '1 (an ANN has no time)' : '1'}`);
-  if (mode !== 'bptt' && doc.input.encoding === 'rate') throw badInput(`${at('/input/encoding')}: rate-encoded input needs --mode bptt`);
+  if (mode !== 'bptt' && (doc.input.encoding ?? 'direct') !== 'direct') throw badInput(`${at('/input/encoding')}: ${doc.input.encoding} input needs --mode bptt`);
   const rng = streamGenerator(doc.seed ?? 1);
   const next = () => uniformFloat64(rng);
   const layers: L.Layer[] = [];
@@ -221,10 +221,10 @@ export function buildArchitecture(doc: ArchitectureJson, at: (pointer: string) =
 
 /** The model without its readout: input, layers, T. */
 function draft(doc: ArchitectureJson, layers: L.Layer[], mode: TrainingMode, options: ArchitectureOptions): Omit<SnnModel, 'output'> {
-  const rate = doc.input.encoding === 'rate';
+  const encoding = doc.input.encoding === 'rate' ? { type: 'rate' as const, seed: doc.seed ?? 1 } : { type: doc.input.encoding ?? 'direct' };
   return {
     name: doc.name ?? 'trained',
-    input: { shape: doc.input.shape, encoding: rate ? { type: 'rate', seed: doc.seed ?? 1 } : { type: 'direct' }, preprocess: { scale: doc.input.scale ?? 1, mean: [0], std: [1] } },
+    input: { shape: doc.input.shape, encoding: encoding as SnnModel['input']['encoding'], preprocess: { scale: doc.input.scale ?? 1, mean: [0], std: [1] } },
     layers,
     timesteps: mode === 'bptt' ? (options.timesteps ?? doc.timesteps ?? 8) : 1,
     dt: 1e-3,

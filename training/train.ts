@@ -19,7 +19,7 @@ import { verifyModel } from '../compiler/ir/verify.js';
 import type { Dataset } from '../compiler/io/datasets.js';
 import { foldBatchNorm } from '../compiler/passes/fold-batchnorm.js';
 import { runPasses } from '../compiler/passes/pipeline.js';
-import { preprocess, rateEncode } from '../compiler/reference/encoders.js';
+import { preprocess, rateEncode, timeMajor } from '../compiler/reference/encoders.js';
 import { accuracy, predictions } from '../compiler/reference/predictions.js';
 import { streamGenerator } from '../compiler/reference/seeded-rng.js';
 import type { TrainingMode } from './architecture.js';
@@ -82,27 +82,32 @@ interface Prepared {
 }
 
 function prepare(model: SnnModel, data: Dataset, what: string, classes: number): Prepared {
-  const per = sizeOf(model.input.shape);
-  if (model.input.encoding.type === 'events') throw badInput(`${what}: training on event data (encoding "events") is not supported yet; use direct or rate encoding`);
-  if (sizeOf(data.sampleShape) !== per) throw badInput(`${what}: each sample has shape ${shapeToString(data.sampleShape)} (${sizeOf(data.sampleShape)} values) but the architecture takes ${shapeToString(model.input.shape)}`);
+  const events = model.input.encoding.type === 'events';
+  const per = sizeOf(model.input.shape) * (events ? model.timesteps : 1);
+  const want = events ? `[${model.timesteps}, ${model.input.shape.join(', ')}] (T × input shape, for event input)` : shapeToString(model.input.shape);
+  if (sizeOf(data.sampleShape) !== per) throw badInput(`${what}: each sample has shape ${shapeToString(data.sampleShape)} (${sizeOf(data.sampleShape)} values) but the architecture takes ${want}`);
   if (!data.labels) throw badInput(`${what}: training needs labels`);
   const bad = data.labels.findIndex((l) => !(l >= 0 && l < classes));
   if (bad >= 0) throw badInput(`${what}: label ${data.labels[bad]} of sample ${data.offset + bad} is not a class index in 0…${classes - 1} (the readout has ${classes} outputs)`);
-  return { x: preprocess(model.input.preprocess, data.x, per, model.input.shape[0]), labels: data.labels, n: data.n, offset: data.offset };
+  // Preprocessing is per step: blocks of one step's values, channels first.
+  return { x: preprocess(model.input.preprocess, data.x, sizeOf(model.input.shape), model.input.shape[0]), labels: data.labels, n: data.n, offset: data.offset };
 }
 
 /**
  * The network input for samples `idx` of `d`: [B, …shape] for direct encoding, or [T, B, …shape] of
- * Bernoulli spikes for rate encoding (each sample seeded by its global index, as the simulator does).
+ * Bernoulli spikes for rate encoding (each sample seeded by its global index, as the simulator does)
+ * or of the samples' own steps for event data.
  */
 function batchInput(tf: typeof TF, model: SnnModel, d: Prepared, idx: ArrayLike<number>): TF.Tensor {
-  const per = sizeOf(model.input.shape);
-  const B = idx.length;
-  const xb = new Float32Array(B * per);
-  for (let r = 0; r < B; r++) xb.set(d.x.subarray(idx[r] * per, (idx[r] + 1) * per), r * per);
   const enc = model.input.encoding;
-  if (enc.type !== 'rate') return tf.tensor(xb, [B, ...model.input.shape]);
   const T = model.timesteps;
+  const per = sizeOf(model.input.shape);
+  const sample = per * (enc.type === 'events' ? T : 1);
+  const B = idx.length;
+  const xb = new Float32Array(B * sample);
+  for (let r = 0; r < B; r++) xb.set(d.x.subarray(idx[r] * sample, (idx[r] + 1) * sample), r * sample);
+  if (enc.type === 'events') return tf.tensor(timeMajor(xb, B, T, per), [T, B, ...model.input.shape]);
+  if (enc.type !== 'rate') return tf.tensor(xb, [B, ...model.input.shape]);
   const spikes = new Float32Array(T * B * per);
   for (let r = 0; r < B; r++) {
     const one = rateEncode(xb.subarray(r * per, (r + 1) * per), 1, per, T, enc.seed, d.offset + idx[r]);

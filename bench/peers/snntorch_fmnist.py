@@ -12,7 +12,7 @@ Get the sources from a bare git dir (the session `fetch` tool's
 github:jeshraghian/snntorch). Archive only the package folder, because the
 snapshot lacks some docs blobs:
 
-    G=/path/to/jeshraghian+snntorch/repo; D=/tmp/snntorch-src
+    G=<bare git dir of jeshraghian/snntorch>; D=scratch/peers/snntorch-src
     mkdir -p $D && git --git-dir=$G archive HEAD snntorch | tar -x -C $D
     git --git-dir=$G describe --tags HEAD > $D/.commit   # optional, for "version"
     /usr/bin/python3 bench/peers/snntorch_fmnist.py --snntorch $D --arch mlp --threads 1
