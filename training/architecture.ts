@@ -31,6 +31,8 @@ const NEURON_TYPES = ['if', 'lif', 'cuba_lif', 'li'] as const;
 export const ARCH_LAYER_TYPES = ['dense', 'conv2d', 'avgpool2d', 'maxpool2d', 'flatten', 'batchnorm', 'add', ...NEURON_TYPES] as const;
 export type TrainingMode = 't1-noise' | 'ann' | 'bptt';
 export const TRAINING_MODES: readonly TrainingMode[] = ['t1-noise', 'ann', 'bptt'];
+/** The metadata entry through which an architecture names the neuron parameters to train ({layer: [param, …]}). */
+export const LEARN_KEY = 'learn';
 /** Most steps a network is unrolled for in training. */
 export const MAX_TRAINING_TIMESTEPS = 1000;
 
@@ -48,6 +50,7 @@ const neuronProps = {
   threshold: { type: 'number', exclusiveMinimum: 0, description: 'θ (default 1).' },
   reset: { enum: ['subtract', 'zero'], description: 'After a spike: v ← v − θ (default) or v ← 0.' },
   recurrent: { type: 'boolean', description: 'bptt: add learned recurrent weights W·s(t−1) (vector layers).' },
+  learn: { type: 'array', items: { enum: ['threshold', 'beta', 'alpha'] }, uniqueItems: true, description: 'bptt: neuron parameters trained per neuron (θ, β, α).' },
 };
 
 export const architectureSchema = {
@@ -88,7 +91,7 @@ export const architectureSchema = {
           layer('if', neuronProps),
           layer('lif', { ...neuronProps, beta: decay('Membrane') }),
           layer('cuba_lif', { ...neuronProps, beta: decay('Membrane'), alpha: decay('Synaptic-current') }),
-          layer('li', { beta: decay('Membrane') }),
+          layer('li', { beta: decay('Membrane'), learn: neuronProps.learn }),
         ],
       },
     },
@@ -111,6 +114,7 @@ interface LayerJson {
   recurrent?: boolean;
   beta?: number;
   alpha?: number;
+  learn?: string[];
 }
 
 interface ArchitectureJson {
@@ -151,6 +155,11 @@ function checkPlacement(j: LayerJson, mode: TrainingMode, at: string, reads: rea
   if (mode === 't1-noise' && (j.type === 'batchnorm' || j.type === 'add' || j.type === 'maxpool2d')) throw badInput(`${at}: --mode t1-noise takes dense, conv2d, avgpool2d, flatten and if layers; ${j.type} needs --mode bptt or ann`);
   if (mode === 'ann' && j.type === 'li') throw badInput(`${at}: an li readout has no ANN counterpart; end with a dense layer for --mode ann`);
   if (mode !== 'bptt' && j.recurrent) throw badInput(`${at}: recurrent weights act from step 2 on; they need --mode bptt`);
+  if (mode !== 'bptt' && j.learn?.length) throw badInput(`${at}: learned neuron parameters need --mode bptt`);
+  if (j.learn?.includes('alpha') && j.type !== 'cuba_lif') throw badInput(`${at}: ${j.type} neurons have no synaptic decay α to learn`);
+  if (j.learn?.includes('beta') && j.type === 'if') throw badInput(`${at}: if neurons have no decay β to learn (use lif)`);
+  if (j.learn?.includes('threshold') && j.type === 'li') throw badInput(`${at}: li neurons do not spike, so they have no threshold to learn`);
+  if (j.learn?.length && j.recurrent) throw badInput(`${at}: a recurrent layer cannot learn its neuron parameters here`);
   if (j.type === 'add' && (j.inputs?.length ?? 0) < 2) throw badInput(`${at}: add sums two or more layers; name them in "inputs", e.g. ["conv3", "lif1"]`);
   if (j.type !== 'add' && (j.inputs?.length ?? 1) !== 1) throw badInput(`${at}: ${j.type} reads one layer, "inputs" names ${j.inputs!.length}`);
   if (j.type === 'batchnorm' && !reads.every((l) => l.op === 'dense' || l.op === 'conv2d')) throw badInput(`${at}: batchnorm normalises the input currents of neurons, so it must read a dense or conv2d layer, not ${reads.map((l) => L.layerKind(l)).join(', ') || 'the input'}`);
@@ -172,6 +181,14 @@ function neuronLayer(j: LayerJson, base: { name: string; inputs: string[] }, mod
     default:
       return L.neuron('li', { ...base, params: { beta: j.beta ?? 0.9, v0: 0, v_leak: 0, r: 1 } });
   }
+}
+
+/** The layer with `params` made per-neuron tensors of `shape` (the values they train from). */
+function perNeuron(layer: L.Layer, params: readonly string[], shape: readonly number[]): L.Layer {
+  if (!params.length || !L.isNeuron(layer)) return layer;
+  const out = { ...layer.params };
+  for (const p of params) out[p] = tensor([...shape], new Float32Array(sizeOf(shape)).fill(layer.params[p] as number));
+  return { ...layer, params: out };
 }
 
 /** The readout decoding of the last layer. */
@@ -214,7 +231,9 @@ export function buildArchitecture(doc: ArchitectureJson, at: (pointer: string) =
     if (shapes.get(name)!.some((d) => d < 1)) throw badInput(`${where}: the output would be empty (shape [${shapes.get(name)}])`);
   }
   const last = layers[layers.length - 1];
-  const model: SnnModel = { ...draft(doc, layers, mode, options), output: { layer: last.name, decoding: decodingOf(last, mode, at(`/layers/${layers.length - 1}`)) } };
+  const learn = Object.fromEntries(doc.layers.flatMap((j, k) => (j.learn?.length && mode === 'bptt' ? [[layers[k].name, j.learn]] : [])));
+  const base = draft(doc, layers, mode, options);
+  const model: SnnModel = { ...base, output: { layer: last.name, decoding: decodingOf(last, mode, at(`/layers/${layers.length - 1}`)) }, metadata: Object.keys(learn).length ? { [LEARN_KEY]: learn } : {} };
   verifyModel(model);
   return model;
 }
@@ -262,7 +281,7 @@ function buildLayer(j: LayerJson, base: { name: string; inputs: string[] }, shap
     case 'add':
       return L.add(base);
     default: {
-      const built = neuronLayer(j, base, mode);
+      const built = perNeuron(neuronLayer(j, base, mode), j.learn ?? [], shape);
       if (!j.recurrent) return built;
       if (shape.length !== 1) throw badInput(`${where}: recurrent weights need a vector layer, this one has shape [${shape}]`);
       const n = shape[0];

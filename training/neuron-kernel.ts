@@ -36,6 +36,8 @@ export interface KernelBackward {
   readonly dx: Float32Array;
   /** LocalZO: how many (step, sample, neuron) had a non-zero estimate (other surrogates: undefined). */
   readonly active?: number;
+  /** Gradients of the learned constants, by name, in the program's (IR) neuron order. */
+  readonly params?: ReadonlyMap<string, Float32Array>;
 }
 
 /**
@@ -47,6 +49,8 @@ export interface NeuronKernel {
   forward(x: Float32Array, isStatic: boolean, T: number, B: number, into?: Float32Array): KernelForward;
   /** dy: dL/d(output) [T·B·N]. `seed` seeds LocalZO's draws; `into`: where to write dx. */
   backward(x: Float32Array, isStatic: boolean, T: number, B: number, saved: KernelForward, dy: Float32Array, seed: number, into?: Float32Array): KernelBackward;
+  /** Sets a learned constant's values (IR neuron order) for the next calls. */
+  setConst(name: string, values: Float32Array): void;
 }
 
 const OPS = { add: '+', sub: '-', mul: '*' } as const;
@@ -62,10 +66,13 @@ interface StepCode {
   /** Final version of each state. */
   readonly finals: string[];
   readonly consts: Const[];
+  /** Slots (in `consts`) of the learned parameters, whose adjoints `a_p<slot>` are summed per neuron. */
+  readonly learned: number[];
 }
 
-function stepCode(program: NeuronProgram, reset: ResetMode): StepCode {
+function stepCode(program: NeuronProgram, reset: ResetMode, learn: ReadonlySet<string>): StepCode {
   const consts: Const[] = [];
+  const learned: number[] = [];
   const constExpr = (c: Const) => {
     let j = consts.indexOf(c);
     if (j < 0) j = consts.push(c) - 1;
@@ -77,8 +84,14 @@ function stepCode(program: NeuronProgram, reset: ResetMode): StepCode {
   const names = new Set<string>(['x', ...program.state.map((_, j) => `v${j}_0`)]);
   const expr = (o: Operand): { code: string; adj?: string } => {
     switch (o.kind) {
-      case 'const':
-        return { code: constExpr(o) };
+      case 'const': {
+        const code = constExpr(o);
+        if (!learn.has(o.name)) return { code };
+        const j = consts.indexOf(o);
+        if (!learned.includes(j)) learned.push(j);
+        names.add(`p${j}`);
+        return { code, adj: `p${j}` };
+      }
       case 'input':
         return { code: 'x', adj: 'x' };
       case 'spikes':
@@ -135,7 +148,7 @@ function stepCode(program: NeuronProgram, reset: ResetMode): StepCode {
       reverse.push(rev);
     }
   }
-  return { lines, reverse, names, finals: program.state.map((s) => current(s.name)), consts };
+  return { lines, reverse, names, finals: program.state.map((s) => current(s.name)), consts, learned };
 }
 
 /** The surrogate's g(z) at z = u − th as a JS expression (LocalZO: the estimate, drawn per neuron). */
@@ -155,9 +168,11 @@ function surrogateCode(s: Surrogate): string {
 /**
  * Compiles the forward and backward step loops of `program` for the surrogate `surrogate`. `lanes[k]`:
  * the IR neuron index (the program's per-neuron constants) of the kernel's lane k (absent: the same).
+ * `learn`: names of the program's constants (`<layer>.<param>`) that are trained: the backward pass
+ * also returns their gradients, and `setConst` changes their values between calls.
  */
-export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, surrogate: Surrogate, lanes?: Int32Array): NeuronKernel {
-  const code = stepCode(program, reset);
+export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, surrogate: Surrogate, lanes?: Int32Array, learn: readonly string[] = []): NeuronKernel {
+  const code = stepCode(program, reset, new Set(learn));
   const S = program.state.length;
   const N = program.size;
   const prologue = [
@@ -183,6 +198,7 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
   const backwardSource = [
     ...prologue,
     ...Array.from({ length: S }, (_, j) => `const S${j} = starts[${j}], A${j} = adj[${j}];`),
+    ...code.learned.map((j) => `const PG${j} = paramGrads[${code.learned.indexOf(j)}];`),
     `for (let b = 0, i = 0; b < B; b++) for (let k = 0; k < ${N}; k++, i++) {`,
     '  const x = input[xOff + i];',
     '  let s = 0;',
@@ -197,12 +213,19 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
       .flat()
       .map((l) => `  ${l.replace('SURROGATE', surrogateCode(surrogate))}`),
     ...Array.from({ length: S }, (_, j) => `  A${j}[i] = a_v${j}_0;`),
+    ...code.learned.map((j) => `  PG${j}[${code.consts[j].values.length === 1 ? 0 : 'k'}] += a_p${j};`),
     '  if (xStatic) dx[i] += a_x; else dx[off + i] = a_x;',
     '}',
   ].join('\n');
   const forwardStep = new Function('consts', 'B', 'input', 'xOff', 'starts', 'off', 'out', 'margins', forwardSource) as (...a: unknown[]) => void;
-  const backwardStep = new Function('consts', 'B', 'input', 'xOff', 'xStatic', 'starts', 'off', 'adj', 'dy', 'dx', 'localZo', backwardSource) as (...a: unknown[]) => void;
+  const backwardStep = new Function('consts', 'B', 'input', 'xOff', 'xStatic', 'starts', 'off', 'adj', 'dy', 'dx', 'localZo', 'paramGrads', backwardSource) as (...a: unknown[]) => void;
   const inLanes = (v: Float32Array) => (v.length === 1 || !lanes ? v : Float32Array.from(lanes, (j) => v[j]));
+  const outOfLanes = (g: Float64Array) => {
+    if (g.length === 1 || !lanes) return Float32Array.from(g);
+    const out = new Float32Array(g.length);
+    lanes.forEach((j, k) => (out[j] = g[k]));
+    return out;
+  };
   const constValues = code.consts.map((c) => inLanes(c.values));
   const init = program.state.map((s) => inLanes(s.init));
   const scratch = new Scratch();
@@ -221,14 +244,21 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
       for (let t = 0; t < T; t++) forwardStep(constValues, B, x, isStatic ? 0 : t * n, starts, t * n, out, margins);
       return { out, starts, ...(margins ? { margins } : {}) };
     },
+    setConst(name, values) {
+      const j = code.consts.findIndex((c) => c.name === name);
+      if (j < 0) throw new Error(`kernel: no constant "${name}"`);
+      constValues[j] = inLanes(values);
+    },
     backward(x, isStatic, T, B, saved, dy, seed, into) {
       const n = B * N;
       const adj = init.map((_, j) => scratch.f64(`adj${j}`, n).fill(0));
       const dx = into ?? scratch.f32('dx', isStatic ? n : T * n);
       if (isStatic) dx.fill(0);
       const zo = surrogate.name === 'localzo' ? localZoSampler(surrogate.samples, surrogate.delta, seed) : undefined;
-      for (let t = T - 1; t >= 0; t--) backwardStep(constValues, B, x, isStatic ? 0 : t * n, isStatic, saved.starts, t * n, adj, dy, dx, zo?.estimate);
-      return { dx, ...(zo ? { active: zo.active() } : {}) };
+      const paramGrads = code.learned.map((j) => new Float64Array(constValues[j].length));
+      for (let t = T - 1; t >= 0; t--) backwardStep(constValues, B, x, isStatic ? 0 : t * n, isStatic, saved.starts, t * n, adj, dy, dx, zo?.estimate, paramGrads);
+      const params = new Map(code.learned.map((j, g) => [code.consts[j].name, outOfLanes(paramGrads[g])]));
+      return { dx, ...(zo ? { active: zo.active() } : {}), ...(params.size ? { params } : {}) };
     },
   };
 }

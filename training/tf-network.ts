@@ -25,14 +25,15 @@ import { badInput } from '../compiler/errors.js';
 import * as L from '../compiler/ir/layers.js';
 import { INPUT, type SnnModel, averagesOverTime } from '../compiler/ir/model.js';
 import { sizeOf, tensor } from '../compiler/ir/tensor.js';
-import { type NeuronProgram, neuronProgram } from '../compiler/ir/neuron-program.js';
+import { type Const, type NeuronProgram, modelOf, neuronProgram } from '../compiler/ir/neuron-program.js';
+import type { ParamSpec } from '../compiler/ir/neurons.js';
 import { uniformValue } from '../compiler/ir/params.js';
 import type { ShapeMap } from '../compiler/ir/shapes.js';
 import { verifyModel } from '../compiler/ir/verify.js';
 import { type NeuronKernel, Scratch, compileNeuronKernel } from './neuron-kernel.js';
 import type { Membrane } from './sparse-backward.js';
 import type { Surrogate } from './surrogates.js';
-import { convOp, fusedNeuronOp, sparseSynapseNeuronOp } from './tf-ops.js';
+import { type LearnedParam, convOp, fusedNeuronOp, sparseSynapseNeuronOp } from './tf-ops.js';
 import { type ForwardMode, type LayerRun, type SpikeRule, runNeuronLayer } from './tf-neurons.js';
 
 export type { ForwardMode, SpikeRule } from './tf-neurons.js';
@@ -65,6 +66,8 @@ export interface TfNetworkOptions {
   readonly engine?: 'fused' | 'tf';
   /** LocalZO: train the synaptic layers feeding IF/LIF neurons by the sparse backward (default true). */
   readonly sparseBackward?: boolean;
+  /** Neuron parameters to train, by layer (e.g. beta, threshold): each as it is given, a number or per neuron. */
+  readonly learn?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** A layer's value: time-major [T·B, …], or [B, …] when it is the same at every step. */
@@ -136,6 +139,8 @@ export class TfNetwork {
   private readonly sparsePairs: ReadonlyMap<string, L.NeuronLayer>;
   private readonly sparseScratch = new Map<string, Scratch>();
   private readonly backwardActivity = new Map<string, { active: number; total: number }>();
+  /** Learned neuron parameters by layer. */
+  private readonly learned = new Map<string, { param: string; spec: ParamSpec; learned: LearnedParam }[]>();
 
   private constructor(
     private readonly tf: typeof TF,
@@ -161,7 +166,45 @@ export class TfNetwork {
     this.inputShape = shapes.get(INPUT)!;
     this.shapes = shapes;
     this.programs = new Map(model.layers.filter(L.isNeuron).map((l) => [l.name, neuronProgram(l, shapes.get(l.name)!)]));
-    this.sparsePairs = options.rule?.kind === 'surrogate' && options.rule.surrogate.name === 'localzo' && (options.engine ?? 'fused') === 'fused' && options.sparseBackward !== false ? sparseBackwardPairs(model) : new Map();
+    for (const [name, params] of options.learn ?? []) this.learned.set(name, params.map((param) => this.learnedParam(name, param)));
+    const sparse = options.rule?.kind === 'surrogate' && options.rule.surrogate.name === 'localzo' && (options.engine ?? 'fused') === 'fused' && options.sparseBackward !== false;
+    this.sparsePairs = sparse ? new Map([...sparseBackwardPairs(model)].filter(([, neuron]) => !this.learned.has(neuron.name))) : new Map();
+  }
+
+  /**
+   * A trainable neuron parameter. It must reach the step as a constant of its own: a parameter that the
+   * program folds into another constant (e.g. β into (1 − β)·v_leak with v_leak ≠ 0) is refused.
+   */
+  private learnedParam(layerName: string, param: string): { param: string; spec: ParamSpec; learned: LearnedParam } {
+    const layer = this.model.layers.find((l) => l.name === layerName);
+    const at = `layer "${layerName}"`;
+    if (!layer || !L.isNeuron(layer)) throw badInput(`${at}: only neuron layers have parameters to learn`);
+    const spec = modelOf(layer).params.find((p) => p.name === param);
+    if (!spec) throw badInput(`${at}: ${layer.model} neurons have no parameter "${param}" (they take ${modelOf(layer).params.map((p) => p.name).join(', ')})`);
+    if (this.options.rule?.kind !== 'surrogate' || (this.options.engine ?? 'fused') !== 'fused' || layer.recurrent) throw badInput(`${at}: learning ${param} needs --mode bptt and a layer without recurrent weights`);
+    const name = `${layerName}.${param}`;
+    const program = this.programs.get(layerName)!;
+    const shape = this.shapes.get(layerName)!;
+    const value = layer.params[param];
+    const nudged = neuronProgram({ ...layer, params: { ...layer.params, [param]: typeof value === 'number' ? value * 0.5 + 0.25 : tensor(value.shape, value.data.map((v) => v * 0.5 + 0.25)) } }, shape);
+    const consts = (p: NeuronProgram) => p.instructions.flatMap((i) => (i.do === 'op' ? [i.a, i.b] : i.do === 'set' ? [i.value] : [i.value, i.threshold])).filter((o): o is Const => o.kind === 'const');
+    const direct = consts(program).some((c) => c.name === name);
+    const folded = consts(nudged).some((c, k) => c.name !== name && consts(program)[k]?.values.some((v, i) => v !== c.values[i]));
+    if (!direct || folded) throw badInput(`${at}: ${param} is folded into other constants of the ${layer.model} step (e.g. (1 − β)·v_leak with v_leak ≠ 0), so it cannot be learned here`);
+    const values = typeof value === 'number' ? Float32Array.of(value) : value.data;
+    return { param, spec, learned: { name, variable: this.tf.variable(this.tf.tensor1d(values), true) } };
+  }
+
+  /** Keeps learned parameters in their range after a step: decays in [0, 1], positive values ≥ 1e-3, non-negative ≥ 0. */
+  constrainParams(): void {
+    const tf = this.tf;
+    for (const list of this.learned.values()) {
+      for (const { spec, learned } of list) {
+        const [lo, hi] = spec.range === 'decay' ? [0, 1] : spec.range === 'positive' ? [1e-3, Infinity] : spec.range === 'nonnegative' ? [0, Infinity] : [-Infinity, Infinity];
+        if (lo === -Infinity && hi === Infinity) continue;
+        tf.tidy(() => learned.variable.assign(tf.clipByValue(learned.variable, lo, hi)));
+      }
+    }
   }
 
   private checkTrainable(shapes: ShapeMap): void {
@@ -200,6 +243,7 @@ export class TfNetwork {
       ...[...this.params.values()].flatMap((p) => (p.bias ? [p.weight, p.bias] : [p.weight])),
       ...this.recurrent.values(),
       ...[...this.norms.values()].flatMap((n) => [n.gamma, n.beta]),
+      ...[...this.learned.values()].flatMap((list) => list.map((p) => p.learned.variable)),
     ];
   }
 
@@ -293,7 +337,8 @@ export class TfNetwork {
   /** A surrogate-trained layer as one custom op: the fused kernel forward, its BPTT backward. */
   private fusedNeuronLayer(layer: L.NeuronLayer, input: Value, mode: ForwardMode, index: number): LayerRun {
     const seed = mode.kind === 'sample' ? mode.seed * 1000 + index : 0;
-    const out = fusedNeuronOp(this.tf, this.kernel(layer), input.t, input.static, this.model.timesteps, seed, (active, total) => this.recordActivity(layer.name, active, total));
+    const learned = (this.learned.get(layer.name) ?? []).map((p) => p.learned);
+    const out = fusedNeuronOp(this.tf, this.kernel(layer), input.t, input.static, this.model.timesteps, seed, (active, total) => this.recordActivity(layer.name, active, total), learned);
     return { out, ...(this.programs.get(layer.name)!.spiking ? { rate: this.tf.mean(out) as TF.Scalar } : {}) };
   }
 
@@ -322,7 +367,8 @@ export class TfNetwork {
     let k = this.kernels.get(layer.name);
     if (!k) {
       const rule = this.options.rule as Extract<SpikeRule, { kind: 'surrogate' }>;
-      k = compileNeuronKernel(this.programs.get(layer.name)!, layer.reset, rule.surrogate, channelLastLanes(this.shapes.get(layer.name)!));
+      const learn = (this.learned.get(layer.name) ?? []).map((p) => p.learned.name);
+      k = compileNeuronKernel(this.programs.get(layer.name)!, layer.reset, rule.surrogate, channelLastLanes(this.shapes.get(layer.name)!), learn);
       this.kernels.set(layer.name, k);
     }
     return k;
@@ -444,6 +490,16 @@ export class TfNetwork {
       }
       const rec = this.recurrent.get(layer.name);
       if (rec && L.isNeuron(layer)) return { ...layer, recurrent: tensor(layer.recurrent!.shape, read(tf.tidy(() => tf.transpose(rec)))) };
+      const learned = this.learned.get(layer.name);
+      if (learned && L.isNeuron(layer)) {
+        const params = { ...layer.params };
+        for (const { param, learned: p } of learned) {
+          const values = read(p.variable);
+          const before = layer.params[param];
+          params[param] = typeof before === 'number' ? values[0] : tensor(before.shape, values);
+        }
+        return { ...layer, params };
+      }
       const n = this.norms.get(layer.name);
       if (n && layer.op === 'batchnorm') return L.batchNorm({ ...layer, scale: tensor(layer.scale.shape, read(tf.tidy(() => this.normScale(n)))), shift: tensor(layer.shift.shape, read(tf.tidy(() => this.normShift(n)))) });
       return layer;

@@ -35,15 +35,23 @@ function read(tf: typeof TF, t: TF.Tensor): Float32Array {
 /** Counts LocalZO's active neurons of a backward pass: (active, of how many neuron-steps). */
 export type ActivitySink = (active: number, total: number) => void;
 
+/** A learned neuron parameter: the kernel constant's name (`<layer>.<param>`) and its variable (IR neuron order). */
+export interface LearnedParam {
+  readonly name: string;
+  readonly variable: TF.Variable;
+}
+
 /**
  * A neuron layer over T steps: x is [T·B, …] currents, or [B, …] the same every step (`isStatic`);
- * returns the outputs [T·B, …].
+ * returns the outputs [T·B, …]. `learned` parameters take their variables' values and get gradients.
  */
-export function fusedNeuronOp(tf: typeof TF, kernel: NeuronKernel, x: TF.Tensor, isStatic: boolean, T: number, seed: number, onActive: ActivitySink): TF.Tensor {
+export function fusedNeuronOp(tf: typeof TF, kernel: NeuronKernel, x: TF.Tensor, isStatic: boolean, T: number, seed: number, onActive: ActivitySink, learned: readonly LearnedParam[] = []): TF.Tensor {
   const xShape = x.shape;
   const B = xShape[0] / (isStatic ? 1 : T);
+  for (const p of learned) kernel.setConst(p.name, p.variable.dataSync() as Float32Array);
   const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
-    const [xIn, save] = args as [TF.Tensor, TF.GradSaveFunc];
+    const xIn = args[0] as TF.Tensor;
+    const save = args[args.length - 1] as TF.GradSaveFunc;
     save([xIn]);
     const value = tf.zeros([T * B, ...xShape.slice(1)]);
     const saved = kernel.forward(read(tf, xIn), isStatic, T, B, view(tf, value));
@@ -54,11 +62,12 @@ export function fusedNeuronOp(tf: typeof TF, kernel: NeuronKernel, x: TF.Tensor,
         const into = view(tf, dx);
         const r = kernel.backward(read(tf, kept[0]), isStatic, T, B, saved, read(tf, dy), seed, into);
         if (r.active !== undefined) onActive(r.active, saved.out.length);
-        return into ? dx : tf.tensor(r.dx, xShape);
+        const dxT = into ? dx : tf.tensor(r.dx, xShape);
+        return learned.length ? [dxT, ...learned.map((p) => tf.tensor(r.params!.get(p.name)!, p.variable.shape))] : dxT;
       },
     };
   });
-  return op(x);
+  return op(x, ...learned.map((p) => p.variable));
 }
 
 export interface SparseSynapseNeuron {

@@ -22,7 +22,7 @@ import { runPasses } from '../compiler/passes/pipeline.js';
 import { preprocess, rateEncode, timeMajor } from '../compiler/reference/encoders.js';
 import { accuracy, predictions } from '../compiler/reference/predictions.js';
 import { streamGenerator } from '../compiler/reference/seeded-rng.js';
-import type { TrainingMode } from './architecture.js';
+import { LEARN_KEY, type TrainingMode } from './architecture.js';
 import { type Surrogate, surrogateToString } from './surrogates.js';
 import { type ForwardMode, type SpikeRule, TfNetwork, loadTf } from './tf-network.js';
 
@@ -226,7 +226,8 @@ export async function train(model: SnnModel, data: Dataset, val: Dataset | undef
   const train = prepare(model, data, 'training data', classes);
   const check = val ? prepare(model, val, 'validation data', classes) : undefined;
   const tf = await loadTf();
-  const net = await TfNetwork.create(model, { rule, trainBatchNorm: options.mode === 'bptt' });
+  const learn = new Map(Object.entries((model.metadata[LEARN_KEY] ?? {}) as Record<string, string[]>));
+  const net = await TfNetwork.create(model, { rule, trainBatchNorm: options.mode === 'bptt', learn });
   const optimizer = tf.train.adam(options.learningRate);
   const rng = streamGenerator(options.seed);
   const order = Int32Array.from({ length: train.n }, (_, i) => i);
@@ -282,6 +283,7 @@ function trainStep(tf: typeof TF, net: TfNetwork, optimizer: TF.Optimizer, batch
       return options.spikeLoss ? tf.add(ce, spikeLossTerm(tf, options.spikeLoss, r.rates)) : ce;
     }, net.variables);
     optimizer.applyGradients(grads as TF.NamedTensorMap as Parameters<typeof optimizer.applyGradients>[0]);
+    net.constrainParams();
     const norms = options.gradientNorms ? synaptic.map((name) => [name, tf.norm(grads[net.layerVariables(name)[0].name]).dataSync()[0]] as [string, number]) : [];
     return { loss: value.dataSync()[0], norms };
   });
@@ -315,7 +317,8 @@ async function validate(net: TfNetwork, check: Prepared | undefined, options: Tr
 function trainedModel(net: TfNetwork, options: TrainOptions, noise: MembraneNoise | undefined, train: Prepared, history: readonly EpochReport[]): SnnModel {
   const round = (v: number) => Number(v.toFixed(4));
   const neurons = net.model.layers.filter(isNeuron).map((l) => l.name);
-  const trained = net.toModel({
+  const learned = net.model.metadata[LEARN_KEY];
+  const written = net.toModel({
     ...(noise ? { noise: { ...noise, layers: neurons } } : {}),
     training: {
       mode: options.mode,
@@ -328,7 +331,7 @@ function trainedModel(net: TfNetwork, options: TrainOptions, noise: MembraneNois
       optimizer: 'adam',
       loss: 'softmax cross-entropy',
       ...(options.mode === 'bptt'
-        ? { timesteps: net.model.timesteps, surrogate: surrogateToString(options.surrogate ?? { name: 'fast-sigmoid', slope: 25 }), reset_gradient: 'detached', ...(options.spikeLoss ? { spike_loss: { lambda: options.spikeLoss.lambda, ...(options.spikeLoss.weights ? { weights: options.spikeLoss.weights } : {}) } } : {}) }
+        ? { timesteps: net.model.timesteps, surrogate: surrogateToString(options.surrogate ?? { name: 'fast-sigmoid', slope: 25 }), reset_gradient: 'detached', ...(learned ? { learned_parameters: learned } : {}), ...(options.spikeLoss ? { spike_loss: { lambda: options.spikeLoss.lambda, ...(options.spikeLoss.weights ? { weights: options.spikeLoss.weights } : {}) } } : {}) }
         : {}),
       history: history.map((h) => ({
         epoch: h.epoch,
@@ -338,6 +341,8 @@ function trainedModel(net: TfNetwork, options: TrainOptions, noise: MembraneNois
       })),
     },
   });
+  const { [LEARN_KEY]: _request, ...metadata } = written.metadata; // recorded as training.learned_parameters
+  const trained = { ...written, metadata };
   return net.model.layers.some((l) => l.op === 'batchnorm') ? runPasses(trained, [foldBatchNorm]) : trained;
 }
 

@@ -21,6 +21,7 @@ import { buildArchitecture } from '../../training/architecture.js';
 import { compileNeuronKernel } from '../../training/neuron-kernel.js';
 import { type Surrogate, type SurrogateOps, parseSurrogate, surrogateAntiderivative, surrogateGradient } from '../../training/surrogates.js';
 import { type ForwardMode, TfNetwork, loadTf } from '../../training/tf-network.js';
+import { runNeuronLayer } from '../../training/tf-neurons.js';
 import { net, randomTensor, rng } from '../helpers/models.js';
 import { snncErrorMessage } from '../helpers/errors.js';
 
@@ -242,6 +243,71 @@ function localZoNet(encoding: 'direct' | 'rate'): SnnModel {
     L.dense({ name: 'out', inputs: ['n3'], weight: randomTensor(r, [3, 10], 1), bias: randomTensor(r, [3], 0.1) }),
   ], 'out', { timesteps: 5, input: { shape: [2, 6, 6], encoding: encoding === 'rate' ? { type: 'rate', seed: 3 } : { type: 'direct' }, preprocess: { scale: 1, mean: [0], std: [1] } }, output: { layer: 'out', decoding: 'mean' } });
 }
+
+describe('learned neuron parameters', () => {
+  it('the kernel’s gradients of per-neuron β and θ equal autodiff of the tensor-op step', async () => {
+    const tf = await loadTf();
+    const N = 12;
+    const T = 7;
+    const B = 3;
+    const r = rng(17);
+    const layer = L.neuron('lif', { name: 'n', inputs: [INPUT], params: { threshold: randomTensor(r, [N], 0.2, 0.9), beta: randomTensor(r, [N], 0.1, 0.85) }, reset: 'subtract' });
+    const program = neuronProgram(layer, [N]);
+    const surrogate = parseSurrogate('arctan:2');
+    const x = Float32Array.from(randomTensor(r, [T * B, N], 0.6, 0.35).data);
+    const dy = Float32Array.from(randomTensor(r, [T * B, N], 1).data);
+    const consts = new Map(program.instructions.flatMap((i) => (i.do === 'op' ? [i.a, i.b] : i.do === 'fire' ? [i.threshold] : [])).filter((o) => o.kind === 'const').map((c) => [(c as { name: string }).name, c as { values: Float32Array }]));
+    const beta = tf.variable(tf.tensor1d(consts.get('n.beta')!.values));
+    const theta = tf.variable(tf.tensor1d(consts.get('n.threshold')!.values));
+    const xv = tf.variable(tf.tensor2d(x, [T * B, N]));
+    const { grads } = tf.variableGrads(() => {
+      const lanes = (values: Float32Array) => (values === consts.get('n.beta')!.values ? beta : values === consts.get('n.threshold')!.values ? theta : values.length === 1 ? tf.scalar(values[0]) : tf.tensor1d(values));
+      const steps = Array.from({ length: T }, (_, t) => tf.slice(xv, t * B, B));
+      const run = runNeuronLayer(tf, { program, steps, lanes, rule: { kind: 'surrogate', surrogate }, mode: { kind: 'sample', seed: 1 }, index: 0, reset: 'subtract', recordMembrane: false });
+      return tf.sum(tf.mul(run.out, tf.tensor2d(dy, [T * B, N]))) as TF.Scalar;
+    }, [beta, theta, xv]);
+    const kernel = compileNeuronKernel(program, 'subtract', surrogate, undefined, ['n.beta', 'n.threshold']);
+    const saved = kernel.forward(x, false, T, B);
+    const back = kernel.backward(x, false, T, B, saved, dy, 1);
+    const close = (got: ArrayLike<number>, want: ArrayLike<number>, what: string) => {
+      const scale = Math.max(...Array.from(want, Math.abs));
+      expect(scale, what).toBeGreaterThan(0);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i]) / scale, `${what}[${i}]`).toBeLessThan(1e-4);
+    };
+    close(back.params!.get('n.beta')!, grads[beta.name].dataSync(), 'dβ');
+    close(back.params!.get('n.threshold')!, grads[theta.name].dataSync(), 'dθ');
+    close(back.dx, grads[xv.name].dataSync(), 'dx');
+    [beta, theta, xv].forEach((v) => v.dispose());
+  });
+
+  it('refuses parameters a layer does not have, or cannot learn, by layer', () => {
+    const build = (layer: unknown, mode: 'bptt' | 't1-noise' = 'bptt') => snncErrorMessage(() => buildArchitecture({ input: { shape: [4] }, layers: [{ type: 'dense', units: 4 }, layer, { type: 'dense', units: 2 }] } as never, (p) => `arch.json: ${p}`, { mode }));
+    expect(build({ type: 'lif', learn: ['alpha'] })).toMatch(/arch\.json: \/layers\/1 \(lif "lif1"\): lif neurons have no synaptic decay α to learn/);
+    expect(build({ type: 'if', learn: ['beta'] })).toMatch(/if neurons have no decay β to learn \(use lif\)/);
+    expect(build({ type: 'if', learn: ['threshold'] }, 't1-noise')).toMatch(/learned neuron parameters need --mode bptt/);
+    expect(build({ type: 'lif', learn: ['beta'], recurrent: true })).toMatch(/a recurrent layer cannot learn its neuron parameters here/);
+  });
+
+  it('an architecture with "learn": ["beta", "threshold"] trains them per neuron, in range, and the simulator runs the result', async () => {
+    const r = rng(23);
+    const n = 192;
+    const x = Float32Array.from({ length: n * 10 }, () => r());
+    const labels = Int32Array.from({ length: n }, (_, i) => (x[i * 10] + x[i * 10 + 1] > x[i * 10 + 2] + x[i * 10 + 3] ? 1 : 0));
+    const data = { x, n, sampleShape: [10], labels, offset: 0 };
+    const model = buildArchitecture({ input: { shape: [10] }, timesteps: 5, seed: 4, layers: [{ type: 'dense', units: 16 }, { type: 'lif', beta: 0.8, learn: ['beta', 'threshold'] }, { type: 'dense', units: 2 }] } as never, (p) => `arch.json: ${p}`, { mode: 'bptt' });
+    const { model: trained, history } = await train(model, data, data, { mode: 'bptt', epochs: 4, batch: 32, learningRate: 0.02, seed: 1 });
+    const lif = trained.layers[1] as L.NeuronLayer;
+    const beta = (lif.params.beta as { data: Float32Array }).data;
+    const theta = (lif.params.threshold as { data: Float32Array }).data;
+    expect(new Set(beta).size).toBeGreaterThan(8); // per neuron, moved from 0.8
+    expect(new Set(theta).size).toBeGreaterThan(8);
+    expect(beta.every((b) => b >= 0 && b <= 1) && theta.every((t) => t >= 1e-3)).toBe(true);
+    expect(trained.metadata.training).toMatchObject({ learned_parameters: { lif1: ['beta', 'threshold'] } });
+    expect(trained.metadata.learn).toBeUndefined();
+    const sim = simulate(trained, x, n).output;
+    expect(accuracy(predictions(sim, n, 2), labels)).toBe(history[history.length - 1].val!.accuracy);
+  });
+});
 
 describe('train(): event input, end to end', () => {
   it('learns a timing task from per-step events, and the simulator reproduces its validation accuracy', async () => {
