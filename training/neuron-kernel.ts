@@ -165,46 +165,29 @@ function surrogateCode(s: Surrogate): string {
   }
 }
 
-/**
- * Compiles the forward and backward step loops of `program` for the surrogate `surrogate`. `lanes[k]`:
- * the IR neuron index (the program's per-neuron constants) of the kernel's lane k (absent: the same).
- * `learn`: names of the program's constants (`<layer>.<param>`) that are trained: the backward pass
- * also returns their gradients, and `setConst` changes their values between calls.
- */
-export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, surrogate: Surrogate, lanes?: Int32Array, learn: readonly string[] = []): NeuronKernel {
-  const code = stepCode(program, reset, new Set(learn));
-  const S = program.state.length;
-  const N = program.size;
-  const prologue = [
-    ...code.consts.map((c, j) => (c.values.length === 1 ? `const c${j} = consts[${j}][0];` : `const C${j} = consts[${j}];`)),
-    'const f = Math.fround;',
-  ];
-  const output = program.spiking ? 's' : code.finals[program.state.findIndex((s) => s.name === program.membrane)];
+/** The generated bodies of one forward step and one backward step over a batch (see compileNeuronKernel). */
+function kernelSources(code: StepCode, S: number, N: number, output: string, spiking: boolean, surrogate: Surrogate): { forwardSource: string; backwardSource: string } {
+  const prologue = [...code.consts.map((c, j) => (c.values.length === 1 ? `const c${j} = consts[${j}][0];` : `const C${j} = consts[${j}];`)), 'const f = Math.fround;'];
+  const loop = `for (let b = 0, i = 0; b < B; b++) for (let k = 0; k < ${N}; k++, i++) {`;
+  const step = ['  const x = input[xOff + i];', '  let s = 0;', ...Array.from({ length: S }, (_, j) => `  const v${j}_0 = S${j}[off + i];`), ...code.lines.map((l) => `  ${l}`)];
   const forwardSource = [
     ...prologue,
     ...Array.from({ length: S }, (_, j) => `const S${j} = starts[${j}];`),
-    'const next = off + B * ' + N + ';',
-    `for (let b = 0, i = 0; b < B; b++) for (let k = 0; k < ${N}; k++, i++) {`,
-    '  const x = input[xOff + i];',
-    '  let s = 0;',
-    ...Array.from({ length: S }, (_, j) => `  const v${j}_0 = S${j}[off + i];`),
-    ...code.lines.map((l) => `  ${l}`),
+    `const next = off + B * ${N};`,
+    loop,
+    ...step,
     ...code.finals.map((v, j) => `  S${j}[next + i] = ${v};`),
     `  out[off + i] = ${output};`,
-    ...(program.spiking ? ['  margins[off + i] = u - th;'] : []), // stored as float32: f(u − th), as the estimate reads it
+    ...(spiking ? ['  margins[off + i] = u - th;'] : []), // stored as float32: f(u − th), as the estimate reads it
     '}',
   ].join('\n');
-  const adjoints = [...code.names].map((n) => `a_${n} = 0`).join(', ');
   const backwardSource = [
     ...prologue,
     ...Array.from({ length: S }, (_, j) => `const S${j} = starts[${j}], A${j} = adj[${j}];`),
-    ...code.learned.map((j) => `const PG${j} = paramGrads[${code.learned.indexOf(j)}];`),
-    `for (let b = 0, i = 0; b < B; b++) for (let k = 0; k < ${N}; k++, i++) {`,
-    '  const x = input[xOff + i];',
-    '  let s = 0;',
-    ...Array.from({ length: S }, (_, j) => `  const v${j}_0 = S${j}[off + i];`),
-    ...code.lines.map((l) => `  ${l}`),
-    `  let ${adjoints};`,
+    ...code.learned.map((j, g) => `const PG${j} = paramGrads[${g}];`),
+    loop,
+    ...step,
+    `  let ${[...code.names].map((n) => `a_${n} = 0`).join(', ')};`,
     ...code.finals.map((v, j) => `  a_${v} += A${j}[i];`),
     `  a_${output} += dy[off + i];`,
     ...code.reverse
@@ -217,6 +200,21 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
     '  if (xStatic) dx[i] += a_x; else dx[off + i] = a_x;',
     '}',
   ].join('\n');
+  return { forwardSource, backwardSource };
+}
+
+/**
+ * Compiles the forward and backward step loops of `program` for the surrogate `surrogate`. `lanes[k]`:
+ * the IR neuron index (the program's per-neuron constants) of the kernel's lane k (absent: the same).
+ * `learn`: names of the program's constants (`<layer>.<param>`) that are trained: the backward pass
+ * also returns their gradients, and `setConst` changes their values between calls.
+ */
+export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, surrogate: Surrogate, lanes?: Int32Array, learn: readonly string[] = []): NeuronKernel {
+  const code = stepCode(program, reset, new Set(learn));
+  const S = program.state.length;
+  const N = program.size;
+  const output = program.spiking ? 's' : code.finals[program.state.findIndex((s) => s.name === program.membrane)];
+  const { forwardSource, backwardSource } = kernelSources(code, S, N, output, program.spiking, surrogate);
   const forwardStep = new Function('consts', 'B', 'input', 'xOff', 'starts', 'off', 'out', 'margins', forwardSource) as (...a: unknown[]) => void;
   const backwardStep = new Function('consts', 'B', 'input', 'xOff', 'xStatic', 'starts', 'off', 'adj', 'dy', 'dx', 'localZo', 'paramGrads', backwardSource) as (...a: unknown[]) => void;
   const inLanes = (v: Float32Array) => (v.length === 1 || !lanes ? v : Float32Array.from(lanes, (j) => v[j]));
