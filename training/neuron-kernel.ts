@@ -265,16 +265,15 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
 export class Scratch {
   private readonly buffers = new Map<string, Float32Array | Float64Array>();
   f32(name: string, length: number): Float32Array {
-    const b = this.buffers.get(name);
-    if (b instanceof Float32Array && b.length === length) return b;
-    const fresh = new Float32Array(length);
-    this.buffers.set(name, fresh);
-    return fresh;
+    return this.get(name, length, Float32Array);
   }
   f64(name: string, length: number): Float64Array {
+    return this.get(name, length, Float64Array);
+  }
+  private get<A extends Float32Array | Float64Array>(name: string, length: number, Kind: new (n: number) => A): A {
     const b = this.buffers.get(name);
-    if (b instanceof Float64Array && b.length === length) return b;
-    const fresh = new Float64Array(length);
+    if (b instanceof Kind && b.length === length) return b;
+    const fresh = new Kind(length);
     this.buffers.set(name, fresh);
     return fresh;
   }
