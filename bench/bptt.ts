@@ -12,7 +12,7 @@
  *   npm run bench:bptt -- train --arch mlp --epochs 3 --variants fast-sigmoid:25,localzo:1,0.05
  *   npm run bench:bptt -- train --arch mlp2 --epochs 3 --spike-loss 0,0.25,1,4 [--save DIR]
  *   npm run bench:bptt -- train --arch resnet --train 10000 --gradient-norms [--no-bn] [--variants fast-sigmoid:5]
- *   npm run bench:bptt -- peer --arch mlp --snntorch DIR [--threads 1]
+ *   npm run bench:bptt -- peer --arch mlp|cnn-plain --snntorch DIR [--threads 1] [--train 6400]
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -149,7 +149,8 @@ async function peer(): Promise<void> {
   const threads = values.threads;
   console.log(`one epoch of ${values.arch} on ${data.n} images, batch 128, T=8, fast-sigmoid:25, Adam 1e-3; ${machine}; torch threads ${threads}`);
   const ours = await train(model, data, test, { mode: 'bptt', surrogate: parseSurrogate('fast-sigmoid:25'), epochs: Number(values.epochs), batch: 128, learningRate: 1e-3, seed: 1 });
-  const torch = spawnSync('/usr/bin/python3', ['bench/peers/snntorch_fmnist.py', '--snntorch', values.snntorch, '--arch', values.arch!, '--epochs', values.epochs!, '--threads', threads!, '--train', String(data.n)], { encoding: 'utf8' });
+  const peerArch = values.arch === 'cnn-plain' ? 'cnn' : values.arch!; // the peer's cnn has no batchnorm
+  const torch = spawnSync('/usr/bin/python3', ['bench/peers/snntorch_fmnist.py', '--snntorch', values.snntorch, '--arch', peerArch, '--epochs', values.epochs!, '--threads', threads!, '--train', String(data.n)], { encoding: 'utf8' });
   if (torch.status !== 0) throw new Error(`snnTorch run failed: ${torch.stderr}`);
   const peerResult = JSON.parse(torch.stdout.trim().split('\n').pop()!);
   for (const [k, e] of ours.history.entries()) {
