@@ -87,6 +87,16 @@ describe.skipIf(!existsSync(F))('snnc train --mode bptt (Fashion-MNIST)', () => 
     expect(spikes('20')).toBeLessThan(0.7 * spikes('0'));
   });
 
+  it('the shipped examples score what their training recorded, on the 10 000 test images (onnxruntime)', () => {
+    for (const name of ['mlp', 'mlp-localzo', 'mlp2-spike-loss']) {
+      const file = `examples/fmnist-bptt/${name}.json`;
+      const history = (readModelJson(file).metadata.training as { history: { val_accuracy: number }[] }).history;
+      const e = snnc(['eval', file, '--data', `${F}/t10k-images-idx3-ubyte.gz`, '--labels', `${F}/t10k-labels-idx1-ubyte.gz`, '-T', '8', '--json']);
+      expect(e.code, e.stderr).toBe(0);
+      expect(JSON.parse(e.stdout).accuracy['8'], name).toBe(history[history.length - 1].val_accuracy);
+    }
+  });
+
   describe('bad input', () => {
     const arch = (name: string, layers: string) => {
       const path = join(dir, name);
