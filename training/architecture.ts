@@ -162,7 +162,7 @@ function checkPlacement(j: LayerJson, mode: TrainingMode, at: string, reads: rea
   if (j.learn?.length && j.recurrent) throw badInput(`${at}: a recurrent layer cannot learn its neuron parameters here`);
   if (j.type === 'add' && (j.inputs?.length ?? 0) < 2) throw badInput(`${at}: add sums two or more layers; name them in "inputs", e.g. ["conv3", "lif1"]`);
   if (j.type !== 'add' && (j.inputs?.length ?? 1) !== 1) throw badInput(`${at}: ${j.type} reads one layer, "inputs" names ${j.inputs!.length}`);
-  if (j.type === 'batchnorm' && !reads.every((l) => l.op === 'dense' || l.op === 'conv2d')) throw badInput(`${at}: batchnorm normalises the input currents of neurons, so it must read a dense or conv2d layer, not ${reads.map((l) => L.layerKind(l)).join(', ') || 'the input'}`);
+  if (j.type === 'batchnorm' && (reads.length === 0 || !reads.every((l) => l.op === 'dense' || l.op === 'conv2d'))) throw badInput(`${at}: batchnorm normalises the input currents of neurons, so it must read a dense or conv2d layer, not ${reads.map((l) => L.layerKind(l)).join(', ') || 'the input'}`);
 }
 
 /** The neuron layer `j` as the mode builds it. */
@@ -200,7 +200,7 @@ function decodingOf(last: L.Layer, mode: TrainingMode, where: string): Decoding 
 
 export function buildArchitecture(doc: ArchitectureJson, at: (pointer: string) => string, options: ArchitectureOptions = {}): SnnModel {
   const mode = options.mode ?? 't1-noise';
-  if (mode !== 'bptt' && options.timesteps !== undefined) throw badInput(`--timesteps applies to --mode bptt; ${mode} trains at T=${mode === 'ann' ? '1 (an ANN has no time)' : '1'}`);
+  if (mode !== 'bptt' && options.timesteps !== undefined) throw badInput(`--timesteps applies to --mode bptt; ${mode} trains at T=1`);
   if (mode !== 'bptt' && (doc.input.encoding ?? 'direct') !== 'direct') throw badInput(`${at('/input/encoding')}: ${doc.input.encoding} input needs --mode bptt`);
   const rng = streamGenerator(doc.seed ?? 1);
   const next = () => uniformFloat64(rng);

@@ -14,9 +14,9 @@ import { isNeuron } from '../compiler/ir/layers.js';
 import type { SnnModel } from '../compiler/ir/model.js';
 import { type MembraneNoise, NOISE_SITE } from '../compiler/ir/noise.js';
 import { layerValue } from '../compiler/ir/params.js';
-import { shapeToString, sizeOf } from '../compiler/ir/tensor.js';
+import { sizeOf } from '../compiler/ir/tensor.js';
 import { verifyModel } from '../compiler/ir/verify.js';
-import type { Dataset } from '../compiler/io/datasets.js';
+import { type Dataset, fitToModel } from '../compiler/io/datasets.js';
 import { foldBatchNorm } from '../compiler/passes/fold-batchnorm.js';
 import { runPasses } from '../compiler/passes/pipeline.js';
 import { preprocess, rateEncode, timeMajor } from '../compiler/reference/encoders.js';
@@ -82,10 +82,7 @@ interface Prepared {
 }
 
 function prepare(model: SnnModel, data: Dataset, what: string, classes: number): Prepared {
-  const events = model.input.encoding.type === 'events';
-  const per = sizeOf(model.input.shape) * (events ? model.timesteps : 1);
-  const want = events ? `[${model.timesteps}, ${model.input.shape.join(', ')}] (T × input shape, for event input)` : shapeToString(model.input.shape);
-  if (sizeOf(data.sampleShape) !== per) throw badInput(`${what}: each sample has shape ${shapeToString(data.sampleShape)} (${sizeOf(data.sampleShape)} values) but the architecture takes ${want}`);
+  fitToModel(data, model.input.shape, model.input.encoding.type === 'events' ? model.timesteps : undefined, what);
   if (!data.labels) throw badInput(`${what}: training needs labels`);
   const bad = data.labels.findIndex((l) => !(l >= 0 && l < classes));
   if (bad >= 0) throw badInput(`${what}: label ${data.labels[bad]} of sample ${data.offset + bad} is not a class index in 0…${classes - 1} (the readout has ${classes} outputs)`);
