@@ -446,19 +446,21 @@ export class TfNetwork {
     if (mode.kind === 'sample' || mode.kind === 'smooth') {
       const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
       if (mode.kind === 'sample') this.pendingMoments.set(layer.name, { mean: tf.keep(mean), variance: tf.keep(variance) });
-      // (x − μ)/σ·γ + β as one scale and one shift of x: two passes over x instead of four.
-      const scale = tf.div(n.gamma, tf.sqrt(tf.add(variance, BN_EPSILON)));
-      return tf.add(tf.mul(x, scale), tf.sub(n.beta, tf.mul(mean, scale)));
+      const { scale, shift } = this.normAffine(n, mean, variance);
+      return tf.add(tf.mul(x, scale), shift);
     }
-    return tf.add(tf.mul(x, this.normScale(n)), this.normShift(n));
+    const { scale, shift } = this.normAffine(n, n.mean, n.variance);
+    return tf.add(tf.mul(x, scale), shift);
   }
 
-  private normScale(n: NormVariables): TF.Tensor {
-    return this.tf.div(n.gamma, this.tf.sqrt(this.tf.add(n.variance, BN_EPSILON)));
-  }
-
-  private normShift(n: NormVariables): TF.Tensor {
-    return this.tf.sub(n.beta, this.tf.mul(n.mean, this.normScale(n)));
+  /**
+   * (x − μ)/σ·γ + β as one scale and one shift per channel (two passes over x instead of four):
+   * scale = γ/√(σ² + ε), shift = β − μ·scale; μ, σ² the batch's or the running statistics.
+   */
+  private normAffine(n: NormVariables, mean: TF.Tensor, variance: TF.Tensor): { scale: TF.Tensor; shift: TF.Tensor } {
+    const tf = this.tf;
+    const scale = tf.div(n.gamma, tf.sqrt(tf.add(variance, BN_EPSILON)));
+    return { scale, shift: tf.sub(n.beta, tf.mul(mean, scale)) };
   }
 
   /** Moves the running statistics towards the last `sample` run's batch statistics (call after each step). */
@@ -501,7 +503,10 @@ export class TfNetwork {
         return { ...layer, params };
       }
       const n = this.norms.get(layer.name);
-      if (n && layer.op === 'batchnorm') return L.batchNorm({ ...layer, scale: tensor(layer.scale.shape, read(tf.tidy(() => this.normScale(n)))), shift: tensor(layer.shift.shape, read(tf.tidy(() => this.normShift(n)))) });
+      if (n && layer.op === 'batchnorm') {
+        const [scale, shift] = tf.tidy(() => Object.values(this.normAffine(n, n.mean, n.variance)).map((t) => t.dataSync().slice() as Float32Array));
+        return L.batchNorm({ ...layer, scale: tensor(layer.scale.shape, scale), shift: tensor(layer.shift.shape, shift) });
+      }
       return layer;
     });
     const model = { ...this.model, layers, metadata: { ...this.model.metadata, ...metadata } };
