@@ -27,7 +27,7 @@ export interface KernelForward {
   readonly out: Float32Array;
   /** Each state at the start of each step and after the last, [S][(T+1)·B·N]. */
   readonly starts: readonly Float32Array[];
-  /** Spiking models: value − θ at each firing test (rounded to float32), [T·B·N]. */
+  /** LocalZO on a spiking model: value − θ at each firing test (rounded to float32), [T·B·N]. */
   readonly margins?: Float32Array;
 }
 
@@ -166,7 +166,7 @@ function surrogateCode(s: Surrogate): string {
 }
 
 /** The generated bodies of one forward step and one backward step over a batch (see compileNeuronKernel). */
-function kernelSources(code: StepCode, S: number, N: number, output: string, spiking: boolean, surrogate: Surrogate): { forwardSource: string; backwardSource: string } {
+function kernelSources(code: StepCode, S: number, N: number, output: string, keepMargins: boolean, surrogate: Surrogate): { forwardSource: string; backwardSource: string } {
   const prologue = [...code.consts.map((c, j) => (c.values.length === 1 ? `const c${j} = consts[${j}][0];` : `const C${j} = consts[${j}];`)), 'const f = Math.fround;'];
   const loop = `for (let b = 0, i = 0; b < B; b++) for (let k = 0; k < ${N}; k++, i++) {`;
   const step = ['  const x = input[xOff + i];', '  let s = 0;', ...Array.from({ length: S }, (_, j) => `  const v${j}_0 = S${j}[off + i];`), ...code.lines.map((l) => `  ${l}`)];
@@ -178,7 +178,7 @@ function kernelSources(code: StepCode, S: number, N: number, output: string, spi
     ...step,
     ...code.finals.map((v, j) => `  S${j}[next + i] = ${v};`),
     `  out[off + i] = ${output};`,
-    ...(spiking ? ['  margins[off + i] = u - th;'] : []), // stored as float32: f(u − th), as the estimate reads it
+    ...(keepMargins ? ['  margins[off + i] = u - th;'] : []), // stored as float32: f(u − th), as the estimate reads it
     '}',
   ].join('\n');
   const backwardSource = [
@@ -214,7 +214,9 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
   const S = program.state.length;
   const N = program.size;
   const output = program.spiking ? 's' : code.finals[program.state.findIndex((s) => s.name === program.membrane)];
-  const { forwardSource, backwardSource } = kernelSources(code, S, N, output, program.spiking, surrogate);
+  // Margins feed LocalZO's sparse backward only: other surrogates skip the extra write per neuron-step.
+  const keepMargins = program.spiking && surrogate.name === 'localzo';
+  const { forwardSource, backwardSource } = kernelSources(code, S, N, output, keepMargins, surrogate);
   const forwardStep = new Function('consts', 'B', 'input', 'xOff', 'starts', 'off', 'out', 'margins', forwardSource) as (...a: unknown[]) => void;
   const backwardStep = new Function('consts', 'B', 'input', 'xOff', 'xStatic', 'starts', 'off', 'adj', 'dy', 'dx', 'localZo', 'paramGrads', backwardSource) as (...a: unknown[]) => void;
   const inLanes = (v: Float32Array) => (v.length === 1 || !lanes ? v : Float32Array.from(lanes, (j) => v[j]));
@@ -238,7 +240,7 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
         return all;
       });
       const out = into ?? scratch.f32('out', T * n);
-      const margins = program.spiking ? scratch.f32('margins', T * n) : undefined;
+      const margins = keepMargins ? scratch.f32('margins', T * n) : undefined;
       for (let t = 0; t < T; t++) forwardStep(constValues, B, x, isStatic ? 0 : t * n, starts, t * n, out, margins);
       return { out, starts, ...(margins ? { margins } : {}) };
     },
