@@ -128,7 +128,8 @@ export class OrtRunner {
           for (let b = 0; b < count; b++) for (let k = 0; k < N; k++) dst[(t * n + start + b) * N + k] = seq[(t * B + b) * N + k];
         }
       };
-      for (const [layer, seq] of probes) gather(seq, spikes.get(layer)!, steps);
+      // A probe records whether a neuron sent a spike: 1, or for graded spikes a non-zero payload.
+      for (const [layer, seq] of probes) gather(Uint8Array.from(seq, (x) => (x !== 0 ? 1 : 0)), spikes.get(layer)!, steps);
       for (const [layer, { u, v }] of uv ?? []) {
         gather(u, states!.get(layer)!.u, steps);
         gather(v, states!.get(layer)!.v, steps);

@@ -116,6 +116,7 @@ function stepCode(program: NeuronProgram, reset: ResetMode, learn: ReadonlySet<s
   const acc = (target: { adj?: string }, amount: string) => (target.adj ? [`a_${target.adj} += ${amount};`] : []);
   for (const ins of program.instructions) {
     if (ins.do === 'op') {
+      if (ins.op === 'max') throw new Error(`${program.layer.name}: max has no surrogate here (graded models are refused by checkTrainable)`);
       const a = expr(ins.a);
       const b = expr(ins.b);
       const t = `t${ins.id}`;

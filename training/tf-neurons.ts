@@ -70,7 +70,7 @@ export function runNeuronLayer(tf: typeof TF, r: NeuronRunInput): LayerRun {
     let spikes: TF.Tensor | undefined;
     const value = (o: Operand): TF.Tensor => (o.kind === 'const' ? lanes(o.values) : o.kind === 'input' ? x : o.kind === 'spikes' ? spikes! : o.kind === 'state' ? state.get(o.name)! : temps[o.id]);
     for (const ins of program.instructions) {
-      if (ins.do === 'op') temps[ins.id] = ins.op === 'add' ? tf.add(value(ins.a), value(ins.b)) : ins.op === 'sub' ? tf.sub(value(ins.a), value(ins.b)) : tf.mul(value(ins.a), value(ins.b));
+      if (ins.do === 'op') temps[ins.id] = ins.op === 'add' ? tf.add(value(ins.a), value(ins.b)) : ins.op === 'sub' ? tf.sub(value(ins.a), value(ins.b)) : ins.op === 'mul' ? tf.mul(value(ins.a), value(ins.b)) : tf.maximum(value(ins.a), value(ins.b));
       else if (ins.do === 'set') state.set(ins.state, value(ins.value));
       else {
         const u = value(ins.value);

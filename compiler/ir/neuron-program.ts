@@ -9,7 +9,7 @@
  * This module owns binding and folding; executing a program is each interpreter's business.
  */
 import type { NeuronLayer } from './layers.js';
-import { type Expr, type NeuronModel, neuronModel } from './neurons.js';
+import { type BinaryOp, type Expr, type NeuronModel, neuronModel } from './neurons.js';
 import { sizeOf } from './tensor.js';
 import { paramLanes } from './params.js';
 
@@ -26,11 +26,11 @@ export type Operand = Const | { readonly kind: 'input' } | { readonly kind: 'spi
 
 export type Instruction =
   /** temp[id] = a ∘ b (elementwise, one float32 rounding). */
-  | { readonly do: 'op'; readonly id: number; readonly op: 'add' | 'sub' | 'mul'; readonly a: Operand; readonly b: Operand; readonly name: string }
+  | { readonly do: 'op'; readonly id: number; readonly op: BinaryOp; readonly a: Operand; readonly b: Operand; readonly name: string }
   /** state ← value (later instructions see the new value). */
   | { readonly do: 'set'; readonly state: string; readonly value: Operand; readonly name: string }
-  /** s = [value ≥ threshold]; then, when `resets`, the reset of that state by the layer's mode. */
-  | { readonly do: 'fire'; readonly value: Operand; readonly threshold: Operand; readonly resets?: string };
+  /** s = [value ≥ threshold] (graded: s = value where |value| ≥ threshold, else 0); then, when `resets`, the reset of that state by the layer's mode. */
+  | { readonly do: 'fire'; readonly value: Operand; readonly threshold: Operand; readonly resets?: string; readonly graded?: boolean };
 
 export interface NeuronProgram {
   readonly layer: NeuronLayer;
@@ -97,7 +97,7 @@ export function neuronProgram(layer: NeuronLayer, shape: readonly number[]): Neu
   };
   const assign = (s: { state: string; expr: Expr }) => instructions.push({ do: 'set', state: s.state, value: lower(s.expr), name: `${layer.name}.${s.state}` });
   model.update.forEach(assign);
-  if (model.fire) instructions.push({ do: 'fire', value: lower(model.fire.value), threshold: lower(model.fire.threshold), resets: model.fire.resets });
+  if (model.fire) instructions.push({ do: 'fire', value: lower(model.fire.value), threshold: lower(model.fire.threshold), resets: model.fire.resets, ...(model.fire.graded ? { graded: true } : {}) });
   model.after?.forEach(assign);
   const state = model.state.map((s) => ({ name: s.name, init: typeof s.init === 'number' ? Float32Array.of(s.init) : paramConst(s.init).values }));
   const vReset: Const = layer.params.v_reset !== undefined ? paramConst('v_reset') : { kind: 'const', name: `${layer.name}.v_reset`, values: Float32Array.of(0) };
@@ -108,7 +108,7 @@ const isConst = (o: Operand): o is Const => o.kind === 'const';
 const all = (c: Const, v: number) => c.values.every((x) => x === v);
 
 /** Folds constant operations and drops identities; undefined when the operation must run. */
-function simplify(op: 'add' | 'sub' | 'mul', a: Operand, b: Operand, name: string): Operand | undefined {
+function simplify(op: BinaryOp, a: Operand, b: Operand, name: string): Operand | undefined {
   if (isConst(a) && isConst(b)) {
     const n = Math.max(a.values.length, b.values.length);
     const at = (c: Const, i: number) => c.values[c.values.length === 1 ? 0 : i];
@@ -124,6 +124,6 @@ function simplify(op: 'add' | 'sub' | 'mul', a: Operand, b: Operand, name: strin
 }
 
 /** One elementwise operation rounded to float32. */
-function apply(op: 'add' | 'sub' | 'mul', a: number, b: number): number {
-  return op === 'add' ? f(a + b) : op === 'sub' ? f(a - b) : f(a * b);
+function apply(op: BinaryOp, a: number, b: number): number {
+  return op === 'add' ? f(a + b) : op === 'sub' ? f(a - b) : op === 'mul' ? f(a * b) : Math.max(a, b);
 }

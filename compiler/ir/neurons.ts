@@ -12,6 +12,7 @@
  *   1. `update`: the state assignments, in order (each sees the values assigned before it);
  *   2. spiking models: s(t) = [value ≥ threshold] (`fire`), then the membrane is reset (the layer's
  *      reset mode: subtract v ← v − θ·s, zero v ← 0 where s, to_v_reset v ← v_reset where s);
+ *      graded models (sigma-delta) send the value itself: s(t) = value where |value| ≥ threshold, else 0;
  *   3. `after`: assignments that may read s(t) (e.g. threshold adaptation).
  * The layer outputs s(t) for spiking models, else its `membrane` state (a readout).
  */
@@ -23,7 +24,10 @@ export type Expr =
   | { readonly kind: 'input' }
   | { readonly kind: 'spikes' }
   | { readonly kind: 'const'; readonly value: number }
-  | { readonly kind: 'add' | 'sub' | 'mul'; readonly a: Expr; readonly b: Expr; /** Name of the value (ONNX node names follow it). */ readonly as: string };
+  | { readonly kind: BinaryOp; readonly a: Expr; readonly b: Expr; /** Name of the value (ONNX node names follow it). */ readonly as: string };
+
+/** The elementwise operations of a step: a + b, a − b, a·b, max(a, b) (ReLU is max(x, 0)). */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'max';
 
 /** What values a parameter may take. */
 export type ParamRange = 'positive' | 'decay' | 'finite' | 'nonnegative';
@@ -57,8 +61,11 @@ export interface NeuronModel {
   readonly params: readonly ParamSpec[];
   readonly state: readonly StateSpec[];
   readonly update: readonly Assignment[];
-  /** Spiking models: s = [value ≥ threshold]; `resets` names the state reset after a spike (absent: stateless). */
-  readonly fire?: { readonly value: Expr; readonly threshold: Expr; readonly resets?: string };
+  /**
+   * Spiking models: s = [value ≥ threshold]; `resets` names the state reset after a spike (absent:
+   * stateless). Graded: s = value where |value| ≥ threshold, else 0 (a graded spike: its payload is the value).
+   */
+  readonly fire?: { readonly value: Expr; readonly threshold: Expr; readonly resets?: string; readonly graded?: boolean };
   readonly after?: readonly Assignment[];
   /** The state reported as the membrane (recordings, mean_membrane decoding) and output by non-spiking models. */
   readonly membrane?: string;
@@ -78,6 +85,7 @@ const one: Expr = { kind: 'const', value: 1 };
 const add = (a: Expr, b: Expr, as: string): Expr => ({ kind: 'add', a, b, as });
 const sub = (a: Expr, b: Expr, as: string): Expr => ({ kind: 'sub', a, b, as });
 const mul = (a: Expr, b: Expr, as: string): Expr => ({ kind: 'mul', a, b, as });
+const max = (a: Expr, b: Expr, as: string): Expr => ({ kind: 'max', a, b, as });
 
 /** r·I: the input current times the per-neuron gain r (NIR's R·dt/τ, folded at import). */
 const gainedInput = mul(input, param('r'), 'input_scaled');
@@ -93,6 +101,8 @@ const P = {
   vReset: { name: 'v_reset', default: 0, range: 'finite', doc: 'Membrane after a spike with reset "to_v_reset".' },
   v0: { name: 'v0', default: 0, range: 'finite', doc: 'Initial membrane potential v(0).' },
   bias: { name: 'bias', default: 0, range: 'finite', doc: 'Constant added to the membrane every step.' },
+  deltaThreshold: { name: 'threshold', default: 0, range: 'nonnegative', doc: 'θ: a change is sent once its magnitude reaches θ (0: every change).' },
+  activationBias: { name: 'bias', default: 0, range: 'finite', doc: 'b: added to σ before the activation.' },
 } satisfies Record<string, ParamSpec>;
 
 const spiking = (membrane: string, threshold: Expr = param('threshold')) => ({ fire: { value: state(membrane), threshold, resets: membrane }, membrane });
@@ -231,7 +241,49 @@ const CUBA_LIF_DELAYED_RESET: NeuronModel = {
   membrane: 'v',
 };
 
-const registry = new Map<string, NeuronModel>([IF, LIF, CUBA_LIF, LI, CUBA_LI, I, THRESHOLD, ALIF, LIF_DELAYED_RESET, CUBA_LIF_DELAYED_RESET].map((m) => [m.name, m]));
+// Sigma-delta networks (lava SDNN; loihi.md §2.6): a neuron sends the change of its activation as a graded
+// spike once the change (plus what it has not sent yet) reaches θ; the next layer's σ sums the changes back.
+// With θ = 0 every layer's σ equals the ANN's pre-activation a step later; the last layer is a Sigma (`i`).
+
+/** d ← residue − act;  act ← activation;  d ← d + act: the change since the last step plus what was not sent. */
+const deltaEncoder = (activation: Expr): Assignment[] => [
+  { state: 'd', expr: sub(state('residue'), state('act'), 'unsent') },
+  { state: 'act', expr: activation },
+  { state: 'd', expr: add(state('d'), state('act'), 'delta') },
+];
+const sendsDelta = {
+  fire: { value: state('d'), threshold: param('threshold'), graded: true },
+  after: [{ state: 'residue', expr: sub(state('d'), spikes, 'residue') }],
+};
+const deltaState: StateSpec[] = [
+  { name: 'act', init: 0 },
+  { name: 'residue', init: 0 },
+  { name: 'd', init: 0 },
+];
+
+const DELTA: NeuronModel = {
+  name: 'delta',
+  title: 'delta encoder (lava Delta: the input layer of a sigma-delta network; graded spikes)',
+  equations: 'd = r·I − act + residue;  act ← r·I;  s = d if |d| ≥ θ else 0;  residue ← d − s',
+  params: [P.deltaThreshold, P.r],
+  state: deltaState,
+  update: deltaEncoder(gainedInput),
+  ...sendsDelta,
+  membrane: 'act',
+};
+
+const SIGMA_DELTA: NeuronModel = {
+  name: 'sigma_delta',
+  title: 'sigma-delta neuron with ReLU (lava SigmaDelta; graded spikes)',
+  equations: 'σ ← σ + r·I;  d = max(σ + b, 0) − act + residue;  act ← max(σ + b, 0);  s = d if |d| ≥ θ else 0;  residue ← d − s',
+  params: [P.deltaThreshold, P.activationBias, P.r],
+  state: [{ name: 'sigma', init: 0 }, ...deltaState],
+  update: [{ state: 'sigma', expr: add(state('sigma'), gainedInput, 'sigma') }, ...deltaEncoder(max(add(state('sigma'), param('bias'), 'sigma_biased'), { kind: 'const', value: 0 }, 'activation'))],
+  ...sendsDelta,
+  membrane: 'sigma',
+};
+
+const registry = new Map<string, NeuronModel>([IF, LIF, CUBA_LIF, LI, CUBA_LI, I, THRESHOLD, ALIF, LIF_DELAYED_RESET, CUBA_LIF_DELAYED_RESET, DELTA, SIGMA_DELTA].map((m) => [m.name, m]));
 
 /** The declared neuron models, in declaration order. */
 export function neuronModels(): NeuronModel[] {
@@ -263,4 +315,9 @@ export function isSpiking(model: NeuronModel): boolean {
 /** Whether the model resets a state after a spike (so a layer's reset mode matters). */
 export function resets(model: NeuronModel): boolean {
   return model.fire?.resets !== undefined;
+}
+
+/** Whether the model sends graded spikes (the value, not 1) when it fires. */
+export function isGraded(model: NeuronModel): boolean {
+  return model.fire?.graded === true;
 }

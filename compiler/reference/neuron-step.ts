@@ -9,6 +9,7 @@
  */
 import type { ResetMode } from '../ir/layers.js';
 import type { Const, NeuronProgram, Operand } from '../ir/neuron-program.js';
+import type { BinaryOp } from '../ir/neurons.js';
 
 /** What one step reads and writes: [B·N] arrays except the constants (1 or N values). */
 export interface StepBuffers {
@@ -23,6 +24,8 @@ export interface StepBuffers {
 export type NeuronStep = (buffers: StepBuffers) => void;
 
 const OPS = { add: '+', sub: '-', mul: '*' } as const;
+/** One instruction's expression: float32-rounded arithmetic, or max (exact). */
+const opCode = (op: BinaryOp, a: string, b: string) => (op === 'max' ? `Math.max(${a}, ${b})` : `f(${a} ${OPS[op]} ${b})`);
 
 /** Compiles `program` for a batch of `batch` samples. */
 export function compileNeuronStep(program: NeuronProgram, batch: number, reset: ResetMode): NeuronStep {
@@ -49,8 +52,9 @@ export function compileNeuronStep(program: NeuronProgram, batch: number, reset: 
   };
   const body: string[] = [];
   for (const ins of program.instructions) {
-    if (ins.do === 'op') body.push(`const t${ins.id} = f(${expr(ins.a)} ${OPS[ins.op]} ${expr(ins.b)});`);
+    if (ins.do === 'op') body.push(`const t${ins.id} = ${opCode(ins.op, expr(ins.a), expr(ins.b))};`);
     else if (ins.do === 'set') body.push(`v${stateSlot.get(ins.state)} = ${expr(ins.value)};`);
+    else if (ins.graded) body.push(`{ const u = ${expr(ins.value)}; s = Math.abs(u) >= ${expr(ins.threshold)} ? u : 0; }`);
     else body.push(...fireLines(expr(ins.value), expr(ins.threshold), ins.resets === undefined ? undefined : `v${stateSlot.get(ins.resets)}`, reset, expr(program.vReset)));
   }
   const S = program.state.length;

@@ -50,7 +50,7 @@ export interface SimulateResult {
   /** Decoded output [B, classes]. */
   readonly output: Float32Array;
   readonly classes: number;
-  /** Recorded spikes per probed neuron layer, [T, B, N] with N = the layer's size. */
+  /** Recorded spikes per probed neuron layer, [T, B, N] with N = the layer's size: 1 where a neuron sent one (graded spikes: a non-zero payload; `record` gives the payloads). */
   readonly spikes: Map<string, Uint8Array>;
   /** Recorded output values per `record`ed layer, [T, B, N]. */
   readonly values: Map<string, Float32Array>;
@@ -140,7 +140,7 @@ export function simulate(model: SnnModel, raw: Float32Array, batch: number, opti
       if (!(k.isStatic && t > 0)) k.step(values);
       values.set(k.layer.name, k.out);
       const rec = spikes.get(k.layer.name);
-      if (rec) for (let i = 0; i < k.out.length; i++) rec[t * k.out.length + i] = k.out[i];
+      if (rec) for (let i = 0; i < k.out.length; i++) rec[t * k.out.length + i] = k.out[i] !== 0 ? 1 : 0; // sent: a spike, or a non-zero graded one
       recorded.get(k.layer.name)?.set(k.out, t * k.out.length);
       if (k instanceof NeuronKernel && k.membrane) membranes.get(k.layer.name)?.set(k.membrane, t * k.membrane.length);
     }

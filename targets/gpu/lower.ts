@@ -247,6 +247,11 @@ export function emitNeuronStep(
     else {
       const u = value(ins.value);
       const theta = value(ins.threshold);
+      if (ins.graded) {
+        const sent = b.node('GreaterOrEqual', [b.node('Abs', [u], `${n}.magnitude`), theta], `${n}.sent`);
+        spikes = b.node('Where', [sent, u, b.constScalar(`${n}.nothing`, 0)], `${n}.spikes`);
+        continue;
+      }
       const fired = b.node('GreaterOrEqual', [u, theta], `${n}.fired`);
       spikes = b.node('Cast', [fired], `${n}.spikes`, { to: int(1) });
       if (ins.resets) next[ins.resets] = emitReset(b, layer.reset, { u, theta, fired, spikes, vReset: () => constant(program.vReset) }, `${n}.${ins.resets}`);
@@ -256,7 +261,7 @@ export function emitNeuronStep(
   return { next, spikes, membrane: program.membrane ? next[program.membrane] : undefined };
 }
 
-const ONNX_OP = { add: 'Add', sub: 'Sub', mul: 'Mul' } as const;
+const ONNX_OP = { add: 'Add', sub: 'Sub', mul: 'Mul', max: 'Max' } as const;
 
 /** The membrane after a spike: u − θ·s, 0 where fired, or v_reset where fired. */
 function emitReset(b: GraphBuilder, mode: L.ResetMode, v: { u: string; theta: string; fired: string; spikes: string; vReset: () => string }, name: string): string {

@@ -1,8 +1,8 @@
 /**
  * Loihi's fixed-point arithmetic, bit-accurate to Lava's `PyLifModelBitAcc` and `PyDenseModelBitAcc`
- * (loihi.md §1.3–§1.4, §2.2). Integers are held in JS numbers (exact below 2^53; every product here is
- * below 2^37). This is the ground layer of the Loihi emulator; the descriptor, partitioner and
- * quantiser of the Loihi target build on it.
+ * (loihi.md §1.3–§1.4, §2.2) and to its fixed-point sigma-delta neurons (§2.6). Integers are held in JS
+ * numbers (exact below 2^53; every CUBA product here is below 2^37). This is the ground layer of the
+ * Loihi emulator; the descriptor, partitioner and quantiser of the Loihi target build on it.
  */
 
 export const DECAY_UNITY = 4096;
@@ -83,4 +83,49 @@ export function denseBitAcc(w: Float64Array, nOut: number, nIn: number, spikes: 
     for (let o = 0; o < nOut; o++) out[o] += w[o * nIn + j] * spikes[j];
   }
   for (let o = 0; o < nOut; o++) out[o] = weightExp >= 0 ? out[o] * 2 ** weightExp : Math.floor(out[o] / 2 ** -weightExp);
+}
+
+/** A sigma-delta population's parameters in Lava units (quantise.ts SigmaDeltaProfile; loihi.md §2.6). */
+export interface SigmaDeltaParams {
+  readonly kind: 'delta' | 'sigma_delta' | 'sigma';
+  /** Threshold mantissa: a change is sent when |δ| ≥ vth·2^(spikeExp + stateExp). */
+  readonly vth: number;
+  /** Per-neuron bias mantissa, ×2^(spikeExp + stateExp) (SigmaDelta). */
+  readonly biasMant?: ArrayLike<number>;
+  readonly spikeExp: number;
+  readonly stateExp: number;
+}
+
+/**
+ * One step of Lava's fixed-point Delta, SigmaDelta (ReLU) and Sigma models (PyDeltaModelFixed,
+ * PySigmaDeltaModelFixed, PySigmaModelFixed) on int32 values, wrapping as NumPy's int32 arrays do.
+ * a = this step's input; sigma, act and residue are updated in place; out = the graded payload
+ * s >> stateExp (floor), or σ for a Sigma.
+ *   Delta:       act' = a << (spikeExp + stateExp)
+ *   SigmaDelta:  σ ← σ + a;  act' = max(σ + bias·2^(spikeExp + stateExp), 0)
+ *   both:        δ = act' − act + residue;  s = δ if |δ| ≥ vth·2^(spikeExp + stateExp) else 0;
+ *                residue ← δ − s;  act ← act'
+ *   Sigma:       σ ← σ + a;  out = σ
+ */
+export function sigmaDeltaStep(p: SigmaDeltaParams, a: ArrayLike<number>, sigma: Float64Array, act: Float64Array, residue: Float64Array, out: Float64Array): void {
+  const scale = 2 ** (p.spikeExp + p.stateExp);
+  const vth = (p.vth * scale) | 0;
+  const div = 2 ** p.stateExp;
+  for (let k = 0; k < out.length; k++) {
+    let next: number;
+    if (p.kind === 'delta') next = (a[k] * scale) | 0;
+    else {
+      sigma[k] = (sigma[k] + a[k]) | 0;
+      if (p.kind === 'sigma') {
+        out[k] = sigma[k];
+        continue;
+      }
+      next = Math.max((sigma[k] + (((p.biasMant?.[k] ?? 0) * scale) | 0)) | 0, 0);
+    }
+    const delta = (next - act[k] + residue[k]) | 0;
+    const s = Math.abs(delta) >= vth ? delta : 0;
+    residue[k] = (delta - s) | 0;
+    act[k] = next;
+    out[k] = Math.floor(s / div);
+  }
 }

@@ -17,7 +17,7 @@ import { encoderOutputSize, hostEncoder } from '../common/descriptor-checks.js';
 import { badInput } from '../../compiler/errors.js';
 import { type SnnModel, averagesOverTime } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
-import { type CubaParams, cubaLifStep, prepareDenseWeights } from './arithmetic.js';
+import { type CubaParams, type SigmaDeltaParams, cubaLifStep, prepareDenseWeights, sigmaDeltaStep } from './arithmetic.js';
 import { type LoihiDescriptor, type Range, checkDescriptorWords, parseDescriptor } from './descriptor.js';
 import { preprocess, rateEncode, timeMajor } from '../../compiler/reference/encoders.js';
 import { simulate } from '../../compiler/reference/simulator.js';
@@ -83,6 +83,8 @@ interface CoreState {
   readonly neurons: Int32Array;
   readonly nCx: number;
   readonly params: CubaParams;
+  /** Sigma-delta populations: their arithmetic instead of CUBA's (u holds σ, v the activation). */
+  readonly sigmaDelta?: SigmaDeltaParams;
   readonly v0: number;
   readonly dendrites: Int32Array | null;
   readonly formats: FormatState[];
@@ -100,6 +102,10 @@ interface CoreState {
   readonly a: Float64Array;
   readonly acc: Float64Array;
   readonly spikes: Uint8Array;
+  /** What each soma sends this step: 1 per spike, or the graded payload (sigma-delta). */
+  readonly payload: Float64Array;
+  /** Sigma-delta: the residue not sent yet. */
+  readonly residue: Float64Array;
   readonly host: Float64Array | null;
 }
 
@@ -156,6 +162,7 @@ export class LoihiEmulator {
         neurons,
         nCx: c.compartments,
         params: { du: p.du, dv: p.dv, vth: p.vth, biasExp: p.biasExp, ...(c.bias ? { biasMant: slice(this.ints, c.bias) } : {}), ...(p.resetSubtract !== undefined ? { resetSubtract: p.resetSubtract } : {}) },
+        ...(p.sigmaDelta ? { sigmaDelta: { kind: p.sigmaDelta.kind, vth: p.vth, spikeExp: p.sigmaDelta.spikeExp, stateExp: p.sigmaDelta.stateExp, ...(c.bias ? { biasMant: slice(this.ints, c.bias) } : {}) } } : {}),
         v0: p.v0,
         dendrites: c.dendrites ? slice(this.ints, c.dendrites) : null,
         formats: c.formats.map((f) => ({ kind: f.kind, weightExp: f.weightExp, delay: f.delay, slots: f.delay + 2, buffer: new Float64Array((f.delay + 2) * c.compartments) })),
@@ -170,6 +177,8 @@ export class LoihiEmulator {
         a: new Float64Array(n),
         acc: new Float64Array(c.compartments),
         spikes: new Uint8Array(n),
+        payload: new Float64Array(n),
+        residue: new Float64Array(n),
         host: d.host?.population === c.population ? new Float64Array(n) : null,
       };
     });
@@ -212,6 +221,7 @@ export class LoihiEmulator {
       for (const c of this.cores) {
         c.u.fill(0);
         c.v.fill(c.v0);
+        c.residue.fill(0);
         for (const f of c.formats) f.buffer.fill(0);
       }
       if (hostPort && hostValues) {
@@ -247,18 +257,19 @@ export class LoihiEmulator {
           for (let i = 0; i < per; i++) {
             if (s[i] === 0) continue;
             if (s[i] !== 1) throw badInput(`loihi emulator: input ${i} of sample ${b} at step ${t} is ${s[i]}; Loihi inputs are binary spikes`);
-            for (let k = inputStart[i]; k < inputStart[i + 1]; k++) events += this.deliver(inputAxons[3 * k + 1], inputAxons[3 * k + 2], t);
+            for (let k = inputStart[i]; k < inputStart[i + 1]; k++) events += this.deliver(inputAxons[3 * k + 1], inputAxons[3 * k + 2], t, 1);
           }
         }
         for (const c of this.cores) {
           for (let i = 0; i < c.neurons.length; i++) {
             if (!c.spikes[i]) continue;
-            for (let k = c.outStart[i]; k < c.outStart[i + 1]; k++) events += this.deliver(c.outDst[2 * k], c.outDst[2 * k + 1], t);
+            for (let k = c.outStart[i]; k < c.outStart[i + 1]; k++) events += this.deliver(c.outDst[2 * k], c.outDst[2 * k + 1], t, c.payload[i]);
           }
         }
       }
       // Decode.
-      const scale = 64 * outPop.scale;
+      const sd = outPop.profile.sigmaDelta;
+      const scale = (sd ? 2 ** (sd.spikeExp + sd.stateExp) : 64) * outPop.scale;
       for (const c of this.cores) {
         if (c.population !== outPop.name) continue;
         for (let i = 0; i < c.neurons.length; i++) {
@@ -276,9 +287,10 @@ export class LoihiEmulator {
 
   private updateCore(c: CoreState, t: number): void {
     // A population at depth d starts its window at step d + 1: reset it then (and every resetInterval).
+    // Sigma-delta neurons are never reset (netx ignores resets for them): their σ sums every change sent.
     const P = this.descriptor.resetInterval;
     const k = t - (c.depth + 1);
-    if (P ? ((k % P) + P) % P === 0 : k === 0) {
+    if (!c.sigmaDelta && (P ? ((k % P) + P) % P === 0 : k === 0)) {
       c.u.fill(0);
       c.v.fill(c.v0);
     }
@@ -304,18 +316,26 @@ export class LoihiEmulator {
       }
     } else c.a.set(c.acc.subarray(0, n));
     if (c.host) for (let i = 0; i < n; i++) c.a[i] += c.host[i];
+    if (c.sigmaDelta) {
+      sigmaDeltaStep(c.sigmaDelta, c.a, c.u, c.v, c.residue, c.payload);
+      if (c.sigmaDelta.kind === 'sigma') c.v.set(c.u); // a Sigma's value is read like a readout's v
+      for (let i = 0; i < n; i++) c.spikes[i] = c.payload[i] !== 0 && c.sigmaDelta.kind !== 'sigma' ? 1 : 0;
+      return;
+    }
     cubaLifStep(c.params, c.a, c.u, c.v, c.spikes);
+    c.payload.set(c.spikes);
   }
 
-  /** Adds one axon's synapses into the destination buffer slot of step t + 1 + delay; returns the synapse count. */
-  private deliver(core: number, axon: number, t: number): number {
+  /** Adds one axon's synapses (× the payload: 1, or a graded spike's value) into the destination buffer slot of step t + 1 + delay; returns the synapse count. */
+  private deliver(core: number, axon: number, t: number, payload: number): number {
     const c = this.cores[core];
     const ptr = c.axonMap[3 * axon];
     const len = c.axonMap[3 * axon + 1];
     const f = c.formats[c.axonMap[3 * axon + 2]];
     const base = ((t + 1 + f.delay) % f.slots) * c.nCx;
     const buf = f.buffer;
-    for (let k = ptr; k < ptr + len; k++) buf[base + c.synCx[k]] += c.synW[k];
+    if (payload === 1) for (let k = ptr; k < ptr + len; k++) buf[base + c.synCx[k]] += c.synW[k];
+    else for (let k = ptr; k < ptr + len; k++) buf[base + c.synCx[k]] += c.synW[k] * payload;
     return len;
   }
 }

@@ -26,6 +26,7 @@ import { type ChipOnnxIO, type SpikeSequences, chipGraphInput, delivered } from 
 import { GraphBuilder, GraphConstants, graphAttr, int, ints } from '../common/onnx-builder.js';
 import { prepareDenseWeights } from './arithmetic.js';
 import type { LoihiNetwork, LoihiPopulation, LoihiProjection } from './quantise.js';
+import { notSupported } from '../common/synaptic-terms.js';
 
 const WRAP = 2 ** 24;
 const HALF = 2 ** 23;
@@ -60,6 +61,7 @@ export function lowerLoihiToOnnx(net: LoihiNetwork, options: LoihiOnnxOptions): 
   const probes: ChipOnnxIO['probes'][number][] = [];
   let output: ChipOnnxIO['output'] | undefined;
   for (const pop of net.populations) {
+    if (pop.profile.sigmaDelta) notSupported(pop.name, `${pop.profile.sigmaDelta.kind} neurons (graded spikes) have no integer ONNX lowering yet; run them with --target loihi or the float gpu target`, 'Loihi');
     const incoming = net.projections.filter((p) => p.target === pop.name && p.source !== pop.name);
     const recurrent = net.projections.find((p) => p.target === pop.name && p.source === pop.name);
     const synaptic = synapticInput(g, c, pop, incoming, spikes, S, B);

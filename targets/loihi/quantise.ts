@@ -17,6 +17,12 @@
  * synaptic delay. Spike inputs (rate, events) enter through input axons like any population's spikes.
  * Max-pooling of time-varying currents becomes dendritic compartments joined by MAX into the soma.
  *
+ * Sigma-delta networks (delta → sigma_delta … → i, lava-dl's SDNN): populations of lava's Delta,
+ * SigmaDelta and Sigma with graded spikes (SigmaDeltaProfile), for models on Loihi's grid (NetX
+ * imports): the units chain through the layers (loihi.md §2.6), so a float sigma-delta network would
+ * need one scale for the whole network; it is refused by name. Graded and binary spikes do not mix:
+ * sigma-delta populations read graded ones (or the host), CUBA populations binary ones.
+ *
  * Neurons (LOIHI_NEURON_MODELS). A compartment is u ← (1 − du/4096)·u + a_in; v ← (1 − dv/4096)·v + u + b;
  * spike when v > vth·2⁶, then v ← 0 (Loihi 2 microcode: v ← v − θ). IF, LIF and CUBA-LIF are such
  * compartments (common/cuba-neurons.ts), with one profile (θ, v(0), decays) per layer: a parameter that
@@ -27,11 +33,13 @@
 import { badInput } from '../../compiler/errors.js';
 import type * as L from '../../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
-import { layerValue } from '../../compiler/ir/params.js';
+import { layerValue, paramValues } from '../../compiler/ir/params.js';
+import { modelOf } from '../../compiler/ir/neuron-program.js';
+import { isGraded } from '../../compiler/ir/neurons.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
-import { CUBA_MODELS, cubaDecays, describeValues, nonZeroLeak, resetsToZero } from '../common/cuba-neurons.js';
+import { CUBA_MODELS, allZero, cubaDecays, describeValues, nonZeroLeak, resetsToZero } from '../common/cuba-neurons.js';
 import type { QuantisationRow, QuantisedNetwork } from '../common/network.js';
-import { type MaxPoolJoin, type ProjectionGeometry, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
+import { type MaxPoolJoin, type ProjectionGeometry, type Root, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
 import { type SignMode, UV_MAX } from './arithmetic.js';
 import { chipGraph } from '../common/chip-graph.js';
 
@@ -45,7 +53,9 @@ export { forEachPoolWindow } from '../common/synaptic-terms.js';
  * write it as one), alif (its adaptive threshold needs Loihi 2 microcode that the emulator does not
  * model), and any other declared model.
  */
-export const LOIHI_NEURON_MODELS: readonly string[] = CUBA_MODELS;
+export const LOIHI_NEURON_MODELS: readonly string[] = [...CUBA_MODELS, 'delta', 'sigma_delta', 'i'];
+/** netx's sigma-delta settings: spike_exp = state_exp = 6, 16-bit graded messages (loihi.md §3.2). */
+export const NETX_SIGMA_DELTA = { spikeExp: 6, stateExp: 6, messageBits: 16 } as const;
 /** Ends the message refusing a parameter that differs between neurons. */
 const ONE_PROFILE = 'a Loihi compartment profile takes one value per layer';
 
@@ -70,7 +80,21 @@ export interface LoihiProfile {
   readonly biasExp: number;
   /** False for a non-spiking readout (vth at its maximum, v = u + b every step, summed by the host). */
   readonly spiking: boolean;
+  /** A sigma-delta population (lava's Delta, SigmaDelta or Sigma; loihi.md §2.6) instead of a CUBA compartment: du, dv and v0 unused. */
+  readonly sigmaDelta?: SigmaDeltaProfile;
 }
+
+/**
+ * Sigma-delta arithmetic (lava's fixed-point models): activations are held ×2^(spikeExp + stateExp)
+ * (vth and the bias too), graded spikes carry s >> stateExp, with up to `messageBits` bits of payload.
+ */
+export interface SigmaDeltaProfile {
+  readonly kind: SigmaDeltaKind;
+  readonly spikeExp: number;
+  readonly stateExp: number;
+  readonly messageBits: number;
+}
+export type SigmaDeltaKind = 'delta' | 'sigma_delta' | 'sigma';
 
 export interface LoihiPopulation {
   /** The IR layer it implements. */
@@ -124,11 +148,17 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
   let host: LoihiNetwork['host'];
 
   const fail = (layer: string, what: string): never => notSupported(layer, what, 'Loihi');
+  const graded = new Set(model.layers.filter((l) => l.op === 'neuron' && isGraded(modelOf(l))).map((l) => l.name));
   for (const root of roots) {
     const { layer, shape } = root;
     if (root.kind === 'spike-max') fail(layer.name, 'a max-pool of spikes (an OR) has no Loihi equivalent here; convert with --maxpool avg or auto');
     const n = sizeOf(shape);
-    const neuron = root.kind === 'neuron' ? compartment(layer as L.NeuronLayer, shape) : undefined;
+    const sd = root.kind === 'neuron' ? sigmaDeltaKind(layer as L.NeuronLayer) : undefined;
+    const neuron = root.kind === 'neuron' && !sd ? compartment(layer as L.NeuronLayer, shape) : undefined;
+    for (const t of root.terms) {
+      if (graded.has(t.source) === !!sd) continue;
+      fail(layer.name, sd ? `its ${(layer as L.NeuronLayer).model} neurons read binary spikes of "${t.source}"; Loihi's sigma-delta populations here read graded spikes (of delta or sigma_delta layers)` : `it reads the graded spikes of "${t.source}"; only sigma-delta populations (sigma_delta, i) read graded spikes here`);
+    }
     if (root.hostNode) {
       const encoder = hostEncoder(model, root.hostNode);
       host = { ...(encoder ? { encoder } : {}), population: layer.name };
@@ -147,45 +177,10 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
     const d = root.hostNode ? 0 : Math.max(0, ...root.terms.map((t) => (depth.get(t.source) ?? 0) + 1));
     depth.set(layer.name, d);
 
-    // |a| per step must stay below 2^17 so that u = a·2⁶ does not wrap (24-bit u).
-    const rowSum = new Float64Array(n);
-    root.terms.forEach((t, k) => addRowSums(t.geometry, termWeights[k], rowSum));
-    let worst = 0;
-    for (let i = 0; i < n; i++) worst = Math.max(worst, rowSum[i] + Math.abs(bias[i]));
-    const bounds = [maxW > 0 ? WEIGHT_MAX / maxW : Infinity, maxB > 0 ? (2 * BIAS_MANT_MAX) / maxB : Infinity, worst > 0 ? A_MAX / worst : Infinity];
-    let lambda: number;
-    let thetaInt: number;
-    if (neuron) {
-      const theta = neuron.theta;
-      if (fixedScale) {
-        lambda = fixedScale;
-        thetaInt = theta * 64 * lambda;
-      } else {
-        // A host-fed layer has no weights to bound it: θ gets HOST_STEPS units.
-        const lam = Math.min(...bounds, (root.hostNode ? HOST_STEPS : VTH_MAX + 1) / theta);
-        const k = Math.floor(theta * lam);
-        if (k < 1) fail(layer.name, `weights up to ${maxW.toPrecision(3)} (or bias ${maxB.toPrecision(3)}) against a threshold of ${theta} cannot be represented with 8-bit weights (needs a threshold above 1/${WEIGHT_MAX} of the largest weight)`);
-        lambda = k / theta;
-        thetaInt = 64 * k;
-      }
-    } else {
-      // Readout: v = u + b each step (dv = 4096, as netx's non-spiking layers); the host sums v over the window.
-      lambda = fixedScale ?? Math.min(...bounds);
-      if (!Number.isFinite(lambda)) lambda = 64;
-      thetaInt = VTH_MAX * 64 + 1;
-    }
-
-    const { mant, exp, clipped } = quantiseBias(bias, lambda, layer.name, !!fixedScale);
-    const profile: LoihiProfile = {
-      du: 4095 - Math.round(4096 * alpha),
-      dv: 4096 - Math.round(4096 * (neuron ? neuron.beta : 0)),
-      vth: neuron ? Math.floor((Math.ceil(thetaInt) - 1) / 64) : VTH_MAX,
-      ...(neuron?.subtract ? { resetSubtract: Math.round(thetaInt) } : {}),
-      v0: neuron ? 64 * Math.round(neuron.v0 * lambda) : 0,
-      biasExp: exp,
-      spiking: !!neuron,
-    };
-    if (!(Math.abs(profile.v0) < UV_MAX)) fail(layer.name, `v(0) = ${neuron!.v0} is ${profile.v0} in Loihi units, beyond the 24-bit membrane (|v| < 2^23)`);
+    const q = sd
+      ? sigmaDeltaQuantities(layer as L.NeuronLayer, sd, root, bias, fixedScale)
+      : cubaQuantities({ layer: layer.name, neuron, root, bias, n, maxW, maxB, alpha, fixedScale }, fail);
+    const { lambda, profile, mant, exp, clipped } = q;
     populations.push({
       name: layer.name,
       shape,
@@ -223,7 +218,7 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
 
     rows.push({
       layer: layer.name,
-      kind: neuron ? neuron.model : 'readout',
+      kind: neuron ? neuron.model : sd ? (layer as L.NeuronLayer).model : 'readout',
       scale: Number(lambda.toPrecision(6)),
       'max |w_int|': maxInt,
       'weight err %': errDen > 0 ? Number((100 * Math.sqrt(errNum / errDen)).toFixed(3)) : 0,
@@ -246,6 +241,107 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
     output: { population: model.output.layer, decoding: model.output.decoding },
     quantisation: rows,
   };
+}
+
+interface PopulationQuantities {
+  readonly lambda: number;
+  readonly profile: LoihiProfile;
+  readonly mant: Int32Array | null;
+  readonly exp: number;
+  readonly clipped: number;
+}
+
+interface CubaInputs {
+  readonly layer: string;
+  readonly neuron: Compartment | undefined;
+  readonly root: Root;
+  readonly bias: Float64Array;
+  readonly n: number;
+  readonly maxW: number;
+  readonly maxB: number;
+  readonly alpha: number;
+  readonly fixedScale: number | undefined;
+}
+
+/** λ, the profile and the bias of a CUBA compartment population (neuron) or a non-spiking readout. */
+function cubaQuantities({ layer, neuron, root, bias, n, maxW, maxB, alpha, fixedScale }: CubaInputs, fail: (layer: string, what: string) => never): PopulationQuantities {
+  // |a| per step must stay below 2^17 so that u = a·2⁶ does not wrap (24-bit u).
+  const rowSum = new Float64Array(n);
+  root.terms.forEach((t) => addRowSums(t.geometry, t.weights, rowSum));
+  let worst = 0;
+  for (let i = 0; i < n; i++) worst = Math.max(worst, rowSum[i] + Math.abs(bias[i]));
+  const bounds = [maxW > 0 ? WEIGHT_MAX / maxW : Infinity, maxB > 0 ? (2 * BIAS_MANT_MAX) / maxB : Infinity, worst > 0 ? A_MAX / worst : Infinity];
+  let lambda: number;
+  let thetaInt: number;
+  if (neuron) {
+    const theta = neuron.theta;
+    if (fixedScale) {
+      lambda = fixedScale;
+      thetaInt = theta * 64 * lambda;
+    } else {
+      // A host-fed layer has no weights to bound it: θ gets HOST_STEPS units.
+      const lam = Math.min(...bounds, (root.hostNode ? HOST_STEPS : VTH_MAX + 1) / theta);
+      const k = Math.floor(theta * lam);
+      if (k < 1) fail(layer, `weights up to ${maxW.toPrecision(3)} (or bias ${maxB.toPrecision(3)}) against a threshold of ${theta} cannot be represented with 8-bit weights (needs a threshold above 1/${WEIGHT_MAX} of the largest weight)`);
+      lambda = k / theta;
+      thetaInt = 64 * k;
+    }
+  } else {
+    // Readout: v = u + b each step (dv = 4096, as netx's non-spiking layers); the host sums v over the window.
+    lambda = fixedScale ?? Math.min(...bounds);
+    if (!Number.isFinite(lambda)) lambda = 64;
+    thetaInt = VTH_MAX * 64 + 1;
+  }
+
+  const { mant, exp, clipped } = quantiseBias(bias, lambda, layer, !!fixedScale);
+  const profile: LoihiProfile = {
+    du: 4095 - Math.round(4096 * alpha),
+    dv: 4096 - Math.round(4096 * (neuron ? neuron.beta : 0)),
+    vth: neuron ? Math.floor((Math.ceil(thetaInt) - 1) / 64) : VTH_MAX,
+    ...(neuron?.subtract ? { resetSubtract: Math.round(thetaInt) } : {}),
+    v0: neuron ? 64 * Math.round(neuron.v0 * lambda) : 0,
+    biasExp: exp,
+    spiking: !!neuron,
+  };
+  if (!(Math.abs(profile.v0) < UV_MAX)) fail(layer, `v(0) = ${neuron!.v0} is ${profile.v0} in Loihi units, beyond the 24-bit membrane (|v| < 2^23)`);
+  return { lambda, profile, mant, exp, clipped };
+}
+
+/** The sigma-delta kind of a layer's model, or undefined for a CUBA model. */
+function sigmaDeltaKind(layer: L.NeuronLayer): SigmaDeltaKind | undefined {
+  return layer.model === 'delta' ? 'delta' : layer.model === 'sigma_delta' ? 'sigma_delta' : layer.model === 'i' ? 'sigma' : undefined;
+}
+
+/** An integer from a value on Loihi's grid (×λ), or a refusal naming the layer and the value. */
+function onGrid(layer: string, what: string, value: number, lambda: number): number {
+  const x = value * lambda;
+  if (!Number.isInteger(x)) throw badInput(`layer "${layer}": ${what} ${value} is not on the Loihi grid (×${lambda} gives ${x}, expected an integer)`);
+  return x;
+}
+
+/**
+ * λ, the profile and the bias of a sigma-delta population. In Lava's units an activation of 1.0 is
+ * 2^(spikeExp + stateExp)·λ: vth and the bias are integers ×λ shifted by that exponent.
+ */
+function sigmaDeltaQuantities(layer: L.NeuronLayer, kind: SigmaDeltaKind, root: Root, bias: Float64Array, fixedScale: number | undefined): PopulationQuantities {
+  const fail = (what: string): never => notSupported(layer.name, what, 'Loihi');
+  if (!fixedScale) fail(`${layer.model} neurons compile for Loihi from networks on Loihi's integer grid (lava-dl NetX imports); a float sigma-delta network would need one scale for all its layers, which is not supported yet`);
+  const lambda = fixedScale!;
+  const own = layer.params.bias === undefined ? undefined : paramValues(layer.params.bias, root.shape);
+  if (bias.some((b, i) => b !== (own ? own[i] : 0))) fail(`a synaptic bias into σ (it would be added every step); lava's sigma-delta neurons add their bias after σ: give it as the neuron's bias`);
+  if (layer.params.v0 !== undefined && !allZero(layer.params.v0)) fail(`v(0) = ${describeValues(layer, 'v0')}: Lava's Sigma starts at 0`);
+  const mant = own && own.some((b) => b !== 0) ? Int32Array.from(own, (b) => onGrid(layer.name, 'bias', b, lambda)) : null;
+  const vth = kind === 'sigma' ? 0 : onGrid(layer.name, 'threshold', layerValue(layer, 'threshold', ONE_PROFILE), lambda);
+  const profile: LoihiProfile = {
+    du: 4095,
+    dv: 0,
+    vth,
+    v0: 0,
+    biasExp: NETX_SIGMA_DELTA.spikeExp + NETX_SIGMA_DELTA.stateExp,
+    spiking: kind !== 'sigma',
+    sigmaDelta: { kind, ...NETX_SIGMA_DELTA },
+  };
+  return { lambda, profile, mant, exp: profile.biasExp, clipped: 0 };
 }
 
 /** What a CUBA compartment takes of a neuron layer: one value per layer of θ, v(0) and the decays. */

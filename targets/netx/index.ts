@@ -6,8 +6,9 @@
  * is checked before writing against what the NetX reader accepts (integers, finite float32 values, decays
  * in 0…4096, vThMant in 0…2¹⁸), so a model whose quantisation overflows (e.g. an enormous dt) is refused
  * by layer and field rather than written. The file is byte-for-byte deterministic (io/hdf5-write.ts).
- * Neurons: NetX's CUBA neuron is the Loihi compartment, so this target runs the Loihi quantiser's models
- * (IF, LIF, CUBA-LIF: LOIHI_NEURON_MODELS) and refuses others by name.
+ * Neurons: NetX's CUBA neuron is the Loihi compartment and its SDNN neurons lava's sigma-delta ones, so
+ * this target runs the Loihi quantiser's models (IF, LIF, CUBA-LIF; delta, sigma_delta, i:
+ * LOIHI_NEURON_MODELS) and refuses others by name.
  */
 import { join } from 'node:path';
 import type { Group } from 'h5wasm/node';
@@ -35,6 +36,13 @@ function refuse(layer: string, what: string): never {
 }
 
 function neuron(p: LoihiPopulation): Record<string, Value> {
+  const sd = p.profile.sigmaDelta;
+  if (sd) {
+    // netx's SDNN neurons: Delta (input layer), SigmaDelta with ReLU, Sigma (`sigma_output`); loihi.md §3.2.
+    const type = { 'neuron/type': { kind: 'str', value: 'SDNN' } as Value };
+    if (sd.kind === 'sigma') return { ...type, 'neuron/vThMant': int(0), 'neuron/sigma_output': { kind: 'bool', value: true } };
+    return { ...type, 'neuron/vThMant': int(p.profile.vth), ...(sd.kind === 'sigma_delta' ? { 'neuron/activation': { kind: 'str', value: 'relu' } as Value } : {}) };
+  }
   if (p.profile.resetSubtract !== undefined) refuse(p.name, 'reset "subtract"');
   if (p.profile.v0 !== 0) refuse(p.name, 'a non-zero v(0)');
   return {
@@ -50,7 +58,8 @@ function neuron(p: LoihiPopulation): Record<string, Value> {
 /** Bias as NetX stores it (weight units, exponent 6): per channel when constant per channel, else per neuron (vectors only). */
 function bias(p: LoihiPopulation): Record<string, Value> {
   if (!p.bias) return {};
-  const units = Array.from(p.bias, (m) => m * 2 ** (p.profile.biasExp - 6));
+  // A CUBA bias enters v with exponent biasExp (NetX's unit is 2⁶); a sigma-delta bias is stored as its mantissa.
+  const units = Array.from(p.bias, (m) => (p.profile.sigmaDelta ? m : m * 2 ** (p.profile.biasExp - 6)));
   if (p.shape.length !== 3) return { bias: floats(units, [units.length]) };
   const per = units.length / p.shape[0];
   const channel = Array.from({ length: p.shape[0] }, (_, c) => units[c * per]);

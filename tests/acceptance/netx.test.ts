@@ -15,7 +15,7 @@ import { snnc } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const LAVA = '../shared/fixtures/lava';
-const FIXTURES = ['oxford/network.net', 'tinynet/tiny.net', 'mnist_netx/trained_mnist_network.net'];
+const FIXTURES = ['oxford/network.net', 'tinynet/tiny.net', 'mnist_netx/trained_mnist_network.net', 'pilotnet_sdnn/network.net'];
 
 /** Every numeric parameter of every layer, by layer and field (a neuron's parameters as `params.<name>`). */
 function parameters(m: SnnModel): Record<string, unknown> {
@@ -38,7 +38,9 @@ async function datasets(file: string): Promise<Map<string, number[]>> {
   try {
     const layers = f.get('layer') as unknown as { keys(): string[] };
     for (const i of layers.keys()) {
-      for (const key of ['weight', 'bias', 'neuron/iDecay', 'neuron/vDecay', 'neuron/vThMant', 'shape']) {
+      // A sigma_output layer's vThMant means nothing (netx builds a Sigma, which has no threshold): not kept.
+      const sigma = f.get(`layer/${i}/neuron/sigma_output`) !== null;
+      for (const key of ['weight', 'bias', 'neuron/iDecay', 'neuron/vDecay', ...(sigma ? [] : ['neuron/vThMant']), 'shape']) {
         const d = f.get(`layer/${i}/${key}`) as Dataset | null;
         if (d) out.set(`${i}/${key}`, [d.value as ArrayLike<number | bigint>].flat().flatMap((v) => (typeof v === 'object' ? Array.from(v as ArrayLike<number | bigint>, (x) => Number(x) + 0) : [Number(v) + 0])));
       }
@@ -88,10 +90,10 @@ describe('NetX round trip', () => {
     expect(b.layers.map((l) => l.op)).toEqual(a.layers.map((l) => l.op)); // no extra flatten
   });
 
-  it('an SDNN network, a missing file and a model NetX cannot express fail by name', () => {
+  it('an SDNN network imports as delta → sigma_delta … → i; a missing file and a model NetX cannot express fail by name', () => {
     const sdnn = snnc(['import', `${LAVA}/pilotnet_sdnn/network.net`, '-o', join(dir, 'x.json')]);
-    expect(sdnn.code).toBe(3);
-    expect(sdnn.stderr).toMatch(/layer 0: neuron type "SDNN" is not supported/);
+    expect(sdnn.code).toBe(0);
+    expect(sdnn.stdout).toMatch(/18 layers \(delta, conv2d, sigma_delta, .* dense, i\)/);
     const missing = snnc(['import', join(dir, 'nope.net'), '-o', join(dir, 'x.json')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.net: cannot read NetX file \(ENOENT\)/);

@@ -81,10 +81,24 @@ function reference(model: SnnModel, x: Float32Array, batch: number): { out: Floa
   for (let b = 0; b < batch; b++) {
     for (let k = 0; k < N; k++) {
       let [v, i, a, p] = [v0[k], 0, 0, 0];
+      let [sigma, act, residue] = [0, 0, 0];
       const leak = f(f(1 - beta[k]) * vLeak[k]);
       for (let t = 0; t < T; t++) {
         const I = f(x[(b * T + t) * N + k] * r[k]);
         let th = theta[k];
+        const idx = (t * batch + b) * N + k;
+        if (layer.model === 'delta' || layer.model === 'sigma_delta') {
+          // Graded: the change of the activation plus the residue, sent when its magnitude reaches θ.
+          if (layer.model === 'sigma_delta') sigma = f(sigma + I);
+          let d = f(residue - act);
+          act = layer.model === 'delta' ? I : Math.max(f(sigma + bias[k]), 0);
+          d = f(d + act);
+          const sent = Math.abs(d) >= th ? d : 0;
+          residue = f(d - sent);
+          out[idx] = sent;
+          vs[idx] = layer.model === 'delta' ? act : sigma;
+          continue;
+        }
         switch (layer.model) {
           case 'if':
           case 'i':
@@ -113,7 +127,6 @@ function reference(model: SnnModel, x: Float32Array, batch: number): { out: Floa
             throw new Error(`no reference for ${layer.model}`);
         }
         if (layer.model === 'alif') th = f(th + f(a * kappa[k]));
-        const idx = (t * batch + b) * N + k;
         const spiking = !['li', 'cuba_li', 'i'].includes(layer.model);
         const s = spiking && (layer.model === 'threshold' ? I : v) >= th ? 1 : 0;
         const delayed = layer.model.endsWith('_delayed_reset');
@@ -128,7 +141,7 @@ function reference(model: SnnModel, x: Float32Array, batch: number): { out: Floa
   return { out, v: vs };
 }
 
-const BUILT_IN = ['if', 'lif', 'cuba_lif', 'li', 'cuba_li', 'i', 'threshold', 'alif', 'lif_delayed_reset', 'cuba_lif_delayed_reset'];
+const BUILT_IN = ['if', 'lif', 'cuba_lif', 'li', 'cuba_li', 'i', 'threshold', 'alif', 'lif_delayed_reset', 'cuba_lif_delayed_reset', 'delta', 'sigma_delta'];
 
 describe('neuron models: simulator vs the equations', () => {
   it('every built-in model is declared, and the README shows its equations', () => {
@@ -146,7 +159,7 @@ describe('neuron models: simulator vs the equations', () => {
           const withMembrane = decl.membrane !== undefined;
           const sim = simulate(model, x, batch, { probes: decl.fire ? ['n'] : [], membranes: withMembrane ? ['n'] : [], outputSteps: true });
           const ref = reference(model, x, batch);
-          const got = decl.fire ? Float32Array.from(sim.spikes.get('n')!) : sim.outputSteps!;
+          const got = decl.fire && !decl.fire.graded ? Float32Array.from(sim.spikes.get('n')!) : sim.outputSteps!;
           expect(values(got)).toEqual(values(ref.out));
           if (withMembrane) expect(values(sim.membranes.get('n')!)).toEqual(values(ref.v));
         }),

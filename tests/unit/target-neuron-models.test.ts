@@ -101,12 +101,15 @@ describe('each target runs only the neuron models it lists', () => {
     expect(simulate(dummy, x, 5, { probes: ['n'] }).spikes.get('n')).toEqual(asIf);
   });
 
-  it('loihi, netx, spinnaker and pynn list IF, LIF and CUBA-LIF, and refuse li, threshold and alif by name', async () => {
-    for (const target of CHIP_TARGETS) expect([...(target.neuronModels as readonly string[])].sort()).toEqual(['cuba_lif', 'if', 'lif']);
+  it('loihi, netx, spinnaker and pynn list IF, LIF and CUBA-LIF (Loihi and NetX also sigma-delta), and refuse li, threshold and alif by name', async () => {
+    const lava = ['cuba_lif', 'delta', 'i', 'if', 'lif', 'sigma_delta'];
+    for (const target of CHIP_TARGETS) expect([...(target.neuronModels as readonly string[])].sort()).toEqual(['loihi', 'netx'].includes(target.name) ? lava : ['cuba_lif', 'if', 'lif']);
     const others = [oneLayer('li', { beta: 0.5 }), oneLayer('threshold', {}), oneLayer('alif', { beta: 0.9, rho: 0.9, kappa: 0.1 })];
     for (const target of CHIP_TARGETS) {
-      for (const m of others) await expectRefused(target, m, new RegExp(`layer "n": the ${target.name} target does not support ${(m.layers[1] as L.NeuronLayer).model} neurons \\(it supports if, lif, cuba_lif\\)`));
+      const supported = ['loihi', 'netx'].includes(target.name) ? 'if, lif, cuba_lif, delta, sigma_delta, i' : 'if, lif, cuba_lif';
+      for (const m of others) await expectRefused(target, m, new RegExp(`layer "n": the ${target.name} target does not support ${(m.layers[1] as L.NeuronLayer).model} neurons \\(it supports ${supported}\\)`));
     }
+    for (const target of CHIP_TARGETS.filter((t) => !['loihi', 'netx'].includes(t.name))) await expectRefused(target, oneLayer('sigma_delta', {}), /does not support sigma_delta neurons/);
   });
 });
 

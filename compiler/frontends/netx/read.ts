@@ -1,7 +1,10 @@
 /**
  * The NetX frontend: a lava-dl `.net` (HDF5, read by io/hdf5.ts in a worker with a time limit; loihi.md
  * §3) → IR. Supported: input, dense, dense_rec, conv, flatten layers with CUBA/LOIHI neurons (binary
- * spikes, refDelay 1); other lava-dl layer and neuron types are refused by name (exit 3), while a file
+ * spikes, refDelay 1) or SDNN neurons (sigma-delta networks: a `delta` input layer, `sigma_delta` layers
+ * with ReLU, a `sigma_output` layer as an `i` integrator; thresholds and biases /64 like the CUBA ones,
+ * so the units match netx's spike_exp = state_exp = 6); other lava-dl layer and neuron types are refused
+ * by name (exit 3), while a file
  * that is corrupt (unreadable HDF5, a type lava-dl does not know, NaN or infinite values) is bad input
  * (exit 2). The file's integers are kept exactly: weights and biases become w/64,
  * decays α = 1 − iDecay/4096 and β = 1 − vDecay/4096, the threshold the next float32 above vThMant/64
@@ -28,7 +31,7 @@ export interface NetxImportOptions {
 
 /** lava-dl NetX layer and neuron types snnc does not support yet (refused with exit 3); any other unknown name is a corrupt file. */
 const LAVA_LAYER_TYPES = ['average', 'concat', 'pool', 'convT', 'unpool', 'conv_transpose', 'sum'];
-const LAVA_NEURON_TYPES = ['SDNN', 'Sigma', 'SIGMA', 'SigmaDelta', 'RF', 'RF_IZ', 'ADRF', 'ADRF_IZ', 'ALIF', 'PilotNet'];
+const LAVA_NEURON_TYPES = ['Sigma', 'SIGMA', 'SigmaDelta', 'RF', 'RF_IZ', 'ADRF', 'ADRF_IZ', 'ALIF', 'PilotNet'];
 
 export async function readNetx(file: string, options: NetxImportOptions = {}): Promise<SnnModel> {
   const t = await readHdf5(file, 'NetX', { timeoutS: options.hdf5TimeoutS });
@@ -75,27 +78,69 @@ function refuse(where: string, what: string): never {
   throw new SnncError(`${where}: ${what}`, ExitCode.doesNotFit);
 }
 
-/** CUBA neuron parameters of a layer, as an IR neuron record (without name/inputs/bias). */
-function neuronOf({ str, nums, num }: Accessors, g: Hdf5Group, where: string): { alpha: number; beta: number; threshold: number } {
+/** netx's default SDNN message width (loihi.md §3.2); the Loihi target models it (targets/loihi/quantise.ts NETX_SIGMA_DELTA). */
+const SDNN_MESSAGE_BITS = 16;
+
+/** What a layer's neuron group becomes (loihi.md §3.2): a CUBA compartment, or a sigma-delta neuron (SDNN). */
+type NeuronKind = { kind: 'cuba'; alpha: number; beta: number; threshold: number } | { kind: 'delta' | 'sigma_delta'; threshold: number } | { kind: 'sigma' };
+
+function neuronOf(a: Accessors, g: Hdf5Group, where: string, isInput: boolean): NeuronKind {
+  const { str, nums, num } = a;
   const type = str(g, 'neuron/type');
-  if (type === undefined) return { alpha: 1, beta: 0, threshold: nextFloat32Up(2 ** 17 / 64) }; // netx's default non-leaky integrator
+  if (type === undefined) return { kind: 'cuba', alpha: 1, beta: 0, threshold: nextFloat32Up(2 ** 17 / 64) }; // netx's default non-leaky integrator
+  if (type === 'SDNN') return sigmaDeltaOf(a, g, where, isInput);
   if (type !== 'CUBA' && type !== 'LOIHI') {
     if (!LAVA_NEURON_TYPES.includes(type)) throw badInput(`${where}: unknown neuron type "${type}" (not a lava-dl NetX neuron; a corrupt file?)`);
-    refuse(where, `neuron type "${type}" is not supported (CUBA and LOIHI are; SDNN and RF neurons are not yet)`);
+    refuse(where, `neuron type "${type}" is not supported (CUBA, LOIHI and SDNN are; RF neurons are not yet)`);
   }
   const ref = nums(g, 'neuron/refDelay', where)?.[0] ?? 1;
   if (!plausibleSteps(ref)) throw badInput(`${where}: neuron/refDelay ${ref} is not a step count (a corrupt file?)`);
   if (ref !== 1) refuse(where, `refDelay ${ref}: refractory periods are not supported (only refDelay 1)`);
   const graded = nums(g, 'neuron/gradedSpike', where)?.[0];
   if (graded !== undefined && graded !== 0 && graded !== 1) throw badInput(`${where}: neuron/gradedSpike ${graded} is not a boolean (a corrupt file?)`);
-  if (graded) refuse(where, 'graded spikes are not supported');
+  if (graded) refuse(where, 'graded spikes of CUBA neurons are not supported (sigma-delta ones are)');
   const iDecay = num(g, 'neuron/iDecay', where);
   const vDecay = num(g, 'neuron/vDecay', where);
-  const vth = num(g, 'neuron/vThMant', where);
-  for (const [k, v, max] of [['iDecay', iDecay, 4096], ['vDecay', vDecay, 4096], ['vThMant', vth, 2 ** 18]] as const) {
+  const vth = thresholdMantissa(a, g, where);
+  for (const [k, v, max] of [['iDecay', iDecay, 4096], ['vDecay', vDecay, 4096]] as const) {
     if (!Number.isInteger(v) || v < 0 || v > max) throw badInput(`${where}: neuron/${k} must be an integer in 0…${max}, got ${v}`);
   }
-  return { alpha: 1 - iDecay / 4096, beta: 1 - vDecay / 4096, threshold: nextFloat32Up(vth / 64) };
+  return { kind: 'cuba', alpha: 1 - iDecay / 4096, beta: 1 - vDecay / 4096, threshold: nextFloat32Up(vth / 64) };
+}
+
+function thresholdMantissa({ num }: Accessors, g: Hdf5Group, where: string): number {
+  const vth = num(g, 'neuron/vThMant', where);
+  if (!Number.isInteger(vth) || vth < 0 || vth > 2 ** 18) throw badInput(`${where}: neuron/vThMant must be an integer in 0…${2 ** 18}, got ${vth}`);
+  return vth;
+}
+
+/** netx's SDNN neurons: Delta for the input layer, Sigma for a `sigma_output` layer, else SigmaDelta with ReLU. */
+function sigmaDeltaOf(a: Accessors, g: Hdf5Group, where: string, isInput: boolean): NeuronKind {
+  const { str, nums } = a;
+  const bits = nums(g, 'neuron/messageBits', where)?.[0];
+  if (bits !== undefined && bits !== SDNN_MESSAGE_BITS) refuse(where, `neuron/messageBits ${bits}: only netx's ${SDNN_MESSAGE_BITS}-bit graded messages are supported`);
+  if (isInput) return { kind: 'delta', threshold: thresholdMantissa(a, g, where) / 64 };
+  if (nums(g, 'neuron/sigma_output', where)?.[0]) return { kind: 'sigma' };
+  const activation = str(g, 'neuron/activation') ?? 'relu';
+  if (activation !== 'relu') refuse(where, `SDNN activation "${activation}" is not supported (relu is)`);
+  return { kind: 'sigma_delta', threshold: thresholdMantissa(a, g, where) / 64 };
+}
+
+/** The IR neuron layer of a NetX layer (bias: per neuron, /64; the caller checks shapes). */
+function neuronLayer(n: NeuronKind, f: { name: string; inputs: string[]; where: string; shape: number[]; bias?: Float32Array; recurrent?: Float32Array }): L.NeuronLayer {
+  const { name, inputs, shape, bias, recurrent } = f;
+  if (n.kind !== 'cuba' && recurrent) refuse(f.where, 'recurrent sigma-delta layers are not supported');
+  switch (n.kind) {
+    case 'cuba':
+      return L.cubaLifNeuron({ name, inputs, alpha: n.alpha, beta: n.beta, threshold: n.threshold, reset: 'zero', v0: 0, ...(bias ? { bias: tensor(shape, bias) } : {}), ...(recurrent ? { recurrent: tensor([shape[0], shape[0]], recurrent) } : {}) });
+    case 'delta':
+      return L.neuron('delta', { name, inputs, params: { threshold: n.threshold } });
+    case 'sigma_delta':
+      return L.neuron('sigma_delta', { name, inputs, params: { threshold: n.threshold, ...(bias ? { bias: tensor(shape, bias) } : {}) } });
+    case 'sigma':
+      if (bias) refuse(f.where, 'a bias on a sigma_output layer (lava\'s Sigma has none)');
+      return L.neuron('i', { name, inputs, params: {} });
+  }
 }
 
 function scaled(data: ArrayLike<number>): Float32Array {
@@ -116,19 +161,11 @@ function parseNetx(t: Hdf5Tree, file: string, options: NetxImportOptions): SnnMo
   let prevShape: number[] | undefined;
   const inputTransform: Record<string, number> = {};
 
+  let sigmaOutput = false;
   const addNeuron = (name: string, g: Hdf5Group, where: string, shape: number[], bias: Float32Array | undefined, recurrent?: Float32Array) => {
-    const n = neuronOf(a, g, where);
-    layers.push(
-      L.cubaLifNeuron({
-        name,
-        inputs: [previous],
-        ...n,
-        reset: 'zero',
-        v0: 0,
-        ...(bias ? { bias: tensor(shape, bias) } : {}),
-        ...(recurrent ? { recurrent: tensor([shape[0], shape[0]], recurrent) } : {}),
-      }),
-    );
+    const n = neuronOf(a, g, where, layers.length === 0);
+    sigmaOutput = n.kind === 'sigma';
+    layers.push(neuronLayer(n, { name, inputs: [previous], where, shape, bias, recurrent }));
     previous = name;
     prevShape = shape;
   };
@@ -235,7 +272,8 @@ function parseNetx(t: Hdf5Tree, file: string, options: NetxImportOptions): SnnMo
     name: file.replace(/^.*[\\/]/, '').replace(/\.net$/i, ''),
     input: { shape: inputShape!, encoding, preprocess: IDENTITY_PREPROCESS },
     layers,
-    output: { layer: previous, decoding: 'spike_count' },
+    // A sigma-delta network ends in a Sigma: its value (the network's output, e.g. PilotNet's steering angle) averaged over the steps.
+    output: { layer: previous, decoding: sigmaOutput ? 'mean_membrane' : 'spike_count' },
     timesteps: options.timesteps ?? (tSample && Number.isInteger(tSample) ? tSample : 100),
     dt: 0.001,
     metadata: {
