@@ -7,7 +7,7 @@ import { checkOutputFile, writeFileAtomic } from '../compiler/io/atomic-write.js
 import { SNNC_VERSION } from '../compiler/version.js';
 import { fitToModel, loadDataset, parseRange } from '../compiler/io/datasets.js';
 import { accuracyVsT } from '../tools/evaluate.js';
-import { measureActivity } from '../tools/report/activity.js';
+import { measureActivity, synopsLabel } from '../tools/report/activity.js';
 import { ENERGY_MODELS, estimateEnergy, readEnergyModels } from '../tools/report/energy.js';
 import { renderReportHtml } from '../tools/report/html.js';
 import { isDemoSite } from '../tools/demo/site.js';
@@ -57,11 +57,11 @@ export function registerReportCommand(program: Command): void {
       const t = activity.totals;
       const fmt = (v: number) => (v >= 1e4 ? v.toExponential(3) : Number(v.toFixed(3)).toString());
       const lines = activity.layers.map((l) =>
-        [l.layer.padEnd(18), l.op.padEnd(16), l.firingRate === undefined ? ''.padEnd(10) : l.firingRate.toFixed(4).padEnd(10), l.synops ? `${fmt(l.synops.effective)} ${l.synops.kind}s${l.encoding ? ' (encoding)' : ''}` : ''].join(' ').trimEnd(),
+        [l.layer.padEnd(18), l.op.padEnd(16), l.firingRate === undefined ? ''.padEnd(10) : l.firingRate.toFixed(4).padEnd(10), l.synops ? `${synopsLabel(l.synops, fmt(l.synops.effective))}${l.encoding ? ' (encoding)' : ''}` : ''].join(' ').trimEnd(),
       );
       process.stdout.write(`${printable(activity.model)}: ${n} samples, T=${T}\n${'layer'.padEnd(18)} ${'op'.padEnd(16)} ${'rate'.padEnd(10)} effective SynOps/sample\n${lines.join('\n')}\n`);
-      process.stdout.write(`totals per sample: ${fmt(t.spikes)} spikes, activation sparsity ${t.activationSparsity.toFixed(4)}, dense ${fmt(t.dense)}, effective MACs ${fmt(t.effectiveMACs)} (encoding ${fmt(t.encodingMACs)}), ACs ${fmt(t.effectiveACs)}, membrane updates ${fmt(t.membraneUpdates.effective)}/${fmt(t.membraneUpdates.dense)}, footprint ${t.footprintBytes} B\n`);
-      for (const e of energy) process.stdout.write(`energy ${e.device.padEnd(14)} ${(e.total * 1e6).toPrecision(4)} µJ/sample${e.macsOffChip ? ' (encoding MACs priced off-chip)' : ''}\n`);
+      process.stdout.write(`totals per sample: ${fmt(t.spikes)} spikes, activation sparsity ${t.activationSparsity.toFixed(4)}, dense ${fmt(t.dense)}, effective MACs ${fmt(t.effectiveMACs)} (encoding ${fmt(t.encodingMACs)}), ACs ${fmt(t.effectiveACs)}${t.effectiveGradedSynOps ? `, graded SynOps ${fmt(t.effectiveGradedSynOps)}` : ''}, membrane updates ${fmt(t.membraneUpdates.effective)}/${fmt(t.membraneUpdates.dense)}, footprint ${t.footprintBytes} B\n`);
+      for (const e of energy) process.stdout.write(`energy ${e.device.padEnd(14)} ${(e.total * 1e6).toPrecision(4)} µJ/sample${e.macsOffChip && t.effectiveMACs > 0 ? ' (encoding MACs priced off-chip)' : ''}\n`);
       if (accuracy) process.stdout.write(`accuracy: ${[...accuracy].map(([k, v]) => `T=${k} ${v.toFixed(2)} %`).join(', ')}\n`);
       if (o.out) process.stdout.write(`wrote ${o.out}\n`);
     });

@@ -93,6 +93,19 @@ describe('SynOps', () => {
     for (let t = 0; t < T - 1; t++) for (let b = 0; b < 3; b++) for (let j = 0; j < N; j++) if (s[(t * 3 + b) * N + j]) expected += nonzeroFan[j];
     expect(rec.synops!.effective).toBeCloseTo(expected / 3, 9);
   });
+  it('graded spikes (sigma-delta): SynOps on them are graded SynOps, spikes count the non-zero messages, and chips without a MAC figure price them at their SynOp figure', () => {
+    // delta on [2, −1, 0]: step 1 sends the whole input (2 non-zero messages), later steps nothing (θ = 0: zero changes).
+    const m = model([3], [L.neuron('delta', { name: 'd', inputs: [INPUT], params: {} }), L.dense({ name: 'fc', inputs: ['d'], weight: tensor([2, 3], Float32Array.of(1, 0, 2, 0, 3, 4)) }), L.neuron('i', { name: 'out', inputs: ['fc'], params: {} })], 'direct', 4);
+    const a = measureActivity({ ...m, output: { layer: 'out', decoding: 'mean_membrane' } }, Float32Array.of(2, -1, 0), 1);
+    const fc = a.layers.find((l) => l.layer === 'fc')!;
+    expect(fc.synops).toEqual({ dense: 4 * 6, effective: 1 + 1, kind: 'graded' }); // input 0 → weight 1 (row 0); input 1 → weight 3 (row 1)
+    expect(a.layers.find((l) => l.layer === 'd')!.spikes).toBe(2);
+    expect(a.totals.effectiveGradedSynOps).toBe(2);
+    expect(a.totals.effectiveMACs).toBe(0);
+    const [chip, gpu] = estimateEnergy(a, [{ name: 'chip', ac: 1e-12, neuron: 0, source: 't' }, { name: 'gpu', ac: 1e-12, neuron: 0, mac: 5e-12, source: 't' }]);
+    expect(chip.graded).toBeCloseTo(2e-12, 24);
+    expect(gpu.graded).toBeCloseTo(10e-12, 24);
+  });
 });
 
 describe('activity and energy on the MNIST example', () => {

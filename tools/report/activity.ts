@@ -1,12 +1,13 @@
 /**
  * Activity and operation counts of a model on data, following NeuroBench's algorithm-track definitions
  * (peers.md §4), all per sample:
- * - spikes and firing rate of each neuron layer; activation sparsity (zero fraction of every activation
+ * - spikes and firing rate of each neuron layer (graded layers: non-zero messages); activation sparsity (zero fraction of every activation
  *   output: spikes, ReLUs) over all steps;
  * - synaptic operations of each connection layer (dense, conv2d, a neuron's recurrent weights) at every
  *   step: Dense = all (weight, input) pairs, Effective = pairs with a non-zero weight and a non-zero
  *   input; bias excluded; counted as ACs when every input value is in {−1, 0, 1}, else MACs. Connection
- *   layers fed by the analog input are the encoding layer, reported separately;
+ *   layers fed by the analog input are the encoding layer, reported separately; connection layers that
+ *   read graded spikes (sigma-delta layers) count graded SynOps (payload × weight), also separately;
  * - membrane updates of neuron layers whose model has a membrane: dense = neurons × T; effective =
  *   neuron-steps whose membrane changed;
  * - connection sparsity (zero weights / weights), parameters and footprint (float32 bytes). A neuron
@@ -18,6 +19,7 @@ import type * as L from '../../compiler/ir/layers.js';
 import { isNeuron } from '../../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
 import { modelOf } from '../../compiler/ir/neuron-program.js';
+import { isGraded } from '../../compiler/ir/neurons.js';
 import { type Param, paramData, paramLanes, uniformValue } from '../../compiler/ir/params.js';
 import { convGeometry } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
@@ -29,8 +31,13 @@ export interface SynOps {
   dense: number;
   /** Pairs with a non-zero weight and a non-zero input, per sample. */
   effective: number;
-  /** 'AC' if every input value was in {−1, 0, 1}, else 'MAC'. */
-  kind: 'AC' | 'MAC';
+  /** 'graded' if the input is a sigma-delta layer's graded spikes; else 'AC' if every input value was in {−1, 0, 1}, else 'MAC'. */
+  kind: 'AC' | 'MAC' | 'graded';
+}
+
+/** How a count of SynOps reads: "12 ACs", "12 MACs", "12 graded SynOps". */
+export function synopsLabel(s: SynOps, count: string): string {
+  return `${count} ${s.kind === 'graded' ? 'graded SynOps' : `${s.kind}s`}`;
 }
 
 export interface LayerActivity {
@@ -69,6 +76,8 @@ export interface ActivityReport {
     effectiveACs: number;
     /** Effective MACs of the encoding layer(s), included in effectiveMACs. */
     encodingMACs: number;
+    /** Effective SynOps on graded spikes (sigma-delta layers), not in effectiveMACs. */
+    effectiveGradedSynOps: number;
     membraneUpdates: { dense: number; effective: number };
   };
   /** Spike raster of the first sample: per neuron layer, [T, N] bits. */
@@ -167,6 +176,9 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
   // Layers computed from the analog input alone (before any neuron) feed the encoding layer(s).
   const analog = new Set<string>([INPUT]);
   for (const l of model.layers) if (!isNeuron(l) && l.op !== 'relu' && l.inputs.every((s) => analog.has(s))) analog.add(l.name);
+  // Graded spikes of sigma-delta layers, and their flattened or reshaped views.
+  const graded = new Set<string>();
+  for (const l of model.layers) if ((isNeuron(l) && isGraded(modelOf(l))) || ((l.op === 'flatten' || l.op === 'reshape') && graded.has(l.inputs[0]))) graded.add(l.name);
 
   const fan = new Map(connections.map((l) => [l.name, fanout(l, shapes.get(l.inputs[0])!, shapes.get(l.name)!)]));
   const recFan = new Map(recurrent.map((l) => [l.name, recurrentFanout(l.recurrent!.data, sizeOf(shapes.get(l.name)!))]));
@@ -227,7 +239,7 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
         else s += v;
       }
       zeros.set(l.name, (zeros.get(l.name) ?? 0) + z);
-      if (isNeuron(l)) spikes.set(l.name, (spikes.get(l.name) ?? 0) + s);
+      if (isNeuron(l)) spikes.set(l.name, (spikes.get(l.name) ?? 0) + (graded.has(l.name) ? values.length - z : s));
     }
     for (const l of recurrent) {
       // Recurrent synapses read the layer's own spikes of the previous step (none at the first step).
@@ -266,7 +278,7 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
     }
     const a = acc.get(l.name);
     if (a) {
-      row.synops = { dense: a.dense / n, effective: a.effective / n, kind: a.analogInput ? 'MAC' : 'AC' };
+      row.synops = { dense: a.dense / n, effective: a.effective / n, kind: graded.has(l.inputs[0]) ? 'graded' : a.analogInput ? 'MAC' : 'AC' };
       row.encoding = a.analogInput && analog.has(l.inputs[0]);
     }
     layers.push(row);
@@ -293,6 +305,7 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
       effectiveMACs: sum((r) => (r.synops?.kind === 'MAC' ? r.synops.effective : 0)),
       effectiveACs: sum((r) => (r.synops?.kind === 'AC' ? r.synops.effective : 0)),
       encodingMACs: sum((r) => (r.encoding && r.synops?.kind === 'MAC' ? r.synops.effective : 0)),
+      effectiveGradedSynOps: sum((r) => (r.synops?.kind === 'graded' ? r.synops.effective : 0)),
       membraneUpdates: { dense: sum((r) => r.membraneUpdates?.dense ?? 0), effective: sum((r) => r.membraneUpdates?.effective ?? 0) },
     },
     raster,

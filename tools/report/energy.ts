@@ -2,8 +2,10 @@
  * Energy estimates from operation counts (peers.md §5): E = E_MAC·MACs + E_AC·ACs + E_neuron·membrane
  * updates, per sample, for a table of devices. The encoding layer (analog input, counted as MACs) is
  * priced separately: neuromorphic chips quote no MAC energy, so their encoding MACs are priced at
- * Horowitz's 45 nm fp32 MAC and flagged as computed off-chip. Memory traffic and static power are not
- * modelled (they often dominate; the report says so).
+ * Horowitz's 45 nm fp32 MAC and flagged as computed off-chip. Graded SynOps (a sigma-delta layer's
+ * payload × weight) run on the chip's synapses: priced at the device's MAC figure, or, for a chip
+ * without one, at its SynOp (AC) figure — an assumption, as no chip publishes a per-payload energy.
+ * Memory traffic and static power are not modelled (they often dominate; the report says so).
  */
 import { readInputText } from '../../compiler/io/read-file.js';
 import { badInput } from '../../compiler/errors.js';
@@ -40,6 +42,8 @@ export interface EnergyEstimate {
   readonly total: number;
   /** True when the device has no MAC figure and the MACs were priced at Horowitz's. */
   readonly macsOffChip: boolean;
+  /** Graded SynOps (sigma-delta): at the device's MAC figure, or, for a chip with none, at its SynOp (AC) figure. */
+  readonly graded: number;
 }
 
 export function estimateEnergy(activity: ActivityReport, models: readonly EnergyModel[] = ENERGY_MODELS): EnergyEstimate[] {
@@ -48,7 +52,8 @@ export function estimateEnergy(activity: ActivityReport, models: readonly Energy
     const synaptic = t.effectiveACs * m.ac;
     const neuron = t.membraneUpdates.effective * m.neuron;
     const macs = t.effectiveMACs * (m.mac ?? HOROWITZ_MAC);
-    return { device: m.name, source: m.source, synaptic, neuron, macs, total: synaptic + neuron + macs, macsOffChip: m.mac === undefined };
+    const graded = t.effectiveGradedSynOps * (m.mac ?? m.ac);
+    return { device: m.name, source: m.source, synaptic, neuron, macs, graded, total: synaptic + neuron + macs + graded, macsOffChip: m.mac === undefined };
   });
 }
 

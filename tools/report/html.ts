@@ -3,7 +3,7 @@
  * external resources. Plots: accuracy vs T (with labels), firing rate per layer, SynOps per layer, and
  * a spike raster of the first sample. Tables: per-layer metrics, totals, energy per device.
  */
-import type { ActivityReport } from './activity.js';
+import { type ActivityReport, synopsLabel } from './activity.js';
 import type { EnergyEstimate } from './energy.js';
 
 export interface ReportInput {
@@ -119,11 +119,11 @@ export function renderReportHtml(r: ReportInput): string {
   const rows = a.layers
     .map(
       (l) =>
-        `<tr><td>${esc(l.layer)}</td><td>${esc(l.op)}${l.encoding ? ' (encoding)' : ''}</td><td>${l.neurons}</td><td>${l.spikes === undefined ? '' : num(l.spikes)}</td><td>${l.firingRate === undefined ? '' : num(l.firingRate, 4)}</td><td>${l.activationSparsity === undefined ? '' : num(l.activationSparsity, 4)}</td><td>${l.synops ? num(l.synops.dense) : ''}</td><td>${l.synops ? `${num(l.synops.effective)} ${l.synops.kind}s` : ''}</td><td>${l.membraneUpdates ? `${num(l.membraneUpdates.effective)} / ${num(l.membraneUpdates.dense)}` : ''}</td><td>${l.parameters}</td></tr>`,
+        `<tr><td>${esc(l.layer)}</td><td>${esc(l.op)}${l.encoding ? ' (encoding)' : ''}</td><td>${l.neurons}</td><td>${l.spikes === undefined ? '' : num(l.spikes)}</td><td>${l.firingRate === undefined ? '' : num(l.firingRate, 4)}</td><td>${l.activationSparsity === undefined ? '' : num(l.activationSparsity, 4)}</td><td>${l.synops ? num(l.synops.dense) : ''}</td><td>${l.synops ? synopsLabel(l.synops, num(l.synops.effective)) : ''}</td><td>${l.membraneUpdates ? `${num(l.membraneUpdates.effective)} / ${num(l.membraneUpdates.dense)}` : ''}</td><td>${l.parameters}</td></tr>`,
     )
     .join('\n');
   const energy = r.energy
-    .map((e) => `<tr><td>${esc(e.device)}</td><td>${joules(e.synaptic)}</td><td>${joules(e.neuron)}</td><td>${joules(e.macs)}${e.macsOffChip ? ' *' : ''}</td><td><b>${joules(e.total)}</b></td><td class="src">${esc(e.source)}</td></tr>`)
+    .map((e) => `<tr><td>${esc(e.device)}</td><td>${joules(e.synaptic)}</td><td>${joules(e.neuron)}</td><td>${joules(e.macs)}${e.macsOffChip ? ' *' : ''}${e.graded ? ` + graded ${joules(e.graded)}` : ''}</td><td><b>${joules(e.total)}</b></td><td class="src">${esc(e.source)}</td></tr>`)
     .join('\n');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>snnc report: ${esc(a.model)}</title>
@@ -157,7 +157,7 @@ ${raster(a)}
 <tbody>${rows}</tbody></table>
 <h2>Totals (per sample, NeuroBench definitions)</h2>
 <table><tbody>
-<tr><td>Dense SynOps</td><td>${num(t.dense)}</td></tr><tr><td>Effective MACs (of which encoding layer)</td><td>${num(t.effectiveMACs)} (${num(t.encodingMACs)})</td></tr>
+<tr><td>Dense SynOps</td><td>${num(t.dense)}</td></tr><tr><td>Effective MACs (of which encoding layer)</td><td>${num(t.effectiveMACs)} (${num(t.encodingMACs)})</td></tr>${t.effectiveGradedSynOps ? `<tr><td>Effective graded SynOps (sigma-delta: payload × weight)</td><td>${num(t.effectiveGradedSynOps)}</td></tr>` : ''}
 <tr><td>Effective ACs</td><td>${num(t.effectiveACs)}</td></tr><tr><td>Membrane updates (effective / dense)</td><td>${num(t.membraneUpdates.effective)} / ${num(t.membraneUpdates.dense)}</td></tr>
 <tr><td>Activation sparsity</td><td>${num(t.activationSparsity, 4)}</td></tr><tr><td>Connection sparsity</td><td>${t.connectionSparsity}</td></tr>
 <tr><td>Parameters / footprint (float32)</td><td>${t.parameters} / ${t.footprintBytes} B</td></tr>
