@@ -1,4 +1,8 @@
-/** `snnc report`: activity, SynOps and energy of a model on data, as text, JSON or a self-contained HTML page. */
+/**
+ * `snnc report`: activity, SynOps and energy of a model on data, or the core map of a compiled Loihi
+ * folder, as text, JSON or a self-contained HTML page.
+ */
+import { existsSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { type Command, Option } from 'commander';
 import { badInput } from '../compiler/errors.js';
@@ -10,6 +14,9 @@ import { accuracyVsT } from '../tools/evaluate.js';
 import { measureActivity, synopsLabel } from '../tools/report/activity.js';
 import { ENERGY_MODELS, estimateEnergy, readEnergyModels } from '../tools/report/energy.js';
 import { renderReportHtml } from '../tools/report/html.js';
+import { coreMap, coreMapText, renderCoreMapHtml } from '../tools/report/core-map.js';
+import { CHIPS } from '../targets/loihi/chip.js';
+import { readLoihiFolder } from '../targets/loihi/emulator.js';
 import { isDemoSite } from '../tools/demo/site.js';
 import { positiveInt, timestepsArg, timestepsList } from './options.js';
 import { printable } from './terminal.js';
@@ -18,8 +25,8 @@ export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description('per-layer spikes, firing rates, sparsity, SynOps (NeuroBench), membrane updates, footprint and energy estimates; optionally an HTML report with plots')
-    .argument('<model>', 'model.json')
-    .requiredOption('--data <file>', 'input data (MNIST idx or .npy)')
+    .argument('<model>', 'model.json, or a folder compiled with --target loihi (its core map: cores per layer and budget use per core)')
+    .option('--data <file>', 'input data (MNIST idx or .npy); required for a model.json')
     .option('--labels <file>', 'labels: adds accuracy vs T')
     .option('--range <start:end>', 'samples of --data to use')
     .option('--limit <N>', 'at most N samples for the activity measurement', positiveInt, 100)
@@ -33,7 +40,9 @@ export function registerReportCommand(program: Command): void {
     .action(async (modelPath: string, o) => {
       if (o.out) checkOutputFile(o.out);
       if (o.demo && !(o.out && isDemoSite(o.demo))) throw badInput(o.out ? `--demo ${o.demo}: not a site written by snnc demo` : '--demo links the HTML report: give -o report.html');
-      if (extname(modelPath).toLowerCase() !== '.json') throw badInput(`${modelPath}: report takes a model.json (compiled folders get core maps with the Loihi and SpiNNaker targets)`);
+      if (isDirectory(modelPath)) return reportCoreMap(modelPath, o);
+      if (extname(modelPath).toLowerCase() !== '.json') throw badInput(`${modelPath}: report takes a model.json, or a folder compiled with --target loihi`);
+      if (!o.data) throw badInput(`${modelPath}: --data is required to measure a model's activity`);
       const model = await loadModel(modelPath);
       const T = o.timesteps ?? model.timesteps;
       const range = o.range ? parseRange(o.range) : undefined;
@@ -65,4 +74,20 @@ export function registerReportCommand(program: Command): void {
       if (accuracy) process.stdout.write(`accuracy: ${[...accuracy].map(([k, v]) => `T=${k} ${v.toFixed(2)} %`).join(', ')}\n`);
       if (o.out) process.stdout.write(`wrote ${o.out}\n`);
     });
+}
+
+function isDirectory(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+/** The core map of a compiled Loihi folder: text, --json, or -o core-map.html. */
+function reportCoreMap(dir: string, o: { out?: string; json?: boolean; data?: string }): void {
+  if (!existsSync(join(dir, 'loihi.json'))) throw badInput(`${dir}: not a folder compiled with --target loihi (no loihi.json); core maps are drawn for Loihi folders`);
+  if (o.data) throw badInput(`${dir}: --data measures a model.json; a compiled folder's report is its core map`);
+  const { descriptor } = readLoihiFolder(dir);
+  const map = coreMap(descriptor);
+  if (o.out) writeFileAtomic(o.out, renderCoreMapHtml(map, CHIPS[descriptor.chip].coresPerChip, `snnc ${SNNC_VERSION}`));
+  if (o.json) process.stdout.write(`${JSON.stringify(map)}\n`);
+  else process.stdout.write(coreMapText(map));
+  if (o.out && !o.json) process.stdout.write(`wrote ${o.out}\n`);
 }

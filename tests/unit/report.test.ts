@@ -1,7 +1,7 @@
 /**
  * The activity report against hand-computed values (NeuroBench's worked example, a brute-force conv
  * fan-out, recurrent SynOps), against the simulator (spike counts), and its energy arithmetic; the HTML
- * report renders in headless Chromium without console errors.
+ * report renders in headless Chromium without console errors; the core map of a compiled Loihi folder.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,10 @@ import { simulate } from '../../compiler/reference/simulator.js';
 import { snncErrorMessage } from '../helpers/errors.js';
 import { lifRecurrent, randomTensor, rng } from '../helpers/models.js';
 import { tempDir } from '../helpers/tmp.js';
+import { snnc } from '../helpers/cli.js';
+import { coreMap } from '../../tools/report/core-map.js';
+import { loihiTarget } from '../../targets/loihi/index.js';
+import { readLoihiFolder } from '../../targets/loihi/emulator.js';
 
 const dir = tempDir();
 const MNIST = '../shared/fixtures/data/mnist';
@@ -157,5 +161,30 @@ describe('activity and energy on the MNIST example', () => {
     expect(r.stderr).not.toMatch(/CONSOLE.*(Uncaught|Error)/i);
     expect(statSync(png).size).toBeGreaterThan(50_000); // a page with plots, not a blank one
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+  });
+});
+
+describe('core map of a compiled Loihi folder', () => {
+  it('cores per population and budget use per core are the descriptor’s; the CLI prints them and draws one square per core', async () => {
+    const model = readModelJson('examples/mnist-cnn/model.json');
+    const out = join(dir, 'loihi-cnn');
+    await loihiTarget.emit(model, out, {});
+    const { descriptor } = readLoihiFolder(out);
+    const map = coreMap(descriptor);
+    expect(map.populations.reduce((k, p) => k + p.cores, 0)).toBe(descriptor.cores.length);
+    for (const c of descriptor.cores) {
+      const u = map.cores[c.id];
+      expect(u.population).toBe(c.population);
+      expect(u.use.synapseBits).toBe(c.budget.synapseBits[0] / c.budget.synapseBits[1]);
+      expect(u.use[u.bottleneck]).toBe(Math.max(...Object.values(u.use)));
+    }
+    const html = join(dir, 'core-map.html');
+    const r = snnc(['report', out, '-o', html]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`${descriptor.cores.length} loihi2 cores on 1 chip\\(s\\), lower bound ${descriptor.totals.lowerBound}`));
+    for (const p of map.populations) expect(r.stdout).toMatch(new RegExp(`^${p.population}\\s+${p.cores}\\s`, 'm'));
+    expect(readFileSync(html, 'utf8').match(/<g class="core">/g)!.length).toBe(descriptor.cores.length);
+    expect(snnc(['report', join(dir), '-o', html]).stderr).toMatch(/not a folder compiled with --target loihi \(no loihi\.json\)/);
+    expect(snnc(['report', out, '--data', 'x.npy']).stderr).toMatch(/a compiled folder's report is its core map/);
   });
 });
