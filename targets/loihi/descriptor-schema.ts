@@ -53,6 +53,7 @@ const profile = object(
     v0: { type: 'number', minimum: -(2 ** 23), maximum: 2 ** 23 },
     biasExp: integer(-16, 16),
     spiking: { type: 'boolean' },
+    relay: { type: 'boolean' },
     sigmaDelta: object({ kind: { enum: ['delta', 'sigma_delta', 'sigma'] }, spikeExp: integer(0, 7), stateExp: integer(0, 7), messageBits: integer(1, 24) }, ['kind', 'spikeExp', 'stateExp', 'messageBits']),
   },
   ['du', 'dv', 'vth', 'v0', 'biasExp', 'spiking'],

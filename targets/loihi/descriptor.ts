@@ -205,7 +205,7 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
       const perSynapse = 8 + (proj.geometry.kind === 'conv' ? chip.indexBits : 0);
       for (const src of [...rows.keys()].sort((a, b) => a - b)) {
         const row = rows.get(src)!;
-        routeTo(proj.source, src, id, axonMap.length / 3);
+        routeTo(proj.source, src + (proj.sourceOffset ?? 0), id, axonMap.length / 3);
         axonMap.push(synapses.length / 2, row.length / 2, fmt);
         for (const x of row) synapses.push(x);
         synapseBits += rowBits(row.length / 2, perSynapse);

@@ -85,6 +85,8 @@ interface CoreState {
   readonly params: CubaParams;
   /** Sigma-delta populations: their arithmetic instead of CUBA's (u holds σ, v the activation). */
   readonly sigmaDelta?: SigmaDeltaParams;
+  /** A fan-in relay: sends its summed input each step as a graded spike (fan-in.ts). */
+  readonly relay: boolean;
   readonly v0: number;
   readonly dendrites: Int32Array | null;
   readonly formats: FormatState[];
@@ -163,6 +165,7 @@ export class LoihiEmulator {
         nCx: c.compartments,
         params: { du: p.du, dv: p.dv, vth: p.vth, biasExp: p.biasExp, ...(c.bias ? { biasMant: slice(this.ints, c.bias) } : {}), ...(p.resetSubtract !== undefined ? { resetSubtract: p.resetSubtract } : {}) },
         ...(p.sigmaDelta ? { sigmaDelta: { kind: p.sigmaDelta.kind, vth: p.vth, spikeExp: p.sigmaDelta.spikeExp, stateExp: p.sigmaDelta.stateExp, ...(c.bias ? { biasMant: slice(this.ints, c.bias) } : {}) } } : {}),
+        relay: !!p.relay,
         v0: p.v0,
         dendrites: c.dendrites ? slice(this.ints, c.dendrites) : null,
         formats: c.formats.map((f) => ({ kind: f.kind, weightExp: f.weightExp, delay: f.delay, slots: f.delay + 2, buffer: new Float64Array((f.delay + 2) * c.compartments) })),
@@ -316,6 +319,11 @@ export class LoihiEmulator {
       }
     } else c.a.set(c.acc.subarray(0, n));
     if (c.host) for (let i = 0; i < n; i++) c.a[i] += c.host[i];
+    if (c.relay) {
+      c.payload.set(c.a.subarray(0, n));
+      for (let i = 0; i < n; i++) c.spikes[i] = c.a[i] !== 0 ? 1 : 0;
+      return;
+    }
     if (c.sigmaDelta) {
       sigmaDeltaStep(c.sigmaDelta, c.a, c.u, c.v, c.residue, c.payload);
       if (c.sigmaDelta.kind === 'sigma') c.v.set(c.u); // a Sigma's value is read like a readout's v

@@ -1,7 +1,8 @@
 /**
- * The loihi target: quantise (quantise.ts) → partition onto cores (partition.ts) → descriptor
- * (descriptor.ts), written as loihi.json + loihi.bin + manifest.json. It runs IF, LIF and CUBA-LIF
- * neurons (LOIHI_NEURON_MODELS, quantise.ts says why no others). `check` reports per-layer and
+ * The loihi target: quantise (quantise.ts) → split fan-ins beyond a core's axons (fan-in.ts) →
+ * partition onto cores (partition.ts) → descriptor (descriptor.ts), written as loihi.json + loihi.bin +
+ * manifest.json. It runs IF, LIF and CUBA-LIF neurons and lava's sigma-delta ones
+ * (LOIHI_NEURON_MODELS, quantise.ts says why no others). `check` reports per-layer and
  * per-core resources and why a model does not fit; `snnc run` executes the folder in the bit-accurate
  * emulator (emulator.ts).
  */
@@ -20,6 +21,7 @@ import { type LoihiOptions, LOIHI_OPTIONS, chipOf } from './options.js';
 import { type LoihiDescriptor, buildDescriptor } from './descriptor.js';
 import { type Partition, partitionLoihiCores } from './partition.js';
 import { LOIHI_NEURON_MODELS, type LoihiNetwork, quantiseForLoihi } from './quantise.js';
+import { splitFanIn } from './fan-in.js';
 
 /** A compiled network in memory; `descriptor` and `ints` (loihi.bin) are what the emulator runs. */
 export interface CompiledLoihi {
@@ -45,7 +47,7 @@ export function quantiseForChip(model: SnnModel, options: LoihiOptions = {}): Lo
 /** Quantises and partitions, or throws a does-not-fit error naming the layer and resource. */
 export function planLoihi(model: SnnModel, options: LoihiOptions = {}): { network: LoihiNetwork; partition: Partition } {
   const chip = chipOf(options);
-  const network = quantiseForChip(model, options);
+  const network = splitFanIn(quantiseForChip(model, options), chip);
   const partition = partitionLoihiCores(network, chip);
   const chips = options.chips ?? 1;
   if (!(Number.isInteger(chips) && chips >= 1)) throw badInput(`--chips must be a positive integer, got ${options.chips}`);

@@ -82,6 +82,8 @@ export interface LoihiProfile {
   readonly spiking: boolean;
   /** A sigma-delta population (lava's Delta, SigmaDelta or Sigma; loihi.md §2.6) instead of a CUBA compartment: du, dv and v0 unused. */
   readonly sigmaDelta?: SigmaDeltaProfile;
+  /** A relay of a split fan-in (fan-in.ts): forwards its summed input as a graded spike each step; no state. */
+  readonly relay?: boolean;
 }
 
 /**
@@ -126,6 +128,8 @@ export interface LoihiProjection {
   readonly signMode: SignMode;
   /** Extra synaptic delay (steps) that lines up paths of different depth. */
   readonly delay: number;
+  /** Source neuron of the geometry's input 0 (fan-in.ts: a part of a split projection reads a block of its source); absent: 0. */
+  readonly sourceOffset?: number;
 }
 
 export type { QuantisationRow } from '../common/network.js';
