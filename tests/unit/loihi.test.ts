@@ -164,11 +164,14 @@ describe('fit check and errors', () => {
     ...extra,
   });
 
-  it('a neuron with more input axons than a core has is named with the resource, limit and excess', () => {
-    const r = loihiTarget.check(wide(5000), {});
-    expect(r.fits).toBe(false);
-    expect(r.messages[0]).toBe('layer "n": does not fit a loihi2 core even when split into single neurons: input axons 5000 > limit 4096 (over by 904)');
+  it('a neuron with more input axons than a core has is split over relays; where it cannot be, it is named with the resource, limit and excess', () => {
     expect(loihiTarget.check(wide(4096), {}).fits).toBe(true);
+    expect(loihiTarget.check(wide(5000), {}).fits).toBe(true); // fan-in split (fan-in.ts)
+    const base = wide(5000);
+    const recurrent = { ...base, layers: [base.layers[0], L.ifNeuron({ name: 'n', inputs: ['fc'], threshold: 1, reset: 'zero', v0: 0, recurrent: tensor([4, 4], new Float32Array(16).fill(0.01)) })] };
+    const r = loihiTarget.check(recurrent, {});
+    expect(r.fits).toBe(false);
+    expect(r.messages[0]).toBe('layer "n": input axons 5004 > limit 4096 (over by 908) per neuron, and its recurrent weights cannot be split across relay compartments');
   });
 
   it('too many cores for the board, and soft reset on Loihi 1, are refused by name', () => {
