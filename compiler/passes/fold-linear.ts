@@ -70,7 +70,8 @@ function isPointwise(c: L.Conv2d): boolean {
 const hasPadding = (c: L.Conv2d) => c.padding.some((p) => p !== 0);
 const isZero = (t: L.Dense['bias']) => !t || t.data.every((v) => v === 0);
 
-function describe(l: L.Layer): string {
+/** A layer for messages: `dense "fc"`, or a conv with its geometry (`conv "c" (3×3, stride 2, padding 1)`). */
+export function describeLayer(l: L.Layer): string {
   if (l.op !== 'conv2d') return `${l.op} "${l.name}"`;
   const [, , kh, kw] = l.weight.shape;
   const parts = [`${kh}×${kw}`];
@@ -84,7 +85,7 @@ function describe(l: L.Layer): string {
 /** Why the graph around a chain forbids folding it (other readers, the output, a previous-step read). */
 function graphRefusal(model: SnnModel, chain: Chain, readers: ReadonlyMap<string, readonly L.Layer[]>): string | undefined {
   const { a, b } = chain;
-  const head = `${describe(b)} reads ${describe(a)}`;
+  const head = `${describeLayer(b)} reads ${describeLayer(a)}`;
   for (const l of chain.links) {
     const others = readers.get(l.name)!.filter((r) => r !== b && !chain.links.includes(r as Link));
     if (others.length > 0) return `${head} through ${l.op} "${l.name}", which ${others.map((r) => `"${r.name}"`).join(', ')} also read${others.length > 1 ? '' : 's'}: folding would remove a value still in use`;
@@ -95,7 +96,7 @@ function graphRefusal(model: SnnModel, chain: Chain, readers: ReadonlyMap<string
 }
 
 /** Whether A reads a value listed after it and before B: A sees its previous step, a layer in B's place would not. */
-function readsBetween(model: SnnModel, a: L.Layer, b: L.Layer): boolean {
+export function readsBetween(model: SnnModel, a: L.Layer, b: L.Layer): boolean {
   const at = (name: string) => model.layers.findIndex((l) => l.name === name);
   const src = a.inputs[0];
   return src !== INPUT && model.layers[at(src)].op !== 'delay' && at(src) > at(a.name) && at(src) < at(b.name);
@@ -104,7 +105,7 @@ function readsBetween(model: SnnModel, a: L.Layer, b: L.Layer): boolean {
 /** Why the two maps do not compose into one layer exactly (or too large a one), or undefined. */
 function mathRefusal(chain: Chain, shapes: ShapeMap): string | undefined {
   const { a, b, links } = chain;
-  const head = `${describe(b)} reads ${describe(a)}`;
+  const head = `${describeLayer(b)} reads ${describeLayer(a)}`;
   const via = links.length > 0 ? ` through ${links.map((l) => `${l.op} "${l.name}"`).join(', ')}` : '';
   if (b.op === 'dense') {
     if (a.op === 'dense') return undefined;
@@ -348,11 +349,11 @@ export function unfoldedLinearChains(model: SnnModel): { layer: string; input: s
     const direct = directChain(b, byName);
     return linearSources(b, byName).map(({ a, via }) => {
       if (direct?.a === a) {
-        const reason = graphRefusal(model, direct, readers) ?? mathRefusal(direct, shapes) ?? `${describe(b)} reads ${describe(a)}: foldable (run foldLinear)`;
+        const reason = graphRefusal(model, direct, readers) ?? mathRefusal(direct, shapes) ?? `${describeLayer(b)} reads ${describeLayer(a)}: foldable (run foldLinear)`;
         return { layer: b.name, input: a.name, reason };
       }
       const path = via.map((l) => `${l.op} "${l.name}"`).join(', ');
-      return { layer: b.name, input: a.name, reason: `${describe(b)} reads ${describe(a)} through ${path}: a linear chain through an add, batchnorm, pool or concat is not folded` };
+      return { layer: b.name, input: a.name, reason: `${describeLayer(b)} reads ${describeLayer(a)} through ${path}: a linear chain through an add, batchnorm, pool or concat is not folded` };
     });
   });
 }

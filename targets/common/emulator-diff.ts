@@ -22,7 +22,9 @@ export interface EmulatorRun {
   readonly spikes: ReadonlyMap<string, Uint8Array>;
 }
 
-export function compareWithEmulator(target: string, model: SnnModel, raw: Float32Array, batch: number, T: number, pops: readonly Probed[], run: (steps: number, probes: string[]) => EmulatorRun): EmulatorDiff {
+export function compareWithEmulator(target: string, model: SnnModel, raw: Float32Array, batch: number, T: number, populations: readonly Probed[], run: (steps: number, probes: string[]) => EmulatorRun): EmulatorDiff {
+  // A population the chip graph adds (the always-on bias source, compiler/passes/current-bias.ts) has no float counterpart.
+  const pops = populations.filter((p) => model.layers.some((l) => l.name === p.name));
   const maxDepth = Math.max(0, ...pops.map((p) => p.depth));
   const names = pops.map((p) => p.name);
   const emu = run(T + maxDepth, names);

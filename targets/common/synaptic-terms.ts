@@ -2,16 +2,19 @@
  * How each neuron layer's input decomposes into synapses, for targets whose synapses carry spikes
  * (loihi, spinnaker). A "root" is a neuron layer, the non-spiking readout, or a max-pool of spikes;
  * its input expression is Σ coef·op(source spikes) + a constant per neuron, where op is a dense, conv
- * or avg-pool layer and the source is the input (when spike-encoded), a neuron layer or a max-pool of
- * spikes. A direct-encoded input enters as the static prefix computed on the host (`hostNode`). A
- * max-pool of currents right before a neuron layer is kept as `pool` (Loihi joins dendrites by MAX).
- * A neuron's input gain r (its current adds r·I) is folded into its synapses here: weights, synaptic
- * biases and recurrent weights are scaled by r, per neuron for dense synapses and per channel for
- * convolutions (whose kernels a channel shares); a gain these cannot carry is refused by name.
+ * or avg-pool layer, or the identity (spikes read one to one: a spike input, or a residual block's
+ * identity shortcut), and the source is the input (when spike-encoded), a neuron layer or a max-pool of
+ * spikes; each target lines paths of different depth up with synaptic delays. A direct-encoded input
+ * enters as the static prefix computed on the host (`hostNode`). A max-pool of currents right before
+ * a neuron layer is kept as `pool` (Loihi joins dendrites by MAX). A neuron's input gain r (its
+ * current adds r·I) is folded into its synapses here: weights, synaptic biases and recurrent weights
+ * are scaled by r, per neuron for dense synapses and per channel for convolutions (whose kernels a
+ * channel shares); a gain these cannot carry is refused by name.
  * This module chooses no scales and no hardware formats and knows no neuron model's dynamics: each
  * target's quantiser does.
  */
 import { unfoldedLinearChains } from '../../compiler/passes/fold-linear.js';
+import { unfoldedPool } from '../../compiler/passes/fold-pool.js';
 import { ExitCode, SnncError } from '../../compiler/errors.js';
 import { ancestors, staticValues } from '../../compiler/ir/graph.js';
 import type * as L from '../../compiler/ir/layers.js';
@@ -70,11 +73,22 @@ export interface Root {
   readonly hostNode?: string;
 }
 
-/** A spike input wired neuron to neuron with weight `coef`: a 1×1 convolution with one group per channel. */
-function oneToOne(source: string, shape: readonly number[], coef: number): Term {
+/** What to do about a layer of this op where spikes are needed. */
+const HINTS: Partial<Record<L.LayerOp, string>> = {
+  maxpool2d: ' (a max-pool is supported only on spikes, or directly before a neuron layer)',
+  gated_maxpool2d: " (a gated max-pool counts each input's spikes, which synapses cannot: convert with --maxpool avg)",
+  batchnorm: ' (fold it into the preceding layer: snnc convert does)',
+  relu: ' (an ANN activation: convert the network to spiking neurons first, snnc convert)',
+};
+
+/**
+ * Spikes wired neuron to neuron with weight `coef` (a spike input, or an identity shortcut of a residual
+ * block): a 1×1 convolution with one group per channel, named `name`.
+ */
+function oneToOne(name: string, source: string, shape: readonly number[], coef: number): Term {
   const grid = (shape.length === 3 ? [...shape] : [sizeOf(shape), 1, 1]) as [number, number, number];
   const geometry: ProjectionGeometry = { kind: 'conv', inShape: grid, outShape: grid, kernel: [1, 1], stride: [1, 1], padding: [0, 0, 0, 0], groups: grid[0] };
-  return { name: `${source}.identity`, source, geometry, weights: new Float64Array(grid[0]).fill(coef) };
+  return { name, source, geometry, weights: new Float64Array(grid[0]).fill(coef) };
 }
 
 export function notSupported(layer: string, what: string, target: string): never {
@@ -102,8 +116,9 @@ export function synapticRoots(model: SnnModel, target: string): Root[] {
     let n = name;
     while (n !== INPUT && byName.get(n)!.op === 'flatten') n = byName.get(n)!.inputs[0];
     if (carriesSpikes(n)) return n;
-    const linear = unfoldedLinearChains(model).find((c) => c.layer === user);
-    return fail(user, `its input "${name}" is not spikes (a neuron layer, a max-pool of spikes or a rate/event-encoded input); {target} synapses carry spikes only${linear ? `, and ${linear.reason}` : ''}`);
+    const why = unfoldedPool(model, user) ?? unfoldedLinearChains(model).find((c) => c.layer === user)?.reason;
+    const hint = n === INPUT ? '' : (HINTS[byName.get(n)!.op] ?? '');
+    return fail(user, `its input "${name}" is not spikes (a neuron layer, a max-pool of spikes or a rate/event-encoded input); {target} synapses carry spikes only${why ? `, and ${why}` : hint}`);
   }
 
   interface Expr {
@@ -119,8 +134,10 @@ export function synapticRoots(model: SnnModel, target: string): Root[] {
       expr.hostNode = name;
       return;
     }
-    if (name === INPUT) {
-      expr.terms.push(oneToOne(spikeSource(INPUT, root), shapes.get(INPUT)!, coef));
+    if (name === INPUT || carriesSpikes(name)) {
+      // Spikes read as they are: the spike input, or a neuron's spikes (a residual block's identity shortcut).
+      const source = spikeSource(name, root);
+      expr.terms.push(oneToOne(source === INPUT ? `${INPUT}.identity` : `${root}.${source}`, source, shapes.get(source)!, coef));
       return;
     }
     const layer = byName.get(name)!;
@@ -164,10 +181,11 @@ export function synapticRoots(model: SnnModel, target: string): Root[] {
         layer.inputs.forEach((n, k) => collect(n, coef * (layer.coefficients?.[k] ?? 1), size, expr, root));
         return;
       case 'flatten':
+      case 'reshape':
         collect(layer.inputs[0], coef, size, expr, root);
         return;
       default:
-        fail(name, `${layer.op} between spiking layers has no {target} equivalent here${layer.op === 'maxpool2d' ? ' (a max-pool is supported only on spikes, or directly before a neuron layer)' : layer.op === 'gated_maxpool2d' ? ' (convert with --maxpool avg or auto)' : layer.op === 'batchnorm' ? ' (fold it into the preceding layer: snnc convert does)' : ''}`);
+        fail(name, `${layer.op} between spiking layers has no {target} equivalent here${HINTS[layer.op] ?? ''}`);
     }
   }
 
@@ -269,15 +287,16 @@ function scaleRows(t: Term, r: Float32Array, perNeuron: () => never): void {
 }
 
 /**
- * Adds the neuron's own bias parameter (it enters the membrane, not the current). A synaptic bias is
- * refused where it would have to enter a decaying current (α > 0): the chips add constants to the
- * membrane only.
+ * Adds the neuron's own bias parameter (it enters the membrane, not the current). A synaptic bias left
+ * in front of a decaying current (α > 0) is refused: the chips add constants to the membrane only, and
+ * compiler/passes/current-bias.ts feeds such a bias from an always-on neuron only when the biased
+ * layers feed this neuron alone and spikes come before it.
  */
 function addOwnBias(layer: L.NeuronLayer, shape: readonly number[], bias: Float64Array, target: string): void {
   const alpha = layer.params.alpha;
   if (alpha !== undefined && !allZero(alpha) && bias.some((b) => b !== 0)) {
     const a = uniformValue(alpha);
-    notSupported(layer.name, `a synaptic bias into a neuron with current decay α${a === undefined ? '' : `=${a}`} > 0: {target} adds a constant to the membrane, not to the decaying current`, target);
+    notSupported(layer.name, `a synaptic bias into a neuron with current decay α${a === undefined ? '' : `=${a}`} > 0: {target} adds a constant to the membrane, not to the decaying current, and no always-on neuron can feed it here (a biased layer also feeds other layers, or no spikes come before this layer)`, target);
   }
   if (layer.params.bias === undefined || allZero(layer.params.bias)) return;
   const own = paramValues(layer.params.bias, shape);
