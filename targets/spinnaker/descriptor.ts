@@ -10,7 +10,7 @@ import { check, checkPreprocess, parseWithSchema, product } from '../common/desc
 import { spinnakerDescriptorSchema } from './descriptor-schema.js';
 import { INPUT } from '../../compiler/ir/model.js';
 import { type KeySpace, allocateKeys } from './keys.js';
-import { type Machine, Router, machineByName } from './machine.js';
+import { type Machine, Router, machineByName, machineFor } from './machine.js';
 import { type CoreResources, type Slice, coreResources, placeCores, slicePopulation } from './partition.js';
 import type { IfCurrExpConstants, IfCurrExpParams } from './fixed-point.js';
 import type { SpinnakerNetwork, SpinnakerPopulation } from './quantise.js';
@@ -104,7 +104,7 @@ export interface BuiltSpinnaker {
 function checkMachineCapacity(net: SpinnakerNetwork, machine: Machine, atomsPerCore: ReadonlyMap<string, number>): void {
   const cores = net.populations.reduce((n, p) => n + Math.ceil(p.neurons / atomsPerCore.get(p.name)!), 0);
   const available = machine.chips.reduce((n, c) => n + c.appCores, 0);
-  if (cores > available) throw new SnncError(`network cannot be placed: the network needs ${cores} cores, ${machine.name} has ${available} application cores on ${machine.chips.length} chips (over by ${cores - available}; use a larger --machine, e.g. 1x1-boards)`, ExitCode.doesNotFit);
+  if (cores > available) throw new SnncError(`network cannot be placed: the network needs ${cores} cores, ${machine.name} has ${available} application cores on ${machine.chips.length} chips (over by ${cores - available}; --machine ${machineFor(cores)} holds it)`, ExitCode.doesNotFit);
   const neurons = new Map(net.populations.map((p) => [p.name, p.neurons]));
   for (const q of net.projections) {
     const bytes = neurons.get(q.source)! * (ROW_HEADER_WORDS + 1) * 4;

@@ -62,6 +62,20 @@ const MAX_TRIADS = 21;
 
 export const MACHINE_HELP = 'spinn3 (4 chips), spinn5 (one 48-chip board), or NxM-boards (N×M triads of 3 boards: a 12N×12M-chip torus)';
 
+/**
+ * The smallest square (or N×(N+1)) machine of triads with at least `cores` application cores (each
+ * triad: 144 chips of APP_CORES, less one on each of its 3 Ethernet chips), for messages that say which
+ * --machine would hold a network.
+ */
+export function machineFor(cores: number): string {
+  const capacity = (n: number, m: number) => 144 * n * m * APP_CORES - 3 * n * m;
+  for (let n = 1; n <= MAX_TRIADS; n++) {
+    if (capacity(n, n) >= cores) return `${n}x${n}-boards`;
+    if (n < MAX_TRIADS && capacity(n, n + 1) >= cores) return `${n}x${n + 1}-boards`;
+  }
+  return `more than ${MAX_TRIADS}x${MAX_TRIADS}-boards (the largest machine snnc models)`;
+}
+
 export function machineByName(name: string, overrides: { routerEntries?: number; maxAtomsPerCore?: number } = {}): Machine {
   let width: number;
   let height: number;

@@ -6,7 +6,7 @@
  * population table, synaptic matrix, spike recording). Errors name what does not fit.
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
-import type { Machine } from './machine.js';
+import { type Machine, machineFor } from './machine.js';
 import type { CoreSynapses } from './synaptic-matrix.js';
 import { MAX_ROW_LENGTH, ROW_HEADER_WORDS } from './synaptic-matrix.js';
 
@@ -68,7 +68,7 @@ export function placeCores(machine: Machine, cores: readonly { slice: Slice; res
     }
     if (chip >= machine.chips.length) {
       const total = machine.chips.reduce((s, c) => s + c.appCores, 0);
-      throw new SnncError(`${name} cannot be placed: the network needs ${cores.length} cores, ${machine.name} has ${total} application cores on ${machine.chips.length} chips (use a larger --machine, e.g. 1x1-boards)`, ExitCode.doesNotFit);
+      throw new SnncError(`${name} cannot be placed: the network needs ${cores.length} cores, ${machine.name} has ${total} application cores on ${machine.chips.length} chips (--machine ${machineFor(cores.length)} holds it)`, ExitCode.doesNotFit);
     }
     used++;
     sdram += resources.sdram;

@@ -120,7 +120,9 @@ describe('sizes beyond what a target can address are refused before allocating',
   it('spinnaker: more cores than the machine has, or a synaptic block larger than a chip\'s SDRAM (used to overflow the stack)', () => {
     const board = spinnakerTarget.check(wideConv(1000), {});
     expect(board.fits).toBe(false);
-    expect(board.messages).toEqual(['network cannot be placed: the network needs 7814 cores, spinn5 has 767 application cores on 48 chips (over by 7047; use a larger --machine, e.g. 1x1-boards)']);
+    expect(board.messages).toEqual(['network cannot be placed: the network needs 7814 cores, spinn5 has 767 application cores on 48 chips (over by 7047; --machine 2x2-boards holds it)']);
+    const appCores = (name: string) => machineByName(name).chips.reduce((n, c) => n + c.appCores, 0);
+    expect([appCores('1x2-boards'), appCores('2x2-boards')]).toEqual([4602, 9204]); // the smallest that holds 7814
     const big = spinnakerTarget.check(wideConv(3000), { machine: '20x20-boards' });
     expect(big.messages).toEqual(['projection "c": its 9000000 source neurons need a synaptic block of at least 144000000 bytes per target core > 123469792 bytes of SDRAM on a chip']);
   });
