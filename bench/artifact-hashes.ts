@@ -3,8 +3,9 @@
  * three schedules, loihi, spinnaker, pynn, nir) into a temporary folder and prints the sha256 of every
  * file written. With `--check FILE` it compares with a recorded list and exits 1 naming each file that
  * differs, so a restructuring can show that it changed no byte (bench/artifact-hashes.txt is the list
- * recorded on 2026-12-02; the mnist-cnn and mlp-t1 gpu, loihi, spinnaker and pynn entries equal those of
- * the commit before issue #16).
+ * recorded on 2026-12-02; the mnist-cnn and mlp-t1 gpu, spinnaker and pynn entries equal those of the
+ * commit before issue #16; the mnist-cnn-loihi entries were recorded again on 2026-12-03 for loihi.json
+ * format version 2: Loihi 2's shared convolution weights and the joint partition, issue #19).
  *
  *   npm run bench:artifacts [-- --check bench/artifact-hashes.txt]
  */

@@ -16,15 +16,32 @@ export const MAX_STEPS = 100_000;
 
 const range = tuple(count, 2);
 const budgetPair = tuple(count, 2);
+const dimension = integer(1, 1 << 24);
+/** Kernel sizes, strides and paddings of a shared convolution. */
+const KERNEL_MAX = 1024;
 
-const format = object({
-  projection: string,
-  kind: { enum: ['dense', 'conv'] },
-  signMode: { enum: ['mixed', 'excitatory', 'inhibitory'] },
-  weightBits: integer(1, 8),
-  weightExp: integer(-16, 16),
-  delay: integer(0, MAX_DELAY),
+const shared = object({
+  weights: range,
+  inShape: tuple(dimension, 3),
+  outShape: tuple(dimension, 3),
+  groups: dimension,
+  kernel: tuple(integer(1, KERNEL_MAX), 2),
+  stride: tuple(integer(1, KERNEL_MAX), 2),
+  padding: tuple(integer(0, KERNEL_MAX), 2),
 });
+
+const format = object(
+  {
+    projection: string,
+    kind: { enum: ['dense', 'conv'] },
+    signMode: { enum: ['mixed', 'excitatory', 'inhibitory'] },
+    weightBits: integer(1, 8),
+    weightExp: integer(-16, 16),
+    delay: integer(0, MAX_DELAY),
+    shared,
+  },
+  ['projection', 'kind', 'signMode', 'weightBits', 'weightExp', 'delay'],
+);
 
 const core = object(
   {
@@ -39,6 +56,7 @@ const core = object(
     axonMap: range,
     synapses: range,
     outAxons: range,
+    grid: object({ box: tuple(count, 6), targets: range }, ['box']),
     budget: object({ compartments: budgetPair, inAxons: budgetPair, outAxons: budgetPair, synapseBits: budgetPair }),
   },
   ['id', 'chip', 'population', 'neurons', 'compartments', 'formats', 'axonMap', 'synapses', 'outAxons', 'budget'],
@@ -71,11 +89,11 @@ const population = object({
 
 export const loihiDescriptorSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
-  title: 'snnc loihi.json, format version 1',
+  title: 'snnc loihi.json, format version 2',
   ...object(
     {
       format: { const: 'snnc-loihi' },
-      formatVersion: { const: 1 },
+      formatVersion: { const: 2 },
       ...descriptorProvenance,
       chip: { enum: [...CHIP_KINDS] },
       timesteps: integer(1, MAX_STEPS),
@@ -87,7 +105,7 @@ export const loihiDescriptorSchema = {
       output: object({ population: string, decoding: { enum: [...DECODINGS] }, start: integer(0, MAX_STEPS), length: integer(1, MAX_STEPS) }),
       resetInterval: integer(1, MAX_STEPS),
       blob: object({ file: { const: 'loihi.bin' }, int32s: count }),
-      totals: object({ cores: count, chips: count, lowerBound: count, compartments: count, synapses: count }),
+      totals: object({ cores: count, chips: count, lowerBound: count, compartments: count, synapses: count, sharedWeights: count }),
     },
     ['format', 'formatVersion', 'snncVersion', 'sourceHash', 'model', 'chip', 'timesteps', 'input', 'populations', 'board', 'cores', 'output', 'blob', 'totals'],
   ),

@@ -2,19 +2,22 @@
  * loihi.json + loihi.bin: the compiled network as a Loihi board would hold it (loihi.md §5.3). Board →
  * chips → cores; each core holds one tile of one population: its compartments (somas, then the
  * dendrites of max-pool joins), biases, synapse formats, the synapse map of its input axons (pointer,
- * length, format per axon) with the synapses (compartment, weight), its output axons (soma → destination
- * core and axon), and its budget use. Integer arrays live in loihi.bin (little-endian int32) and are
- * referenced as [offset, length] in int32 elements. The emulator reads this and nothing else.
+ * length, format per axon) with the synapses (compartment, weight), or for a shared-weight convolution
+ * (Loihi 2, shared-conv.ts) its kernel slice and per axon the source's channel and position, its output
+ * axons (soma → destination core and axon), and its budget use. Integer arrays live in loihi.bin
+ * (little-endian int32) and are referenced as [offset, length] in int32 elements. The emulator reads
+ * this and nothing else.
  */
 import { badInput } from '../../compiler/errors.js';
 import { check, checkPreprocess, parseWithSchema, product } from '../common/descriptor-checks.js';
 import { loihiDescriptorSchema } from './descriptor-schema.js';
 import type { Decoding, Encoding, Preprocess } from '../../compiler/ir/model.js';
-import { CHIPS, type ChipKind, type ChipSpec, rowBits } from './chip.js';
+import { CHIPS, type ChipKind, type ChipSpec, rowBits, sharedConvBits } from './chip.js';
 import type { SignMode } from './arithmetic.js';
 import type { Partition } from './partition.js';
 import { populationShape3 } from './partition.js';
 import { forEachFanIn as forEachFanInOf } from '../common/synaptic-terms.js';
+import { type CoreGrid, type SharedConvFormat, MAX_EXPANDED_SYNAPSES, coreGrid, gridWordsProblem, kernelSlice, sharedAxons, sharedFormat, sharedFormatProblem, synapsesPerAxon } from './shared-conv.js';
 import { type LoihiNetwork, type LoihiPopulation, type LoihiProfile, type LoihiProjection, forEachPoolWindow } from './quantise.js';
 
 export const DESCRIPTOR_FORMAT = 'snnc-loihi';
@@ -32,6 +35,8 @@ export interface SynapseFormat {
   readonly weightExp: number;
   /** Extra delay in steps (spikes of step t arrive at t + 1 + delay). */
   readonly delay: number;
+  /** Shared convolution weights (Loihi 2): the kernel slice and geometry its axons walk; absent: explicit synapses. */
+  readonly shared?: SharedConvFormat;
 }
 
 export interface CoreBudget {
@@ -53,8 +58,10 @@ export interface CoreDescriptor {
   /** Bias mantissa per soma (exponent in the population profile). */
   readonly bias?: Range;
   readonly formats: readonly SynapseFormat[];
-  /** Per input axon: (synapse pointer, synapse count, format index). */
+  /** Per input axon: (synapse pointer, synapse count, format index); for a shared format (source channel, row · width + column, format index). */
   readonly axonMap: Range;
+  /** Where the core sits in its shared convolutions' output grid (present with a shared format). */
+  readonly grid?: CoreGrid;
   /** (local compartment, weight) pairs. */
   readonly synapses: Range;
   /** (local soma, destination core, destination axon) triples, sorted by soma. */
@@ -75,7 +82,7 @@ export interface PopulationDescriptor {
 
 export interface LoihiDescriptor {
   readonly format: typeof DESCRIPTOR_FORMAT;
-  readonly formatVersion: 1;
+  readonly formatVersion: 2;
   readonly snncVersion: string;
   readonly sourceHash: string;
   readonly model: string;
@@ -97,7 +104,8 @@ export interface LoihiDescriptor {
    */
   readonly resetInterval?: number;
   readonly blob: { readonly file: 'loihi.bin'; readonly int32s: number };
-  readonly totals: { readonly cores: number; readonly chips: number; readonly lowerBound: number; readonly compartments: number; readonly synapses: number };
+  /** synapses: explicit (compartment, weight) entries; sharedWeights: the shared convolutions' kernel slices. */
+  readonly totals: { readonly cores: number; readonly chips: number; readonly lowerBound: number; readonly compartments: number; readonly synapses: number; readonly sharedWeights: number };
 }
 
 class Blob {
@@ -183,6 +191,7 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
   }
   const pending: Pending[] = [];
   let totalSynapses = 0;
+  let sharedWeights = 0;
   let totalCompartments = 0;
   part.tiles.forEach((tile, id) => {
     const pop = pops.get(tile.population)!;
@@ -193,7 +202,21 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
     let synapseBits = 0;
     for (const proj of incoming.get(pop.name)!) {
       const fmt = formats.length;
-      formats.push({ projection: proj.name, kind: proj.geometry.kind, signMode: proj.signMode, weightBits: 8, weightExp: 0, delay: proj.delay });
+      const format: SynapseFormat = { projection: proj.name, kind: proj.geometry.kind, signMode: proj.signMode, weightBits: 8, weightExp: 0, delay: proj.delay };
+      const g = proj.geometry;
+      if (g.kind === 'conv' && chip.convWeights === 'shared') {
+        const weights = kernelSlice(proj, g, tile.box);
+        const axons = sharedAxons(proj, g, pop, tile.box);
+        formats.push({ ...format, shared: sharedFormat(g, blob.add(weights)) });
+        for (const [channel, position, src] of axons) {
+          routeTo(proj.source, src, id, axonMap.length / 3);
+          axonMap.push(channel, position, fmt);
+        }
+        synapseBits += sharedConvBits(weights.length, axons.length);
+        sharedWeights += weights.length;
+        continue;
+      }
+      formats.push(format);
       const rows = new Map<number, number[]>();
       for (const [o, cx] of layout.targets) {
         forEachFanIn(proj, o, (src, w) => {
@@ -228,6 +251,7 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
         formats,
         axonMap: blob.add(axonMap),
         synapses: blob.add(synapses),
+        ...(formats.some((f) => f.shared) ? { grid: coreGrid(pop, tile.box, layout.targets, (v) => blob.add(v)) } : {}),
       },
     });
   });
@@ -269,7 +293,7 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
   const outPop = pops.get(net.output.population)!;
   const descriptor: LoihiDescriptor = {
     format: DESCRIPTOR_FORMAT,
-    formatVersion: 1,
+    formatVersion: 2,
     snncVersion: info.snncVersion,
     sourceHash: info.sourceHash,
     model: net.name,
@@ -292,7 +316,7 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
     output: { population: outPop.name, decoding: net.output.decoding, start: outPop.depth, length: net.timesteps },
     ...(info.resetInterval ? { resetInterval: info.resetInterval } : {}),
     blob: { file: 'loihi.bin', int32s: blob.length },
-    totals: { cores: part.cores, chips: part.chips, lowerBound: part.lowerBound, compartments: totalCompartments, synapses: totalSynapses },
+    totals: { cores: part.cores, chips: part.chips, lowerBound: part.lowerBound, compartments: totalCompartments, synapses: totalSynapses, sharedWeights },
   };
   return { descriptor, ints: blob.ints() };
 }
@@ -303,13 +327,13 @@ export const MAX_BUFFER_SLOTS = 2 ** 25;
 /**
  * Parses loihi.json: JSON Schema (descriptor-schema.ts), then every cross reference the emulator relies on:
  * names and indices resolve, [offset, length] ranges lie inside loihi.bin, sizes agree (neurons with
- * shapes, compartments with somas and dendrites, totals), compartments within the chip's budget, and
- * the delay buffers the emulator allocates bounded. The words of loihi.bin are checked by
- * `checkDescriptorWords` once read.
+ * shapes, compartments with somas and dendrites, totals), compartments within the chip's budget, shared
+ * convolution formats consistent with their core's grid, and the delay buffers the emulator allocates
+ * bounded. The words of loihi.bin are checked by `checkDescriptorWords` once read.
  */
 export function parseDescriptor(text: string, file: string): LoihiDescriptor {
   const d = parseWithSchema<LoihiDescriptor>(text, file, loihiDescriptorSchema, (doc) => {
-    if (doc?.format !== DESCRIPTOR_FORMAT || doc.formatVersion !== 1) throw badInput(`${file}: not an snnc Loihi descriptor (format "${doc?.format}", expected "${DESCRIPTOR_FORMAT}" version 1)`);
+    if (doc?.format !== DESCRIPTOR_FORMAT || doc.formatVersion !== 2) throw badInput(`${file}: not an snnc Loihi descriptor (format "${doc?.format}" version ${doc?.formatVersion}, expected "${DESCRIPTOR_FORMAT}" version 2)`);
   });
   checkDescriptor(d, file);
   return d;
@@ -336,6 +360,7 @@ function checkDescriptor(d: LoihiDescriptor, file: string): void {
   const pointer = (name: string) => `"${name}"`;
   let compartments = 0;
   let synapses = 0;
+  let sharedWeights = 0;
   let slots = 0;
   d.cores.forEach((c, i) => {
     const at = `/cores/${i}`;
@@ -353,6 +378,15 @@ function checkDescriptor(d: LoihiDescriptor, file: string): void {
     inBlob(c.axonMap, `${at}/axonMap`, 3);
     inBlob(c.synapses, `${at}/synapses`, 2);
     inBlob(c.outAxons, `${at}/outAxons`, 3);
+    c.formats.forEach((f, k) => {
+      if (!f.shared) return;
+      check(f.kind === 'conv', file, `${at}/formats/${k}/kind`, () => `"${f.kind}", but shared weights are a convolution's`);
+      inBlob(f.shared.weights, `${at}/formats/${k}/shared/weights`, 1);
+      const problem = sharedFormatProblem(f.shared, c.grid, c.compartments);
+      check(!problem, file, `${at}/formats/${k}/shared`, () => problem!);
+      sharedWeights += f.shared.weights[1];
+    });
+    if (c.grid?.targets) inBlob(c.grid.targets, `${at}/grid/targets`, 1);
     for (const f of c.formats) slots += (f.delay + 2) * c.compartments;
     compartments += c.compartments;
     synapses += c.synapses[1] / 2;
@@ -376,19 +410,23 @@ function checkDescriptor(d: LoihiDescriptor, file: string): void {
   check(t.chips === d.board.chips.length, file, '/totals/chips', () => `${t.chips}, but the board has ${d.board.chips.length} chips`);
   check(t.compartments === compartments, file, '/totals/compartments', () => `${t.compartments}, but the cores hold ${compartments}`);
   check(t.synapses === synapses, file, '/totals/synapses', () => `${t.synapses}, but the cores hold ${synapses}`);
+  check(t.sharedWeights === sharedWeights, file, '/totals/sharedWeights', () => `${t.sharedWeights}, but the cores' kernel slices hold ${sharedWeights}`);
 }
 
 /**
  * Checks the words of loihi.bin that the emulator follows: every soma a neuron of its population (each
  * neuron on exactly one core), dendrite offsets within the core's compartments, axon-map pointers within
- * the core's synapses and to one of its formats, synapse targets within its compartments, and every
- * output axon, host port entry and input axon to an existing core, soma and input axon.
+ * the core's synapses and to one of its formats (a shared convolution's axons to a channel and position of
+ * its input, its grid's targets to the core's compartments, and all of them expanding into a bounded
+ * number of synapses), synapse targets within its compartments, and every output axon, host port entry
+ * and input axon to an existing core, soma and input axon.
  */
 export function checkDescriptorWords(d: LoihiDescriptor, ints: Int32Array, file: string): void {
   const bin = `${file.replace(/loihi\.json$/, '')}${d.blob.file}`;
   const slice = (r: Range) => ints.subarray(r[0], r[0] + r[1]);
   const pops = new Map(d.populations.map((p) => [p.name, { p, seen: new Uint8Array(p.neurons) }]));
   const axons = d.cores.map((c) => c.axonMap[1] / 3);
+  let expanded = 0;
   const bad = (at: string, what: string) => badInput(`${bin}: words ${at} of ${what}`);
   d.cores.forEach((c, i) => {
     const { p, seen } = pops.get(c.population)!;
@@ -404,11 +442,20 @@ export function checkDescriptorWords(d: LoihiDescriptor, ints: Int32Array, file:
       if (off[0] !== 0 || n + off[n] !== c.compartments) throw bad(`[${c.dendrites}]`, `core ${i} (/cores/${i}/dendrites): offsets must run from 0 to ${c.compartments - n} (compartments − somas)`);
       for (let k = 0; k < n; k++) if (off[k + 1] < off[k]) throw bad(`[${c.dendrites}]`, `core ${i} (/cores/${i}/dendrites): offset ${k + 1} (${off[k + 1]}) is below offset ${k} (${off[k]})`);
     }
+    const csr = c.grid?.targets ? slice(c.grid.targets) : null;
+    const gridProblem = csr && gridWordsProblem(c.grid!, csr, c.compartments);
+    if (gridProblem) throw bad(`[${c.grid!.targets}]`, `core ${i} (/cores/${i}/grid/targets): ${gridProblem}`);
+    const perAxon = c.formats.map((f) => (f.shared ? synapsesPerAxon(f.shared, c.grid!, csr) : 0));
     const map = slice(c.axonMap);
     const nSyn = c.synapses[1] / 2;
     for (let a = 0; a < map.length; a += 3) {
       const [ptr, len, fmt] = [map[a], map[a + 1], map[a + 2]];
-      if (ptr < 0 || len < 0 || ptr + len > nSyn || fmt < 0 || fmt >= c.formats.length) throw bad(`[${c.axonMap}]`, `core ${i} (/cores/${i}/axonMap): axon ${a / 3} is (pointer ${ptr}, length ${len}, format ${fmt}); expected synapses within 0 … ${nSyn} and a format 0 … ${c.formats.length - 1}`);
+      const shared = c.formats[fmt]?.shared;
+      if (shared) {
+        const [C, H, W] = shared.inShape;
+        if (ptr < 0 || ptr >= C || len < 0 || len >= H * W) throw bad(`[${c.axonMap}]`, `core ${i} (/cores/${i}/axonMap): axon ${a / 3} is (channel ${ptr}, position ${len}, format ${fmt}); expected a channel 0 … ${C - 1} and a position 0 … ${H * W - 1} of its shared convolution`);
+        expanded += perAxon[fmt];
+      } else if (ptr < 0 || len < 0 || ptr + len > nSyn || fmt < 0 || fmt >= c.formats.length) throw bad(`[${c.axonMap}]`, `core ${i} (/cores/${i}/axonMap): axon ${a / 3} is (pointer ${ptr}, length ${len}, format ${fmt}); expected synapses within 0 … ${nSyn} and a format 0 … ${c.formats.length - 1}`);
     }
     const syn = slice(c.synapses);
     for (let k = 0; k < syn.length; k += 2) {
@@ -422,6 +469,7 @@ export function checkDescriptorWords(d: LoihiDescriptor, ints: Int32Array, file:
       }
     }
   });
+  if (expanded > MAX_EXPANDED_SYNAPSES) throw badInput(`${file}: the shared convolutions' axons stand for up to ${expanded} synapses > ${MAX_EXPANDED_SYNAPSES}, more than the emulator holds`);
   for (const { p, seen } of pops.values()) {
     const missing = seen.indexOf(0);
     if (missing >= 0) throw badInput(`${file}: /populations: neuron ${missing} of "${p.name}" is on no core's somas`);

@@ -4,7 +4,9 @@
  * buffers for this step (Dense: sum shifted by the weight exponent; Conv: wrapped to 24 bits), joins
  * dendrites by MAX, adds the host current, and updates its somas with Lava's CUBA-LIF arithmetic
  * (targets/loihi/arithmetic.ts); then every spike walks its output axons to the destination cores'
- * synapse maps and is added into the buffer slot of step t + 1 + delay (loihi.md §1.11, §2).
+ * synapse maps and is added into the buffer slot of step t + 1 + delay (loihi.md §1.11, §2). A shared
+ * convolution's axons (shared-conv.ts) are expanded into the synapses their kernel walk reaches once,
+ * when the descriptor is loaded: the same sums as walking the kernel per spike.
  *
  * Alignment with the float model: a population at depth d (d synapses from the input) sees the input of
  * float step t at step t + d. Before that it only integrates its bias, so it resets (u = 0, v = v(0)) at
@@ -19,6 +21,7 @@ import { type SnnModel, averagesOverTime } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { type CubaParams, type SigmaDeltaParams, cubaLifStep, prepareDenseWeights, sigmaDeltaStep } from './arithmetic.js';
 import { type LoihiDescriptor, type Range, checkDescriptorWords, parseDescriptor } from './descriptor.js';
+import { expandSynapses } from './shared-conv.js';
 import { preprocess, rateEncode, timeMajor } from '../../compiler/reference/encoders.js';
 import { simulate } from '../../compiler/reference/simulator.js';
 
@@ -130,14 +133,8 @@ export class LoihiEmulator {
       const pop = pops.get(c.population)!;
       const neurons = slice(this.ints, c.neurons);
       const n = neurons.length;
-      const axonMap = slice(this.ints, c.axonMap);
-      const syn = slice(this.ints, c.synapses);
-      const synCx = new Int32Array(syn.length / 2);
-      const synW = new Float64Array(syn.length / 2);
-      for (let k = 0; k < synCx.length; k++) {
-        synCx[k] = syn[2 * k];
-        synW[k] = syn[2 * k + 1];
-      }
+      // Shared convolution weights: each axon expanded once into the synapses its kernel walk reaches.
+      const { axonMap, synCx, synW } = expandSynapses(c, this.ints);
       // Lava's Dense prepares (clips, truncates) its weights once, per synapse format.
       c.formats.forEach((f, fi) => {
         if (f.kind !== 'dense') return;

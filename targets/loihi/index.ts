@@ -135,7 +135,7 @@ export const loihiTarget: Target<LoihiOptions> = {
         fits: true,
         rows: resourceRows(network, partition),
         messages: [
-          `${partition.cores} cores on ${partition.chips} ${partition.chip.kind} chip(s); lower bound ${partition.lowerBound} (${partition.chip.source})`,
+          `${partition.cores} cores on ${partition.chips} ${partition.chip.kind} chip(s); lower bound ${partition.lowerBound} (no split of a layer that fits its own budgets uses fewer; the resource totals alone need ${partition.volumeBound}) (${partition.chip.source})`,
           ...network.quantisation.map((r) => `quantised ${r.layer}: scale ${r.scale}, max |w| ${r['max |w_int|']}, weight error ${r['weight err %']} %, vth ${r.vth}, du ${r.du}, dv ${r.dv}, depth ${r.depth}`),
           ...quantisationWarnings(network),
         ],
@@ -148,7 +148,7 @@ export const loihiTarget: Target<LoihiOptions> = {
     checkNeuronModels(model, 'loihi', LOIHI_NEURON_MODELS);
     const c = compileLoihi(model, options);
     const d = c.descriptor;
-    const summary = { chip: d.chip, cores: d.totals.cores, chips: d.totals.chips, 'lower bound': d.totals.lowerBound, compartments: d.totals.compartments, synapses: d.totals.synapses, T: d.timesteps, latency: d.output.start };
+    const summary = { chip: d.chip, cores: d.totals.cores, chips: d.totals.chips, 'lower bound': d.totals.lowerBound, compartments: d.totals.compartments, synapses: d.totals.synapses, 'shared weights': d.totals.sharedWeights, T: d.timesteps, latency: d.output.start };
     const files = await writeArtifactFolder(outDir, { target: 'loihi', descriptor: d, words: c.ints, summary, quantisation: c.network.quantisation }, { force: options.force });
     return { files, summary, warnings: quantisationWarnings(c.network) };
   },

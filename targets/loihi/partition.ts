@@ -1,37 +1,26 @@
 /**
- * Partitioner: splits each population into core-sized tiles (boxes of channels × rows × columns, as
- * NxTF does for conv layers; peers.md §6.1) under the per-core budgets of compartments, input axons,
- * output axons and synapse memory, choosing for each population the tiling with the fewest cores (ties:
- * the fewest input axons, i.e. the least duplicated fan-in). Footprints are computed from the layer
- * geometry, never by enumerating synapses, so a ResNet-sized network partitions in well under a second.
- * One population per core; cores are numbered in layer order and filled chip by chip.
+ * Partitioner: splits each population into core-sized tiles (a grid of channel × row × column boxes, as
+ * NxTF does for conv layers; peers.md §6.1) under the per-core budgets of compartments, input axons and
+ * synapse memory (footprint.ts, from the geometry) and of output axons, choosing the splits of all
+ * populations jointly. A tile sends one output axon per (neuron, destination core reading it), so its
+ * output axons depend on how its consumers are split: a consumer's cheapest split can force its sources
+ * into smaller tiles. The search runs from the output back to the input (as NxTF's), with a beam of the
+ * cheapest partial partitions (cores, then input axons: the output axons the sources still owe); each
+ * population tries its splits that fit their own budgets in order of cores, then input axons. The beam
+ * always keeps the per-layer path (each population's first split that fits beside its consumers), so
+ * the joint result never needs more cores than it. One population per core; cores are numbered in layer
+ * order and filled chip by chip.
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
-import { sizeOf } from '../../compiler/ir/tensor.js';
-import { type ChipSpec, rowBits } from './chip.js';
-import type { LoihiNetwork, LoihiPopulation, LoihiProjection, ProjectionGeometry } from './quantise.js';
+import type { ChipSpec } from './chip.js';
+import { type SplitReads, type TileCost, PopulationGeometry, boxVolume, channelsIn, flatCount, readsIn } from './footprint.js';
+import type { LoihiNetwork, LoihiProjection } from './quantise.js';
 
-export const WEIGHT_BITS = 8;
+export { type Box, populationShape3 } from './footprint.js';
 
-/** A box of a population in [C, H, W] coordinates (a vector population is [N, 1, 1]). */
-export interface Box {
-  readonly c0: number;
-  readonly c1: number;
-  readonly y0: number;
-  readonly y1: number;
-  readonly x0: number;
-  readonly x1: number;
-}
-
-export interface Tile {
+export interface Tile extends TileCost {
   readonly population: string;
-  readonly box: Box;
-  readonly neurons: number;
-  readonly compartments: number;
-  readonly inAxons: number;
-  outAxons: number;
-  readonly synapses: number;
-  readonly synapseBits: number;
+  readonly outAxons: number;
 }
 
 export interface PopulationPartition {
@@ -39,8 +28,10 @@ export interface PopulationPartition {
   /** Splits along channels, rows, columns. */
   readonly split: readonly [number, number, number];
   readonly tiles: readonly Tile[];
-  /** Cores this population needs at least, whatever the tiling (compartments and synapse memory). */
+  /** Cores this population needs at least: no split fits its own budgets with fewer, nor do its resource totals. */
   readonly lowerBound: number;
+  /** Cores its resource totals need whatever the tiling: compartments, input axons and synapse memory over the per-core limits. */
+  readonly volumeBound: number;
 }
 
 export interface Partition {
@@ -52,102 +43,33 @@ export interface Partition {
   readonly chips: number;
   /** Σ of the per-population lower bounds (one population per core, as here). */
   readonly lowerBound: number;
+  /** Σ of the per-population volume bounds. */
+  readonly volumeBound: number;
 }
 
-export function populationShape3(p: Pick<LoihiPopulation, 'shape'>): [number, number, number] {
-  return p.shape.length === 3 ? [p.shape[0], p.shape[1], p.shape[2]] : [sizeOf(p.shape), 1, 1];
+export interface PartitionOptions {
+  /** Partial partitions kept per population (default 8; 1 is the per-layer choice). */
+  readonly beam?: number;
 }
 
-function boxVolume(b: Box): number {
-  return (b.c1 - b.c0) * (b.y1 - b.y0) * (b.x1 - b.x0);
+const BEAM = 8;
+/** Splits a partial partition tries per population (children per beam entry), and how far down its list. */
+const CHILDREN = 4;
+const WALK = 64;
+
+interface Candidate {
+  readonly split: readonly [number, number, number];
+  readonly reads: SplitReads;
+  readonly tiles: readonly TileCost[];
+  readonly cores: number;
+  readonly inAxons: number;
 }
 
-/** Conv-output rows (with multiplicity) that a box's compartments occupy: its rows, or its pool windows' rows. */
-function gridLines(lo: number, hi: number, pool: LoihiPopulation['pool'], axis: 0 | 1): number[] {
-  if (!pool) return Array.from({ length: hi - lo }, (_, i) => lo + i);
-  const k = pool.kernel[axis];
-  const s = pool.stride[axis];
-  const pad = pool.padding[axis];
-  const limit = pool.inShape[axis + 1];
-  const lines: number[] = [];
-  for (let p = lo; p < hi; p++) {
-    for (let u = 0; u < k; u++) {
-      const r = p * s - pad + u;
-      if (r >= 0 && r < limit) lines.push(r);
-    }
-  }
-  return lines;
-}
-
-interface Footprint {
-  axons: number;
-  synapses: number;
-  bits: number;
-}
-
-/** Input axons, synapses and synapse memory that one projection needs on the core holding `box`. */
-function footprint(proj: LoihiProjection, target: LoihiPopulation, box: Box, chip: ChipSpec): Footprint {
-  const g: ProjectionGeometry = proj.geometry;
-  if (g.kind === 'dense') {
-    const n = boxVolume(box);
-    return { axons: g.nIn, synapses: g.nIn * n, bits: g.nIn * rowBits(n, WEIGHT_BITS) };
-  }
-  const rows = gridLines(box.y0, box.y1, target.pool, 0);
-  const cols = gridLines(box.x0, box.x1, target.pool, 1);
-  const [C, H, W] = g.inShape;
-  const [kh, kw] = g.kernel;
-  const [sh, sw] = g.stride;
-  const ny = new Int32Array(H);
-  for (const r of rows) for (let u = 0; u < kh; u++) {
-    const y = r * sh - g.padding[0] + u;
-    if (y >= 0 && y < H) ny[y]++;
-  }
-  const nx = new Int32Array(W);
-  for (const q of cols) for (let v = 0; v < kw; v++) {
-    const x = q * sw - g.padding[1] + v;
-    if (x >= 0 && x < W) nx[x]++;
-  }
-  const cinPG = C / g.groups;
-  const coutPG = g.outShape[0] / g.groups;
-  const perSynapse = WEIGHT_BITS + chip.indexBits;
-  const f: Footprint = { axons: 0, synapses: 0, bits: 0 };
-  for (let gi = 0; gi < g.groups; gi++) {
-    const nco = Math.max(0, Math.min(box.c1, (gi + 1) * coutPG) - Math.max(box.c0, gi * coutPG));
-    if (!nco) continue;
-    for (let y = 0; y < H; y++) {
-      if (!ny[y]) continue;
-      for (let x = 0; x < W; x++) {
-        if (!nx[x]) continue;
-        const n = ny[y] * nx[x] * nco;
-        f.axons += cinPG;
-        f.synapses += n * cinPG;
-        f.bits += cinPG * rowBits(n, perSynapse);
-      }
-    }
-  }
-  return f;
-}
-
-/** The source box a target box reads from (channels of its groups, the rows and columns its windows cover). */
-function sourceBox(proj: LoihiProjection, target: LoihiPopulation, box: Box, sourceShape: [number, number, number]): Box {
-  const g = proj.geometry;
-  if (g.kind === 'dense') return { c0: 0, c1: sourceShape[0], y0: 0, y1: sourceShape[1], x0: 0, x1: sourceShape[2] };
-  const span = (lines: number[], k: number, s: number, pad: number, limit: number): [number, number] => {
-    if (!lines.length) return [0, 0];
-    return [Math.max(0, Math.min(...lines) * s - pad), Math.min(limit, Math.max(...lines) * s - pad + k)];
-  };
-  const [y0, y1] = span(gridLines(box.y0, box.y1, target.pool, 0), g.kernel[0], g.stride[0], g.padding[0], g.inShape[1]);
-  const [x0, x1] = span(gridLines(box.x0, box.x1, target.pool, 1), g.kernel[1], g.stride[1], g.padding[1], g.inShape[2]);
-  const cinPG = g.inShape[0] / g.groups;
-  const coutPG = g.outShape[0] / g.groups;
-  const c0 = Math.floor(box.c0 / coutPG) * cinPG;
-  const c1 = (Math.floor((box.c1 - 1) / coutPG) + 1) * cinPG;
-  return { c0, c1, y0, y1, x0, x1 };
-}
-
-function intersection(a: Box, b: Box): number {
-  const d = (lo1: number, hi1: number, lo2: number, hi2: number) => Math.max(0, Math.min(hi1, hi2) - Math.max(lo1, lo2));
-  return d(a.c0, a.c1, b.c0, b.c1) * d(a.y0, a.y1, b.y0, b.y1) * d(a.x0, a.x1, b.x0, b.x1);
+interface Violation {
+  readonly layer: string;
+  readonly resource: string;
+  readonly needed: number;
+  readonly limit: number;
 }
 
 /** Split counts s in 1…n that give distinct tile sizes ceil(n/s). */
@@ -162,128 +84,215 @@ function distinctSplits(n: number): number[] {
   return out;
 }
 
-function boxes(shape: [number, number, number], split: readonly [number, number, number]): Box[] {
-  const cuts = (n: number, s: number) => {
-    const size = Math.ceil(n / s);
-    const r: [number, number][] = [];
-    for (let a = 0; a < n; a += size) r.push([a, Math.min(n, a + size)]);
-    return r;
-  };
-  const out: Box[] = [];
-  for (const [c0, c1] of cuts(shape[0], split[0])) for (const [y0, y1] of cuts(shape[1], split[1])) for (const [x0, x1] of cuts(shape[2], split[2])) out.push({ c0, c1, y0, y1, x0, x1 });
-  return out;
-}
-
-function compartmentsOf(pop: LoihiPopulation, box: Box): number {
-  const n = boxVolume(box);
-  if (!pop.pool) return n;
-  // One soma plus one dendrite per pool-window member.
-  return n + (box.c1 - box.c0) * gridLines(box.y0, box.y1, pop.pool, 0).length * gridLines(box.x0, box.x1, pop.pool, 1).length;
-}
-
-interface Violation {
-  resource: string;
-  needed: number;
-  limit: number;
-}
-
-function makeTile(pop: LoihiPopulation, box: Box, incoming: readonly LoihiProjection[], chip: ChipSpec): Tile {
-  let inAxons = 0;
-  let synapses = 0;
-  let synapseBits = 0;
-  for (const p of incoming) {
-    const f = footprint(p, pop, box, chip);
-    inAxons += f.axons;
-    synapses += f.synapses;
-    synapseBits += f.bits;
-  }
-  return { population: pop.name, box, neurons: boxVolume(box), compartments: compartmentsOf(pop, box), inAxons, outAxons: 0, synapses, synapseBits };
-}
-
-function violation(t: Tile, chip: ChipSpec): Violation | undefined {
+function overflow(t: TileCost, chip: ChipSpec): Omit<Violation, 'layer'> | undefined {
   if (t.compartments > chip.compartments) return { resource: 'compartments', needed: t.compartments, limit: chip.compartments };
   if (t.inAxons > chip.inAxons) return { resource: 'input axons', needed: t.inAxons, limit: chip.inAxons };
   if (t.synapseBits > chip.synapseBits) return { resource: 'synapse memory bits', needed: t.synapseBits, limit: chip.synapseBits };
-  if (t.outAxons > chip.outAxons) return { resource: 'output axons', needed: t.outAxons, limit: chip.outAxons };
   return undefined;
 }
 
-/** The cheapest feasible tiling with at least `minCores` tiles, or a named error when none exists. */
-function tilePopulation(pop: LoihiPopulation, incoming: readonly LoihiProjection[], chip: ChipSpec, minCores: number): PopulationPartition {
-  const shape = populationShape3(pop);
-  const whole = makeTile(pop, { c0: 0, c1: shape[0], y0: 0, y1: shape[1], x0: 0, x1: shape[2] }, incoming, chip);
-  const lowerBound = Math.max(1, Math.ceil(whole.compartments / chip.compartments), Math.ceil((whole.synapses * WEIGHT_BITS) / chip.synapseBits));
-  const candidates: [number, number, number][] = [];
-  for (const sc of distinctSplits(shape[0])) for (const sh of distinctSplits(shape[1])) for (const sw of distinctSplits(shape[2])) {
-    if (sc * sh * sw >= Math.max(lowerBound, minCores)) candidates.push([sc, sh, sw]);
+/**
+ * The splits of one population that fit their own budgets, in order of cores then input axons, found
+ * lazily one core count at a time; the first one's cores bound the population from below.
+ */
+class Splits {
+  private readonly pending: [number, number, number][] = [];
+  private readonly found: Candidate[] = [];
+  /** The overflow of the smallest tile tried, for the message when nothing fits. */
+  private worst?: { readonly v: Violation; readonly neurons: number };
+  readonly volumeBound: number;
+
+  constructor(readonly geo: PopulationGeometry) {
+    const whole = geo.tile(geo.reads([1, 1, 1]), 0, 0, 0);
+    const chip = geo.chip;
+    this.volumeBound = Math.max(1, Math.ceil(whole.compartments / chip.compartments), Math.ceil(whole.inAxons / chip.inAxons), Math.ceil(geo.minimumBits() / chip.synapseBits));
+    const [C, H, W] = geo.shape;
+    const least = Math.min(this.volumeBound, C * H * W); // single neurons at least, to name what overflows
+    for (const sc of distinctSplits(C)) for (const sh of distinctSplits(H)) for (const sw of distinctSplits(W)) if (sc * sh * sw >= least) this.pending.push([sc, sh, sw]);
+    this.pending.sort((a, b) => b[0] * b[1] * b[2] - a[0] * a[1] * a[2] || a[0] - b[0] || a[1] - b[1]); // popped from the end
   }
-  candidates.sort((a, b) => a[0] * a[1] * a[2] - b[0] * b[1] * b[2] || b[0] - a[0] || b[1] - a[1]);
-  let best: { split: [number, number, number]; tiles: Tile[]; axons: number } | undefined;
-  let worst: { tile: Tile; v: Violation } | undefined;
-  for (const split of candidates) {
-    const cores = split[0] * split[1] * split[2];
-    if (best && cores > best.tiles.length) break;
-    const tiles: Tile[] = [];
-    let ok = true;
-    for (const box of boxes(shape, split)) {
-      const t = makeTile(pop, box, incoming, chip);
-      const v = violation(t, chip);
-      if (v) {
-        if (!worst || t.neurons <= worst.tile.neurons) worst = { tile: t, v };
-        ok = false;
-        break;
+
+  /** The i-th split that fits, or undefined when there are no more. */
+  at(i: number): Candidate | undefined {
+    const cores = (s: readonly number[]) => s[0] * s[1] * s[2];
+    while (this.found.length <= i && this.pending.length) {
+      const n = cores(this.pending[this.pending.length - 1]);
+      const group: Candidate[] = [];
+      while (this.pending.length && cores(this.pending[this.pending.length - 1]) === n) {
+        const c = this.evaluate(this.pending.pop()!);
+        if (c) group.push(c);
       }
-      tiles.push(t);
+      this.found.push(...group.sort((a, b) => a.inAxons - b.inAxons));
     }
-    if (!ok) continue;
-    const axons = tiles.reduce((s, t) => s + t.inAxons, 0);
-    if (!best || axons < best.axons) best = { split, tiles, axons };
+    return this.found[i];
   }
-  if (!best) {
-    const v = worst!.v;
-    throw new SnncError(
-      `layer "${pop.name}": does not fit a ${chip.kind} core even when split into ${worst!.tile.neurons === 1 ? 'single neurons' : `tiles of ${worst!.tile.neurons} neurons`}: ${v.resource} ${v.needed} > limit ${v.limit} (over by ${v.needed - v.limit})`,
+
+  /** A refusal naming the layer, the resource, the limit and the excess, when no split fits. */
+  error(): SnncError {
+    const { v, neurons } = this.worst!;
+    return new SnncError(
+      `layer "${v.layer}": does not fit a ${this.geo.chip.kind} core even when split into ${neurons === 1 ? 'single neurons' : `tiles of ${neurons} neurons`}: ${v.resource} ${v.needed} > limit ${v.limit} (over by ${v.needed - v.limit})`,
       ExitCode.doesNotFit,
     );
   }
-  return { population: pop.name, split: best.split, tiles: best.tiles, lowerBound };
-}
 
-/** Output axons of every tile: one per (source neuron, destination core) pair it reaches. */
-function countOutAxons(net: LoihiNetwork, parts: Map<string, PopulationPartition>): void {
-  for (const part of parts.values()) for (const t of part.tiles) t.outAxons = 0;
-  const pops = new Map(net.populations.map((p) => [p.name, p]));
-  for (const proj of net.projections) {
-    const src = parts.get(proj.source);
-    if (!src) continue; // host spikes: no chip axons
-    const target = pops.get(proj.target)!;
-    const srcShape = populationShape3(pops.get(proj.source)!);
-    for (const dst of parts.get(proj.target)!.tiles) {
-      const sb = sourceBox(proj, target, dst.box, srcShape);
-      for (const t of src.tiles) t.outAxons += intersection(t.box, sb);
+  private evaluate(split: [number, number, number]): Candidate | undefined {
+    const reads = this.geo.reads(split);
+    const [nc, ny, nx] = reads.segments.map((s) => s.length);
+    // A full-size interior tile first: it overflows first, if any does.
+    const order = [[0, (ny - 1) >> 1, (nx - 1) >> 1]];
+    for (let c = 0; c < nc; c++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) order.push([c, y, x]);
+    const tiles: TileCost[] = [];
+    for (const [k, [c, y, x]] of order.entries()) {
+      const t = this.geo.tile(reads, c, y, x);
+      const v = overflow(t, this.geo.chip);
+      if (v) {
+        if (!this.worst || t.neurons <= this.worst.neurons) this.worst = { v: { layer: this.geo.pop.name, ...v }, neurons: t.neurons };
+        return undefined;
+      }
+      if (k > 0) tiles.push(t);
     }
+    return { split, reads, tiles, cores: tiles.length, inAxons: tiles.reduce((s, t) => s + t.inAxons, 0) };
   }
 }
 
-export function partitionLoihiCores(net: LoihiNetwork, chip: ChipSpec): Partition {
+/** A consumer of a population: a projection out of it and the index of its target. */
+interface Consumer {
+  readonly proj: LoihiProjection;
+  readonly target: number;
+}
+
+/** Output axons of each tile of `cand` (a split of a population of `shape`), given the chosen splits of its consumers. */
+function outAxons(cand: Candidate, shape: readonly number[], consumers: readonly Consumer[], choice: readonly (Candidate | undefined)[]): number[] {
+  const [cs, ys, xs] = cand.reads.segments;
+  const out = new Array<number>(cand.tiles.length).fill(0);
+  for (const { proj, target } of consumers) {
+    const dst = choice[target]!;
+    const p = dst.reads.projections.find((q) => q.proj === proj)!;
+    if (p.kind === 'dense') {
+      const whole = p.offset === 0 && p.nIn === shape[0] * shape[1] * shape[2];
+      cand.tiles.forEach((t, k) => (out[k] += (whole ? boxVolume(t.box) : flatCount(t.box, shape, p.offset, p.offset + p.nIn)) * dst.cores));
+      continue;
+    }
+    const perC = cs.map(([lo, hi]) => channelsIn(p.c, lo, hi));
+    const perY = ys.map(([lo, hi]) => readsIn(p.y, lo, hi));
+    const perX = xs.map(([lo, hi]) => readsIn(p.x, lo, hi));
+    let k = 0;
+    for (const c of perC) for (const y of perY) for (const x of perX) out[k++] += c * y * x;
+  }
+  return out;
+}
+
+/** Output axons a candidate's tiles need from the source of its `j`-th incoming projection (Σ over tiles). */
+function demand(cand: Candidate, j: number): number {
+  const p = cand.reads.projections[j];
+  if (p.kind === 'dense') return p.nIn * cand.cores;
+  const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+  return sum(p.c.map((c) => c.source[1] - c.source[0])) * sum(p.y.map((r) => r.covered)) * sum(p.x.map((r) => r.covered));
+}
+
+interface State {
+  readonly choice: readonly (Candidate | undefined)[];
+  readonly cores: number;
+  readonly inAxons: number;
+  /** Output axons each population owes to its consumers split so far. */
+  readonly owed: readonly number[];
+  /** Cores so far plus what the populations not split yet need at least: their lower bound, or their owed output axons over the per-core limit. */
+  readonly estimate: number;
+}
+
+/** The search's fixed inputs: each population's splits and consumers, and where output axons are checked. */
+interface Network {
+  readonly net: LoihiNetwork;
+  readonly splits: readonly Splits[];
+  readonly consumers: readonly (readonly Consumer[])[];
+  /** Population indices of each population's incoming projections' sources (−1: the input). */
+  readonly sources: readonly (readonly number[])[];
+  /** checkAt[i]: populations whose output axons are known once population i is split (it and all its consumers are). */
+  readonly checkAt: readonly (readonly number[])[];
+  readonly limit: number;
+}
+
+function network(net: LoihiNetwork, splits: readonly Splits[]): Network {
+  const index = new Map(net.populations.map((p, i) => [p.name, i]));
+  const consumers: Consumer[][] = net.populations.map(() => []);
+  for (const proj of net.projections) if (index.has(proj.source)) consumers[index.get(proj.source)!].push({ proj, target: index.get(proj.target)! });
+  const checkAt: number[][] = net.populations.map(() => []);
+  consumers.forEach((list, x) => list.length && checkAt[Math.min(x, ...list.map((c) => c.target))].push(x));
+  const sources = splits.map((s) => s.geo.incoming.map((proj) => index.get(proj.source) ?? -1));
+  return { net, splits, consumers, sources, checkAt, limit: splits[0].geo.chip.outAxons };
+}
+
+/** State `s` with population i split as `cand`. */
+function child(n: Network, s: State, i: number, cand: Candidate): State {
+  const choice = s.choice.slice();
+  choice[i] = cand;
+  const owed = s.owed.slice();
+  n.sources[i].forEach((src, j) => src >= 0 && (owed[src] += demand(cand, j)));
+  const cores = s.cores + cand.cores;
+  let estimate = cores;
+  for (let u = 0; u < i; u++) estimate += Math.max(n.splits[u].at(0)!.cores, Math.ceil(owed[u] / n.limit));
+  return { choice, cores, inAxons: s.inAxons + cand.inAxons, owed, estimate };
+}
+
+/**
+ * The children of `s` at step i: its splits of population i whose output axons (and those of any
+ * population checked at this step) fit, in order of cores, each with fewer input axons than the ones
+ * before; the first only when `many` is false.
+ */
+function children(n: Network, s: State, i: number, many: boolean, refuse: (v: Violation) => void): State[] {
+  const kids: State[] = [];
+  for (let k = 0, cand = n.splits[i].at(0); cand && kids.length < (many ? CHILDREN : 1) && (!kids.length || k < WALK); cand = n.splits[i].at(++k)) {
+    if (kids.length && cand.inAxons >= kids[kids.length - 1].choice[i]!.inAxons) continue;
+    const kid = child(n, s, i, cand);
+    const most = (x: number) => outAxons(kid.choice[x]!, n.splits[x].geo.shape, n.consumers[x], kid.choice).reduce((a, b) => Math.max(a, b), 0);
+    const over = n.checkAt[i].map((x) => ({ x, needed: most(x) })).find((o) => o.needed > n.limit);
+    if (over) refuse({ layer: n.net.populations[over.x].name, resource: 'output axons', needed: over.needed, limit: n.limit });
+    else kids.push(kid);
+  }
+  return kids;
+}
+
+/**
+ * The search: population i is split at step i, from the last to the first, keeping the `width` states
+ * of least estimate; the first state is always the per-layer path. A population's output axons are
+ * checked at the step where it and all its consumers are split (its own, or a consumer's earlier in layer
+ * order, for a cycle).
+ */
+function search(n: Network, width: number): State {
+  const { net, splits } = n;
+  const pops = net.populations.length;
+  const misfit = splits.find((s) => !s.at(0));
+  if (misfit) throw misfit.error();
+  let beam: State[] = [{ choice: new Array(pops).fill(undefined), cores: 0, inAxons: 0, owed: new Array(pops).fill(0), estimate: 0 }];
+  for (let i = pops - 1; i >= 0; i--) {
+    let best: Violation | undefined;
+    const refuse = (v: Violation) => void ((!best || v.needed < best.needed) && (best = v));
+    const all = beam.flatMap((s) => children(n, s, i, width > 1, refuse));
+    if (!all.length) throw new SnncError(`layer "${best!.layer}": output axons ${best!.needed} > limit ${n.limit} (over by ${best!.needed - n.limit}) even after splitting`, ExitCode.doesNotFit);
+    // The per-layer path (the first state's first child) stays; the most promising of the others join it.
+    beam = [all[0], ...all.slice(1).sort((a, b) => a.estimate - b.estimate || a.cores - b.cores || a.inAxons - b.inAxons)].slice(0, width);
+  }
+  return beam.reduce((a, b) => (b.cores < a.cores || (b.cores === a.cores && b.inAxons < a.inAxons) ? b : a));
+}
+
+export function partitionLoihiCores(net: LoihiNetwork, chip: ChipSpec, options: PartitionOptions = {}): Partition {
   const incoming = new Map<string, LoihiProjection[]>(net.populations.map((p) => [p.name, []]));
   for (const proj of net.projections) incoming.get(proj.target)!.push(proj);
-  const parts = new Map<string, PopulationPartition>();
-  for (const pop of net.populations) parts.set(pop.name, tilePopulation(pop, incoming.get(pop.name)!, chip, 1));
-  // Output axons depend on the destinations' tilings: re-tile any population whose tiles send too many.
-  for (let round = 0; ; round++) {
-    countOutAxons(net, parts);
-    const over = net.populations.find((p) => parts.get(p.name)!.tiles.some((t) => t.outAxons > chip.outAxons));
-    if (!over) break;
-    const cur = parts.get(over.name)!;
-    const t = cur.tiles.reduce((a, b) => (a.outAxons > b.outAxons ? a : b));
-    if (round > 32 || cur.tiles.every((x) => x.neurons === 1)) {
-      throw new SnncError(`layer "${over.name}": output axons ${t.outAxons} > limit ${chip.outAxons} (over by ${t.outAxons - chip.outAxons}) even after splitting`, ExitCode.doesNotFit);
-    }
-    // Output axons grow with a tile's size: split finer in proportion to the excess.
-    parts.set(over.name, tilePopulation(over, incoming.get(over.name)!, chip, Math.ceil((cur.tiles.length * t.outAxons) / chip.outAxons)));
-  }
-  const populations = net.populations.map((p) => parts.get(p.name)!);
+  const splits = net.populations.map((p) => new Splits(new PopulationGeometry(p, incoming.get(p.name)!, chip)));
+  const n = network(net, splits);
+  const state = search(n, Math.max(1, options.beam ?? BEAM));
+  const populations = net.populations.map((p, i): PopulationPartition => {
+    const cand = state.choice[i]!;
+    const out = outAxons(cand, splits[i].geo.shape, n.consumers[i], state.choice);
+    return {
+      population: p.name,
+      split: cand.split,
+      tiles: cand.tiles.map((t, k) => ({ ...t, population: p.name, outAxons: out[k] })),
+      lowerBound: Math.max(splits[i].volumeBound, splits[i].at(0)!.cores),
+      volumeBound: splits[i].volumeBound,
+    };
+  });
   const tiles = populations.flatMap((p) => p.tiles);
   return {
     chip,
@@ -292,5 +301,6 @@ export function partitionLoihiCores(net: LoihiNetwork, chip: ChipSpec): Partitio
     cores: tiles.length,
     chips: Math.ceil(tiles.length / chip.coresPerChip),
     lowerBound: populations.reduce((s, p) => s + p.lowerBound, 0),
+    volumeBound: populations.reduce((s, p) => s + p.volumeBound, 0),
   };
 }
