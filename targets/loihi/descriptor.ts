@@ -192,6 +192,7 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
   const pending: Pending[] = [];
   let totalSynapses = 0;
   let sharedWeights = 0;
+  const slices = new Map<string, Range>();
   let totalCompartments = 0;
   part.tiles.forEach((tile, id) => {
     const pop = pops.get(tile.population)!;
@@ -207,7 +208,11 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
       if (g.kind === 'conv' && chip.convWeights === 'shared') {
         const weights = kernelSlice(proj, g, tile.box);
         const axons = sharedAxons(proj, g, pop, tile.box);
-        formats.push({ ...format, shared: sharedFormat(g, blob.add(weights)) });
+        // Tiles of the same output channels hold the same slice: loihi.bin stores it once (each core's budget still counts it).
+        const key = `${proj.name}\u0000${tile.box.c0}:${tile.box.c1}`;
+        let range = slices.get(key);
+        if (!range) slices.set(key, (range = blob.add(weights)));
+        formats.push({ ...format, shared: sharedFormat(g, range) });
         for (const [channel, position, src] of axons) {
           routeTo(proj.source, src, id, axonMap.length / 3);
           axonMap.push(channel, position, fmt);
