@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { SnncError, badInput } from '../../compiler/errors.js';
+import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
 import { type OutputOptions, writeDirAtomic } from '../../compiler/io/atomic-write.js';
 import { readInputFile, readInputText } from '../../compiler/io/read-file.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
@@ -48,10 +48,14 @@ export async function writeTargetFolder(outDir: string, m: FolderManifest, fill:
   return files;
 }
 
+/** Largest words file written (Node's readFileSync, which readers use, stops at 2 GiB − 1). */
+const MAX_WORDS_BYTES = 2 ** 31 - 1;
+
 /** Writes the three files; returns their names. */
 export async function writeArtifactFolder(outDir: string, a: ArtifactFolder, options: OutputOptions = {}): Promise<string[]> {
   const [json, bin] = [`${a.target}.json`, `${a.target}.bin`];
   assertFiniteJson(a.descriptor, json);
+  if (a.words.byteLength > MAX_WORDS_BYTES) throw new SnncError(`${bin} would hold ${(a.words.byteLength / 2 ** 30).toFixed(2)} GiB > 2 GiB, the most a words file snnc reads back can hold (Node reads a file into one buffer of at most 2 GiB)`, ExitCode.doesNotFit);
   const m = { target: a.target, sourceHash: a.descriptor.sourceHash, model: a.descriptor.model, files: [json, bin], summary: a.summary, quantisation: a.quantisation };
   return writeTargetFolder(outDir, m, (tmp) => {
     writeFileSync(join(tmp, json), `${JSON.stringify(a.descriptor, null, 1)}\n`);

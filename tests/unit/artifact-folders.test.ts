@@ -4,7 +4,7 @@
  * the fuzz harness found it crashed, hung or allocated gigabytes. The folders' manifest.json loses its
  * sha256 first: the readers must hold for hand-edited folders too.
  */
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxPkg from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { toS1615 } from '../../targets/spinnaker/fixed-point.js';
 import { spinnakerTarget } from '../../targets/spinnaker/index.js';
 import { mlp, randomTensor, rng } from '../helpers/models.js';
 import { tempDir } from '../helpers/tmp.js';
+import { writeArtifactFolder } from '../../targets/common/artifact-folder.js';
 
 const onnx = onnxPkg.onnx;
 const root = tempDir('snnc-artifacts-');
@@ -246,5 +247,18 @@ describe('F7: gpu manifest.json is validated, also against model.onnx', () => {
     m.graph!.input![0].type!.tensorType!.shape!.dim![1].dimValue = 1;
     writeFileSync(join(dir, 'model.onnx'), onnx.ModelProto.encode(m).finish());
     expect(await refused(() => open(dir, models.mlp))).toMatch(/model\.onnx: graph input "x" has dims \[2, 1\]; manifest\.json expects \[2, 20\]/);
+  });
+});
+
+describe('words files past 2 GiB', () => {
+  it('are refused before anything is written (exit 3, naming the file and its size), since no reader could load them', async () => {
+    const words = new Int32Array(4);
+    Object.defineProperty(words, 'byteLength', { value: 2 ** 31 + 2 ** 29 }); // what a 2.5 GiB array reports, without allocating it
+    const out = join(root, 'too-big');
+    const e = await writeArtifactFolder(out, { target: 'loihi', descriptor: { sourceHash: 'x', model: 'm' }, words, summary: {}, quantisation: [] }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(SnncError);
+    expect((e as SnncError).exitCode).toBe(3);
+    expect((e as Error).message).toBe('loihi.bin would hold 2.50 GiB > 2 GiB, the most a words file snnc reads back can hold (Node reads a file into one buffer of at most 2 GiB)');
+    expect(existsSync(out)).toBe(false);
   });
 });
