@@ -49,6 +49,7 @@ export function progress(total: number, batch: number): { update(done: number): 
 }
 
 export function report(o: InputOptions, data: Dataset, output: Float32Array, classes: number, extra: Record<string, unknown>, seconds: number): void {
+  if (classes === 1) return reportValues(o, data, output, extra, seconds);
   const predicted = predictions(output, data.n, classes);
   const acc = data.labels ? accuracy(predicted, data.labels) : null;
   const correct = acc === null ? 0 : Math.round((acc * data.n) / 100);
@@ -61,9 +62,26 @@ export function report(o: InputOptions, data: Dataset, output: Float32Array, cla
     const lines = predicted.map((p, i) => `${data.offset + i}\t${p}${data.labels ? `\t${data.labels[i]}` : ''}`);
     process.stdout.write(`sample\tpredicted${data.labels ? '\tlabel' : ''}\n${lines.join('\n')}\n`);
   }
-  const rate = `${seconds.toFixed(2)} s, ${(data.n / seconds).toFixed(0)} samples/s`;
-  const what = Object.entries(extra).map(([k, v]) => `${k} ${v}`).join(', ');
+  const { rate, what } = summaryParts(data, extra, seconds);
   if (acc !== null) process.stdout.write(`accuracy ${acc.toFixed(2)} % (${correct}/${data.n}) — ${what}, ${rate}\n`);
   else process.stdout.write(`${data.n} samples — ${what}, ${rate}\n`);
   if (o.output) process.stdout.write(`wrote ${o.output} [${data.n}, ${classes}]\n`);
+}
+
+function summaryParts(data: Dataset, extra: Record<string, unknown>, seconds: number): { rate: string; what: string } {
+  return { rate: `${seconds.toFixed(2)} s, ${(data.n / seconds).toFixed(0)} samples/s`, what: Object.entries(extra).map(([k, v]) => `${k} ${v}`).join(', ') };
+}
+
+/** A model with one output (a regression, e.g. PilotNet's steering angle): its decoded value per sample, not a class. */
+function reportValues(o: InputOptions, data: Dataset, output: Float32Array, extra: Record<string, unknown>, seconds: number): void {
+  if (data.labels) throw badInput('--labels: the model has a single output (a value, not classes), so there is no accuracy to compute');
+  if (o.output) writeNpyFloat32(o.output, output, [data.n, 1]);
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ ...extra, samples: data.n, first: data.offset, outputs: Array.from(output), seconds: Number(seconds.toFixed(3)) })}\n`);
+    return;
+  }
+  if (!o.summary) process.stdout.write(`sample\toutput\n${Array.from(output, (v, i) => `${data.offset + i}\t${v}`).join('\n')}\n`);
+  const { rate, what } = summaryParts(data, extra, seconds);
+  process.stdout.write(`${data.n} samples — ${what}, ${rate}\n`);
+  if (o.output) process.stdout.write(`wrote ${o.output} [${data.n}, 1]\n`);
 }
