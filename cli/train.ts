@@ -10,7 +10,7 @@ import { type Dataset, fitToModel, loadDataset, parseRange } from '../compiler/i
 import { TRAINING_MODES, type TrainingMode, readArchitecture } from '../training/architecture.js';
 import { MAX_TRAINING_TIMESTEPS } from '../training/architecture.js';
 import { parseSurrogate, surrogateToString } from '../training/surrogates.js';
-import { type EpochReport, type RunningFigures, type SpikeLoss, train, trainingNoise } from '../training/train.js';
+import { type EpochReport, LR_SCHEDULES, type LrSchedule, type RunningFigures, type SpikeLoss, train, trainingNoise } from '../training/train.js';
 import { batchArg, positiveInt, positiveNumber } from './options.js';
 import { printable } from './terminal.js';
 
@@ -32,6 +32,7 @@ interface TrainCliOptions {
   epochs: number;
   batch: number;
   lr: number;
+  lrSchedule: LrSchedule;
   seed: number;
   out: string;
   sidecar?: boolean;
@@ -97,6 +98,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--epochs <E>', 'passes over the training data', positiveInt, TRAIN_DEFAULTS.epochs)
     .option('--batch <B>', 'samples per gradient step', batchArg, TRAIN_DEFAULTS.batch)
     .option('--lr <rate>', 'Adam learning rate', positiveNumber, TRAIN_DEFAULTS.lr)
+    .addOption(new Option('--lr-schedule <name>', 'learning rate over the run: constant, or cosine (from --lr down to 0 over all steps)').choices([...LR_SCHEDULES]).default('constant'))
     .option('--seed <n>', 'seed of the shuffling, the membrane noise and the LocalZO draws (the architecture file seeds the weights)', positiveInt, TRAIN_DEFAULTS.seed)
     .requiredOption('-o, --out <model.json>', 'the trained model (weights, θ; metadata.training records how; t1-noise also the noise in metadata.noise; batchnorm is folded into the weights)')
     .option('--sidecar', 'store the weights in <name>.safetensors beside the model instead of inline (automatic past 64 MiB of weights)')
@@ -134,6 +136,7 @@ export function registerTrainCommand(program: Command): void {
         epochs: o.epochs,
         batch: o.batch,
         learningRate: o.lr,
+        lrSchedule: o.lrSchedule,
         seed: o.seed,
         dataDescription: describe(data, o.data),
         onBatch: (done, _total, running) => bar.update(done, running),

@@ -43,6 +43,8 @@ export interface TrainOptions {
   readonly epochs: number;
   readonly batch: number;
   readonly learningRate: number;
+  /** How the learning rate moves over the run: constant, or cosine (from learningRate to 0 over all steps). Default constant. */
+  readonly lrSchedule?: LrSchedule;
   readonly seed: number;
   /** Where the data came from, recorded in the model (e.g. "t10k-images-idx3-ubyte.gz #0–7999"). */
   readonly dataDescription?: string;
@@ -50,6 +52,14 @@ export interface TrainOptions {
   readonly gradientNorms?: boolean;
   readonly onEpoch?: (report: EpochReport) => void;
   readonly onBatch?: (done: number, total: number, running: RunningFigures) => void;
+}
+
+export const LR_SCHEDULES = ['constant', 'cosine'] as const;
+export type LrSchedule = (typeof LR_SCHEDULES)[number];
+
+/** The learning rate of step `step` (0-based) of `steps`: constant, or a half cosine from `lr` down to 0 (Loshchilov & Hutter's SGDR without restarts). */
+export function scheduledRate(schedule: LrSchedule, lr: number, step: number, steps: number): number {
+  return schedule === 'cosine' ? (lr * (1 + Math.cos((Math.PI * step) / steps))) / 2 : lr;
 }
 
 /** Figures of the epoch so far, over the batches trained. */
@@ -239,6 +249,8 @@ export async function train(model: SnnModel, data: Dataset, val: Dataset | undef
       const sums = new EpochSums();
       for (let k = 0; k < batches; k++) {
         const idx = order.subarray(k * options.batch, Math.min((k + 1) * options.batch, train.n));
+        // tfjs's Adam reads its (protected) learningRate at every step.
+        (optimizer as unknown as { learningRate: number }).learningRate = scheduledRate(options.lrSchedule ?? 'constant', options.learningRate, step, options.epochs * batches);
         const mode: ForwardMode = { kind: 'sample', seed: options.seed * 100003 + step++ };
         sums.add(idx.length, trainStep(tf, net, optimizer, { x: () => batchInput(tf, model, train, idx), labels: Int32Array.from(idx, (s) => train.labels[s]), classes }, mode, options, synaptic));
         options.onBatch?.(k + 1, batches, sums.figures(net));
@@ -324,6 +336,7 @@ function trainedModel(net: TfNetwork, options: TrainOptions, noise: MembraneNois
       epochs: options.epochs,
       batch: options.batch,
       learning_rate: options.learningRate,
+      ...(options.lrSchedule && options.lrSchedule !== 'constant' ? { lr_schedule: options.lrSchedule } : {}),
       seed: options.seed,
       optimizer: 'adam',
       loss: 'softmax cross-entropy',

@@ -16,7 +16,7 @@ import { neuronProgram } from '../../compiler/ir/neuron-program.js';
 import { neuronModel } from '../../compiler/ir/neurons.js';
 import { simulate } from '../../compiler/reference/simulator.js';
 import { accuracy, predictions } from '../../compiler/reference/predictions.js';
-import { train } from '../../training/train.js';
+import { scheduledRate, train } from '../../training/train.js';
 import { buildArchitecture } from '../../training/architecture.js';
 import { compileNeuronKernel } from '../../training/neuron-kernel.js';
 import { type Surrogate, type SurrogateOps, parseSurrogate, surrogateAntiderivative, surrogateGradient } from '../../training/surrogates.js';
@@ -333,6 +333,21 @@ describe('train(): event input, end to end', () => {
     expect(last.val!.accuracy).toBeGreaterThan(90);
     const sim = simulate(trained, val.x, val.n).output;
     expect(accuracy(predictions(sim, val.n, 2), val.labels)).toBe(last.val!.accuracy);
+  });
+});
+
+describe('learning-rate schedule', () => {
+  it('cosine: lr at the first step, lr/2 halfway, towards 0 at the end; constant stays; the trained model records it', async () => {
+    expect([0, 50, 100].map((k) => scheduledRate('cosine', 0.01, k, 100))).toEqual([0.01, (0.01 * (1 + Math.cos(Math.PI / 2))) / 2, 0]);
+    expect(scheduledRate('constant', 0.01, 99, 100)).toBe(0.01);
+    const data = { x: Float32Array.from({ length: 64 * 4 }, (_, i) => (i * 7) % 5 / 4), n: 64, sampleShape: [4], labels: Int32Array.from({ length: 64 }, (_, i) => i % 2), offset: 0 };
+    const arch = () => buildArchitecture({ input: { shape: [4], encoding: 'direct' }, timesteps: 2, seed: 3, layers: [{ type: 'dense', units: 2 }] } as never, (p) => `arch.json: ${p}`, { mode: 'bptt' });
+    const weights = (m: SnnModel) => Array.from((m.layers[0] as L.Dense).weight.data);
+    const constant = await train(arch(), data, undefined, { mode: 'bptt', epochs: 2, batch: 16, learningRate: 0.05, seed: 1 });
+    const cosine = await train(arch(), data, undefined, { mode: 'bptt', epochs: 2, batch: 16, learningRate: 0.05, lrSchedule: 'cosine', seed: 1 });
+    expect(weights(cosine.model)).not.toEqual(weights(constant.model)); // the same first step, smaller later ones
+    expect((cosine.model.metadata.training as { lr_schedule?: string }).lr_schedule).toBe('cosine');
+    expect((constant.model.metadata.training as { lr_schedule?: string }).lr_schedule).toBeUndefined();
   });
 });
 
