@@ -6,7 +6,9 @@
  * (targets/loihi/arithmetic.ts); then every spike walks its output axons to the destination cores'
  * synapse maps and is added into the buffer slot of step t + 1 + delay (loihi.md §1.11, §2). A shared
  * convolution's axons (shared-conv.ts) are expanded into the synapses their kernel walk reaches once,
- * when the descriptor is loaded: the same sums as walking the kernel per spike.
+ * when the descriptor is loaded: the same sums as walking the kernel per spike. Sigma-delta populations
+ * run Lava's fixed-point Delta/SigmaDelta/Sigma instead (arithmetic.ts sigmaDeltaStep) and fan-in relays
+ * forward their summed input; both send graded spikes, whose payload multiplies the synapse weights.
  *
  * Alignment with the float model: a population at depth d (d synapses from the input) sees the input of
  * float step t at step t + d. Before that it only integrates its bias, so it resets (u = 0, v = v(0)) at
