@@ -1,6 +1,6 @@
 /**
  * Benchmark for the spinnaker target: compile time (quantise + partition + keys + synaptic matrices +
- * place + route + compress) and routing-table sizes for synthetic conv networks of about 10^5, 10^6 and
+ * place + route + compress, and the words of spinnaker.bin in memory) and routing-table sizes for synthetic conv networks of about 10^5, 10^6 and
  * 10^7 synapses, with the compressor's share timed separately; and the emulator's speed on the MNIST
  * CNN next to the float reference simulator on the same input. Median (min–max) of several runs.
  *
@@ -47,14 +47,14 @@ function synthetic(side: number): SnnModel {
 }
 
 console.log(`# spinnaker benchmark — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, ${RUNS} runs`);
-console.log('\n## compile (partition + keys + matrices + place + route + compress), machine 1x1-boards (144 chips)');
+console.log('\n## compile (partition + keys + matrices + place + route + compress + spinnaker.bin words), machine 1x1-boards (144 chips)');
 console.log('| synapses | neurons | cores | chips | compile ms | of which compression ms | max entries/chip before → after | all entries before → after |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const side of [6, 19, 60]) {
   const model = synthetic(side);
   const options = { machine: '1x1-boards' };
   const c = compileSpinnaker(model, options);
-  const t = await time(() => compileSpinnaker(model, options), RUNS);
+  const t = await time(() => compileSpinnaker(model, options).words, RUNS);
   const k = await time(() => c.tables.map((x) => compressOrderedPairs(x.uncompressed)), RUNS);
   const d = c.descriptor.totals;
   const before = c.tables.reduce((s, x) => s + x.uncompressed.length, 0);

@@ -2,22 +2,26 @@
  * The folder a target writes: its files plus `manifest.json` (who wrote it, from what model, which
  * files, and each file's sha256), written atomically. For neuromorphic targets the files are
  * `<target>.json` (the descriptor) and `<target>.bin` (little-endian 32-bit words the descriptor
- * indexes); reading verifies the manifest's checksums when it has them (a folder edited by hand or
+ * indexes, given as one array or written chunk by chunk; checksums are computed reading files in
+ * pieces, so writing never holds a second copy); reading verifies the manifest's checksums when it has them (a folder edited by hand or
  * corrupted is refused) and that the words file has the length the descriptor states. It knows nothing
  * of what the descriptor holds: each target parses and validates its own.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
 import { type OutputOptions, writeDirAtomic } from '../../compiler/io/atomic-write.js';
 import { readInputFile, readInputText } from '../../compiler/io/read-file.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
 
+/** A words file's content: one array, or its chunks in order (written one at a time, never joined). */
+export type Words = Int32Array | Uint32Array | { readonly byteLength: number; readonly chunks: () => Iterable<Int32Array | Uint32Array> };
+
 export interface ArtifactFolder {
   readonly target: string;
   readonly descriptor: { readonly sourceHash: string; readonly model: string };
-  readonly words: Int32Array | Uint32Array;
+  readonly words: Words;
   readonly summary: Readonly<Record<string, unknown>>;
   readonly quantisation: readonly unknown[];
 }
@@ -41,7 +45,7 @@ export async function writeTargetFolder(outDir: string, m: FolderManifest, fill:
   const { target, sourceHash, model, files: _listed, ...extra } = m;
   await writeDirAtomic(outDir, async (tmp) => {
     await fill(tmp);
-    const sha256 = Object.fromEntries(m.files.map((f) => [f, sha256Of(readFileSync(join(tmp, f)))]));
+    const sha256 = Object.fromEntries(m.files.map((f) => [f, sha256OfFile(join(tmp, f))]));
     const manifest = { format: 'snnc-artifacts', target, snncVersion: SNNC_VERSION, sourceHash, model, files, sha256, ...extra };
     writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
   }, options);
@@ -59,8 +63,26 @@ export async function writeArtifactFolder(outDir: string, a: ArtifactFolder, opt
   const m = { target: a.target, sourceHash: a.descriptor.sourceHash, model: a.descriptor.model, files: [json, bin], summary: a.summary, quantisation: a.quantisation };
   return writeTargetFolder(outDir, m, (tmp) => {
     writeFileSync(join(tmp, json), `${JSON.stringify(a.descriptor, null, 1)}\n`);
-    writeFileSync(join(tmp, bin), new Uint8Array(a.words.buffer, a.words.byteOffset, a.words.byteLength));
+    writeWords(join(tmp, bin), a.words);
   }, options);
+}
+
+const bytesOf = (w: Int32Array | Uint32Array) => new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+
+function writeWords(file: string, words: Words): void {
+  if (ArrayBuffer.isView(words)) {
+    writeFileSync(file, bytesOf(words));
+    return;
+  }
+  const fd = openSync(file, 'w');
+  try {
+    for (const chunk of words.chunks()) {
+      const bytes = bytesOf(chunk);
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Refuses a descriptor holding NaN or ±Infinity (JSON would write null, which no reader takes back). */
@@ -87,6 +109,19 @@ export function readArtifactFolder<D>(dir: string, target: string, parse: (text:
 }
 
 const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/** The sha256 of a file, read in pieces (a words file may be near 2 GiB). */
+function sha256OfFile(file: string): string {
+  const hash = createHash('sha256');
+  const piece = Buffer.allocUnsafe(16 * 2 ** 20);
+  const fd = openSync(file, 'r');
+  try {
+    for (let n; (n = readSync(fd, piece, 0, piece.length, null)) > 0; ) hash.update(piece.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
 
 /** Compares `bytes` of `dir/file` with the sha256 manifest.json records for it (folders written before checksums were recorded have none). */
 function verifyChecksum(dir: string, file: string, bytes: Uint8Array): void {

@@ -3,7 +3,8 @@
  * with their s16.15 parameters, cores with placement, keys, ring-buffer format and master population
  * table, and every chip's routing table before and after compression) and spinnaker.bin (little-endian
  * uint32 words: synaptic matrices and per-neuron i_offset). `buildSpinnaker` runs partition → keys →
- * synaptic matrices → placement → routing; the emulator reads only what it returns.
+ * synaptic matrices → placement → routing, timing each stage; the words are written on demand, as one
+ * array or part by part. The emulator reads only what it returns.
  */
 import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
 import { check, checkPreprocess, parseWithSchema, product } from '../common/descriptor-checks.js';
@@ -11,11 +12,12 @@ import { spinnakerDescriptorSchema } from './descriptor-schema.js';
 import { INPUT } from '../../compiler/ir/model.js';
 import { type KeySpace, allocateKeys } from './keys.js';
 import { type Machine, Router, machineByName, machineFor } from './machine.js';
-import { type CoreResources, type Slice, coreResources, placeCores, slicePopulation } from './partition.js';
+import { type CoreResources, type Placement, type Slice, coreResources, placeCores, slicePopulation } from './partition.js';
+import { StageClock } from './stages.js';
 import type { IfCurrExpConstants, IfCurrExpParams } from './fixed-point.js';
 import type { SpinnakerNetwork, SpinnakerPopulation } from './quantise.js';
 import { type ChipTable, type RoutingEntry, type SendingCore, buildRoutingTables } from './routing.js';
-import { type CoreSynapses, type PopTableEntry, type RingBufferFormat, type SourceInfo, MAX_RING_BUFFER_BITS, ROW_HEADER_WORDS, buildCoreSynapses, ringBufferFormat } from './synaptic-matrix.js';
+import { type CoreSynapses, type PopTableEntry, type RingBufferFormat, type SourceInfo, MAX_RING_BUFFER_BITS, ROW_HEADER_WORDS, RowContext, buildCoreSynapses, entryRows, ringBufferFormat } from './synaptic-matrix.js';
 
 export const DEFAULT_COLOUR_BITS = 4;
 
@@ -90,56 +92,47 @@ export interface BuildInfo {
 
 export interface BuiltSpinnaker {
   readonly descriptor: SpinnakerDescriptor;
+  /** spinnaker.bin as one array, built on first use. */
   readonly words: Uint32Array;
+  /** spinnaker.bin in order, one part at a time (each core's synaptic matrix, then each i_offset), for writing it without holding it all. */
+  readonly chunks: () => Iterable<Uint32Array>;
   /** Tables as built (for reports and the routing proof). */
   readonly tables: readonly ChipTable[];
   readonly keySpace: KeySpace;
+  readonly clock: StageClock;
 }
 
-/**
- * Refuses, before anything is allocated, a network the machine cannot hold: more cores than it has,
- * or a projection whose synaptic block (one row per source neuron, at least a header and a synapse)
- * cannot fit one chip's SDRAM on any core it reaches.
- */
+/** Refuses, before anything is allocated, a network with more cores than the machine has. */
 function checkMachineCapacity(net: SpinnakerNetwork, machine: Machine, atomsPerCore: ReadonlyMap<string, number>): void {
   const cores = net.populations.reduce((n, p) => n + Math.ceil(p.neurons / atomsPerCore.get(p.name)!), 0);
   const available = machine.chips.reduce((n, c) => n + c.appCores, 0);
   if (cores > available) throw new SnncError(`network cannot be placed: the network needs ${cores} cores, ${machine.name} has ${available} application cores on ${machine.chips.length} chips (over by ${cores - available}; --machine ${machineFor(cores)} holds it)`, ExitCode.doesNotFit);
-  const neurons = new Map(net.populations.map((p) => [p.name, p.neurons]));
-  for (const q of net.projections) {
-    const bytes = neurons.get(q.source)! * (ROW_HEADER_WORDS + 1) * 4;
-    if (bytes > machine.sdramPerChip) throw new SnncError(`projection "${q.name}": its ${neurons.get(q.source)} source neurons need a synaptic block of at least ${bytes} bytes per target core > ${machine.sdramPerChip} bytes of SDRAM on a chip`, ExitCode.doesNotFit);
-  }
 }
 
-export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: BuildInfo): BuiltSpinnaker {
-  const colourBits = info.colourBits ?? DEFAULT_COLOUR_BITS;
-  const steps = net.timesteps + net.populations.find((p) => p.name === net.output.population)!.depth;
-  const atomsPerCore = new Map(net.populations.map((p) => [p.name, Math.min(machine.maxAtomsPerCore, p.neurons)]));
-  const slices = new Map<string, Slice[]>(net.populations.map((p) => [p.name, slicePopulation(p.name, p.neurons, atomsPerCore.get(p.name)!)]));
+interface Core {
+  readonly slice: Slice;
+  readonly syn?: CoreSynapses;
+  readonly resources: CoreResources;
+}
 
-  checkMachineCapacity(net, machine, atomsPerCore);
-  const sending = net.populations.filter((p) => net.projections.some((q) => q.source === p.name));
-  const keySpace = allocateKeys(
-    sending.map((p) => ({ population: p.name, coreAtoms: slices.get(p.name)!.map((s) => s.hi - s.lo) })),
-    colourBits,
-  );
-  const keysOf = new Map(keySpace.partitions.map((k) => [k.population, k]));
-  const sources = new Map<string, SourceInfo>(sending.map((p) => [p.name, { neurons: p.neurons, atomsPerCore: atomsPerCore.get(p.name)!, keys: keysOf.get(p.name)! }]));
-
-  // Synapses per core, and which source cores each core listens to.
-  const cores: { slice: Slice; syn?: CoreSynapses; resources: CoreResources }[] = [];
+/** Every core in population order, with its synapses and resources. */
+function buildCores(net: SpinnakerNetwork, slices: ReadonlyMap<string, Slice[]>, atomsPerCore: ReadonlyMap<string, number>, sources: ReadonlyMap<string, SourceInfo>, keySpace: KeySpace, steps: number): Core[] {
+  const cores: Core[] = [];
+  const context = new RowContext();
   for (const p of net.populations) {
     const incoming = net.projections.filter((q) => q.target === p.name);
     const format = p.role === 'source' ? undefined : ringBufferFormat(atomsPerCore.get(p.name)!, Math.max(1, ...incoming.map((q) => q.delay)), p.name);
     for (const slice of slices.get(p.name)!) {
-      const syn = format ? buildCoreSynapses(p.name, slice.lo, slice.hi, incoming, format, sources, keySpace) : undefined;
+      const syn = format ? buildCoreSynapses(p.name, slice.lo, slice.hi, incoming, format, sources, keySpace, context) : undefined;
       cores.push({ slice, ...(syn ? { syn } : {}), resources: coreResources(slice.hi - slice.lo, syn, steps, p.role === 'readout') });
     }
   }
-  const placements = placeCores(machine, cores);
+  return cores;
+}
 
-  // Each sending core's targets: the cores with a non-empty row for one of its neurons.
+/** Routing tables: each sending core's spikes go to the cores with a non-empty row for one of its neurons. */
+function routeCores(machine: Machine, cores: readonly Core[], placements: readonly Placement[], keySpace: KeySpace): ChipTable[] {
+  const keysOf = new Map(keySpace.partitions.map((k) => [k.population, k]));
   const targets = new Map<string, Set<number>>();
   const coreId = (pop: string, index: number) => `${pop}#${index}`;
   cores.forEach((c, ci) => {
@@ -151,7 +144,6 @@ export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: Bu
       }
     }
   });
-  const router = new Router(machine);
   const senders: SendingCore[] = [];
   cores.forEach((c, ci) => {
     const k = keysOf.get(c.slice.population);
@@ -166,15 +158,23 @@ export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: Bu
       targets: to.map((t) => [placements[t].chip[0], placements[t].chip[1], placements[t].processor] as const),
     });
   });
-  const tables = buildRoutingTables(machine, router, senders, (pop) => ({ key: keysOf.get(pop)!.key, mask: keysOf.get(pop)!.mask, atomBits: keySpace.atomBits }));
+  return buildRoutingTables(machine, new Router(machine), senders, (pop) => ({ key: keysOf.get(pop)!.key, mask: keysOf.get(pop)!.mask, atomBits: keySpace.atomBits }));
+}
 
-  // spinnaker.bin: per core its matrix, then per population its i_offset.
-  const chunks: Uint32Array[] = [];
+/** A range of spinnaker.bin and how to write its words (into zeros). */
+interface Part extends Range {
+  readonly write: (out: Uint32Array, at: number) => void;
+}
+
+/** Per core and per population their descriptors, with the parts of spinnaker.bin: each core's matrix, then each i_offset. */
+function describeParts(net: SpinnakerNetwork, cores: readonly Core[], placements: readonly Placement[], keySpace: KeySpace, atomsPerCore: ReadonlyMap<string, number>) {
+  const keysOf = new Map(keySpace.partitions.map((k) => [k.population, k]));
+  const parts: Part[] = [];
   let words = 0;
-  const put = (a: Uint32Array): { offset: number; length: number } => {
-    chunks.push(a);
-    words += a.length;
-    return { offset: words - a.length, length: a.length };
+  const put = (length: number, write: Part['write']): Range => {
+    words += length;
+    parts.push({ offset: words - length, length, write });
+    return { offset: words - length, length };
   };
   const coreDescriptors: CoreDescriptor[] = cores.map((c, ci) => {
     const k = keysOf.get(c.slice.population);
@@ -188,7 +188,7 @@ export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: Bu
       ...(k ? { key: k.vertexKeys[c.slice.index] } : {}),
       ...(c.syn ? { ringBuffer: c.syn.ringBuffer } : {}),
       popTable: c.syn?.popTable ?? [],
-      matrix: put(c.syn?.words ?? new Uint32Array(0)),
+      matrix: put(c.syn?.size ?? 0, (out, at) => c.syn?.write(out, at)),
       synapses: c.syn?.synapses ?? 0,
       dtcm: c.resources.dtcm,
       sdram: c.resources.sdram,
@@ -204,7 +204,7 @@ export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: Bu
       atomsPerCore: atomsPerCore.get(p.name)!,
       params: p.params,
       constants: p.constants,
-      iOffset: p.iOffset ? put(Uint32Array.from(p.iOffset, (x) => x >>> 0)) : null,
+      iOffset: p.iOffset ? put(p.iOffset.length, (out, at) => out.set(p.iOffset!, at)) : null, // s16.15 as its uint32 bits
       scale: p.scale,
       gain: p.gain,
       depth: p.depth,
@@ -213,41 +213,95 @@ export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: Bu
       ...(k ? { keys: { key: k.key, mask: k.mask, vertexMask: k.vertexMask } } : {}),
     };
   });
-  const blob = new Uint32Array(words);
-  let at = 0;
-  for (const c of chunks) {
-    blob.set(c, at);
-    at += c.length;
+  return { coreDescriptors, populations, parts, words };
+}
+
+export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: BuildInfo, clock = new StageClock()): BuiltSpinnaker {
+  const colourBits = info.colourBits ?? DEFAULT_COLOUR_BITS;
+  const steps = net.timesteps + net.populations.find((p) => p.name === net.output.population)!.depth;
+  const atomsPerCore = new Map(net.populations.map((p) => [p.name, Math.min(machine.maxAtomsPerCore, p.neurons)]));
+  const slices = new Map<string, Slice[]>(net.populations.map((p) => [p.name, slicePopulation(p.name, p.neurons, atomsPerCore.get(p.name)!)]));
+  checkMachineCapacity(net, machine, atomsPerCore);
+  clock.lap('partition');
+
+  const sending = net.populations.filter((p) => net.projections.some((q) => q.source === p.name));
+  const keySpace = allocateKeys(
+    sending.map((p) => ({ population: p.name, coreAtoms: slices.get(p.name)!.map((s) => s.hi - s.lo) })),
+    colourBits,
+  );
+  const keysOf = new Map(keySpace.partitions.map((k) => [k.population, k]));
+  const sources = new Map<string, SourceInfo>(sending.map((p) => [p.name, { neurons: p.neurons, atomsPerCore: atomsPerCore.get(p.name)!, keys: keysOf.get(p.name)! }]));
+  clock.lap('keys');
+  const cores = buildCores(net, slices, atomsPerCore, sources, keySpace, steps);
+  clock.lap('rows');
+  const placements = placeCores(machine, cores);
+  clock.lap('place');
+  const tables = routeCores(machine, cores, placements, keySpace);
+  clock.lap('routing');
+
+  const { coreDescriptors, populations, parts, words } = describeParts(net, cores, placements, keySpace, atomsPerCore);
+  const descriptor = describe(net, machine, info, { steps, keySpace, populations, coreDescriptors, tables, placements, words });
+  function* chunks(): Generator<Uint32Array> {
+    for (const p of parts) {
+      const chunk = new Uint32Array(p.length);
+      p.write(chunk, 0);
+      yield chunk;
+    }
   }
-  const { partitions: _, ...zones } = keySpace;
+  let blob: Uint32Array | undefined;
+  const writeAll = () => {
+    const out = new Uint32Array(words);
+    for (const p of parts) p.write(out, p.offset);
+    return out;
+  };
+  return {
+    descriptor,
+    get words() {
+      return (blob ??= writeAll());
+    },
+    chunks,
+    tables,
+    keySpace,
+    clock,
+  };
+}
+
+/** spinnaker.json's object. */
+function describe(
+  net: SpinnakerNetwork,
+  machine: Machine,
+  info: BuildInfo,
+  parts: { steps: number; keySpace: KeySpace; populations: PopulationDescriptor[]; coreDescriptors: CoreDescriptor[]; tables: readonly ChipTable[]; placements: readonly Placement[]; words: number },
+): SpinnakerDescriptor {
+  const { tables, coreDescriptors } = parts;
+  const { partitions: _, ...zones } = parts.keySpace;
   const entryTriples = (es: readonly RoutingEntry[]) => es.map((e) => [e.key, e.mask, e.route] as const);
-  const descriptor: SpinnakerDescriptor = {
+  return {
     format: 'snnc-spinnaker',
     version: 1,
     snncVersion: info.snncVersion,
     sourceHash: info.sourceHash,
     model: net.name,
     timesteps: net.timesteps,
-    steps,
+    steps: parts.steps,
     machine: { name: machine.name, width: machine.width, height: machine.height, wrap: machine.wrap, boards: machine.boards, routerEntries: machine.routerEntries, sdramPerChip: machine.sdramPerChip, dtcmPerCore: machine.dtcmPerCore, timestepMs: 1 },
     keySpace: zones,
     input: net.input,
     ...(net.host ? { host: { ...(info.hostEncoder ? { encoder: info.hostEncoder } : {}), population: net.host.population } } : {}),
     output: net.output,
-    populations,
+    populations: parts.populations,
     cores: coreDescriptors,
     routing: tables.map((t) => ({ chip: [t.x, t.y] as const, before: t.uncompressed.length, after: t.entries.length, entries: entryTriples(t.entries) })),
     totals: {
-      cores: cores.length,
-      chips: new Set(placements.map((p) => `${p.chip}`)).size,
+      cores: coreDescriptors.length,
+      chips: new Set(parts.placements.map((p) => `${p.chip}`)).size,
       neurons: net.populations.filter((p) => p.name !== INPUT).reduce((s, p) => s + p.neurons, 0),
       synapses: coreDescriptors.reduce((s, c) => s + c.synapses, 0),
       maxEntriesBefore: Math.max(0, ...tables.map((t) => t.uncompressed.length)),
       maxEntriesAfter: Math.max(0, ...tables.map((t) => t.entries.length)),
     },
-    blob: { file: 'spinnaker.bin', words },
+    blob: { file: 'spinnaker.bin', words: parts.words },
   };
-  return { descriptor, words: blob, tables, keySpace };
 }
 
 /**
@@ -319,8 +373,9 @@ function checkSpinnakerDescriptor(d: SpinnakerDescriptor, file: string): void {
     c.popTable.forEach((e, k) => {
       const src = pop(e.source, `${at}/popTable/${k}/source`);
       e.addresses.forEach((a, j) => {
-        const end = a.offset + src.neurons * (a.rowLength + ROW_HEADER_WORDS);
-        check(end <= c.matrix.length, file, `${at}/popTable/${k}/addresses/${j}`, () => `the block of ${src.neurons} rows of ${a.rowLength} synapses at offset ${a.offset} ends at word ${end}, past the core's matrix (${c.matrix.length} words)`);
+        const rows = entryRows(e, src.neurons);
+        const end = a.offset + rows * (a.rowLength + ROW_HEADER_WORDS);
+        check(end <= c.matrix.length, file, `${at}/popTable/${k}/addresses/${j}`, () => `the block of ${rows} rows of ${a.rowLength} synapses at offset ${a.offset} ends at word ${end}, past the core's matrix (${c.matrix.length} words)`);
       });
     });
     synapses += c.synapses;
@@ -358,7 +413,7 @@ export function checkSpinnakerWords(d: SpinnakerDescriptor, words: Uint32Array, 
       for (const a of e.addresses) {
         const stride = a.rowLength + ROW_HEADER_WORDS;
         const base = c.matrix.offset + a.offset;
-        for (let r = 0; r < neurons.get(e.source)!; r++) {
+        for (let r = 0; r < entryRows(e, neurons.get(e.source)!); r++) {
           const count = words[base + r * stride + 1];
           if (count > a.rowLength) throw badInput(`${bin}: word ${base + r * stride + 1} (core ${i}, /cores/${i}/popTable/${k}, projection "${a.projection}", row ${r}): ${count} synapses > the row length ${a.rowLength}`);
         }

@@ -17,6 +17,7 @@ import { type CoreDescriptor, type PopulationDescriptor, type SpinnakerDescripto
 import { ACCUM_ONE, decayS1615, mulAccum, toS1615 } from './fixed-point.js';
 import { Router, machineByName } from './machine.js';
 import { type RoutingEntry, followKey } from './routing.js';
+import { entryRows } from './synaptic-matrix.js';
 import { preprocess, rateEncode, timeMajor } from '../../compiler/reference/encoders.js';
 import { simulate } from '../../compiler/reference/simulator.js';
 
@@ -287,7 +288,7 @@ export class SpinnakerEmulator {
     let local = (key & ~(entry.mask | (entry.coreMask << entry.maskShift))) >>> 0;
     local >>>= entry.colourBits;
     const neuron = local + core * entry.nNeurons;
-    const rows = this.sourceNeurons.get(entry.source) ?? 0;
+    const rows = entryRows(entry, this.sourceNeurons.get(entry.source) ?? 0);
     if (neuron >= rows) throw badInput(`spinnaker.json: key 0x${key.toString(16)} selects row ${neuron} of the synaptic blocks from "${entry.source}" on core ${c.d.population}#${c.d.index}, which have ${rows} rows`);
     const rbf = c.d.ringBuffer!;
     const ib = rbf.indexBits;

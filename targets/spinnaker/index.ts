@@ -2,7 +2,8 @@
  * The spinnaker target: quantise to IF_curr_exp (quantise.ts) → slice, allocate keys, build synaptic
  * matrices, place, route and compress (descriptor.ts), written as spinnaker.json + spinnaker.bin +
  * manifest.json. It runs IF, LIF and CUBA-LIF neurons (SPINNAKER_NEURON_MODELS; quantise.ts says why
- * no others). `check` reports per-core and per-chip resources and why a model does not fit;
+ * no others). `check` reports per-core and per-chip resources and why a model does not fit, and on
+ * networks of 10⁷ synapses or more (as `compile` does) each stage's time and memory;
  * `snnc run` executes the folder in the fixed-point emulator (emulator.ts).
  */
 import { badInput } from '../../compiler/errors.js';
@@ -19,6 +20,7 @@ import { SpinnakerEmulator, readSpinnakerFolder } from './emulator.js';
 import { type BuiltSpinnaker, buildSpinnaker } from './descriptor.js';
 import { machineByName } from './machine.js';
 import { DEFAULT_MACHINE, SPINNAKER_OPTIONS, type SpinnakerOptions } from './options.js';
+import { STAGE_LINE_SYNAPSES, StageClock, stageLine } from './stages.js';
 import { SPINNAKER_NEURON_MODELS, type SpinnakerNetwork, quantiseForSpinnaker } from './quantise.js';
 
 export interface CompiledSpinnaker extends BuiltSpinnaker {
@@ -36,15 +38,16 @@ export function quantiseForChip(model: SnnModel, options: SpinnakerOptions = {})
 export function compileSpinnaker(model: SnnModel, options: SpinnakerOptions = {}): CompiledSpinnaker {
   const atoms = options.atomsPerCore;
   if (atoms !== undefined && !(Number.isInteger(atoms) && atoms >= 1 && atoms <= 256)) throw badInput(`--atoms-per-core must be an integer in 1…256, got ${atoms}`);
+  const clock = new StageClock();
   const network = quantiseForChip(model, options);
   const machine = machineByName(options.machine ?? DEFAULT_MACHINE, { ...(atoms ? { maxAtomsPerCore: atoms } : {}), ...(options.routerEntries ? { routerEntries: options.routerEntries } : {}) });
-  const built = buildSpinnaker(network, machine, {
-    snncVersion: SNNC_VERSION,
-    sourceHash: modelHash(model),
-    ...(network.host?.encoder ? { hostEncoder: modelToJson(network.host.encoder).doc } : {}),
-  });
-  return { ...built, network };
+  const info = { snncVersion: SNNC_VERSION, sourceHash: modelHash(model), ...(network.host?.encoder ? { hostEncoder: modelToJson(network.host.encoder).doc } : {}) };
+  clock.lap('quantise');
+  return Object.assign(buildSpinnaker(network, machine, info, clock), { network }); // not a spread: `words` is built on first use
 }
+
+/** Time and memory per stage so far, for networks of at least STAGE_LINE_SYNAPSES synapses. */
+const stagesOf = (c: CompiledSpinnaker): string | undefined => (c.descriptor.totals.synapses >= STAGE_LINE_SYNAPSES ? stageLine(c.clock.stages) : undefined);
 
 function resourceRows(c: CompiledSpinnaker): ResourceRow[] {
   const d = c.descriptor;
@@ -93,6 +96,7 @@ export const spinnakerTarget: Target<SpinnakerOptions> = {
       checkNeuronModels(model, 'spinnaker', SPINNAKER_NEURON_MODELS);
       const c = compileSpinnaker(model, options);
       const t = c.descriptor.totals;
+      const stages = stagesOf(c);
       return {
         target: 'spinnaker',
         fits: true,
@@ -101,6 +105,7 @@ export const spinnakerTarget: Target<SpinnakerOptions> = {
           `${t.cores} cores on ${t.chips} chip(s) of ${c.descriptor.machine.name}; ${t.neurons} neurons, ${t.synapses} synapses; routing entries per chip at most ${t.maxEntriesBefore} before, ${t.maxEntriesAfter} after compression (limit ${c.descriptor.machine.routerEntries})`,
           ...c.network.quantisation.map((r) => `quantised ${r.layer}: ${Object.entries(r).filter(([k]) => k !== 'layer').map(([k, v]) => `${k} ${v}`).join(', ')}`),
           ...warnings(c),
+          ...(stages ? [`stages: ${stages}`] : []),
         ],
       };
     } catch (e) {
@@ -112,7 +117,9 @@ export const spinnakerTarget: Target<SpinnakerOptions> = {
     const c = compileSpinnaker(model, options);
     const d = c.descriptor;
     const summary = { machine: d.machine.name, cores: d.totals.cores, chips: d.totals.chips, neurons: d.totals.neurons, synapses: d.totals.synapses, 'max routes/chip': `${d.totals.maxEntriesBefore} → ${d.totals.maxEntriesAfter}`, T: d.timesteps, steps: d.steps };
-    const files = await writeArtifactFolder(outDir, { target: 'spinnaker', descriptor: d, words: c.words, summary, quantisation: c.network.quantisation }, { force: options.force });
-    return { files, summary, warnings: warnings(c) };
+    const files = await writeArtifactFolder(outDir, { target: 'spinnaker', descriptor: d, words: { byteLength: d.blob.words * 4, chunks: c.chunks }, summary, quantisation: c.network.quantisation }, { force: options.force });
+    c.clock.lap('write');
+    const stages = stagesOf(c);
+    return { files, summary: { ...summary, ...(stages ? { stages } : {}) }, warnings: warnings(c) };
   },
 };

@@ -47,7 +47,7 @@ export function coreResources(atoms: number, syn: CoreSynapses | undefined, step
   const addresses = syn.popTable.reduce((s, e) => s + e.addresses.length, 0);
   const popTable = syn.popTable.length * POP_TABLE_ENTRY_BYTES + addresses * 4;
   const dtcm = 2 ** (rb.delayBits + rb.typeBits + rb.indexBits) * 2 + atoms * NEURON_WORDS * 4 + popTable + 2 * (MAX_ROW_LENGTH + ROW_HEADER_WORDS) * 4 + CORE_OVERHEAD_BYTES;
-  const sdram = (1 + atoms * NEURON_WORDS) * 4 + syn.words.length * 4 + popTable + recording + CORE_OVERHEAD_BYTES;
+  const sdram = (1 + atoms * NEURON_WORDS) * 4 + syn.size * 4 + popTable + recording + CORE_OVERHEAD_BYTES;
   return { dtcm, sdram };
 }
 

@@ -1,12 +1,18 @@
 /**
  * Synaptic matrices and master population tables of one core (spinnaker.md §5): for each projection
- * into the core's population, a block with one fixed-length row per source neuron, each row
- * [0, F, 0, word…] (static synapses only), a word being weight:16 | delay | type | post index;
- * blocks 16-byte aligned. The master population table has one entry per source population, sorted by
- * key, with one address per projection. Keys come from keys.ts; nothing here knows chips or routes.
+ * into the core's population, blocks of fixed-length rows, each row [0, F, 0, word…] (static synapses
+ * only), a word being weight:16 | delay | type | post index; blocks 16-byte aligned. Rows are built
+ * only for the source neurons that reach the core (a conv's receptive field, a dense's all). A source
+ * whose rows fit sPyNNaker's application-level layout without much waste (every source core feeds the
+ * core, or the rows of those that do not take at most MAX_IDLE_WORDS) has one master-population-table
+ * entry keyed by its population, one address per projection, each block one row per neuron of the
+ * whole source; otherwise each feeding source core has its own entry (its core key and mask), each
+ * block one row per neuron of that core. Entries are sorted by key. The words are written on demand
+ * from rows kept since the layout (up to KEPT_ROW_WORDS per compile) or gathered again. Keys come
+ * from keys.ts; nothing here knows chips or routes.
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
-import { forEachFanIn } from '../common/synaptic-terms.js';
+import { type ProjectionGeometry, forEachFanIn } from '../common/synaptic-terms.js';
 import { type PartitionKeys, bitsNeeded } from './keys.js';
 import { nBits } from './quantise.js';
 import type { SpinnakerProjection } from './quantise.js';
@@ -38,11 +44,13 @@ export interface PopTableEntry {
 export interface CoreSynapses {
   readonly ringBuffer: RingBufferFormat;
   readonly popTable: readonly PopTableEntry[];
-  /** All blocks of this core, concatenated. */
-  readonly words: Uint32Array;
+  /** Words of all blocks of this core. */
+  readonly size: number;
   readonly synapses: number;
   /** Per source population, the indices of its cores with at least one synapse here (where its packets must go). */
   readonly feeders: ReadonlyMap<string, ReadonlySet<number>>;
+  /** Writes all blocks of this core (`size` words) into `out` at `at`, which are zero: the rows are gathered again on each call, none is kept. */
+  readonly write: (out: Uint32Array, at: number) => void;
 }
 
 /** Ring-buffer geometry for a core of `atomsPerCore` neurons whose longest incoming delay is `maxDelay` (§4.1). */
@@ -65,6 +73,198 @@ export interface SourceInfo {
   readonly keys: PartitionKeys;
 }
 
+/** Words an application-level block may spend on rows of source cores that do not feed the core (256 KiB). */
+export const MAX_IDLE_WORDS = 2 ** 16;
+
+/** Rows of each block an entry addresses: every neuron of the source (application level), or of one source core. */
+export const entryRows = (e: PopTableEntry, sourceNeurons: number): number => Math.min((e.coreMask + 1) * e.nNeurons, sourceNeurons);
+
+/**
+ * One projection's synapses onto one core, grouped by source neuron: the source cores that feed the
+ * core (ascending) and, per feeding core, one "compact" row per neuron of that core.
+ */
+interface ProjectionRows {
+  readonly projection: SpinnakerProjection;
+  readonly cores: readonly number[];
+  /** Compact row of each feeding core's first neuron (length cores + 1). */
+  readonly rowBase: readonly number[];
+  /** Start of each compact row in `words` (length rows + 1). */
+  readonly rowStart: Int32Array;
+  readonly words: Uint32Array;
+  readonly rowLength: number;
+}
+
+const fanIn = (g: ProjectionGeometry) => (g.kind === 'dense' ? g.nIn : (g.inShape[0] / g.groups) * g.kernel[0] * g.kernel[1]);
+const coreAtoms = (s: SourceInfo, core: number) => Math.min(s.atomsPerCore, s.neurons - core * s.atomsPerCore);
+
+/** The non-zero synapses of `p` onto neurons [lo, hi), each row in target-neuron order. */
+function gatherRows(p: SpinnakerProjection, lo: number, hi: number, format: RingBufferFormat, src: SourceInfo, context: RowContext): ProjectionRows {
+  const { pres: rowOfSynapse, found } = context.scratch((hi - lo) * fanIn(p.geometry)); // rowOfSynapse: the source neuron, then its compact row
+  const { weights } = p;
+  const inhibitory = synapseWord(0, 0, 1, 0, format);
+  let n = 0;
+  let base = 0; // the word's delay and post index
+  const visit = (pre: number, k: number) => {
+    const w = weights[k];
+    if (w === 0) return;
+    rowOfSynapse[n] = pre;
+    found[n++] = (base | ((w < 0 ? -w : w) << 16) | (w < 0 ? inhibitory : 0)) >>> 0;
+  };
+  for (let o = lo; o < hi; o++) {
+    base = synapseWord(0, p.delay, 0, o - lo, format);
+    forEachFanIn(p.geometry, o, visit);
+  }
+  const { cores, rowBase } = compactRows(rowOfSynapse, n, src);
+  const rowStart = new Int32Array(rowBase[cores.length] + 1);
+  for (let i = 0; i < n; i++) rowStart[rowOfSynapse[i] + 1]++;
+  let rowLength = 0;
+  for (let r = 1; r < rowStart.length; r++) {
+    rowLength = Math.max(rowLength, rowStart[r]);
+    rowStart[r] += rowStart[r - 1];
+  }
+  const cursor = rowStart.slice(0, -1);
+  const words = new Uint32Array(n);
+  for (let i = 0; i < n; i++) words[cursor[rowOfSynapse[i]]++] = found[i];
+  return { projection: p, cores, rowBase, rowStart, words, rowLength };
+}
+
+/**
+ * The source cores that `pres[0…n)` come from (ascending) and their compact rows; each pre becomes its
+ * compact row. Work and memory scale with the span of source cores reached, not the whole source.
+ */
+function compactRows(pres: Int32Array, n: number, src: SourceInfo): { cores: number[]; rowBase: number[] } {
+  if (n === 0) return { cores: [], rowBase: [0] };
+  const apc = src.atomsPerCore;
+  let first = pres[0];
+  let last = pres[0];
+  for (let i = 1; i < n; i++) {
+    if (pres[i] < first) first = pres[i];
+    else if (pres[i] > last) last = pres[i];
+  }
+  const firstCore = Math.floor(first / apc);
+  const slot = new Int32Array(Math.floor(last / apc) - firstCore + 1).fill(-1);
+  for (let i = 0; i < n; i++) slot[((pres[i] / apc) | 0) - firstCore] = 0;
+  const cores: number[] = [];
+  const rowBase = [0];
+  slot.forEach((s, i) => {
+    if (s < 0) return;
+    const c = firstCore + i;
+    slot[i] = rowBase[cores.length] - c * apc; // compact row = pre + slot[core − firstCore]
+    cores.push(c);
+    rowBase.push(rowBase[rowBase.length - 1] + coreAtoms(src, c));
+  });
+  for (let i = 0; i < n; i++) pres[i] += slot[((pres[i] / apc) | 0) - firstCore];
+  return { cores, rowBase };
+}
+
+/** Per source, the union of the source cores feeding the core over its projections. */
+function feedingCores(gathered: readonly ProjectionRows[]): Map<string, Set<number>> {
+  const feeders = new Map<string, Set<number>>();
+  for (const g of gathered) {
+    const set = feeders.get(g.projection.source) ?? new Set<number>();
+    feeders.set(g.projection.source, set);
+    for (const c of g.cores) set.add(c);
+  }
+  return feeders;
+}
+
+/** Sources whose blocks keep the application-level layout: few enough words in rows of idle source cores. */
+function applicationLevel(gathered: readonly ProjectionRows[], feeders: ReadonlyMap<string, ReadonlySet<number>>, sources: ReadonlyMap<string, SourceInfo>): Set<string> {
+  const out = new Set<string>();
+  for (const [source, cores] of feeders) {
+    const s = sources.get(source)!;
+    let idleRows = s.neurons;
+    for (const c of cores) idleRows -= coreAtoms(s, c);
+    const stride = gathered.filter((g) => g.projection.source === source).reduce((sum, g) => sum + g.rowLength + ROW_HEADER_WORDS, 0);
+    if (idleRows * stride <= MAX_IDLE_WORDS) out.add(source);
+  }
+  return out;
+}
+
+/** One block: the rows of feeding cores `from` ≤ i < `to` of `g`, at `offset` words into the core's matrix. */
+interface Block {
+  readonly g: ProjectionRows;
+  readonly from: number;
+  readonly to: number;
+  readonly rows: number;
+  readonly rowLength: number;
+  readonly offset: number;
+  /** Rows indexed by neuron of the whole source (else of the block's one source core). */
+  readonly application: boolean;
+}
+
+/** Where each block goes and the master population table that finds it, in projection order. */
+function layOut(gathered: readonly ProjectionRows[], sources: ReadonlyMap<string, SourceInfo>, keySpace: { readonly atomBits: number; readonly colourBits: number }) {
+  const feeders = feedingCores(gathered);
+  const application = applicationLevel(gathered, feeders, sources);
+  const entries = new Map<string, PopTableEntry & { addresses: PopTableEntry['addresses'][number][] }>();
+  const blocks: Block[] = [];
+  let size = 0;
+  const add = (name: string, entry: Omit<PopTableEntry, 'addresses'>, b: Omit<Block, 'offset'>) => {
+    if (!entries.has(name)) entries.set(name, { ...entry, addresses: [] });
+    entries.get(name)!.addresses.push({ projection: b.g.projection.name, rowLength: b.rowLength, offset: size });
+    blocks.push({ ...b, offset: size });
+    size += Math.ceil((b.rows * (b.rowLength + ROW_HEADER_WORDS)) / 4) * 4; // 16-byte aligned blocks
+  };
+  const { atomBits: maskShift, colourBits } = keySpace;
+  for (const g of gathered) {
+    const source = g.projection.source;
+    const s = sources.get(source)!;
+    if (application.has(source)) {
+      const coreMask = 2 ** bitsNeeded(s.keys.vertexKeys.length) - 1;
+      add(source, { source, key: s.keys.key, mask: s.keys.mask, coreMask, maskShift, nNeurons: s.atomsPerCore, colourBits }, { g, from: 0, to: g.cores.length, rows: s.neurons, rowLength: g.rowLength, application: true });
+      continue;
+    }
+    g.cores.forEach((c, i) => {
+      let rowLength = 0;
+      for (let r = g.rowBase[i]; r < g.rowBase[i + 1]; r++) rowLength = Math.max(rowLength, g.rowStart[r + 1] - g.rowStart[r]);
+      const entry = { source, key: s.keys.vertexKeys[c], mask: s.keys.vertexMask, coreMask: 0, maskShift, nNeurons: coreAtoms(s, c), colourBits };
+      add(`${source}#${c}`, entry, { g, from: i, to: i + 1, rows: coreAtoms(s, c), rowLength, application: false });
+    });
+  }
+  const popTable: PopTableEntry[] = [...entries.values()].sort((a, b) => a.key - b.key);
+  return { popTable, blocks, size, feeders };
+}
+
+/** The core's matrix at `base` words into `out`: every block's rows (headers and synaptic words) at its offset. */
+function writeBlocks(blocks: readonly Block[], out: Uint32Array, base: number, sources: ReadonlyMap<string, SourceInfo>): void {
+  for (const b of blocks) {
+    const { g } = b;
+    const stride = b.rowLength + ROW_HEADER_WORDS;
+    const atomsPerCore = sources.get(g.projection.source)!.atomsPerCore;
+    for (let i = b.from; i < b.to; i++) {
+      const first = b.application ? g.cores[i] * atomsPerCore : 0;
+      for (let r = g.rowBase[i]; r < g.rowBase[i + 1]; r++) {
+        const at = base + b.offset + (first + r - g.rowBase[i]) * stride;
+        out[at + 1] = g.rowStart[r + 1] - g.rowStart[r];
+        for (let j = g.rowStart[r], k = at + ROW_HEADER_WORDS; j < g.rowStart[r + 1]; j++, k++) out[k] = g.words[j];
+      }
+    }
+  }
+}
+
+/**
+ * Words of gathered rows the cores of one compile keep for writing spinnaker.bin (256 MiB); the cores
+ * past it gather theirs again when written, so memory stays bounded at the cost of time.
+ */
+export const KEPT_ROW_WORDS = 2 ** 26;
+
+/** What the cores of one compile share: the budget of kept rows left, and scratch space for gathering. */
+export class RowContext {
+  keptWords = KEPT_ROW_WORDS;
+  private pres = new Int32Array(0);
+  private found = new Uint32Array(0);
+
+  /** Room for `n` synapses (source neuron, word), overwritten by the next call. */
+  scratch(n: number): { pres: Int32Array; found: Uint32Array } {
+    if (this.pres.length < n) {
+      this.pres = new Int32Array(n);
+      this.found = new Uint32Array(n);
+    }
+    return { pres: this.pres, found: this.found };
+  }
+}
+
 /** The synapses of core [lo, hi) of `population`, fed by `incoming`. */
 export function buildCoreSynapses(
   population: string,
@@ -74,59 +274,21 @@ export function buildCoreSynapses(
   format: RingBufferFormat,
   sources: ReadonlyMap<string, SourceInfo>,
   keySpace: { readonly atomBits: number; readonly colourBits: number },
+  context: RowContext,
 ): CoreSynapses {
-  const blocks: Uint32Array[] = [];
-  const addresses = new Map<string, PopTableEntry['addresses'][number][]>();
-  const feeders = new Map<string, Set<number>>();
-  let offset = 0;
-  let synapses = 0;
-  for (const p of incoming) {
-    const rows: number[][] = Array.from({ length: sources.get(p.source)!.neurons }, () => []);
-    for (let o = lo; o < hi; o++) {
-      forEachFanIn(p.geometry, o, (pre, k) => {
-        const w = p.weights[k];
-        if (w !== 0) rows[pre].push(synapseWord(Math.abs(w), p.delay, w < 0 ? 1 : 0, o - lo, format));
-      });
-    }
-    const rowLength = rows.reduce((m, r) => Math.max(m, r.length), 0);
-    if (rowLength > MAX_ROW_LENGTH) throw new SnncError(`projection "${p.name}": a source neuron has ${rowLength} synapses onto one core of "${population}" > ${MAX_ROW_LENGTH} per row`, ExitCode.doesNotFit);
-    if (rowLength === 0) continue;
-    const stride = rowLength + ROW_HEADER_WORDS;
-    const size = Math.ceil((rows.length * stride) / 4) * 4; // 16-byte aligned blocks
-    const block = new Uint32Array(size);
-    const feeding = feeders.get(p.source) ?? new Set<number>();
-    feeders.set(p.source, feeding);
-    rows.forEach((r, i) => {
-      if (r.length) feeding.add(Math.floor(i / sources.get(p.source)!.atomsPerCore));
-      block[i * stride + 1] = r.length;
-      block.set(r, i * stride + ROW_HEADER_WORDS);
-      synapses += r.length;
-    });
-    blocks.push(block);
-    if (!addresses.has(p.source)) addresses.set(p.source, []);
-    addresses.get(p.source)!.push({ projection: p.name, rowLength, offset });
-    offset += size;
-  }
-  const words = new Uint32Array(offset);
-  let at = 0;
-  for (const b of blocks) {
-    words.set(b, at);
-    at += b.length;
-  }
-  const popTable = [...addresses.entries()]
-    .map(([source, addr]): PopTableEntry => {
-      const s = sources.get(source)!;
-      return {
-        source,
-        key: s.keys.key,
-        mask: s.keys.mask,
-        coreMask: 2 ** bitsNeeded(s.keys.vertexKeys.length) - 1,
-        maskShift: keySpace.atomBits,
-        nNeurons: s.atomsPerCore,
-        colourBits: keySpace.colourBits,
-        addresses: addr,
-      };
-    })
-    .sort((a, b) => a.key - b.key);
-  return { ringBuffer: format, popTable, words, synapses, feeders };
+  const gather = () =>
+    incoming
+      .map((p) => {
+        const g = gatherRows(p, lo, hi, format, sources.get(p.source)!, context);
+        if (g.rowLength > MAX_ROW_LENGTH) throw new SnncError(`projection "${p.name}": a source neuron has ${g.rowLength} synapses onto one core of "${population}" > ${MAX_ROW_LENGTH} per row`, ExitCode.doesNotFit);
+        return g;
+      })
+      .filter((g) => g.rowLength > 0);
+  const gathered = gather();
+  const { popTable, blocks, size, feeders } = layOut(gathered, sources, keySpace);
+  const synapses = gathered.reduce((n, g) => n + g.words.length, 0);
+  const held = gathered.reduce((n, g) => n + g.words.length + g.rowStart.length, 0);
+  const kept = held <= context.keptWords ? blocks : undefined;
+  if (kept) context.keptWords -= held;
+  return { ringBuffer: format, popTable, size, synapses, feeders, write: (out, at) => writeBlocks(kept ?? layOut(gather(), sources, keySpace).blocks, out, at, sources) };
 }
