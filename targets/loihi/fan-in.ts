@@ -16,11 +16,8 @@
 import type { ChipSpec } from './chip.js';
 import { ExitCode, SnncError } from '../../compiler/errors.js';
 import type { LoihiNetwork, LoihiPopulation, LoihiProjection, ProjectionGeometry } from './quantise.js';
+import { neuronFanIn } from '../common/synaptic-terms.js';
 
-/** Source neurons one target neuron reads through a projection (an upper bound for a conv: the full kernel). */
-export function neuronFanIn(g: ProjectionGeometry): number {
-  return g.kind === 'dense' ? g.nIn : (g.inShape[0] / g.groups) * g.kernel[0] * g.kernel[1];
-}
 
 /** One part of a projection: source channels (conv) or source neurons (dense) [from, to). */
 interface Part {

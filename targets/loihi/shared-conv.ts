@@ -11,6 +11,7 @@ import type { CoreDescriptor } from './descriptor.js';
 import type { Box, ConvGeometry } from './footprint.js';
 import { axisReads, channelReads, gridLines } from './footprint.js';
 import type { LoihiPopulation, LoihiProjection } from './quantise.js';
+import { neuronFanIn } from '../common/synaptic-terms.js';
 
 /** [offset, length] into loihi.bin, in int32 elements. */
 type Range = readonly [number, number];
@@ -61,7 +62,7 @@ export function sharedFormat(g: ConvGeometry, weights: Range): SharedConvFormat 
 
 /** The kernel slice of a tile's output channels [c0, c1): contiguous in [Cout, Cin/groups, kh, kw]. */
 export function kernelSlice(proj: LoihiProjection, g: ConvGeometry, box: Box): Int32Array {
-  const per = (g.inShape[0] / g.groups) * g.kernel[0] * g.kernel[1];
+  const per = neuronFanIn(g); // weights per output channel
   return proj.weights.subarray(box.c0 * per, box.c1 * per);
 }
 

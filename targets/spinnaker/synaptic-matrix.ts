@@ -12,7 +12,7 @@
  * from keys.ts; nothing here knows chips or routes.
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
-import { type ProjectionGeometry, forEachFanIn } from '../common/synaptic-terms.js';
+import { forEachFanIn, neuronFanIn } from '../common/synaptic-terms.js';
 import { type PartitionKeys, bitsNeeded } from './keys.js';
 import { nBits } from './quantise.js';
 import type { SpinnakerProjection } from './quantise.js';
@@ -94,12 +94,11 @@ interface ProjectionRows {
   readonly rowLength: number;
 }
 
-const fanIn = (g: ProjectionGeometry) => (g.kind === 'dense' ? g.nIn : (g.inShape[0] / g.groups) * g.kernel[0] * g.kernel[1]);
 const coreAtoms = (s: SourceInfo, core: number) => Math.min(s.atomsPerCore, s.neurons - core * s.atomsPerCore);
 
 /** The non-zero synapses of `p` onto neurons [lo, hi), each row in target-neuron order. */
 function gatherRows(p: SpinnakerProjection, lo: number, hi: number, format: RingBufferFormat, src: SourceInfo, context: RowContext): ProjectionRows {
-  const { pres: rowOfSynapse, found } = context.scratch((hi - lo) * fanIn(p.geometry)); // rowOfSynapse: the source neuron, then its compact row
+  const { pres: rowOfSynapse, found } = context.scratch((hi - lo) * neuronFanIn(p.geometry)); // rowOfSynapse: the source neuron, then its compact row
   const { weights } = p;
   const inhibitory = synapseWord(0, 0, 1, 0, format);
   let n = 0;
