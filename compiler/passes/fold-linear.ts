@@ -28,10 +28,9 @@ import { consumers } from '../ir/graph.js';
 import { INPUT, type SnnModel } from '../ir/model.js';
 import { type ShapeMap, inferShapes } from '../ir/shapes.js';
 import { sameShape, sizeOf, tensor } from '../ir/tensor.js';
+import { type Link, type Synaptic, linkRefusal, readsBetween, replaceChain, throughLinks, untilDone } from './linked-chain.js';
 import type { Pass } from './pipeline.js';
 
-type Synaptic = L.Dense | L.Conv2d;
-type Link = L.Flatten | L.Reshape;
 
 /** B reading A through `links` (flatten/reshape layers, in data order). */
 interface Chain {
@@ -49,13 +48,8 @@ const isSynaptic = (l: L.Layer | undefined): l is Synaptic => l?.op === 'dense' 
 // Finding chains and saying why one does not fold.
 
 function directChain(b: Synaptic, byName: ReadonlyMap<string, L.Layer>): Chain | undefined {
-  const links: Link[] = [];
-  for (let src = byName.get(b.inputs[0]); src; src = byName.get(src.inputs[0])) {
-    if (isSynaptic(src)) return { a: src, links: links.reverse(), b };
-    if (src.op !== 'flatten' && src.op !== 'reshape') return undefined;
-    links.push(src);
-  }
-  return undefined;
+  const r = throughLinks(b, byName);
+  return r && isSynaptic(r.source) ? { a: r.source, links: r.links, b } : undefined;
 }
 
 function is1x1(c: L.Conv2d): boolean {
@@ -83,23 +77,9 @@ export function describeLayer(l: L.Layer): string {
 }
 
 /** Why the graph around a chain forbids folding it (other readers, the output, a previous-step read). */
-function graphRefusal(model: SnnModel, chain: Chain, readers: ReadonlyMap<string, readonly L.Layer[]>): string | undefined {
-  const { a, b } = chain;
+function graphRefusal(model: SnnModel, { a, links, b }: Chain, readers: ReadonlyMap<string, readonly L.Layer[]>): string | undefined {
   const head = `${describeLayer(b)} reads ${describeLayer(a)}`;
-  for (const l of chain.links) {
-    const others = readers.get(l.name)!.filter((r) => r !== b && !chain.links.includes(r as Link));
-    if (others.length > 0) return `${head} through ${l.op} "${l.name}", which ${others.map((r) => `"${r.name}"`).join(', ')} also read${others.length > 1 ? '' : 's'}: folding would remove a value still in use`;
-    if (model.output.layer === l.name) return `${head} through ${l.op} "${l.name}", which is the model output`;
-  }
-  if (readsBetween(model, a, b)) return `${head}, which reads "${a.inputs[0]}" listed between them (its previous step): the folded layer would read the current one`;
-  return undefined;
-}
-
-/** Whether A reads a value listed after it and before B: A sees its previous step, a layer in B's place would not. */
-export function readsBetween(model: SnnModel, a: L.Layer, b: L.Layer): boolean {
-  const at = (name: string) => model.layers.findIndex((l) => l.name === name);
-  const src = a.inputs[0];
-  return src !== INPUT && model.layers[at(src)].op !== 'delay' && at(src) > at(a.name) && at(src) < at(b.name);
+  return linkRefusal(model, a, links, b, readers, { head, inUse: ': folding would remove a value still in use', previousStep: ': the folded layer would read the current one' });
 }
 
 /** Why the two maps do not compose into one layer exactly (or too large a one), or undefined. */
@@ -309,13 +289,8 @@ function step(model: SnnModel): SnnModel | undefined {
   const readers = consumers(model);
   const shapes = inferShapes(model);
   const chain = chains(model).find((c) => !graphRefusal(model, c, readers) && !mathRefusal(c, shapes));
-  if (chain) {
-    // A stays when something else reads it (MobileNetV2's projection, read by the next expansion and the residual add).
-    const keepsA = readers.get(chain.a.name)!.some((r) => r !== chain.b && !chain.links.includes(r as Link)) || model.output.layer === chain.a.name;
-    const gone = new Set<L.Layer>([...(keepsA ? [] : [chain.a]), ...chain.links]);
-    const replacement = foldChain(chain, shapes);
-    return { ...model, layers: model.layers.filter((l) => !gone.has(l)).flatMap((l) => (l === chain.b ? replacement : [l])) };
-  }
+  // A stays when something else reads it (MobileNetV2's projection, read by the next expansion and the residual add).
+  if (chain) return replaceChain(model, chain.a, chain.links, chain.b, readers, foldChain(chain, shapes));
   const byName = new Map(model.layers.map((l) => [l.name, l]));
   for (const b of model.layers.filter(isSynaptic)) {
     const s = distributableAdd(model, b, byName);
@@ -326,11 +301,7 @@ function step(model: SnnModel): SnnModel | undefined {
 
 export const foldLinear: Pass = {
   name: 'fold-linear',
-  run(model: SnnModel): SnnModel {
-    let current = model;
-    for (let next = step(current); next; next = step(current)) current = next;
-    return current;
-  },
+  run: untilDone(step),
 };
 
 /** Layers a linear chain may pass through without an activation (what unfoldedLinearChains walks). */

@@ -24,11 +24,10 @@ import { consumers } from '../ir/graph.js';
 import type { SnnModel } from '../ir/model.js';
 import { type ShapeMap, inferShapes } from '../ir/shapes.js';
 import { sameShape, sizeOf, tensor } from '../ir/tensor.js';
-import { describeLayer, readsBetween } from './fold-linear.js';
+import { describeLayer } from './fold-linear.js';
+import { type Link, type Synaptic, linkRefusal, replaceChain, throughLinks, untilDone } from './linked-chain.js';
 import type { Pass } from './pipeline.js';
 
-type Synaptic = L.Dense | L.Conv2d;
-type Link = L.Flatten | L.Reshape;
 type Pool = L.AvgPool2d | L.BatchNorm;
 
 /** B reading the pool P through `links` (flatten/reshape layers, in data order). */
@@ -39,13 +38,8 @@ interface Chain {
 }
 
 function chainOf(b: Synaptic, byName: ReadonlyMap<string, L.Layer>): Chain | undefined {
-  const links: Link[] = [];
-  for (let src = byName.get(b.inputs[0]); src; src = byName.get(src.inputs[0])) {
-    if (src.op === 'avgpool2d' || src.op === 'batchnorm') return { p: src, links: links.reverse(), b };
-    if (src.op !== 'flatten' && src.op !== 'reshape') return undefined;
-    links.push(src);
-  }
-  return undefined;
+  const r = throughLinks(b, byName);
+  return r && (r.source.op === 'avgpool2d' || r.source.op === 'batchnorm') ? { p: r.source, links: r.links, b } : undefined;
 }
 
 function chains(model: SnnModel): Chain[] {
@@ -58,14 +52,7 @@ function chains(model: SnnModel): Chain[] {
 
 /** Why the graph forbids folding (a link read by others or the output, a previous-step read), or undefined. */
 function graphRefusal(model: SnnModel, { p, links, b }: Chain, readers: ReadonlyMap<string, readonly L.Layer[]>): string | undefined {
-  const head = `${describeLayer(b)} reads ${p.op} "${p.name}"`;
-  for (const l of links) {
-    const others = readers.get(l.name)!.filter((r) => r !== b && !links.includes(r as Link));
-    if (others.length > 0) return `${head} through ${l.op} "${l.name}", which ${others.map((r) => `"${r.name}"`).join(', ')} also read${others.length > 1 ? '' : 's'}`;
-    if (model.output.layer === l.name) return `${head} through ${l.op} "${l.name}", which is the model output`;
-  }
-  if (readsBetween(model, p, b)) return `${head}, which reads "${p.inputs[0]}" listed between them (its previous step)`;
-  return undefined;
+  return linkRefusal(model, p, links, b, readers, { head: `${describeLayer(b)} reads ${p.op} "${p.name}"` });
 }
 
 /**
@@ -208,19 +195,12 @@ function step(model: SnnModel): SnnModel | undefined {
   const shapes = inferShapes(model);
   const chain = chains(model).find((c) => !graphRefusal(model, c, readers) && !mathRefusal(c, shapes));
   if (!chain) return undefined;
-  const keepsP = readers.get(chain.p.name)!.some((r) => r !== chain.b && !chain.links.includes(r as Link)) || model.output.layer === chain.p.name;
-  const gone = new Set<L.Layer>([...(keepsP ? [] : [chain.p]), ...chain.links]);
-  const replacement = foldChain(chain, shapes);
-  return { ...model, layers: model.layers.filter((l) => !gone.has(l)).flatMap((l) => (l === chain.b ? replacement : [l])) };
+  return replaceChain(model, chain.p, chain.links, chain.b, readers, foldChain(chain, shapes));
 }
 
 export const foldPool: Pass = {
   name: 'fold-pool',
-  run(model: SnnModel): SnnModel {
-    let current = model;
-    for (let next = step(current); next; next = step(current)) current = next;
-    return current;
-  },
+  run: untilDone(step),
 };
 
 /** Why foldPool left the pool or batchnorm that `layer` (a dense or conv) reads, or undefined when it reads none. */
