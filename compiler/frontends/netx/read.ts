@@ -161,10 +161,8 @@ function parseNetx(t: Hdf5Tree, file: string, options: NetxImportOptions): SnnMo
   let prevShape: number[] | undefined;
   const inputTransform: Record<string, number> = {};
 
-  let sigmaOutput = false;
   const addNeuron = (name: string, g: Hdf5Group, where: string, shape: number[], bias: Float32Array | undefined, recurrent?: Float32Array) => {
     const n = neuronOf(a, g, where, layers.length === 0);
-    sigmaOutput = n.kind === 'sigma';
     layers.push(neuronLayer(n, { name, inputs: [previous], where, shape, bias, recurrent }));
     previous = name;
     prevShape = shape;
@@ -273,7 +271,7 @@ function parseNetx(t: Hdf5Tree, file: string, options: NetxImportOptions): SnnMo
     input: { shape: inputShape!, encoding, preprocess: IDENTITY_PREPROCESS },
     layers,
     // A sigma-delta network ends in a Sigma: its value (the network's output, e.g. PilotNet's steering angle) averaged over the steps.
-    output: { layer: previous, decoding: sigmaOutput ? 'mean_membrane' : 'spike_count' },
+    output: { layer: previous, decoding: L.isModel(layers.at(-1)!, 'i') ? 'mean_membrane' : 'spike_count' },
     timesteps: options.timesteps ?? (tSample && Number.isInteger(tSample) ? tSample : 100),
     dt: 0.001,
     metadata: {
