@@ -20,7 +20,7 @@ import type { Dataset } from '../compiler/io/datasets.js';
 import { openCompiled, runCompiledGpu, runEngine, simulatorEngine } from '../runtime/engines.js';
 import { DEFAULT_BATCH } from '../targets/gpu/index.js';
 import { TARGETS, targetByName } from '../targets/index.js';
-import type { Engine } from '../targets/target.js';
+import type { CheckReport, Engine } from '../targets/target.js';
 import { registerConversionCommands } from './convert.js';
 import { registerTrainCommand } from './train.js';
 import { MAX_TIMESTEPS, addNirOptions, batchArg, intInRange, nirLoadOptions, timestepsArg } from './options.js';
@@ -28,7 +28,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerNeuronsCommand } from './neurons.js';
 import { registerReportCommand } from './report.js';
 import { printable, warn } from './terminal.js';
-import { type InputOptions, addInputOptions, loadInput, progress, report } from './predict.js';
+import { type InputOptions, addInputOptions, loadInput, progress, report, stageProgress } from './predict.js';
 
 
 /** T for a .nir model run without -T on a time series [N, T, ...input shape]: the data's time axis (NIR files carry no T). */
@@ -102,7 +102,8 @@ export function buildProgram(): Command {
       const target = targetByName(o.target);
       const outDir = resolve(o.out ?? `${safeFileName(model.name)}.${target.name}`);
       checkOutputDir(outDir, { force: o.force }); // before compiling: a refusal should not cost a compile
-      const result = await target.emit(model, outDir, { ...targetOptions(o), timesteps: o.timesteps, batch: o.batch, force: o.force });
+      const bars = stageProgress();
+      const result = await target.emit(model, outDir, { ...targetOptions(o), timesteps: o.timesteps, batch: o.batch, force: o.force, onProgress: bars.onProgress }).finally(bars.stop);
       for (const w of result.warnings ?? []) warn(w);
       if (o.json) process.stdout.write(`${JSON.stringify({ target: target.name, out: outDir, files: result.files, ...result.summary })}\n`);
       else {
@@ -121,7 +122,14 @@ export function buildProgram(): Command {
   addTargetOptions(addNirOptions(program.commands[program.commands.length - 1]))
     .option('--json', 'print the report as JSON on stdout')
     .action(async (modelPath: string, o) => {
-      const report = targetByName(o.target).check(await loadModel(modelPath, nirLoadOptions(o)), { ...targetOptions(o), timesteps: o.timesteps, batch: o.batch });
+      const model = await loadModel(modelPath, nirLoadOptions(o));
+      const bars = stageProgress();
+      let report: CheckReport;
+      try {
+        report = targetByName(o.target).check(model, { ...targetOptions(o), timesteps: o.timesteps, batch: o.batch, onProgress: bars.onProgress });
+      } finally {
+        bars.stop();
+      }
       if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       else {
         const cols = [...new Set(report.rows.flatMap((r) => Object.keys(r)))];

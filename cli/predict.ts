@@ -48,6 +48,35 @@ export function progress(total: number, batch: number): { update(done: number): 
   return { update: (d) => bar.update(d), stop: () => bar.stop() };
 }
 
+/**
+ * Progress bars on stderr for a compile's stages, when stderr is a terminal: a stage gets its bar once
+ * it has run for half a second (small networks print none), and the bar closes when the next begins.
+ */
+export function stageProgress(): { onProgress(stage: string, done: number, total: number): void; stop(): void } {
+  let stage = '';
+  let began = 0;
+  let bar: cliProgress.SingleBar | undefined;
+  const stop = () => {
+    bar?.stop();
+    bar = undefined;
+  };
+  if (!process.stderr.isTTY) return { onProgress() {}, stop };
+  return {
+    onProgress(s, done, total) {
+      if (s !== stage) {
+        stop();
+        [stage, began] = [s, performance.now()];
+      }
+      if (!bar && performance.now() - began > 500) {
+        bar = new cliProgress.SingleBar({ stream: process.stderr, format: `${stage.padEnd(8)} {bar} {percentage}% | {eta_formatted} left`, hideCursor: true }, cliProgress.Presets.shades_classic);
+        bar.start(total, done);
+      }
+      bar?.update(done);
+    },
+    stop,
+  };
+}
+
 export function report(o: InputOptions, data: Dataset, output: Float32Array, classes: number, extra: Record<string, unknown>, seconds: number): void {
   if (classes === 1) return reportValues(o, data, output, extra, seconds);
   const predicted = predictions(output, data.n, classes);

@@ -18,6 +18,8 @@ export interface CompileOptions {
   readonly batch?: number;
   /** emit: replace an existing output folder that snnc did not write (see compiler/io/atomic-write.ts). */
   readonly force?: boolean;
+  /** Long compiles report each stage's progress here (`done` of `total` units: cores, chips, parts). */
+  readonly onProgress?: (stage: string, done: number, total: number) => void;
 }
 
 /** One row of a resource report: what a layer (or the whole model) needs of the target. */

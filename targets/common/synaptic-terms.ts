@@ -369,12 +369,12 @@ export function hostEncoder(model: SnnModel, node: string): SnnModel | undefined
   return { ...model, layers: model.layers.filter((l) => needed.has(l.name)), output: { layer: node, decoding: 'accumulate' }, timesteps: 1, metadata: {} };
 }
 
-/** Calls fn(pre, weightIndex) for each synapse onto post neuron o (conv: cross-correlation with zero padding). */
 /** Source neurons one target neuron reads through a projection (for a conv, the whole kernel: an upper bound at the borders). */
 export function neuronFanIn(g: ProjectionGeometry): number {
   return g.kind === 'dense' ? g.nIn : (g.inShape[0] / g.groups) * g.kernel[0] * g.kernel[1];
 }
 
+/** Calls fn(pre, weightIndex) for each synapse onto post neuron o (conv: cross-correlation with zero padding). */
 export function forEachFanIn(g: ProjectionGeometry, o: number, fn: (pre: number, weightIndex: number) => void): void {
   if (g.kind === 'dense') {
     for (let j = 0; j < g.nIn; j++) fn(j, o * g.nIn + j);

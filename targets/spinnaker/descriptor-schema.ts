@@ -1,8 +1,9 @@
 /**
  * JSON Schema (draft 2020-12) of spinnaker.json, derived from the interfaces in descriptor.ts, with the
  * ranges the machine and the emulator support (s16.15 and u0.32 words, 16-bit ring buffers of at most
- * 2^14 entries, rows of at most 256 synapses, 18 processors per chip, 8-bit chip coordinates). Cross
- * references (names, chips, ranges into spinnaker.bin, totals) are checked in descriptor.ts.
+ * 2^14 entries, rows of at most 256 synapses, 18 processors per chip, 8-bit chip coordinates, links
+ * 0–5). Cross references (names, chips, dead chips and links, ranges into spinnaker.bin, totals) are
+ * checked in descriptor.ts.
  */
 import { DECODINGS } from '../../compiler/ir/model.js';
 import { INT32_MAX, UINT32_MAX, count, descriptorProvenance, integer, number, object, shape, string, tuple } from '../common/descriptor-checks.js';
@@ -15,6 +16,8 @@ const int32 = integer(-INT32_MAX - 1, INT32_MAX);
 const uint32 = integer(0, UINT32_MAX);
 const range = object({ offset: count, length: count });
 const chip = tuple(integer(0, 255), 2);
+/** A dead link: chip x, y and link 0–5 (E, NE, N, W, SW, S). */
+const deadLink = { type: 'array', prefixItems: [integer(0, 255), integer(0, 255), integer(0, 5)], items: false, minItems: 3 } as const;
 
 const params = object({
   vInit: int32,
@@ -92,7 +95,22 @@ export const spinnakerDescriptorSchema = {
       ...descriptorProvenance,
       timesteps: integer(1, 100_000),
       steps: integer(1, MAX_STEPS),
-      machine: object({ name: string, width: integer(1, 256), height: integer(1, 256), wrap: { type: 'boolean' }, boards: integer(1, 1 << 16), routerEntries: integer(1, 1 << 16), sdramPerChip: count, dtcmPerCore: count, timestepMs: { const: 1 } }),
+      machine: object(
+        {
+          name: string,
+          width: integer(1, 256),
+          height: integer(1, 256),
+          wrap: { type: 'boolean' },
+          boards: integer(1, 1 << 16),
+          deadChips: { type: 'array', items: chip },
+          deadLinks: { type: 'array', items: deadLink },
+          routerEntries: integer(1, 1 << 16),
+          sdramPerChip: count,
+          dtcmPerCore: count,
+          timestepMs: { const: 1 },
+        },
+        ['name', 'width', 'height', 'wrap', 'boards', 'routerEntries', 'sdramPerChip', 'dtcmPerCore', 'timestepMs'],
+      ),
       keySpace: object({ colourBits: integer(0, 16), appBits: integer(0, 32), machineBits: integer(0, 32), atomBits: integer(0, 32) }),
       host: object({ encoder: { type: 'object' }, population: string }, ['population']),
       output: object({ population: string, decoding: { enum: [...DECODINGS] } }),

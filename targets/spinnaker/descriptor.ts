@@ -11,7 +11,7 @@ import { check, checkPreprocess, parseWithSchema, product } from '../common/desc
 import { spinnakerDescriptorSchema } from './descriptor-schema.js';
 import { INPUT } from '../../compiler/ir/model.js';
 import { type KeySpace, allocateKeys } from './keys.js';
-import { type Machine, Router, machineByName, machineFor } from './machine.js';
+import { type DeadChip, type DeadLink, type Machine, Router, machineByName, machineFor } from './machine.js';
 import { type CoreResources, type Placement, type Slice, coreResources, placeCores, slicePopulation } from './partition.js';
 import { StageClock } from './stages.js';
 import type { IfCurrExpConstants, IfCurrExpParams } from './fixed-point.js';
@@ -71,7 +71,7 @@ export interface SpinnakerDescriptor {
   readonly timesteps: number;
   /** Machine steps per sample: T + the output population's depth. */
   readonly steps: number;
-  readonly machine: { readonly name: string; readonly width: number; readonly height: number; readonly wrap: boolean; readonly boards: number; readonly routerEntries: number; readonly sdramPerChip: number; readonly dtcmPerCore: number; readonly timestepMs: 1 };
+  readonly machine: { readonly name: string; readonly width: number; readonly height: number; readonly wrap: boolean; readonly boards: number; readonly deadChips?: readonly DeadChip[]; readonly deadLinks?: readonly DeadLink[]; readonly routerEntries: number; readonly sdramPerChip: number; readonly dtcmPerCore: number; readonly timestepMs: 1 };
   readonly keySpace: Omit<KeySpace, 'partitions'>;
   readonly input: SpinnakerNetwork['input'];
   readonly host?: { readonly encoder?: Record<string, unknown>; readonly population: string };
@@ -115,23 +115,36 @@ interface Core {
   readonly resources: CoreResources;
 }
 
-/** Every core in population order, with its synapses and resources. */
-function buildCores(net: SpinnakerNetwork, slices: ReadonlyMap<string, Slice[]>, atomsPerCore: ReadonlyMap<string, number>, sources: ReadonlyMap<string, SourceInfo>, keySpace: KeySpace, steps: number): Core[] {
+/** How the populations are cut into cores and what their cores need to know of their sources. */
+interface Layout {
+  readonly slices: ReadonlyMap<string, Slice[]>;
+  readonly atomsPerCore: ReadonlyMap<string, number>;
+  readonly sources: ReadonlyMap<string, SourceInfo>;
+  readonly keySpace: KeySpace;
+  readonly steps: number;
+}
+
+/** Every core in population order, with its synapses and resources (`layoutOnly`: no rows kept for writing). */
+function buildCores(net: SpinnakerNetwork, layout: Layout, layoutOnly: boolean, clock: StageClock): Core[] {
+  const { slices, atomsPerCore, sources, keySpace, steps } = layout;
   const cores: Core[] = [];
+  const total = [...slices.values()].reduce((n, s) => n + s.length, 0);
   const context = new RowContext();
+  if (layoutOnly) context.keptWords = 0;
   for (const p of net.populations) {
     const incoming = net.projections.filter((q) => q.target === p.name);
     const format = p.role === 'source' ? undefined : ringBufferFormat(atomsPerCore.get(p.name)!, Math.max(1, ...incoming.map((q) => q.delay)), p.name);
     for (const slice of slices.get(p.name)!) {
       const syn = format ? buildCoreSynapses(p.name, slice.lo, slice.hi, incoming, format, sources, keySpace, context) : undefined;
       cores.push({ slice, ...(syn ? { syn } : {}), resources: coreResources(slice.hi - slice.lo, syn, steps, p.role === 'readout') });
+      clock.progress('rows', cores.length, total);
     }
   }
   return cores;
 }
 
 /** Routing tables: each sending core's spikes go to the cores with a non-empty row for one of its neurons. */
-function routeCores(machine: Machine, cores: readonly Core[], placements: readonly Placement[], keySpace: KeySpace): ChipTable[] {
+function routeCores(machine: Machine, cores: readonly Core[], placements: readonly Placement[], keySpace: KeySpace, clock: StageClock): ChipTable[] {
   const keysOf = new Map(keySpace.partitions.map((k) => [k.population, k]));
   const targets = new Map<string, Set<number>>();
   const coreId = (pop: string, index: number) => `${pop}#${index}`;
@@ -158,7 +171,8 @@ function routeCores(machine: Machine, cores: readonly Core[], placements: readon
       targets: to.map((t) => [placements[t].chip[0], placements[t].chip[1], placements[t].processor] as const),
     });
   });
-  return buildRoutingTables(machine, new Router(machine), senders, (pop) => ({ key: keysOf.get(pop)!.key, mask: keysOf.get(pop)!.mask, atomBits: keySpace.atomBits }));
+  const population = (pop: string) => ({ key: keysOf.get(pop)!.key, mask: keysOf.get(pop)!.mask, atomBits: keySpace.atomBits });
+  return buildRoutingTables(machine, new Router(machine), senders, population, (done, total) => clock.progress('routing', done, total));
 }
 
 /** A range of spinnaker.bin and how to write its words (into zeros). */
@@ -216,7 +230,8 @@ function describeParts(net: SpinnakerNetwork, cores: readonly Core[], placements
   return { coreDescriptors, populations, parts, words };
 }
 
-export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: BuildInfo, clock = new StageClock()): BuiltSpinnaker {
+/** `layoutOnly`: the words of spinnaker.bin will not be wanted (`snnc check`), so no synaptic rows are kept for them; they are still built on demand. */
+export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: BuildInfo, clock = new StageClock(), layoutOnly = false): BuiltSpinnaker {
   const colourBits = info.colourBits ?? DEFAULT_COLOUR_BITS;
   const steps = net.timesteps + net.populations.find((p) => p.name === net.output.population)!.depth;
   const atomsPerCore = new Map(net.populations.map((p) => [p.name, Math.min(machine.maxAtomsPerCore, p.neurons)]));
@@ -232,11 +247,11 @@ export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: Bu
   const keysOf = new Map(keySpace.partitions.map((k) => [k.population, k]));
   const sources = new Map<string, SourceInfo>(sending.map((p) => [p.name, { neurons: p.neurons, atomsPerCore: atomsPerCore.get(p.name)!, keys: keysOf.get(p.name)! }]));
   clock.lap('keys');
-  const cores = buildCores(net, slices, atomsPerCore, sources, keySpace, steps);
+  const cores = buildCores(net, { slices, atomsPerCore, sources, keySpace, steps }, layoutOnly, clock);
   clock.lap('rows');
   const placements = placeCores(machine, cores);
   clock.lap('place');
-  const tables = routeCores(machine, cores, placements, keySpace);
+  const tables = routeCores(machine, cores, placements, keySpace, clock);
   clock.lap('routing');
 
   const { coreDescriptors, populations, parts, words } = describeParts(net, cores, placements, keySpace, atomsPerCore);
@@ -284,7 +299,19 @@ function describe(
     model: net.name,
     timesteps: net.timesteps,
     steps: parts.steps,
-    machine: { name: machine.name, width: machine.width, height: machine.height, wrap: machine.wrap, boards: machine.boards, routerEntries: machine.routerEntries, sdramPerChip: machine.sdramPerChip, dtcmPerCore: machine.dtcmPerCore, timestepMs: 1 },
+    machine: {
+      name: machine.name,
+      width: machine.width,
+      height: machine.height,
+      wrap: machine.wrap,
+      boards: machine.boards,
+      ...(machine.deadChips.length ? { deadChips: machine.deadChips } : {}), // only when there are any: artifacts without stay as they were
+      ...(machine.deadLinks.length ? { deadLinks: machine.deadLinks } : {}),
+      routerEntries: machine.routerEntries,
+      sdramPerChip: machine.sdramPerChip,
+      dtcmPerCore: machine.dtcmPerCore,
+      timestepMs: 1,
+    },
     keySpace: zones,
     input: net.input,
     ...(net.host ? { host: { ...(info.hostEncoder ? { encoder: info.hostEncoder } : {}), population: net.host.population } } : {}),
@@ -326,9 +353,11 @@ function checkSpinnakerDescriptor(d: SpinnakerDescriptor, file: string): void {
   const inBlob = (r: Range, at: string) => check(r.offset + r.length <= words, file, at, () => `{offset ${r.offset}, length ${r.length}} reaches past the end of spinnaker.bin (${words} words)`);
   let machine: Machine;
   try {
-    machine = machineByName(d.machine.name, { routerEntries: d.machine.routerEntries });
+    machine = machineByName(d.machine.name, { routerEntries: d.machine.routerEntries, deadChips: d.machine.deadChips, deadLinks: d.machine.deadLinks });
   } catch (e) {
-    throw badInput(`${file}: /machine/name: ${(e as Error).message.replace(/^--machine /, '')}`);
+    const message = (e as Error).message;
+    const dead = /^--dead-(chips|links): /.exec(message);
+    throw badInput(`${file}: /machine/${dead ? `dead${dead[1] === 'chips' ? 'Chips' : 'Links'}` : 'name'}: ${message.replace(/^--machine |^--dead-(chips|links): /, '')}`);
   }
   for (const k of ['width', 'height', 'wrap', 'boards'] as const) check(d.machine[k] === machine[k], file, `/machine/${k}`, () => `${d.machine[k]}, but machine "${machine.name}" has ${machine[k]}`);
   const chips = new Set(machine.chips.map((c) => `${c.x},${c.y}`));

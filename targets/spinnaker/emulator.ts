@@ -104,7 +104,7 @@ export class SpinnakerEmulator {
       return { d: c, pop, n, v: new Int32Array(n), rt: new Int32Array(n), iExc: new Int32Array(n), iInh: new Int32Array(n), iOffset: new Int32Array(n), rb: new Uint16Array(padded), spiked: new Uint8Array(n) };
     });
     const m = d.machine;
-    const machine = machineByName(m.name, { routerEntries: m.routerEntries });
+    const machine = machineByName(m.name, { routerEntries: m.routerEntries, deadChips: m.deadChips, deadLinks: m.deadLinks });
     this.router = new Router(machine);
     this.tables = new Map(d.routing.map((t) => [`${t.chip[0]},${t.chip[1]}`, t.entries.map(([key, mask, route]) => ({ key, mask, route }))]));
     if (d.host?.encoder) this.encoder = hostEncoder(d.host.encoder, 'spinnaker.json', d.input.shape); // validated as a model.json; tensors inline

@@ -19,7 +19,7 @@ import { diffSpinnaker } from './diff.js';
 import { SpinnakerEmulator, readSpinnakerFolder } from './emulator.js';
 import { type BuiltSpinnaker, buildSpinnaker } from './descriptor.js';
 import { machineByName } from './machine.js';
-import { DEFAULT_MACHINE, SPINNAKER_OPTIONS, type SpinnakerOptions } from './options.js';
+import { DEFAULT_MACHINE, SPINNAKER_OPTIONS, type SpinnakerOptions, deadOverrides } from './options.js';
 import { STAGE_LINE_SYNAPSES, StageClock, stageLine } from './stages.js';
 import { SPINNAKER_NEURON_MODELS, type SpinnakerNetwork, quantiseForSpinnaker } from './quantise.js';
 
@@ -35,15 +35,16 @@ export function quantiseForChip(model: SnnModel, options: SpinnakerOptions = {})
   return quantiseForSpinnaker(model, { timesteps: options.timesteps, maxSummedWeight: options.maxSummedWeight });
 }
 
-export function compileSpinnaker(model: SnnModel, options: SpinnakerOptions = {}): CompiledSpinnaker {
+/** `layoutOnly`: for `check`, which reads the descriptor but not the words of spinnaker.bin (still built on demand). */
+export function compileSpinnaker(model: SnnModel, options: SpinnakerOptions = {}, layoutOnly = false): CompiledSpinnaker {
   const atoms = options.atomsPerCore;
   if (atoms !== undefined && !(Number.isInteger(atoms) && atoms >= 1 && atoms <= 256)) throw badInput(`--atoms-per-core must be an integer in 1…256, got ${atoms}`);
-  const clock = new StageClock();
+  const clock = new StageClock(options.onProgress);
   const network = quantiseForChip(model, options);
-  const machine = machineByName(options.machine ?? DEFAULT_MACHINE, { ...(atoms ? { maxAtomsPerCore: atoms } : {}), ...(options.routerEntries ? { routerEntries: options.routerEntries } : {}) });
+  const machine = machineByName(options.machine ?? DEFAULT_MACHINE, { ...(atoms ? { maxAtomsPerCore: atoms } : {}), ...(options.routerEntries ? { routerEntries: options.routerEntries } : {}), ...deadOverrides(options) });
   const info = { snncVersion: SNNC_VERSION, sourceHash: modelHash(model), ...(network.host?.encoder ? { hostEncoder: modelToJson(network.host.encoder).doc } : {}) };
   clock.lap('quantise');
-  return Object.assign(buildSpinnaker(network, machine, info, clock), { network }); // not a spread: `words` is built on first use
+  return Object.assign(buildSpinnaker(network, machine, info, clock, layoutOnly), { network }); // not a spread: `words` is built on first use
 }
 
 /** Time and memory per stage so far, for networks of at least STAGE_LINE_SYNAPSES synapses. */
@@ -94,7 +95,7 @@ export const spinnakerTarget: Target<SpinnakerOptions> = {
   check(model: SnnModel, options: SpinnakerOptions): CheckReport {
     try {
       checkNeuronModels(model, 'spinnaker', SPINNAKER_NEURON_MODELS);
-      const c = compileSpinnaker(model, options);
+      const c = compileSpinnaker(model, options, true);
       const t = c.descriptor.totals;
       const stages = stagesOf(c);
       return {
@@ -117,7 +118,14 @@ export const spinnakerTarget: Target<SpinnakerOptions> = {
     const c = compileSpinnaker(model, options);
     const d = c.descriptor;
     const summary = { machine: d.machine.name, cores: d.totals.cores, chips: d.totals.chips, neurons: d.totals.neurons, synapses: d.totals.synapses, 'max routes/chip': `${d.totals.maxEntriesBefore} → ${d.totals.maxEntriesAfter}`, T: d.timesteps, steps: d.steps };
-    const files = await writeArtifactFolder(outDir, { target: 'spinnaker', descriptor: d, words: { byteLength: d.blob.words * 4, chunks: c.chunks }, summary, quantisation: c.network.quantisation }, { force: options.force });
+    function* chunks(): Generator<Uint32Array> {
+      let written = 0;
+      for (const chunk of c.chunks()) {
+        yield chunk;
+        c.clock.progress('write', (written += chunk.length), d.blob.words);
+      }
+    }
+    const files = await writeArtifactFolder(outDir, { target: 'spinnaker', descriptor: d, words: { byteLength: d.blob.words * 4, chunks }, summary, quantisation: c.network.quantisation }, { force: options.force });
     c.clock.lap('write');
     const stages = stagesOf(c);
     return { files, summary: { ...summary, ...(stages ? { stages } : {}) }, warnings: warnings(c) };

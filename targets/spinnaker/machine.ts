@@ -2,10 +2,13 @@
  * SpiNNaker-1 machines (spinnaker.md §1, §12.1): chips on a hexagonal grid with six links, the cores
  * and SDRAM a user's vertices may use, and router capacity. `spinn3` is the 4-chip board, `spinn5`
  * the 48-chip board (its 8×8 hexagonal footprint, not wrapped), `NxM-boards` N×M triads of three
- * SpiNN-5 boards: a (12N)×(12M) torus, as sPyNNaker's virtual machines. It also owns shortest routes
- * between chips (longest dimension first, §7.2). It places nothing.
+ * SpiNN-5 boards: a (12N)×(12M) torus, as sPyNNaker's virtual machines; `1M` is SpiNNaker-1M,
+ * 20x20-boards (240×240 chips). Dead chips and links (--dead-chips, --dead-links) are left out: no
+ * core is placed on a dead chip and no route crosses a dead link or enters a dead chip. It also owns
+ * shortest routes between chips (longest dimension first, §7.2; breadth-first around dead chips and
+ * links). It places nothing.
  */
-import { badInput } from '../../compiler/errors.js';
+import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
 
 /** Link l moves a packet by LINK_DELTA[l]: 0 E, 1 NE, 2 N, 3 W, 4 SW, 5 S; the opposite link is (l + 3) mod 6. */
 export const LINK_DELTA: readonly (readonly [number, number])[] = [
@@ -16,6 +19,21 @@ export const LINK_DELTA: readonly (readonly [number, number])[] = [
   [-1, -1],
   [0, -1],
 ];
+
+/** Names of the six links, by number (LINK_DELTA). */
+export const LINK_NAMES = ['E', 'NE', 'N', 'W', 'SW', 'S'] as const;
+
+/** A chip the machine does without: [x, y]. */
+export type DeadChip = readonly [number, number];
+/** A link the machine does without, in both directions: [x, y, link] (link 0–5 as LINK_DELTA). */
+export type DeadLink = readonly [number, number, number];
+
+export interface MachineOverrides {
+  readonly routerEntries?: number;
+  readonly maxAtomsPerCore?: number;
+  readonly deadChips?: readonly DeadChip[];
+  readonly deadLinks?: readonly DeadLink[];
+}
 
 export interface Chip {
   readonly x: number;
@@ -31,8 +49,12 @@ export interface Machine {
   readonly height: number;
   readonly wrap: boolean;
   readonly boards: number;
-  /** Chips in placement order (breadth-first from (0, 0)). */
+  /** Live chips in placement order (breadth-first from (0, 0) over live links; then any part the dead chips and links cut off, likewise). */
   readonly chips: readonly Chip[];
+  /** As given (duplicates dropped); their chips are not in `chips`. */
+  readonly deadChips: readonly DeadChip[];
+  /** As given (duplicates dropped); each is dead in both directions. */
+  readonly deadLinks: readonly DeadLink[];
   readonly routerEntries: number;
   readonly sdramPerChip: number;
   readonly dtcmPerCore: number;
@@ -60,7 +82,60 @@ function spinn5Footprint(): [number, number][] {
 /** Triads per axis: 12 chips each, and a chip coordinate is 8 bits (P2P addresses are 16-bit). */
 const MAX_TRIADS = 21;
 
-export const MACHINE_HELP = 'spinn3 (4 chips), spinn5 (one 48-chip board), or NxM-boards (N×M triads of 3 boards: a 12N×12M-chip torus)';
+/** Names that stand for another machine (the descriptor keeps the name as given). */
+const ALIASES: Readonly<Record<string, string>> = { '1M': '20x20-boards' };
+
+export const MACHINE_HELP = `spinn3 (4 chips), spinn5 (one 48-chip board), NxM-boards (N×M triads of 3 boards: a 12N×12M-chip torus, N, M ≤ ${MAX_TRIADS}), or 1M (SpiNNaker-1M: 20x20-boards, 240×240 chips)`;
+
+const CHIP_SYNTAX = '"x,y" (whole numbers), items separated by ";", e.g. --dead-chips "3,4;5,6"';
+const LINK_SYNTAX = `"x,y,link" (whole numbers; link 0–5: ${LINK_NAMES.map((n, i) => `${i} ${n}`).join(', ')}), items separated by ";", e.g. --dead-links "3,4,0;5,6,2"`;
+
+/** Items of a ";"-separated list of `n` comma-separated whole numbers each (blank items skipped); `fail` on any other item. */
+function parseTuples(text: string, n: number, fail: (item: string) => never): number[][] {
+  return text
+    .split(';')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .map((item) => {
+      const parts = item.split(',').map((p) => p.trim());
+      if (parts.length !== n || !parts.every((p) => /^\d{1,9}$/.test(p))) fail(item);
+      return parts.map(Number);
+    });
+}
+
+/** --dead-chips text ("x,y;x,y") as chips; throws a one-line bad-input error naming the item. Whether they are chips of the machine is machineByName's to check. */
+export function parseDeadChips(text: string): DeadChip[] {
+  return parseTuples(text, 2, (item) => {
+    throw badInput(`--dead-chips: "${item}" is not a chip; expected ${CHIP_SYNTAX}`);
+  }) as unknown as DeadChip[];
+}
+
+/** --dead-links text ("x,y,link;…") as links; throws a one-line bad-input error naming the item. */
+export function parseDeadLinks(text: string): DeadLink[] {
+  const links = parseTuples(text, 3, (item) => {
+    throw badInput(`--dead-links: "${item}" is not a link; expected ${LINK_SYNTAX}`);
+  }) as unknown as DeadLink[];
+  for (const l of links) if (l[2] > 5) throw badInput(`--dead-links: "${l.join(',')}": link ${l[2]} is not one of 0–5 (${LINK_NAMES.map((n, i) => `${i} ${n}`).join(', ')})`);
+  return links;
+}
+
+/** The dead-link set of a machine as "x,y,l" strings, both directions of each link. */
+function deadLinkSet(m: { readonly width: number; readonly height: number; readonly wrap: boolean }, links: readonly DeadLink[]): Set<string> {
+  const out = new Set<string>();
+  for (const [x, y, l] of links) {
+    out.add(`${x},${y},${l}`);
+    const [nx, ny] = step(m, x, y, l);
+    out.add(`${nx},${ny},${(l + 3) % 6}`);
+  }
+  return out;
+}
+
+/** The coordinates one link away (wrapped on a torus; possibly off a board that does not wrap). */
+function step(m: { readonly width: number; readonly height: number; readonly wrap: boolean }, x: number, y: number, link: number): [number, number] {
+  const nx = x + LINK_DELTA[link][0];
+  const ny = y + LINK_DELTA[link][1];
+  return m.wrap ? [(nx + m.width) % m.width, (ny + m.height) % m.height] : [nx, ny];
+}
 
 /**
  * The smallest square (or N×(N+1)) machine of triads with at least `cores` application cores (each
@@ -76,13 +151,18 @@ export function machineFor(cores: number): string {
   return `more than ${MAX_TRIADS}x${MAX_TRIADS}-boards (the largest machine snnc models)`;
 }
 
-export function machineByName(name: string, overrides: { routerEntries?: number; maxAtomsPerCore?: number } = {}): Machine {
+/**
+ * The machine called `name` (spinn3, spinn5, NxM-boards or 1M), less `overrides.deadChips` and
+ * `deadLinks`; a dead chip or link that is not on the machine, or one that leads off it, is a
+ * one-line bad-input error naming the option and the item.
+ */
+export function machineByName(name: string, overrides: MachineOverrides = {}): Machine {
   let width: number;
   let height: number;
   let wrap: boolean;
   let chips: [number, number, boolean][];
   let boards: number;
-  const triads = /^(\d+)x(\d+)-boards$/.exec(name);
+  const triads = /^(\d+)x(\d+)-boards$/.exec(ALIASES[name] ?? name);
   if (name === 'spinn3') {
     [width, height, wrap, boards] = [2, 2, false, 1];
     chips = [
@@ -96,7 +176,7 @@ export function machineByName(name: string, overrides: { routerEntries?: number;
     chips = spinn5Footprint().map(([x, y]) => [x, y, x === 0 && y === 0]);
   } else if (triads && Number(triads[1]) >= 1 && Number(triads[2]) >= 1) {
     const [n, m] = [Number(triads[1]), Number(triads[2])];
-    if (n > MAX_TRIADS || m > MAX_TRIADS) throw badInput(`--machine ${name}: a SpiNNaker chip address has 8-bit x and y, so at most ${MAX_TRIADS}x${MAX_TRIADS}-boards (${12 * MAX_TRIADS}×${12 * MAX_TRIADS} chips); SpiNNaker-1M is 20x20-boards`);
+    if (n > MAX_TRIADS || m > MAX_TRIADS) throw badInput(`--machine ${name}: a SpiNNaker chip address has 8-bit x and y, so at most ${MAX_TRIADS}x${MAX_TRIADS}-boards (${12 * MAX_TRIADS}×${12 * MAX_TRIADS} chips); SpiNNaker-1M is 20x20-boards (--machine 1M)`);
     [width, height, wrap, boards] = [12 * n, 12 * m, true, 3 * n * m];
     const eth = new Set<string>();
     for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) for (const [dx, dy] of [[0, 0], [4, 8], [8, 4]]) eth.add(`${12 * i + dx},${12 * j + dy}`);
@@ -106,21 +186,42 @@ export function machineByName(name: string, overrides: { routerEntries?: number;
     throw badInput(`--machine must be ${MACHINE_HELP}; got "${name}"`);
   }
   const byXY = new Map(chips.map((c) => [`${c[0]},${c[1]}`, c]));
-  // Breadth-first order from (0, 0) keeps consecutive vertices on neighbouring chips.
+  const geometry = { width, height, wrap };
+  const what = `${name} (${chips.length} chips${wrap ? `, a ${width}×${height} torus` : ''})`;
+  const deadChips = unique(overrides.deadChips ?? []);
+  const deadLinks = unique(overrides.deadLinks ?? []);
+  for (const c of deadChips) {
+    if (c.length !== 2 || !c.every(Number.isInteger) || !byXY.has(`${c[0]},${c[1]}`)) throw badInput(`--dead-chips: "${c.join(',')}" is not a chip of ${what}`);
+  }
+  for (const l of deadLinks) {
+    if (l.length !== 3 || !l.every(Number.isInteger) || !byXY.has(`${l[0]},${l[1]}`)) throw badInput(`--dead-links: "${l.join(',')}": (${l[0]}, ${l[1]}) is not a chip of ${what}`);
+    if (l[2] < 0 || l[2] > 5) throw badInput(`--dead-links: "${l.join(',')}": link ${l[2]} is not one of 0–5 (${LINK_NAMES.map((n, i) => `${i} ${n}`).join(', ')})`);
+    const [nx, ny] = step(geometry, l[0], l[1], l[2]);
+    if (!byXY.has(`${nx},${ny}`)) throw badInput(`--dead-links: "${l.join(',')}": link ${l[2]} (${LINK_NAMES[l[2]]}) of chip (${l[0]}, ${l[1]}) leads off ${name}`);
+  }
+  for (const [x, y] of deadChips) byXY.delete(`${x},${y}`);
+  if (!byXY.size) throw badInput(`--dead-chips: every chip of ${what} is dead`);
+  const dead = deadLinkSet(geometry, deadLinks);
+  // Breadth-first order from (0, 0) keeps consecutive vertices on neighbouring chips; chips the dead
+  // chips and links cut off from it follow, each part breadth-first from its first chip.
   const order: Chip[] = [];
-  const seen = new Set<string>(['0,0']);
-  const queue: [number, number][] = [[0, 0]];
-  while (queue.length) {
-    const [x, y] = queue.shift()!;
-    const c = byXY.get(`${x},${y}`)!;
-    order.push({ x, y, appCores: c[2] ? APP_CORES - 1 : APP_CORES, ethernet: c[2] });
-    for (const [dx, dy] of LINK_DELTA) {
-      const nx = wrap ? (x + dx + width) % width : x + dx;
-      const ny = wrap ? (y + dy + height) % height : y + dy;
-      const k = `${nx},${ny}`;
-      if (byXY.has(k) && !seen.has(k)) {
-        seen.add(k);
-        queue.push([nx, ny]);
+  const seen = new Set<string>();
+  for (const seed of [[0, 0, false] as const, ...chips]) {
+    const k0 = `${seed[0]},${seed[1]}`;
+    if (!byXY.has(k0) || seen.has(k0)) continue;
+    seen.add(k0);
+    const queue: [number, number][] = [[seed[0], seed[1]]];
+    for (let head = 0; head < queue.length; head++) {
+      const [x, y] = queue[head];
+      const c = byXY.get(`${x},${y}`)!;
+      order.push({ x, y, appCores: c[2] ? APP_CORES - 1 : APP_CORES, ethernet: c[2] });
+      for (let l = 0; l < 6; l++) {
+        const [nx, ny] = step(geometry, x, y, l);
+        const k = `${nx},${ny}`;
+        if (byXY.has(k) && !seen.has(k) && !dead.has(`${x},${y},${l}`)) {
+          seen.add(k);
+          queue.push([nx, ny]);
+        }
       }
     }
   }
@@ -131,6 +232,8 @@ export function machineByName(name: string, overrides: { routerEntries?: number;
     wrap,
     boards,
     chips: order,
+    deadChips,
+    deadLinks,
     routerEntries: overrides.routerEntries ?? ROUTER_ENTRIES,
     sdramPerChip: SDRAM_PER_CHIP,
     dtcmPerCore: DTCM,
@@ -139,27 +242,27 @@ export function machineByName(name: string, overrides: { routerEntries?: number;
   };
 }
 
-/** Shortest routes on one machine, memoised per chip pair. */
+/** Shortest routes on one machine, around its dead chips and links. */
 export class Router {
   private readonly exists: Set<string>;
+  private readonly dead: Set<string>;
   constructor(readonly machine: Machine) {
     this.exists = new Set(machine.chips.map((c) => `${c.x},${c.y}`));
+    this.dead = deadLinkSet(machine, machine.deadLinks ?? []);
   }
 
+  /** The chip link `link` of (x, y) leads to; undefined off the machine, into a dead chip or across a dead link. */
   neighbour(x: number, y: number, link: number): [number, number] | undefined {
-    const m = this.machine;
-    let nx = x + LINK_DELTA[link][0];
-    let ny = y + LINK_DELTA[link][1];
-    if (m.wrap) {
-      nx = (nx + m.width) % m.width;
-      ny = (ny + m.height) % m.height;
-    }
-    return this.exists.has(`${nx},${ny}`) ? [nx, ny] : undefined;
+    const next = step(this.machine, x, y, link);
+    if (!this.exists.has(`${next[0]},${next[1]}`)) return undefined;
+    return this.dead.size && this.dead.has(`${x},${y},${link}`) ? undefined : next;
   }
 
   /**
    * The links from (x0, y0) to (x1, y1): the minimal vector over E, N and the NE diagonal (each wrap
-   * image on a torus), walked longest dimension first; breadth-first search if that leaves the board.
+   * image on a torus), walked longest dimension first; breadth-first search if that leaves the board
+   * or meets a dead chip or link. Where no route exists (dead chips and links cut the two chips apart),
+   * a one-line SnncError.
    */
   path(x0: number, y0: number, x1: number, y1: number): number[] {
     const m = this.machine;
@@ -198,8 +301,8 @@ export class Router {
     const goal = `${x1},${y1}`;
     const queue: [number, number][] = [[x0, y0]];
     const seen = new Set([start]);
-    while (queue.length) {
-      const [x, y] = queue.shift()!;
+    for (let head = 0; head < queue.length; head++) {
+      const [x, y] = queue[head];
       if (`${x},${y}` === goal) break;
       for (let l = 0; l < 6; l++) {
         const nb = this.neighbour(x, y, l);
@@ -212,12 +315,32 @@ export class Router {
     const links: number[] = [];
     for (let k = goal; k !== start; ) {
       const p = prev.get(k);
-      if (!p) throw new Error(`no route from (${x0}, ${y0}) to (${x1}, ${y1})`);
+      if (!p) throw this.unreachable(x0, y0, x1, y1);
       links.unshift(p[1]);
       k = p[0];
     }
     return links;
   }
+
+  private unreachable(x0: number, y0: number, x1: number, y1: number): SnncError {
+    const m = this.machine;
+    const notLive = [[x0, y0], [x1, y1]].find(([x, y]) => !this.exists.has(`${x},${y}`));
+    if (notLive) return new SnncError(`no route from chip (${x0}, ${y0}) to chip (${x1}, ${y1}): (${notLive[0]}, ${notLive[1]}) is not a live chip of ${m.name}`, ExitCode.doesNotFit);
+    const [chips, links] = [m.deadChips?.length ?? 0, m.deadLinks?.length ?? 0];
+    const dead = [...(chips ? [`${chips} dead chip${chips > 1 ? 's' : ''}`] : []), ...(links ? [`${links} dead link${links > 1 ? 's' : ''}`] : [])].join(' and ');
+    return new SnncError(`no route from chip (${x0}, ${y0}) to chip (${x1}, ${y1}) on ${m.name}: the ${dead || 'missing links'} cut them apart (--dead-chips, --dead-links); give fewer dead chips and links or a larger --machine`, ExitCode.doesNotFit);
+  }
+}
+
+/** `items` without repeats (by value), in order. */
+function unique<T extends readonly number[]>(items: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return items.filter((t) => {
+    const k = t.join(',');
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 const median = (a: number, b: number, c: number) => Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));

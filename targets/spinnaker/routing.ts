@@ -76,10 +76,19 @@ export function routingTree(router: Router, src: SendingCore): Map<string, numbe
  * Tables for every chip: per sending population, one entry when all its cores that pass a chip route
  * alike, else aligned power-of-two blocks of consecutive cores with equal routes; then compressed.
  */
-export function buildRoutingTables(machine: Machine, router: Router, senders: readonly SendingCore[], population: (name: string) => { key: number; mask: number; atomBits: number }): ChipTable[] {
+export function buildRoutingTables(
+  machine: Machine,
+  router: Router,
+  senders: readonly SendingCore[],
+  population: (name: string) => { key: number; mask: number; atomBits: number },
+  onProgress?: (done: number, total: number) => void,
+): ChipTable[] {
   const perChip = new Map<string, Map<string, SendingCore[]>>();
   const routeOf = new Map<SendingCore, Map<string, number>>();
+  const work = senders.length + machine.chips.length; // trees, then tables
+  let done = 0;
   for (const s of senders) {
+    onProgress?.(++done, work);
     if (!s.targets.length) continue;
     const tree = routingTree(router, s);
     routeOf.set(s, tree);
@@ -92,6 +101,7 @@ export function buildRoutingTables(machine: Machine, router: Router, senders: re
   }
   const tables: ChipTable[] = [];
   for (const chip of machine.chips) {
+    onProgress?.(++done, work);
     const k = chipKey(chip.x, chip.y);
     const entries: RoutingEntry[] = [];
     for (const [pop, cores] of perChip.get(k) ?? []) {
@@ -125,36 +135,50 @@ export function buildRoutingTables(machine: Machine, router: Router, senders: re
   return tables;
 }
 
-const intersects = (a: RoutingEntry, b: RoutingEntry) => ((a.key & b.mask) >>> 0) === ((b.key & a.mask) >>> 0);
-
-/** Ordered pair compression (spinnaker.md §7.3): groups by route, least frequent first, merges that capture no later group's keys. */
+/**
+ * Ordered pair compression (spinnaker.md §7.3): groups by route, least frequent first; each group's
+ * first entry absorbs, in order, every later entry of its group whose merge captures no key of a later
+ * group, then the next remaining entry starts. An entry that once failed to merge fails again against
+ * the grown entry (its merge only covers more keys), so one pass in order finds every merge.
+ */
 export function compressOrderedPairs(entries: readonly RoutingEntry[]): RoutingEntry[] {
-  const freq = new Map<number, number>();
-  for (const e of entries) freq.set(e.route, (freq.get(e.route) ?? 0) + 1);
+  const byRoute = new Map<number, RoutingEntry[]>();
+  for (const e of entries) {
+    const group = byRoute.get(e.route);
+    if (group) group.push(e);
+    else byRoute.set(e.route, [e]);
+  }
   // Least frequent route first; ties by route value, so the result is deterministic.
-  const routes = [...freq.keys()].sort((a, b) => freq.get(a)! - freq.get(b)! || a - b);
-  const groups = routes.map((r) => entries.filter((e) => e.route === r));
+  const groups = [...byRoute.values()].sort((a, b) => a.length - b.length || a[0].route - b[0].route);
+  const keys = new Uint32Array(entries.length);
+  const masks = new Uint32Array(entries.length);
+  let at = 0;
+  for (const group of groups) for (const e of group) [keys[at], masks[at++]] = [e.key, e.mask];
   const out: RoutingEntry[] = [];
-  groups.forEach((group, g) => {
-    const later = groups.slice(g + 1).flat();
+  let laterFrom = 0; // keys[laterFrom…] are the later groups'
+  for (const group of groups) {
+    laterFrom += group.length;
+    const capturesLater = (key: number, mask: number) => {
+      for (let i = laterFrom; i < keys.length; i++) if (((key & masks[i]) >>> 0) === ((keys[i] & mask) >>> 0)) return true;
+      return false;
+    };
     const remaining = [...group];
     while (remaining.length) {
       let l = remaining.shift()!;
       for (let j = 0; j < remaining.length; ) {
         const e = remaining[j];
         const mask = (l.mask & e.mask & ~(l.key ^ e.key)) >>> 0;
-        const merged = { key: (l.key & e.key & mask) >>> 0, mask, route: l.route };
-        if (later.some((x) => intersects(merged, x))) {
+        const key = (l.key & e.key & mask) >>> 0;
+        if (capturesLater(key, mask)) {
           j++;
           continue;
         }
-        l = merged;
+        l = { key, mask, route: l.route };
         remaining.splice(j, 1);
-        j = 0;
       }
       out.push(l);
     }
-  });
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Wall time and memory per stage of a SpiNNaker compile (quantise, partition, keys, rows, place,
- * routing, words), and the one line `snnc check` and `snnc compile` print about them on large networks.
+ * routing, words), the one line `snnc check` and `snnc compile` print about them on large networks,
+ * and the progress of the stage under way, passed on to whoever draws it.
  */
 
 /** Networks with at least this many synapses get the stage line. */
@@ -17,6 +18,13 @@ export interface StageTime {
 export class StageClock {
   readonly stages: StageTime[] = [];
   private last = performance.now();
+
+  constructor(private readonly onProgress?: (stage: string, done: number, total: number) => void) {}
+
+  /** `done` of `total` units of `stage` are finished. */
+  progress(stage: string, done: number, total: number): void {
+    this.onProgress?.(stage, done, total);
+  }
 
   lap(stage: string): void {
     const now = performance.now();

@@ -12,7 +12,7 @@
  * from keys.ts; nothing here knows chips or routes.
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
-import { forEachFanIn, neuronFanIn } from '../common/synaptic-terms.js';
+import { neuronFanIn } from '../common/synaptic-terms.js';
 import { type PartitionKeys, bitsNeeded } from './keys.js';
 import { nBits } from './quantise.js';
 import type { SpinnakerProjection } from './quantise.js';
@@ -90,56 +90,93 @@ interface ProjectionRows {
   readonly rowBase: readonly number[];
   /** Start of each compact row in `words` (length rows + 1). */
   readonly rowStart: Int32Array;
+  readonly synapses: number;
+  /** The synaptic words row after row (empty when gathered for the layout only). */
   readonly words: Uint32Array;
   readonly rowLength: number;
 }
 
 const coreAtoms = (s: SourceInfo, core: number) => Math.min(s.atomsPerCore, s.neurons - core * s.atomsPerCore);
 
-/** The non-zero synapses of `p` onto neurons [lo, hi), each row in target-neuron order. */
-function gatherRows(p: SpinnakerProjection, lo: number, hi: number, format: RingBufferFormat, src: SourceInfo, context: RowContext): ProjectionRows {
-  const { pres: rowOfSynapse, found } = context.scratch((hi - lo) * neuronFanIn(p.geometry)); // rowOfSynapse: the source neuron, then its compact row
-  const { weights } = p;
+/**
+ * Puts each non-zero synapse of `p` onto neurons [lo, hi) into `pres` (its source neuron) and `found`
+ * (its word), in target order; returns how many and the lowest and highest source neuron. The loops
+ * are written out per geometry (the same visiting order as forEachFanIn): this is the compile's
+ * innermost loop, one pass per synapse.
+ */
+export function collectSynapses(p: SpinnakerProjection, lo: number, hi: number, format: RingBufferFormat, pres: Int32Array, found: Uint32Array): { n: number; first: number; last: number } {
+  const { weights, geometry: g } = p;
   const inhibitory = synapseWord(0, 0, 1, 0, format);
   let n = 0;
-  let base = 0; // the word's delay and post index
-  const visit = (pre: number, k: number) => {
-    const w = weights[k];
-    if (w === 0) return;
-    rowOfSynapse[n] = pre;
+  let first = Infinity;
+  let last = -1;
+  const put = (pre: number, w: number, base: number) => {
+    pres[n] = pre;
     found[n++] = (base | ((w < 0 ? -w : w) << 16) | (w < 0 ? inhibitory : 0)) >>> 0;
+    if (pre < first) first = pre;
+    if (pre > last) last = pre;
   };
-  for (let o = lo; o < hi; o++) {
-    base = synapseWord(0, p.delay, 0, o - lo, format);
-    forEachFanIn(p.geometry, o, visit);
+  if (g.kind === 'dense') {
+    for (let o = lo; o < hi; o++) {
+      const base = synapseWord(0, p.delay, 0, o - lo, format);
+      for (let j = 0, k = o * g.nIn; j < g.nIn; j++, k++) if (weights[k] !== 0) put(j, weights[k], base);
+    }
+    return { n, first, last };
   }
-  const { cores, rowBase } = compactRows(rowOfSynapse, n, src);
-  const rowStart = new Int32Array(rowBase[cores.length] + 1);
+  const [C, H, W] = g.inShape;
+  const [O, OH, OW] = g.outShape;
+  const [kh, kw] = g.kernel;
+  const cinPG = C / g.groups;
+  const outPG = O / g.groups;
+  for (let o = lo; o < hi; o++) {
+    const base = synapseWord(0, p.delay, 0, o - lo, format);
+    const co = Math.floor(o / (OH * OW));
+    const y0 = (Math.floor(o / OW) % OH) * g.stride[0] - g.padding[0];
+    const x0 = (o % OW) * g.stride[1] - g.padding[1];
+    const c0 = Math.floor(co / outPG) * cinPG;
+    for (let ci = 0; ci < cinPG; ci++) {
+      for (let u = 0; u < kh; u++) {
+        const y = y0 + u;
+        if (y < 0 || y >= H) continue;
+        const row = ((c0 + ci) * H + y) * W;
+        const k = ((co * cinPG + ci) * kh + u) * kw;
+        for (let v = 0; v < kw; v++) {
+          const x = x0 + v;
+          if (x >= 0 && x < W && weights[k + v] !== 0) put(row + x, weights[k + v], base);
+        }
+      }
+    }
+  }
+  return { n, first, last };
+}
+
+/** The non-zero synapses of `p` onto neurons [lo, hi), each row in target-neuron order (`withWords` false: only where rows start). */
+function gatherRows(p: SpinnakerProjection, lo: number, hi: number, format: RingBufferFormat, src: SourceInfo, context: RowContext, withWords: boolean): ProjectionRows {
+  const { pres: rowOfSynapse, found } = context.scratch((hi - lo) * neuronFanIn(p.geometry)); // rowOfSynapse: the source neuron, then its compact row
+  const { n, first, last } = collectSynapses(p, lo, hi, format, rowOfSynapse, found);
+  const { cores, rowBase } = compactRows(rowOfSynapse, n, first, last, src);
+  const rowStart = withWords ? new Int32Array(rowBase[cores.length] + 1) : context.counts(rowBase[cores.length] + 1);
   for (let i = 0; i < n; i++) rowStart[rowOfSynapse[i] + 1]++;
   let rowLength = 0;
   for (let r = 1; r < rowStart.length; r++) {
     rowLength = Math.max(rowLength, rowStart[r]);
     rowStart[r] += rowStart[r - 1];
   }
-  const cursor = rowStart.slice(0, -1);
-  const words = new Uint32Array(n);
-  for (let i = 0; i < n; i++) words[cursor[rowOfSynapse[i]]++] = found[i];
-  return { projection: p, cores, rowBase, rowStart, words, rowLength };
+  const words = new Uint32Array(withWords ? n : 0);
+  if (withWords) {
+    const cursor = rowStart.slice(0, -1);
+    for (let i = 0; i < n; i++) words[cursor[rowOfSynapse[i]]++] = found[i];
+  }
+  return { projection: p, cores, rowBase, rowStart, synapses: n, words, rowLength };
 }
 
 /**
- * The source cores that `pres[0…n)` come from (ascending) and their compact rows; each pre becomes its
+ * The source cores that `pres[0…n)` (lowest `first`, highest `last`) come from (ascending) and their compact rows; each pre becomes its
  * compact row. Work and memory scale with the span of source cores reached, not the whole source.
  */
-function compactRows(pres: Int32Array, n: number, src: SourceInfo): { cores: number[]; rowBase: number[] } {
+function compactRows(pres: Int32Array, n: number, first: number, last: number, src: SourceInfo): { cores: number[]; rowBase: number[] } {
   if (n === 0) return { cores: [], rowBase: [0] };
   const apc = src.atomsPerCore;
-  let first = pres[0];
-  let last = pres[0];
-  for (let i = 1; i < n; i++) {
-    if (pres[i] < first) first = pres[i];
-    else if (pres[i] > last) last = pres[i];
-  }
   const firstCore = Math.floor(first / apc);
   const slot = new Int32Array(Math.floor(last / apc) - firstCore + 1).fill(-1);
   for (let i = 0; i < n; i++) slot[((pres[i] / apc) | 0) - firstCore] = 0;
@@ -196,14 +233,14 @@ interface Block {
 function layOut(gathered: readonly ProjectionRows[], sources: ReadonlyMap<string, SourceInfo>, keySpace: { readonly atomBits: number; readonly colourBits: number }) {
   const feeders = feedingCores(gathered);
   const application = applicationLevel(gathered, feeders, sources);
-  const entries = new Map<string, PopTableEntry & { addresses: PopTableEntry['addresses'][number][] }>();
+  type Entry = PopTableEntry & { addresses: PopTableEntry['addresses'][number][] };
+  const entries = new Map<string, Entry>();
   const blocks: Block[] = [];
   let size = 0;
-  const add = (name: string, entry: Omit<PopTableEntry, 'addresses'>, b: Omit<Block, 'offset'>) => {
-    if (!entries.has(name)) entries.set(name, { ...entry, addresses: [] });
-    entries.get(name)!.addresses.push({ projection: b.g.projection.name, rowLength: b.rowLength, offset: size });
-    blocks.push({ ...b, offset: size });
-    size += Math.ceil((b.rows * (b.rowLength + ROW_HEADER_WORDS)) / 4) * 4; // 16-byte aligned blocks
+  const add = (entry: Entry, g: ProjectionRows, from: number, to: number, rows: number, rowLength: number, application: boolean) => {
+    entry.addresses.push({ projection: g.projection.name, rowLength, offset: size });
+    blocks.push({ g, from, to, rows, rowLength, offset: size, application });
+    size += Math.ceil((rows * (rowLength + ROW_HEADER_WORDS)) / 4) * 4; // 16-byte aligned blocks
   };
   const { atomBits: maskShift, colourBits } = keySpace;
   for (const g of gathered) {
@@ -211,14 +248,18 @@ function layOut(gathered: readonly ProjectionRows[], sources: ReadonlyMap<string
     const s = sources.get(source)!;
     if (application.has(source)) {
       const coreMask = 2 ** bitsNeeded(s.keys.vertexKeys.length) - 1;
-      add(source, { source, key: s.keys.key, mask: s.keys.mask, coreMask, maskShift, nNeurons: s.atomsPerCore, colourBits }, { g, from: 0, to: g.cores.length, rows: s.neurons, rowLength: g.rowLength, application: true });
+      let entry = entries.get(source);
+      if (!entry) entries.set(source, (entry = { source, key: s.keys.key, mask: s.keys.mask, coreMask, maskShift, nNeurons: s.atomsPerCore, colourBits, addresses: [] }));
+      add(entry, g, 0, g.cores.length, s.neurons, g.rowLength, true);
       continue;
     }
     g.cores.forEach((c, i) => {
       let rowLength = 0;
       for (let r = g.rowBase[i]; r < g.rowBase[i + 1]; r++) rowLength = Math.max(rowLength, g.rowStart[r + 1] - g.rowStart[r]);
-      const entry = { source, key: s.keys.vertexKeys[c], mask: s.keys.vertexMask, coreMask: 0, maskShift, nNeurons: coreAtoms(s, c), colourBits };
-      add(`${source}#${c}`, entry, { g, from: i, to: i + 1, rows: coreAtoms(s, c), rowLength, application: false });
+      const name = `${source}#${c}`;
+      let entry = entries.get(name);
+      if (!entry) entries.set(name, (entry = { source, key: s.keys.vertexKeys[c], mask: s.keys.vertexMask, coreMask: 0, maskShift, nNeurons: coreAtoms(s, c), colourBits, addresses: [] }));
+      add(entry, g, i, i + 1, coreAtoms(s, c), rowLength, false);
     });
   }
   const popTable: PopTableEntry[] = [...entries.values()].sort((a, b) => a.key - b.key);
@@ -244,7 +285,8 @@ function writeBlocks(blocks: readonly Block[], out: Uint32Array, base: number, s
 
 /**
  * Words of gathered rows the cores of one compile keep for writing spinnaker.bin (256 MiB); the cores
- * past it gather theirs again when written, so memory stays bounded at the cost of time.
+ * past it gather theirs again when written, so memory stays bounded at the cost of time. A compile
+ * that will not write (`snnc check`) sets the budget to 0: then cores gather only where rows start.
  */
 export const KEPT_ROW_WORDS = 2 ** 26;
 
@@ -253,6 +295,24 @@ export class RowContext {
   keptWords = KEPT_ROW_WORDS;
   private pres = new Int32Array(0);
   private found = new Uint32Array(0);
+  private rowCounts = new Int32Array(0);
+  private countsUsed = 0;
+
+  /** Frees the row counts handed out for the previous core. */
+  nextCore(): void {
+    this.countsUsed = 0;
+  }
+
+  /** `n` zeroed counters that stay valid until `nextCore` (rows gathered for the layout only). */
+  counts(n: number): Int32Array {
+    if (this.countsUsed + n > this.rowCounts.length) {
+      this.rowCounts = new Int32Array(Math.max(2 * this.rowCounts.length, n)); // earlier views keep the old buffer
+      this.countsUsed = 0;
+    }
+    const out = this.rowCounts.subarray(this.countsUsed, this.countsUsed + n).fill(0);
+    this.countsUsed += n;
+    return out;
+  }
 
   /** Room for `n` synapses (source neuron, word), overwritten by the next call. */
   scratch(n: number): { pres: Int32Array; found: Uint32Array } {
@@ -275,19 +335,21 @@ export function buildCoreSynapses(
   keySpace: { readonly atomBits: number; readonly colourBits: number },
   context: RowContext,
 ): CoreSynapses {
-  const gather = () =>
+  const gather = (withWords: boolean) =>
     incoming
       .map((p) => {
-        const g = gatherRows(p, lo, hi, format, sources.get(p.source)!, context);
+        const g = gatherRows(p, lo, hi, format, sources.get(p.source)!, context, withWords);
         if (g.rowLength > MAX_ROW_LENGTH) throw new SnncError(`projection "${p.name}": a source neuron has ${g.rowLength} synapses onto one core of "${population}" > ${MAX_ROW_LENGTH} per row`, ExitCode.doesNotFit);
         return g;
       })
       .filter((g) => g.rowLength > 0);
-  const gathered = gather();
+  const mostWords = incoming.reduce((n, p) => n + (hi - lo) * neuronFanIn(p.geometry), 0);
+  context.nextCore();
+  const gathered = gather(mostWords <= context.keptWords);
   const { popTable, blocks, size, feeders } = layOut(gathered, sources, keySpace);
-  const synapses = gathered.reduce((n, g) => n + g.words.length, 0);
+  const synapses = gathered.reduce((n, g) => n + g.synapses, 0);
   const held = gathered.reduce((n, g) => n + g.words.length + g.rowStart.length, 0);
-  const kept = held <= context.keptWords ? blocks : undefined;
+  const kept = mostWords <= context.keptWords && held <= context.keptWords ? blocks : undefined;
   if (kept) context.keptWords -= held;
-  return { ringBuffer: format, popTable, size, synapses, feeders, write: (out, at) => writeBlocks(kept ?? layOut(gather(), sources, keySpace).blocks, out, at, sources) };
+  return { ringBuffer: format, popTable, size, synapses, feeders, write: (out, at) => writeBlocks(kept ?? layOut(gather(true), sources, keySpace).blocks, out, at, sources) };
 }

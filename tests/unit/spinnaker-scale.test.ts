@@ -3,12 +3,14 @@
  * reach a core (spinnaker.bin linear in synapses, not a row per source neuron per core), core-level
  * master-population-table entries run by the emulator exactly as the integer ONNX computes the network,
  * rows gathered again when not kept give the same words, spinnaker.bin written in chunks equals the
- * array, and the stage line of large networks.
+ * array, the stage line and stage progress of large networks; the synapse collector written out per
+ * geometry visits what forEachFanIn visits, and `check`'s layout-only compile describes the same network.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as L from '../../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
@@ -16,7 +18,9 @@ import { OrtRunner } from '../../runtime/ort-runner.js';
 import { compileGpu } from '../../targets/gpu/index.js';
 import { SpinnakerEmulator } from '../../targets/spinnaker/emulator.js';
 import { compileSpinnaker, spinnakerTarget } from '../../targets/spinnaker/index.js';
-import { RowContext, type SourceInfo, buildCoreSynapses, ringBufferFormat } from '../../targets/spinnaker/synaptic-matrix.js';
+import { type ProjectionGeometry, forEachFanIn } from '../../targets/common/synaptic-terms.js';
+import type { SpinnakerProjection } from '../../targets/spinnaker/quantise.js';
+import { RowContext, type SourceInfo, buildCoreSynapses, collectSynapses, ringBufferFormat, synapseWord } from '../../targets/spinnaker/synaptic-matrix.js';
 import { randomInput, randomTensor, rng } from '../helpers/models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'snnc-spinnaker-scale-'));
@@ -119,4 +123,46 @@ describe('synaptic rows at scale', () => {
     expect(big.messages.at(-1)).toMatch(/^stages: quantise \d+\.\d\d s \(\d+ MiB\), partition .*, keys .*, rows .*, place .*, routing \d+\.\d\d s \(\d+ MiB\); peak RSS \d+\.\d\d GiB$/);
     expect(spinnakerTarget.check(dense(100), {}).messages.some((m) => m.startsWith('stages:'))).toBe(false);
   }, 60_000);
+
+  it('the synapse collector visits, in order, the non-zero synapses forEachFanIn visits (random conv and dense geometries)', () => {
+    const conv = fc
+      .record({ cin: fc.integer({ min: 1, max: 3 }), groups: fc.constantFrom(1, 2), cout: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 7 }), w: fc.integer({ min: 1, max: 7 }), kh: fc.integer({ min: 1, max: 4 }), kw: fc.integer({ min: 1, max: 4 }), stride: fc.integer({ min: 1, max: 2 }), pad: fc.integer({ min: 0, max: 2 }) })
+      .filter((g) => g.h + 2 * g.pad >= g.kh && g.w + 2 * g.pad >= g.kw)
+      .map((g): ProjectionGeometry => {
+        const [oh, ow] = [Math.floor((g.h + 2 * g.pad - g.kh) / g.stride) + 1, Math.floor((g.w + 2 * g.pad - g.kw) / g.stride) + 1];
+        return { kind: 'conv', inShape: [g.cin * g.groups, g.h, g.w], outShape: [g.cout * g.groups, oh, ow], kernel: [g.kh, g.kw], stride: [g.stride, g.stride], padding: [g.pad, g.pad, g.pad, g.pad], groups: g.groups };
+      });
+    const dense = fc.record({ nIn: fc.integer({ min: 1, max: 40 }), nOut: fc.integer({ min: 1, max: 9 }) }).map((g): ProjectionGeometry => ({ kind: 'dense', ...g }));
+    fc.assert(
+      fc.property(fc.oneof(conv, dense), fc.integer({ min: 0, max: 2 ** 30 }), (geometry, seed) => {
+        const r = rng(seed);
+        const size = geometry.kind === 'dense' ? geometry.nIn * geometry.nOut : geometry.outShape[0] * (geometry.inShape[0] / geometry.groups) * geometry.kernel[0] * geometry.kernel[1];
+        const weights = Int32Array.from({ length: size }, () => (r() < 0.3 ? 0 : Math.round((r() - 0.5) * 200)));
+        const p: SpinnakerProjection = { name: 'p', source: 's', target: 't', geometry, weights, delay: 2 };
+        const targets = geometry.kind === 'dense' ? geometry.nOut : geometry.outShape[0] * geometry.outShape[1] * geometry.outShape[2];
+        const [lo, hi] = [Math.floor(targets / 3), targets];
+        const format = ringBufferFormat(256, 2, 't');
+        const expected: [number, number][] = [];
+        for (let o = lo; o < hi; o++) forEachFanIn(geometry, o, (pre, k) => weights[k] !== 0 && expected.push([pre, synapseWord(Math.abs(weights[k]), 2, weights[k] < 0 ? 1 : 0, o - lo, format)]));
+        const [pres, found] = [new Int32Array(size * targets), new Uint32Array(size * targets)];
+        const { n, first, last } = collectSynapses(p, lo, hi, format, pres, found);
+        expect(Array.from({ length: n }, (_, i) => [pres[i], found[i]])).toEqual(expected);
+        if (n) expect([first, last]).toEqual([Math.min(...expected.map((e) => e[0])), Math.max(...expected.map((e) => e[0]))]);
+      }),
+      { numRuns: 300, seed: 22 },
+    );
+  });
+
+  it("check's layout-only compile describes the network as the full compile does, and reports each stage's progress up to its total", () => {
+    const model = mixed();
+    const progress = new Map<string, [number, number][]>();
+    const layoutOnly = compileSpinnaker(model, { onProgress: (stage, done, total) => progress.set(stage, [...(progress.get(stage) ?? []), [done, total]]) }, true);
+    expect(JSON.stringify(layoutOnly.descriptor)).toBe(JSON.stringify(compileSpinnaker(model).descriptor));
+    expect([...progress.keys()]).toEqual(['rows', 'routing']);
+    for (const steps of progress.values()) {
+      expect(steps.every(([d, t], i) => d === i + 1 && t === steps[0][1])).toBe(true);
+      expect(steps.at(-1)![0]).toBe(steps[0][1]);
+    }
+    expect(progress.get('rows')!.length).toBe(layoutOnly.descriptor.totals.cores);
+  });
 });
