@@ -2,16 +2,17 @@
  * The folder a target writes: its files plus `manifest.json` (who wrote it, from what model, which
  * files, and each file's sha256), written atomically. For neuromorphic targets the files are
  * `<target>.json` (the descriptor) and `<target>.bin` (little-endian 32-bit words the descriptor
- * indexes, given as one array or written chunk by chunk; checksums are computed reading files in
- * pieces, so writing never holds a second copy); reading verifies the manifest's checksums when it has them (a folder edited by hand or
+ * indexes, given as one array or written chunk by chunk, of any size; checksums are computed reading
+ * files in pieces, so writing never holds a second copy); reading (into memory, so at most 2 GiB) verifies the manifest's checksums when it has them (a folder edited by hand or
  * corrupted is refused) and that the words file has the length the descriptor states. It knows nothing
  * of what the descriptor holds: each target parses and validates its own.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ExitCode, SnncError, badInput } from '../../compiler/errors.js';
+import { SnncError, badInput } from '../../compiler/errors.js';
 import { type OutputOptions, writeDirAtomic } from '../../compiler/io/atomic-write.js';
+import { writeJsonFile } from '../../compiler/io/json-stream.js';
 import { readInputFile, readInputText } from '../../compiler/io/read-file.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
 
@@ -52,17 +53,13 @@ export async function writeTargetFolder(outDir: string, m: FolderManifest, fill:
   return files;
 }
 
-/** Largest words file written (Node's readFileSync, which readers use, stops at 2 GiB − 1). */
-const MAX_WORDS_BYTES = 2 ** 31 - 1;
-
 /** Writes the three files; returns their names. */
 export async function writeArtifactFolder(outDir: string, a: ArtifactFolder, options: OutputOptions = {}): Promise<string[]> {
   const [json, bin] = [`${a.target}.json`, `${a.target}.bin`];
   assertFiniteJson(a.descriptor, json);
-  if (a.words.byteLength > MAX_WORDS_BYTES) throw new SnncError(`${bin} would hold ${(a.words.byteLength / 2 ** 30).toFixed(2)} GiB > 2 GiB, the most a words file snnc reads back can hold (Node reads a file into one buffer of at most 2 GiB)`, ExitCode.doesNotFit);
   const m = { target: a.target, sourceHash: a.descriptor.sourceHash, model: a.descriptor.model, files: [json, bin], summary: a.summary, quantisation: a.quantisation };
   return writeTargetFolder(outDir, m, (tmp) => {
-    writeFileSync(join(tmp, json), `${JSON.stringify(a.descriptor, null, 1)}\n`);
+    writeJsonFile(join(tmp, json), a.descriptor); // streamed: a machine-scale descriptor is near V8's longest string
     writeWords(join(tmp, bin), a.words);
   }, options);
 }
@@ -102,7 +99,7 @@ export function readArtifactFolder<D>(dir: string, target: string, parse: (text:
   const b = blob(descriptor);
   if (typeof b.file !== 'string' || b.file !== basename(b.file) || b.file === '..' || b.file === '.') throw badInput(`${file}: blob.file must name a file in the folder itself; got ${JSON.stringify(b.file)}`);
   const bin = join(dir, b.file);
-  const bytes = readInputFile(bin, `${target} words`);
+  const bytes = readInputFile(bin, `${target} words`, { capReason: `the ${target} emulator holds the words file in memory; the folder is complete for a loader that streams it` });
   verifyChecksum(dir, b.file, bytes);
   if (bytes.byteLength !== b.words * 4) throw badInput(`${bin}: ${bytes.byteLength} bytes, expected ${b.words * 4}`);
   return { descriptor, bytes };

@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { type CheckReport, type EmitResult, type EmulatorDiff, type Engine, type ResourceRow, type Target, checkNeuronModels, doesNotFitReport } from '../target.js';
 import { diffLoihi } from './diff.js';
 import { LoihiEmulator, readLoihiFolder } from './emulator.js';
-import { type LoihiOptions, LOIHI_OPTIONS, chipOf } from './options.js';
+import { type LoihiOptions, LOIHI_OPTIONS, chipOf, systemOf } from './options.js';
+import { type LoihiSystem, interChipRoutes } from './system.js';
 import { type LoihiDescriptor, buildDescriptor } from './descriptor.js';
 import { type Partition, partitionLoihiCores } from './partition.js';
 import { LOIHI_NEURON_MODELS, type LoihiNetwork, quantiseForLoihi } from './quantise.js';
@@ -49,10 +50,11 @@ export function planLoihi(model: SnnModel, options: LoihiOptions = {}): { networ
   const chip = chipOf(options);
   const network = splitFanIn(quantiseForChip(model, options), chip);
   const partition = partitionLoihiCores(network, chip);
-  const chips = options.chips ?? 1;
-  if (!(Number.isInteger(chips) && chips >= 1)) throw badInput(`--chips must be a positive integer, got ${options.chips}`);
+  const system = systemOf(options);
+  const chips = system.chips;
   if (partition.cores > chips * chip.coresPerChip) {
-    throw new SnncError(`needs ${partition.cores} cores > ${chips * chip.coresPerChip} on ${chips} ${chip.kind} chip(s) (over by ${partition.cores - chips * chip.coresPerChip}; lower bound ${partition.lowerBound}); use --chips ${partition.chips}`, ExitCode.doesNotFit);
+    const on = options.system ? `${system.name}'s ${chips}` : `${chips}`;
+    throw new SnncError(`needs ${partition.cores} cores > ${chips * chip.coresPerChip} on ${on} ${chip.kind} chip(s) (over by ${partition.cores - chips * chip.coresPerChip}; lower bound ${partition.lowerBound}); use --chips ${partition.chips}`, ExitCode.doesNotFit);
   }
   return { network, partition };
 }
@@ -103,6 +105,20 @@ function resourceRows(network: LoihiNetwork, partition: Partition): ResourceRow[
   return rows;
 }
 
+const systemLine = (s: LoihiSystem) => `system ${s.name}: ${s.chips} chips on a ${s.mesh.join('×')} mesh (layout assumed; see targets/loihi/system.ts)`;
+
+/** "1 234 of 56 789 output axons leave their chip, ≤ 3 hops (mean 1.20), busiest link 456 routes". */
+function interChipLine(d: LoihiDescriptor, ints: Int32Array, system: LoihiSystem): string {
+  const r = interChipRoutes(
+    system,
+    (core) => d.cores[core].chip,
+    (fn) => {
+      for (const c of d.cores) for (let i = c.outAxons[0] + 1; i < c.outAxons[0] + c.outAxons[1]; i += 3) fn(c.id, ints[i]);
+    },
+  );
+  return `${r.interChip} of ${r.axons} output axons leave their chip, ≤ ${r.maxHops} hops (mean ${r.meanHops.toFixed(2)}) on ${system.name}'s ${system.mesh.join('×')} mesh, busiest link ${r.busiestLink} routes`;
+}
+
 function quantisationWarnings(network: LoihiNetwork): string[] {
   const out: string[] = [];
   for (const r of network.quantisation) {
@@ -124,7 +140,7 @@ export const loihiTarget: Target<LoihiOptions> = {
     return { input: d.input, timesteps: d.timesteps, description: `loihi emulator (${d.chip}, ${d.totals.cores} cores)`, batch: 16, run: (x, n, opt) => e.run(x, n, opt) };
   },
   diff(model: SnnModel, raw: Float32Array, batch: number, options: LoihiOptions): EmulatorDiff {
-    return diffLoihi(model, raw, batch, { ...options, chips: Number.MAX_SAFE_INTEGER }); // a diff is not bounded by the board
+    return diffLoihi(model, raw, batch, { ...options, system: undefined, chips: Number.MAX_SAFE_INTEGER }); // a diff is not bounded by the board
   },
   check(model: SnnModel, options: LoihiOptions): CheckReport {
     try {
@@ -136,6 +152,7 @@ export const loihiTarget: Target<LoihiOptions> = {
         rows: resourceRows(network, partition),
         messages: [
           `${partition.cores} cores on ${partition.chips} ${partition.chip.kind} chip(s); lower bound ${partition.lowerBound} (no split of a layer that fits its own budgets uses fewer; the resource totals alone need ${partition.volumeBound}) (${partition.chip.source})`,
+          ...(options.system ? [systemLine(systemOf(options))] : []),
           ...network.quantisation.map((r) => `quantised ${r.layer}: scale ${r.scale}, max |w| ${r['max |w_int|']}, weight error ${r['weight err %']} %, vth ${r.vth}, du ${r.du}, dv ${r.dv}, depth ${r.depth}`),
           ...quantisationWarnings(network),
         ],
@@ -148,7 +165,8 @@ export const loihiTarget: Target<LoihiOptions> = {
     checkNeuronModels(model, 'loihi', LOIHI_NEURON_MODELS);
     const c = compileLoihi(model, options);
     const d = c.descriptor;
-    const summary = { chip: d.chip, cores: d.totals.cores, chips: d.totals.chips, 'lower bound': d.totals.lowerBound, compartments: d.totals.compartments, synapses: d.totals.synapses, 'shared weights': d.totals.sharedWeights, T: d.timesteps, latency: d.output.start };
+    const routes = d.totals.chips > 1 ? { 'inter-chip routes': interChipLine(d, c.ints, systemOf(options)) } : {};
+    const summary = { chip: d.chip, cores: d.totals.cores, chips: d.totals.chips, 'lower bound': d.totals.lowerBound, compartments: d.totals.compartments, synapses: d.totals.synapses, 'shared weights': d.totals.sharedWeights, T: d.timesteps, latency: d.output.start, ...routes };
     const files = await writeArtifactFolder(outDir, { target: 'loihi', descriptor: d, words: c.ints, summary, quantisation: c.network.quantisation }, { force: options.force });
     return { files, summary, warnings: quantisationWarnings(c.network) };
   },

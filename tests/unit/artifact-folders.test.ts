@@ -4,7 +4,7 @@
  * the fuzz harness found it crashed, hung or allocated gigabytes. The folders' manifest.json loses its
  * sha256 first: the readers must hold for hand-edited folders too.
  */
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxPkg from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,6 @@ import { toS1615 } from '../../targets/spinnaker/fixed-point.js';
 import { spinnakerTarget } from '../../targets/spinnaker/index.js';
 import { mlp, randomTensor, rng } from '../helpers/models.js';
 import { tempDir } from '../helpers/tmp.js';
-import { writeArtifactFolder } from '../../targets/common/artifact-folder.js';
 
 const onnx = onnxPkg.onnx;
 const root = tempDir('snnc-artifacts-');
@@ -251,14 +250,11 @@ describe('F7: gpu manifest.json is validated, also against model.onnx', () => {
 });
 
 describe('words files past 2 GiB', () => {
-  it('are refused before anything is written (exit 3, naming the file and its size), since no reader could load them', async () => {
-    const words = new Int32Array(4);
-    Object.defineProperty(words, 'byteLength', { value: 2 ** 31 + 2 ** 29 }); // what a 2.5 GiB array reports, without allocating it
-    const out = join(root, 'too-big');
-    const e = await writeArtifactFolder(out, { target: 'loihi', descriptor: { sourceHash: 'x', model: 'm' }, words, summary: {}, quantisation: [] }).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(SnncError);
-    expect((e as SnncError).exitCode).toBe(3);
-    expect((e as Error).message).toBe('loihi.bin would hold 2.50 GiB > 2 GiB, the most a words file snnc reads back can hold (Node reads a file into one buffer of at most 2 GiB)');
-    expect(existsSync(out)).toBe(false);
+  it('are written (piece by piece), but the emulators, which read them into memory, refuse them naming the file, its size and why', async () => {
+    const dir = mutated('spinnaker-mlp', 'spinnaker.json', () => {});
+    truncateSync(join(dir, 'spinnaker.bin'), 2 ** 31 + 2 ** 29); // a sparse 2.5 GiB file: no disk is used
+    expect(await refused(() => readSpinnakerFolder(dir))).toBe(
+      `${join(dir, 'spinnaker.bin')}: cannot read spinnaker words (it has 2684354560 bytes, more than the limit of 2147483647 bytes (2048.0 MiB, the spinnaker emulator holds the words file in memory; the folder is complete for a loader that streams it))`,
+    );
   });
 });
