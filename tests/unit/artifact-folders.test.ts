@@ -4,7 +4,7 @@
  * the fuzz harness found it crashed, hung or allocated gigabytes. The folders' manifest.json loses its
  * sha256 first: the readers must hold for hand-edited folders too.
  */
-import { cpSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxPkg from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
