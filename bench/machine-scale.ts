@@ -4,7 +4,9 @@
  * kernels, so no dense matrix exists at any size) onto both chip targets, S chosen for about
  * 10⁶ … 10⁹ synapses. Each measurement runs in its own process, for its peak RSS:
  *   spinnaker   `snnc check --target spinnaker --machine M` (partition, keys, synaptic-row layout,
- *               placement, routing trees, table compression), with its per-stage times;
+ *               placement, routing trees, table compression), with its per-stage times, the largest
+ *               table, and the sampled proof by following keys (--follow keys through the compressed
+ *               tables, each reaching exactly its core's targets; not timed);
  *   words       the same plus the words of spinnaker.bin in memory (what the emulator needs);
  *   emit        `snnc compile --target spinnaker`: compile and write the folder (one run);
  *   loihi       `snnc check --target loihi --chips N` (quantise, partition, descriptor).
@@ -25,6 +27,8 @@ import { INPUT, type SnnModel } from '../compiler/ir/model.js';
 import { tensor } from '../compiler/ir/tensor.js';
 import { loihiTarget } from '../targets/loihi/index.js';
 import { compileSpinnaker, spinnakerTarget } from '../targets/spinnaker/index.js';
+import { Router, machineByName } from '../targets/spinnaker/machine.js';
+import { followSampledKeys } from '../targets/spinnaker/routing.js';
 import { stageLine } from '../targets/spinnaker/stages.js';
 import { fmt, median, time } from './timing.js';
 
@@ -35,6 +39,7 @@ const { values } = parseArgs({
     machine: { type: 'string', default: '1M' },
     chips: { type: 'string', default: '1152' },
     'words-max-side': { type: 'string', default: '53' },
+    follow: { type: 'string', default: '1000' },
     /** Internal: one measurement of one size in this process, printed as JSON. */
     side: { type: 'string' },
     mode: { type: 'string' },
@@ -78,6 +83,9 @@ interface Measured {
   readonly ms: number[];
   readonly rssMiB: number;
   readonly stages?: string;
+  /** Spinnaker: the largest routing table after compression, and keys followed / keys that went wrong. */
+  readonly maxEntries?: number;
+  readonly followed?: readonly [number, number];
 }
 
 const rssMiB = () => process.resourceUsage().maxRSS / 1024;
@@ -115,8 +123,13 @@ async function measureHere(side: number, runs: number, mode: Mode): Promise<Meas
     last = undefined; // one compile in memory at a time
     last = run();
   }, runs, 0);
-  const d = last!.descriptor;
-  return { synapses: d.totals.synapses, cores: d.totals.cores, chips: d.totals.chips, words: d.blob.words, ms, rssMiB: rssMiB(), stages: stageLine(last!.clock.stages) };
+  const c = last!;
+  const d = c.descriptor;
+  const rss = rssMiB();
+  const atoms = new Map(d.cores.map((k) => [`${k.population}#${k.index}`, k.hi - k.lo]));
+  const samples = Number(values.follow);
+  const wrong = followSampledKeys(new Router(machineByName(values.machine!)), c.tables, c.senders, (s) => atoms.get(`${s.population}#${s.index}`)!, d.keySpace.colourBits, samples, side);
+  return { synapses: d.totals.synapses, cores: d.totals.cores, chips: d.totals.chips, words: d.blob.words, ms, rssMiB: rss, stages: stageLine(c.clock.stages), maxEntries: d.totals.maxEntriesAfter, followed: [samples, wrong.length] };
 }
 
 function measureInChild(side: number, mode: Mode): Measured | string {
@@ -156,7 +169,7 @@ async function main(): Promise<void> {
     const l = m.loihi;
     const loihi = typeof l === 'object' ? `${l.cores} / ${l.lowerBound} / ${l.chips}` : '';
     console.log(`| ${side} | ${s.synapses} | ${s.cores} / ${s.chips} | ${((s.words * 4) / 2 ** 20).toFixed(1)} | ${cell(s)} | ${cell(m.words)} | ${cell(m.emit, true)} | ${loihi} | ${cell(l)} |`);
-    stages.push(`S = ${side}: ${s.stages}`);
+    stages.push(`S = ${side}: ${s.stages}; largest table ${s.maxEntries} entries; ${s.followed![0]} sampled keys followed, ${s.followed![1]} wrong`);
     for (const mode of MODES) {
       const r = m[mode];
       if (typeof r !== 'object') continue;

@@ -98,6 +98,8 @@ export interface BuiltSpinnaker {
   readonly chunks: () => Iterable<Uint32Array>;
   /** Tables as built (for reports and the routing proof). */
   readonly tables: readonly ChipTable[];
+  /** Every sending core with the processors its spikes must reach (what the tables implement). */
+  readonly senders: readonly SendingCore[];
   readonly keySpace: KeySpace;
   readonly clock: StageClock;
 }
@@ -144,7 +146,7 @@ function buildCores(net: SpinnakerNetwork, layout: Layout, layoutOnly: boolean, 
 }
 
 /** Routing tables: each sending core's spikes go to the cores with a non-empty row for one of its neurons. */
-function routeCores(machine: Machine, cores: readonly Core[], placements: readonly Placement[], keySpace: KeySpace, clock: StageClock): ChipTable[] {
+function routeCores(machine: Machine, cores: readonly Core[], placements: readonly Placement[], keySpace: KeySpace, clock: StageClock): { tables: ChipTable[]; senders: SendingCore[] } {
   const keysOf = new Map(keySpace.partitions.map((k) => [k.population, k]));
   const targets = new Map<string, Set<number>>();
   const coreId = (pop: string, index: number) => `${pop}#${index}`;
@@ -172,7 +174,7 @@ function routeCores(machine: Machine, cores: readonly Core[], placements: readon
     });
   });
   const population = (pop: string) => ({ key: keysOf.get(pop)!.key, mask: keysOf.get(pop)!.mask, atomBits: keySpace.atomBits });
-  return buildRoutingTables(machine, new Router(machine), senders, population, (done, total) => clock.progress('routing', done, total));
+  return { tables: buildRoutingTables(machine, new Router(machine), senders, population, (done, total) => clock.progress('routing', done, total)), senders };
 }
 
 /** A range of spinnaker.bin and how to write its words (into zeros). */
@@ -251,7 +253,7 @@ export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: Bu
   clock.lap('rows');
   const placements = placeCores(machine, cores);
   clock.lap('place');
-  const tables = routeCores(machine, cores, placements, keySpace, clock);
+  const { tables, senders } = routeCores(machine, cores, placements, keySpace, clock);
   clock.lap('routing');
 
   const { coreDescriptors, populations, parts, words } = describeParts(net, cores, placements, keySpace, atomsPerCore);
@@ -276,6 +278,7 @@ export function buildSpinnaker(net: SpinnakerNetwork, machine: Machine, info: Bu
     },
     chunks,
     tables,
+    senders,
     keySpace,
     clock,
   };

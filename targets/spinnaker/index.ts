@@ -41,9 +41,10 @@ export function compileSpinnaker(model: SnnModel, options: SpinnakerOptions = {}
   if (atoms !== undefined && !(Number.isInteger(atoms) && atoms >= 1 && atoms <= 256)) throw badInput(`--atoms-per-core must be an integer in 1…256, got ${atoms}`);
   const clock = new StageClock(options.onProgress);
   const network = quantiseForChip(model, options);
-  const machine = machineByName(options.machine ?? DEFAULT_MACHINE, { ...(atoms ? { maxAtomsPerCore: atoms } : {}), ...(options.routerEntries ? { routerEntries: options.routerEntries } : {}), ...deadOverrides(options) });
   const info = { snncVersion: SNNC_VERSION, sourceHash: modelHash(model), ...(network.host?.encoder ? { hostEncoder: modelToJson(network.host.encoder).doc } : {}) };
   clock.lap('quantise');
+  const machine = machineByName(options.machine ?? DEFAULT_MACHINE, { ...(atoms ? { maxAtomsPerCore: atoms } : {}), ...(options.routerEntries ? { routerEntries: options.routerEntries } : {}), ...deadOverrides(options) });
+  clock.lap('machine');
   return Object.assign(buildSpinnaker(network, machine, info, clock, layoutOnly), { network }); // not a spread: `words` is built on first use
 }
 

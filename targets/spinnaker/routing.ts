@@ -215,3 +215,25 @@ export function followKey(router: Router, tables: ReadonlyMap<string, readonly R
   }
   return out;
 }
+
+/**
+ * The proof by following keys, on a seeded sample: for `samples` (sending core, neuron) pairs, the key
+ * of that neuron followed from the core's chip through `tables` must reach exactly the processors the
+ * core's spikes are meant for (`targets`), each once. Returns one line per key that does not.
+ */
+export function followSampledKeys(router: Router, tables: readonly ChipTable[], senders: readonly SendingCore[], atoms: (s: SendingCore) => number, colourBits: number, samples: number, seed = 1): string[] {
+  const byChip = new Map(tables.map((t) => [chipKey(t.x, t.y), t.entries]));
+  const sending = senders.filter((s) => s.targets.length);
+  let state = seed >>> 0;
+  const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const wrong: string[] = [];
+  for (let i = 0; i < samples && sending.length; i++) {
+    const s = sending[Math.floor(next() * sending.length)];
+    const neuron = Math.floor(next() * atoms(s));
+    const key = (s.key | (neuron << colourBits)) >>> 0;
+    const got = followKey(router, byChip, s.chip[0], s.chip[1], key).map((p) => p.join(',')).sort();
+    const want = s.targets.map((p) => p.join(',')).sort();
+    if (got.join(' ') !== want.join(' ')) wrong.push(`key 0x${key.toString(16)} (${s.population} core ${s.index}, neuron ${neuron}) reaches [${got.join(' ')}], expected [${want.join(' ')}]`);
+  }
+  return wrong;
+}

@@ -1,6 +1,6 @@
 /**
- * Wall time and memory per stage of a SpiNNaker compile (quantise, partition, keys, rows, place,
- * routing, words), the one line `snnc check` and `snnc compile` print about them on large networks,
+ * Wall time and memory per stage of a SpiNNaker compile (quantise, machine, partition, keys, rows,
+ * place, routing, write), the one line `snnc check` and `snnc compile` print about them on large networks,
  * and the progress of the stage under way, passed on to whoever draws it.
  */
 

@@ -18,6 +18,8 @@ import { OrtRunner } from '../../runtime/ort-runner.js';
 import { compileGpu } from '../../targets/gpu/index.js';
 import { SpinnakerEmulator } from '../../targets/spinnaker/emulator.js';
 import { compileSpinnaker, spinnakerTarget } from '../../targets/spinnaker/index.js';
+import { Router, machineByName } from '../../targets/spinnaker/machine.js';
+import { followSampledKeys } from '../../targets/spinnaker/routing.js';
 import { type ProjectionGeometry, forEachFanIn } from '../../targets/common/synaptic-terms.js';
 import type { SpinnakerProjection } from '../../targets/spinnaker/quantise.js';
 import { RowContext, type SourceInfo, buildCoreSynapses, collectSynapses, ringBufferFormat, synapseWord } from '../../targets/spinnaker/synaptic-matrix.js';
@@ -120,7 +122,7 @@ describe('synaptic rows at scale', () => {
     const dense = (n: number) => events('dense', [n], [L.dense({ name: 'd', inputs: [INPUT], weight: randomTensor(r, [n, n], 0.1, 0.2) }), ifNeuron('n', 'd')]);
     const big = spinnakerTarget.check(dense(3200), {});
     expect(big.fits).toBe(true);
-    expect(big.messages.at(-1)).toMatch(/^stages: quantise \d+\.\d\d s \(\d+ MiB\), partition .*, keys .*, rows .*, place .*, routing \d+\.\d\d s \(\d+ MiB\); peak RSS \d+\.\d\d GiB$/);
+    expect(big.messages.at(-1)).toMatch(/^stages: quantise \d+\.\d\d s \(\d+ MiB\), machine \d+\.\d\d s \(\d+ MiB\), partition .*, keys .*, rows .*, place .*, routing \d+\.\d\d s \(\d+ MiB\); peak RSS \d+\.\d\d GiB$/);
     expect(spinnakerTarget.check(dense(100), {}).messages.some((m) => m.startsWith('stages:'))).toBe(false);
   }, 60_000);
 
@@ -164,5 +166,19 @@ describe('synaptic rows at scale', () => {
       expect(steps.at(-1)![0]).toBe(steps[0][1]);
     }
     expect(progress.get('rows')!.length).toBe(layoutOnly.descriptor.totals.cores);
+  });
+
+  it('the sampled proof by following keys: every sampled key reaches exactly its core\'s targets, and a table missing an entry is caught', () => {
+    const c = compileSpinnaker(mixed(), { machine: '2x2-boards', atomsPerCore: 64 });
+    const router = new Router(machineByName('2x2-boards'));
+    const atoms = (s: { population: string; index: number }) => c.descriptor.cores.find((k) => k.population === s.population && k.index === s.index)!;
+    const size = (s: { population: string; index: number }) => atoms(s).hi - atoms(s).lo;
+    expect(c.senders.filter((s) => s.targets.length).length).toBeGreaterThan(100);
+    expect(followSampledKeys(router, c.tables, c.senders, size, c.keySpace.colourBits, 500)).toEqual([]);
+    // Drop, on the busiest chip, the first entry that delivers to a processor (a packet that matches nothing goes straight on).
+    const busiest = c.tables.reduce((a, b) => (b.entries.length > a.entries.length ? b : a));
+    const delivering = busiest.entries.findIndex((e) => e.route >= 64);
+    const broken = c.tables.map((t) => (t === busiest ? { ...t, entries: t.entries.filter((_, i) => i !== delivering) } : t));
+    expect(followSampledKeys(router, broken, c.senders, size, c.keySpace.colourBits, 500).length).toBeGreaterThan(0);
   });
 });
