@@ -1,8 +1,7 @@
 /**
- * Mapping at machine scale (issue 22): a synthetic deep conv IF network (events [32, S, S] → 4 × (conv
- * 3×3, 32 → 32 channels, same padding → IF), 4 · 32² · (3S − 2)² synapses; the weights are the 4
- * kernels, so no dense matrix exists at any size) onto both chip targets, S chosen for about
- * 10⁶ … 10⁹ synapses. Each measurement runs in its own process, for its peak RSS:
+ * Mapping at machine scale (issue 22): the synthetic deep conv IF network of synthetic-networks.ts
+ * (4 · 32² · (3S − 2)² synapses from 4 kernels) onto both chip targets, S chosen for about 10⁶ … 10⁹
+ * synapses. Each measurement runs in its own process, for its peak RSS:
  *   spinnaker   `snnc check --target spinnaker --machine M` (partition, keys, synaptic-row layout,
  *               placement, routing trees, table compression), with its per-stage times, the largest
  *               table, and the sampled proof by following keys (--follow keys through the compressed
@@ -22,14 +21,13 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import * as L from '../compiler/ir/layers.js';
-import { INPUT, type SnnModel } from '../compiler/ir/model.js';
-import { tensor } from '../compiler/ir/tensor.js';
+import type { SnnModel } from '../compiler/ir/model.js';
 import { loihiTarget } from '../targets/loihi/index.js';
 import { compileSpinnaker, spinnakerTarget } from '../targets/spinnaker/index.js';
 import { Router, machineByName } from '../targets/spinnaker/machine.js';
 import { followSampledKeys } from '../targets/spinnaker/routing.js';
 import { stageLine } from '../targets/spinnaker/stages.js';
+import { deepConv } from './synthetic-networks.js';
 import { fmt, median, time } from './timing.js';
 
 const { values } = parseArgs({
@@ -48,30 +46,6 @@ const { values } = parseArgs({
 
 const MODES = ['spinnaker', 'words', 'emit', 'loihi'] as const;
 type Mode = (typeof MODES)[number];
-
-/** 4 conv 3×3 layers of 32 channels on an S × S grid, seeded weights. */
-function deepConv(side: number): SnnModel {
-  let seed = 5;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-  const w = (shape: number[]) => tensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rand() >= 0 ? 0.02 : -0.02) + rand() * 0.2));
-  const same = { stride: [1, 1] as const, padding: [1, 1, 1, 1] as const, groups: 1 };
-  const layers: L.Layer[] = [];
-  let from = INPUT;
-  for (let i = 1; i <= 4; i++) {
-    layers.push(L.conv2d({ name: `c${i}`, inputs: [from], weight: w([32, 32, 3, 3]), ...same }));
-    layers.push(L.ifNeuron({ name: `n${i}`, inputs: [`c${i}`], threshold: 1, reset: 'zero', v0: 0 }));
-    from = `n${i}`;
-  }
-  return {
-    name: `deep-conv-${side}`,
-    input: { shape: [32, side, side], encoding: { type: 'events' }, preprocess: { scale: 1, mean: [0], std: [1] } },
-    layers,
-    output: { layer: from, decoding: 'spike_count' },
-    timesteps: 8,
-    dt: 0.001,
-    metadata: {},
-  };
-}
 
 interface Measured {
   readonly synapses: number;

@@ -21,6 +21,7 @@ import { type CompiledSpinnaker, compileSpinnaker } from '../../targets/spinnake
 import { LINK_DELTA, MACHINE_HELP, type Machine, Router, machineByName } from '../../targets/spinnaker/machine.js';
 import { type RoutingEntry, followKey } from '../../targets/spinnaker/routing.js';
 import { ROW_HEADER_WORDS, entryRows } from '../../targets/spinnaker/synaptic-matrix.js';
+import { deepConv } from '../../bench/synthetic-networks.js';
 import { rng } from '../helpers/models.js';
 import { snncError, snncErrorMessage } from '../helpers/errors.js';
 
@@ -63,30 +64,6 @@ function walk(router: Router, x: number, y: number, links: readonly number[]): [
     chips.push(next);
   }
   return chips;
-}
-
-/** Events [32, S, S] → 4 × (conv 3×3, 32 → 32 channels, same padding → IF), as bench/machine-scale.ts. */
-function deepConv(side: number): SnnModel {
-  let seed = 5;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-  const w = (shape: number[]) => tensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rand() >= 0 ? 0.02 : -0.02) + rand() * 0.2));
-  const same = { stride: [1, 1] as const, padding: [1, 1, 1, 1] as const, groups: 1 };
-  const layers: L.Layer[] = [];
-  let from = INPUT;
-  for (let i = 1; i <= 4; i++) {
-    layers.push(L.conv2d({ name: `c${i}`, inputs: [from], weight: w([32, 32, 3, 3]), ...same }));
-    layers.push(L.ifNeuron({ name: `n${i}`, inputs: [`c${i}`], threshold: 1, reset: 'zero', v0: 0 }));
-    from = `n${i}`;
-  }
-  return {
-    name: `deep-conv-${side}`,
-    input: { shape: [32, side, side], encoding: { type: 'events' }, preprocess: { scale: 1, mean: [0], std: [1] } },
-    layers,
-    output: { layer: from, decoding: 'spike_count' },
-    timesteps: 8,
-    dt: 0.001,
-    metadata: {},
-  };
 }
 
 /** Events [1, 12, 12] → conv 3×3 (2) → IF: 144 + 288 neurons, 27 cores at 16 atoms per core. */
