@@ -8,8 +8,9 @@
  * entry keyed by its population, one address per projection, each block one row per neuron of the
  * whole source; otherwise each feeding source core has its own entry (its core key and mask), each
  * block one row per neuron of that core. Entries are sorted by key. The words are written on demand
- * from rows kept since the layout (up to KEPT_ROW_WORDS per compile) or gathered again. Keys come
- * from keys.ts; nothing here knows chips or routes.
+ * from rows kept since the layout (up to KEPT_ROW_WORDS per compile) or gathered again; a layout for
+ * `check` alone (budget 0) only counts each row's synapses. Keys come from keys.ts; nothing here
+ * knows chips or routes.
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
 import { neuronFanIn } from '../common/synaptic-terms.js';
@@ -171,8 +172,9 @@ function gatherRows(p: SpinnakerProjection, lo: number, hi: number, format: Ring
 }
 
 /**
- * The source cores that `pres[0…n)` (lowest `first`, highest `last`) come from (ascending) and their compact rows; each pre becomes its
- * compact row. Work and memory scale with the span of source cores reached, not the whole source.
+ * The source cores that `pres[0…n)` (lowest `first`, highest `last`) come from (ascending) and their
+ * compact rows; each pre becomes its compact row. Work and memory scale with the span of source cores
+ * reached, not the whole source.
  */
 function compactRows(pres: Int32Array, n: number, first: number, last: number, src: SourceInfo): { cores: number[]; rowBase: number[] } {
   if (n === 0) return { cores: [], rowBase: [0] };
