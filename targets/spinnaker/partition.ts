@@ -59,8 +59,8 @@ export function placeCores(machine: Machine, cores: readonly { slice: Slice; res
   let sdram = 0;
   for (const { slice, resources } of cores) {
     const name = `population "${slice.population}" core ${slice.index} (neurons ${slice.lo}–${slice.hi - 1})`;
-    if (resources.dtcm > machine.dtcmPerCore) throw new SnncError(`${name}: needs ${resources.dtcm} bytes of DTCM > ${machine.dtcmPerCore}; use fewer --atoms-per-core`, ExitCode.doesNotFit);
-    if (resources.sdram > machine.sdramPerChip) throw new SnncError(`${name}: needs ${resources.sdram} bytes of SDRAM > ${machine.sdramPerChip} on a chip; use fewer --atoms-per-core`, ExitCode.doesNotFit);
+    if (resources.dtcm > machine.dtcmPerCore) throw new SnncError(`${name}: needs ${resources.dtcm} bytes of DTCM > ${machine.dtcmPerCore} (over by ${resources.dtcm - machine.dtcmPerCore}); use fewer --atoms-per-core`, ExitCode.doesNotFit);
+    if (resources.sdram > machine.sdramPerChip) throw new SnncError(`${name}: needs ${resources.sdram} bytes of SDRAM > ${machine.sdramPerChip} on a chip (over by ${resources.sdram - machine.sdramPerChip}); use fewer --atoms-per-core`, ExitCode.doesNotFit);
     while (chip < machine.chips.length && (used >= machine.chips[chip].appCores || sdram + resources.sdram > machine.sdramPerChip)) {
       chip++;
       used = 0;

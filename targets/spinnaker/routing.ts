@@ -128,7 +128,7 @@ export function buildRoutingTables(
     if (!entries.length) continue;
     const compressed = compressOrderedPairs(entries);
     if (compressed.length > machine.routerEntries) {
-      throw new SnncError(`chip (${chip.x}, ${chip.y}): routing table has ${compressed.length} entries after compression (${entries.length} before) > ${machine.routerEntries}; spread the populations over more chips or use fewer, larger cores`, ExitCode.doesNotFit);
+      throw new SnncError(`routing: chip (${chip.x}, ${chip.y}): routing table has ${compressed.length} entries after compression (${entries.length} before) > ${machine.routerEntries} (over by ${compressed.length - machine.routerEntries}); spread the populations over more chips or use fewer, larger cores`, ExitCode.doesNotFit);
     }
     tables.push({ x: chip.x, y: chip.y, uncompressed: entries, entries: compressed });
   }
