@@ -244,17 +244,24 @@ export function machineByName(name: string, overrides: MachineOverrides = {}): M
 
 /** Shortest routes on one machine, around its dead chips and links. */
 export class Router {
-  private readonly exists: Set<string>;
+  /** 1 where a live chip is, row by row. */
+  private readonly live: Uint8Array;
   private readonly dead: Set<string>;
   constructor(readonly machine: Machine) {
-    this.exists = new Set(machine.chips.map((c) => `${c.x},${c.y}`));
+    this.live = new Uint8Array(machine.width * machine.height);
+    for (const c of machine.chips) this.live[c.y * machine.width + c.x] = 1;
     this.dead = deadLinkSet(machine, machine.deadLinks ?? []);
+  }
+
+  private exists(x: number, y: number): boolean {
+    const m = this.machine;
+    return x >= 0 && y >= 0 && x < m.width && y < m.height && this.live[y * m.width + x] === 1;
   }
 
   /** The chip link `link` of (x, y) leads to; undefined off the machine, into a dead chip or across a dead link. */
   neighbour(x: number, y: number, link: number): [number, number] | undefined {
     const next = step(this.machine, x, y, link);
-    if (!this.exists.has(`${next[0]},${next[1]}`)) return undefined;
+    if (!this.exists(next[0], next[1])) return undefined;
     return this.dead.size && this.dead.has(`${x},${y},${link}`) ? undefined : next;
   }
 
@@ -324,7 +331,7 @@ export class Router {
 
   private unreachable(x0: number, y0: number, x1: number, y1: number): SnncError {
     const m = this.machine;
-    const notLive = [[x0, y0], [x1, y1]].find(([x, y]) => !this.exists.has(`${x},${y}`));
+    const notLive = [[x0, y0], [x1, y1]].find(([x, y]) => !this.exists(x, y));
     if (notLive) return new SnncError(`no route from chip (${x0}, ${y0}) to chip (${x1}, ${y1}): (${notLive[0]}, ${notLive[1]}) is not a live chip of ${m.name}`, ExitCode.doesNotFit);
     const [chips, links] = [m.deadChips?.length ?? 0, m.deadLinks?.length ?? 0];
     const dead = [...(chips ? [`${chips} dead chip${chips > 1 ? 's' : ''}`] : []), ...(links ? [`${links} dead link${links > 1 ? 's' : ''}`] : [])].join(' and ');

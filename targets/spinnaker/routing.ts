@@ -35,34 +35,38 @@ export interface SendingCore {
 }
 
 const chipKey = (x: number, y: number) => `${x},${y}`;
+/** A chip as one number (coordinates are 8-bit). */
+const chipId = (x: number, y: number) => x * 256 + y;
 export const coreBit = (p: number) => 2 ** (6 + p);
 
-/** Route bits per chip of one core's multicast tree (no chip is entered twice). */
-export function routingTree(router: Router, src: SendingCore): Map<string, number> {
-  const routes = new Map<string, number>([[chipKey(src.chip[0], src.chip[1]), 0]]);
-  const byChip = new Map<string, [number, number, number[]]>();
+/** Route bits per chip (chipId) of one core's multicast tree (no chip is entered twice). */
+export function routingTree(router: Router, src: SendingCore): Map<number, number> {
+  const routes = new Map<number, number>([[chipId(src.chip[0], src.chip[1]), 0]]);
+  const byChip = new Map<number, { x: number; y: number; label: string; cores: number[] }>();
   for (const [x, y, p] of src.targets) {
-    const k = chipKey(x, y);
-    if (!byChip.has(k)) byChip.set(k, [x, y, []]);
-    byChip.get(k)![2].push(p);
+    const k = chipId(x, y);
+    let c = byChip.get(k);
+    if (!c) byChip.set(k, (c = { x, y, label: chipKey(x, y), cores: [] }));
+    c.cores.push(p);
   }
-  for (const [k, [x, y, cores]] of [...byChip.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+  // Target chips in the order of their "x,y" labels (the order trees have always been grown in).
+  for (const [k, { x, y, cores }] of [...byChip.entries()].sort((a, b) => (a[1].label < b[1].label ? -1 : 1))) {
     if (!routes.has(k)) {
       // Walk the path; graft it onto the tree after the last chip the tree already reaches.
       const links = router.path(src.chip[0], src.chip[1], x, y);
-      const chips: [number, number][] = [[src.chip[0], src.chip[1]]];
+      const chips: number[] = [chipId(src.chip[0], src.chip[1])];
+      let [cx, cy] = src.chip;
       for (const l of links) {
-        const [cx, cy] = chips[chips.length - 1];
-        chips.push(router.neighbour(cx, cy, l)!);
+        [cx, cy] = router.neighbour(cx, cy, l)!;
+        chips.push(chipId(cx, cy));
       }
       let from = 0;
-      chips.forEach(([cx, cy], i) => {
-        if (routes.has(chipKey(cx, cy))) from = i;
+      chips.forEach((c, i) => {
+        if (routes.has(c)) from = i;
       });
       for (let i = from; i < links.length; i++) {
-        const here = chipKey(chips[i][0], chips[i][1]);
-        routes.set(here, routes.get(here)! | (1 << links[i]));
-        routes.set(chipKey(chips[i + 1][0], chips[i + 1][1]), 0);
+        routes.set(chips[i], routes.get(chips[i])! | (1 << links[i]));
+        routes.set(chips[i + 1], 0);
       }
     }
     let r = routes.get(k)!;
@@ -83,29 +87,27 @@ export function buildRoutingTables(
   population: (name: string) => { key: number; mask: number; atomBits: number },
   onProgress?: (done: number, total: number) => void,
 ): ChipTable[] {
-  const perChip = new Map<string, Map<string, SendingCore[]>>();
-  const routeOf = new Map<SendingCore, Map<string, number>>();
+  /** Per chip, per sending population: its cores whose trees pass the chip, and their route bits there. */
+  const perChip = new Map<number, Map<string, { cores: SendingCore[]; routes: number[] }>>();
   const work = senders.length + machine.chips.length; // trees, then tables
   let done = 0;
   for (const s of senders) {
     onProgress?.(++done, work);
     if (!s.targets.length) continue;
-    const tree = routingTree(router, s);
-    routeOf.set(s, tree);
-    for (const k of tree.keys()) {
-      if (!perChip.has(k)) perChip.set(k, new Map());
-      const m = perChip.get(k)!;
-      if (!m.has(s.population)) m.set(s.population, []);
-      m.get(s.population)!.push(s);
+    for (const [k, route] of routingTree(router, s)) {
+      let pops = perChip.get(k);
+      if (!pops) perChip.set(k, (pops = new Map()));
+      let at = pops.get(s.population);
+      if (!at) pops.set(s.population, (at = { cores: [], routes: [] }));
+      at.cores.push(s);
+      at.routes.push(route);
     }
   }
   const tables: ChipTable[] = [];
   for (const chip of machine.chips) {
     onProgress?.(++done, work);
-    const k = chipKey(chip.x, chip.y);
     const entries: RoutingEntry[] = [];
-    for (const [pop, cores] of perChip.get(k) ?? []) {
-      const routes = cores.map((c) => routeOf.get(c)!.get(k)!);
+    for (const [pop, { cores, routes }] of perChip.get(chipId(chip.x, chip.y)) ?? []) {
       const info = population(pop);
       if (routes.every((r) => r === routes[0])) {
         entries.push({ key: info.key, mask: info.mask, route: routes[0] });
