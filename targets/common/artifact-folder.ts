@@ -2,10 +2,11 @@
  * The folder a target writes: its files plus `manifest.json` (who wrote it, from what model, which
  * files, and each file's sha256), written atomically. For neuromorphic targets the files are
  * `<target>.json` (the descriptor) and `<target>.bin` (little-endian 32-bit words the descriptor
- * indexes, given as one array or written chunk by chunk, of any size; checksums are computed reading
- * files in pieces, so writing never holds a second copy); reading (into memory, so at most 2 GiB) verifies the manifest's checksums when it has them (a folder edited by hand or
- * corrupted is refused) and that the words file has the length the descriptor states. It knows nothing
- * of what the descriptor holds: each target parses and validates its own.
+ * indexes, given as one array or written chunk by chunk, of any size; the descriptor is streamed and
+ * checksums are computed reading files in pieces, so writing never holds a second copy). Reading (into
+ * memory, so at most 2 GiB) verifies the manifest's checksums when it has them (a folder edited by hand
+ * or corrupted is refused) and that the words file has the length the descriptor states. It knows
+ * nothing of what the descriptor holds: each target parses and validates its own.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
