@@ -9,7 +9,7 @@ D=(--data $F/train-images-idx3-ubyte.gz --labels $F/train-labels-idx1-ubyte.gz -
 E=examples/fmnist-bptt
 # Surrogate-gradient BPTT (fast sigmoid, k = 25), T = 8.
 node bin/snnc.js train $E/mlp.arch.json --mode bptt "${D[@]}" --epochs 5 --sidecar -o $E/mlp.json
-node bin/snnc.js train $E/cnn.arch.json --mode bptt "${D[@]}" --epochs 4 --lr 0.002 -o $E/cnn.json
+node bin/snnc.js train $E/cnn.arch.json --mode bptt "${D[@]}" --epochs 5 --lr 0.002 --lr-schedule cosine -o $E/cnn.json
 # LocalZO (one perturbation per neuron and step, δ = 0.05): the backward pass runs on the active neurons only.
 node bin/snnc.js train $E/mlp.arch.json --mode bptt --surrogate localzo:1,0.05 "${D[@]}" --epochs 3 --sidecar -o $E/mlp-localzo.json
 # Spike-count loss: λ = 1 over both hidden layers of a two-layer MLP.

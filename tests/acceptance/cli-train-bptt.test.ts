@@ -88,7 +88,7 @@ describe.skipIf(!existsSync(F))('snnc train --mode bptt (Fashion-MNIST)', () => 
   });
 
   it('the shipped examples score what their training recorded, on the 10 000 test images (onnxruntime)', () => {
-    for (const name of ['mlp', 'mlp-localzo', 'mlp2-spike-loss']) {
+    for (const name of ['mlp', 'cnn', 'mlp-localzo', 'mlp2-spike-loss']) {
       const file = `examples/fmnist-bptt/${name}.json`;
       const history = (readModelJson(file).metadata.training as { history: { val_accuracy: number }[] }).history;
       const e = snnc(['eval', file, '--data', `${F}/t10k-images-idx3-ubyte.gz`, '--labels', `${F}/t10k-labels-idx1-ubyte.gz`, '-T', '8', '--json']);
