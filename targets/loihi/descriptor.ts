@@ -19,6 +19,7 @@ import { populationShape3 } from './partition.js';
 import { forEachFanIn as forEachFanInOf } from '../common/synaptic-terms.js';
 import { type CoreGrid, type SharedConvFormat, MAX_EXPANDED_SYNAPSES, coreGrid, gridWordsProblem, kernelSlice, sharedAxons, sharedFormat, sharedFormatProblem, synapsesPerAxon } from './shared-conv.js';
 import { type LoihiNetwork, type LoihiPopulation, type LoihiProfile, type LoihiProjection, forEachPoolWindow } from './quantise.js';
+import { chipsByBand, tileBand } from './system.js';
 
 export const DESCRIPTOR_FORMAT = 'snnc-loihi';
 
@@ -194,6 +195,7 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
   let sharedWeights = 0;
   const slices = new Map<string, Range>();
   let totalCompartments = 0;
+  const chipOf = chipsByBand(part.tiles.map((t) => tileBand(t.box, populationShape3(pops.get(t.population)!))), chip.coresPerChip);
   part.tiles.forEach((tile, id) => {
     const pop = pops.get(tile.population)!;
     const layout = tileLayout(pop, tile.box);
@@ -247,7 +249,7 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
       synapseBits,
       core: {
         id,
-        chip: Math.floor(id / chip.coresPerChip),
+        chip: chipOf[id],
         population: pop.name,
         neurons: blob.add(layout.neurons),
         compartments,

@@ -5,8 +5,10 @@
  * directions). Assumed, as the layouts are not public: Kapoho Point a 4 × 2 mesh, Hala Point a
  * 12 × 12 × 8 mesh (144 stacked 8-chip boards), any other chip count the squarest 2-D mesh that holds
  * it, and dimension-order routing (x, then y, then z) on every mesh. Chip ids follow a snake through
- * the mesh, so the partitioner's consecutive chips are neighbours. It owns only this geometry and the
- * route count of a compiled network; link bandwidths are not published, so nothing here refuses a fit.
+ * the mesh, so consecutive chips are neighbours, and cores fill chips band by band of the feature map
+ * (every layer's tiles of the same rows together), so a conv's spikes mostly stay on their chip. It
+ * owns only this geometry, the chip of each core and the route count of a compiled network; link
+ * bandwidths are not published, so nothing here refuses a fit.
  */
 import { badInput } from '../../compiler/errors.js';
 
@@ -33,6 +35,22 @@ export function loihiSystem(name: string | undefined, chips: number): LoihiSyste
   }
   const x = Math.ceil(Math.sqrt(chips));
   return { name: `${chips} chip(s)`, chips, mesh: [x, Math.ceil(chips / x), 1] };
+}
+
+/** Where a tile sits in its population, 0…1: its middle row over the height (a population without rows: its middle channel over the channels). */
+export function tileBand(box: { readonly c0: number; readonly c1: number; readonly y0: number; readonly y1: number }, [c, h]: readonly [number, number, number]): number {
+  return h > 1 ? (box.y0 + box.y1) / 2 / h : (box.c0 + box.c1) / 2 / c;
+}
+
+/**
+ * The chip of each core: cores sorted by their band (tileBand), then by core id, fill chips of
+ * `coresPerChip` in that order; a network of one chip's worth or fewer is all on chip 0.
+ */
+export function chipsByBand(bands: readonly number[], coresPerChip: number): number[] {
+  const order = bands.map((_, i) => i).sort((a, b) => bands[a] - bands[b] || a - b);
+  const chipOf = new Array<number>(bands.length);
+  order.forEach((core, k) => (chipOf[core] = Math.floor(k / coresPerChip)));
+  return chipOf;
 }
 
 /** Mesh coordinates of chip `id`: a snake along x, back and forth, row by row, and layer by layer. */

@@ -76,8 +76,10 @@ function boardSvg(m: CoreMap, coresPerChip: number): string {
   const rowsPerChip = Math.ceil(coresPerChip / W);
   const chipH = rowsPerChip * cell + 18;
   const index = new Map(m.populations.map((p, i) => [p.population, i]));
+  const placed = new Map<number, number>(); // cores drawn so far per chip: a core's place on its chip
   const rects = m.cores.map((c) => {
-    const local = c.id - c.chip * coresPerChip;
+    const local = placed.get(c.chip) ?? 0;
+    placed.set(c.chip, local + 1);
     const x = (local % W) * cell;
     const y = c.chip * chipH + 16 + Math.floor(local / W) * cell;
     const full = Math.max(...BUDGETS.map((k) => c.use[k]));
