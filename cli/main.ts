@@ -27,8 +27,8 @@ import { MAX_TIMESTEPS, addNirOptions, batchArg, intInRange, nirLoadOptions, tim
 import { registerDemoCommand } from './demo.js';
 import { registerNeuronsCommand } from './neurons.js';
 import { registerReportCommand } from './report.js';
-import { printable, warn } from './terminal.js';
-import { type InputOptions, addInputOptions, loadInput, progress, report, stageProgress } from './predict.js';
+import { printable, stageProgress, warn } from './terminal.js';
+import { type InputOptions, addInputOptions, loadInput, progress, report } from './predict.js';
 
 
 /** T for a .nir model run without -T on a time series [N, T, ...input shape]: the data's time axis (NIR files carry no T). */

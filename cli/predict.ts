@@ -3,7 +3,7 @@
  * per-sample prediction listing, accuracy, --output y.npy and --json.
  */
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
+import { stderrBar } from './terminal.js';
 import { badInput } from '../compiler/errors.js';
 import { checkOutputFile } from '../compiler/io/atomic-write.js';
 import { writeNpyFloat32 } from '../compiler/io/npy.js';
@@ -43,38 +43,9 @@ export function loadInput(o: InputOptions): Dataset {
 /** A progress bar on stderr for runs of several batches, when stderr is a terminal. */
 export function progress(total: number, batch: number): { update(done: number): void; stop(): void } {
   if (!process.stderr.isTTY || total <= batch) return { update() {}, stop() {} };
-  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: '{bar} {value}/{total} samples | {eta_formatted} left', hideCursor: true }, cliProgress.Presets.shades_classic);
+  const bar = stderrBar('{bar} {value}/{total} samples | {eta_formatted} left');
   bar.start(total, 0);
   return { update: (d) => bar.update(d), stop: () => bar.stop() };
-}
-
-/**
- * Progress bars on stderr for a compile's stages, when stderr is a terminal: a stage gets its bar once
- * it has run for half a second (small networks print none), and the bar closes when the next begins.
- */
-export function stageProgress(): { onProgress(stage: string, done: number, total: number): void; stop(): void } {
-  let stage = '';
-  let began = 0;
-  let bar: cliProgress.SingleBar | undefined;
-  const stop = () => {
-    bar?.stop();
-    bar = undefined;
-  };
-  if (!process.stderr.isTTY) return { onProgress() {}, stop };
-  return {
-    onProgress(s, done, total) {
-      if (s !== stage) {
-        stop();
-        [stage, began] = [s, performance.now()];
-      }
-      if (!bar && performance.now() - began > 500) {
-        bar = new cliProgress.SingleBar({ stream: process.stderr, format: `${stage.padEnd(8)} {bar} {percentage}% | {eta_formatted} left`, hideCursor: true }, cliProgress.Presets.shades_classic);
-        bar.start(total, done);
-      }
-      bar?.update(done);
-    },
-    stop,
-  };
 }
 
 export function report(o: InputOptions, data: Dataset, output: Float32Array, classes: number, extra: Record<string, unknown>, seconds: number): void {

@@ -1,6 +1,5 @@
 /** `snnc train`: an architecture file + labelled data → a trained model.json (t1-noise, ann or bptt). */
 import { basename } from 'node:path';
-import cliProgress from 'cli-progress';
 import { type Command, Option } from 'commander';
 import { badInput } from '../compiler/errors.js';
 import { writeModelJson } from '../compiler/ir/serialize/write.js';
@@ -12,7 +11,7 @@ import { MAX_TRAINING_TIMESTEPS } from '../training/architecture.js';
 import { parseSurrogate, surrogateToString } from '../training/surrogates.js';
 import { type EpochReport, LR_SCHEDULES, type LrSchedule, type RunningFigures, type SpikeLoss, train, trainingNoise } from '../training/train.js';
 import { batchArg, positiveInt, positiveNumber } from './options.js';
-import { printable } from './terminal.js';
+import { printable, stderrBar } from './terminal.js';
 
 export const TRAIN_DEFAULTS = { epochs: 10, batch: 100, lr: 1e-3, seed: 1 } as const;
 
@@ -65,7 +64,7 @@ export function parseSpikeLoss(text: string): SpikeLoss {
 function epochBar(batches: number, spikes: boolean): { update(done: number, f: RunningFigures): void; stop(): void } {
   if (!process.stderr.isTTY) return { update() {}, stop() {} };
   const format = `{bar} {value}/{total} batches | loss {loss} | acc {acc} %${spikes ? ' | {spikes} spikes/sample' : ''} | {eta_formatted} left`;
-  const bar = new cliProgress.SingleBar({ stream: process.stderr, format, hideCursor: true }, cliProgress.Presets.shades_classic);
+  const bar = stderrBar(format);
   bar.start(batches, 0, { loss: '–', acc: '–', spikes: '–' });
   return { update: (d, f) => bar.update(d, { loss: f.loss.toFixed(4), acc: f.accuracy.toFixed(1), spikes: f.spikes.toFixed(0) }), stop: () => bar.stop() };
 }
