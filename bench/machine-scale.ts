@@ -100,9 +100,8 @@ async function measureHere(side: number, runs: number, mode: Mode): Promise<Meas
   const c = last!;
   const d = c.descriptor;
   const rss = rssMiB();
-  const atoms = new Map(d.cores.map((k) => [`${k.population}#${k.index}`, k.hi - k.lo]));
   const samples = Number(values.follow);
-  const wrong = followSampledKeys(new Router(machineByName(values.machine!)), c.tables, c.senders, (s) => atoms.get(`${s.population}#${s.index}`)!, d.keySpace.colourBits, samples, side);
+  const wrong = followSampledKeys(new Router(machineByName(values.machine!)), c.tables, c.senders, d.keySpace.colourBits, samples, side);
   return { synapses: d.totals.synapses, cores: d.totals.cores, chips: d.totals.chips, words: d.blob.words, ms, rssMiB: rss, stages: stageLine(c.clock.stages), maxEntries: d.totals.maxEntriesAfter, followed: [samples, wrong.length] };
 }
 

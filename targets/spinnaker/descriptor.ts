@@ -167,6 +167,7 @@ function routeCores(machine: Machine, cores: readonly Core[], placements: readon
     senders.push({
       population: c.slice.population,
       index: c.slice.index,
+      atoms: c.slice.hi - c.slice.lo,
       key: k.vertexKeys[c.slice.index],
       mask: k.vertexMask,
       chip: placements[ci].chip,

@@ -27,6 +27,8 @@ export interface SendingCore {
   readonly population: string;
   /** Core index within its population (its machine-vertex index). */
   readonly index: number;
+  /** Neurons on the core (each sends key + (neuron << colour bits)). */
+  readonly atoms: number;
   readonly key: number;
   readonly mask: number;
   readonly chip: readonly [number, number];
@@ -223,7 +225,7 @@ export function followKey(router: Router, tables: ReadonlyMap<string, readonly R
  * of that neuron followed from the core's chip through `tables` must reach exactly the processors the
  * core's spikes are meant for (`targets`), each once. Returns one line per key that does not.
  */
-export function followSampledKeys(router: Router, tables: readonly ChipTable[], senders: readonly SendingCore[], atoms: (s: SendingCore) => number, colourBits: number, samples: number, seed = 1): string[] {
+export function followSampledKeys(router: Router, tables: readonly ChipTable[], senders: readonly SendingCore[], colourBits: number, samples: number, seed = 1): string[] {
   const byChip = new Map(tables.map((t) => [chipKey(t.x, t.y), t.entries]));
   const sending = senders.filter((s) => s.targets.length);
   let state = seed >>> 0;
@@ -231,7 +233,7 @@ export function followSampledKeys(router: Router, tables: readonly ChipTable[], 
   const wrong: string[] = [];
   for (let i = 0; i < samples && sending.length; i++) {
     const s = sending[Math.floor(next() * sending.length)];
-    const neuron = Math.floor(next() * atoms(s));
+    const neuron = Math.floor(next() * s.atoms);
     const key = (s.key | (neuron << colourBits)) >>> 0;
     const got = followKey(router, byChip, s.chip[0], s.chip[1], key).map((p) => p.join(',')).sort();
     const want = s.targets.map((p) => p.join(',')).sort();
