@@ -88,7 +88,14 @@ const ALIASES: Readonly<Record<string, string>> = { '1M': '20x20-boards' };
 export const MACHINE_HELP = `spinn3 (4 chips), spinn5 (one 48-chip board), NxM-boards (N×M triads of 3 boards: a 12N×12M-chip torus, N, M ≤ ${MAX_TRIADS}), or 1M (SpiNNaker-1M: 20x20-boards, 240×240 chips)`;
 
 const CHIP_SYNTAX = '"x,y" (whole numbers), items separated by ";", e.g. --dead-chips "3,4;5,6"';
-const LINK_SYNTAX = `"x,y,link" (whole numbers; link 0–5: ${LINK_NAMES.map((n, i) => `${i} ${n}`).join(', ')}), items separated by ";", e.g. --dead-links "3,4,0;5,6,2"`;
+/** "0 E, 1 NE, …, 5 S". */
+const LINK_LIST = LINK_NAMES.map((n, i) => `${i} ${n}`).join(', ');
+const LINK_SYNTAX = `"x,y,link" (whole numbers; link 0–5: ${LINK_LIST}), items separated by ";", e.g. --dead-links "3,4,0;5,6,2"`;
+
+/** Refuses a dead link whose link number is not 0–5. */
+function checkLinkNumber(l: DeadLink): void {
+  if (!(l[2] >= 0 && l[2] <= 5)) throw badInput(`--dead-links: "${l.join(',')}": link ${l[2]} is not one of 0–5 (${LINK_LIST})`);
+}
 
 /** Items of a ";"-separated list of `n` comma-separated whole numbers each (blank items skipped); `fail` on any other item. */
 function parseTuples(text: string, n: number, fail: (item: string) => never): number[][] {
@@ -115,7 +122,7 @@ export function parseDeadLinks(text: string): DeadLink[] {
   const links = parseTuples(text, 3, (item) => {
     throw badInput(`--dead-links: "${item}" is not a link; expected ${LINK_SYNTAX}`);
   }) as unknown as DeadLink[];
-  for (const l of links) if (l[2] > 5) throw badInput(`--dead-links: "${l.join(',')}": link ${l[2]} is not one of 0–5 (${LINK_NAMES.map((n, i) => `${i} ${n}`).join(', ')})`);
+  links.forEach(checkLinkNumber);
   return links;
 }
 
@@ -195,7 +202,7 @@ export function machineByName(name: string, overrides: MachineOverrides = {}): M
   }
   for (const l of deadLinks) {
     if (l.length !== 3 || !l.every(Number.isInteger) || !byXY.has(`${l[0]},${l[1]}`)) throw badInput(`--dead-links: "${l.join(',')}": (${l[0]}, ${l[1]}) is not a chip of ${what}`);
-    if (l[2] < 0 || l[2] > 5) throw badInput(`--dead-links: "${l.join(',')}": link ${l[2]} is not one of 0–5 (${LINK_NAMES.map((n, i) => `${i} ${n}`).join(', ')})`);
+    checkLinkNumber(l);
     const [nx, ny] = step(geometry, l[0], l[1], l[2]);
     if (!byXY.has(`${nx},${ny}`)) throw badInput(`--dead-links: "${l.join(',')}": link ${l[2]} (${LINK_NAMES[l[2]]}) of chip (${l[0]}, ${l[1]}) leads off ${name}`);
   }
