@@ -346,12 +346,13 @@ export function buildCoreSynapses(
       })
       .filter((g) => g.rowLength > 0);
   const mostWords = incoming.reduce((n, p) => n + (hi - lo) * neuronFanIn(p.geometry), 0);
+  const keep = mostWords <= context.keptWords; // within the budget even if every synapse is there
   context.nextCore();
-  const gathered = gather(mostWords <= context.keptWords);
+  const gathered = gather(keep);
   const { popTable, blocks, size, feeders } = layOut(gathered, sources, keySpace);
   const synapses = gathered.reduce((n, g) => n + g.synapses, 0);
   const held = gathered.reduce((n, g) => n + g.words.length + g.rowStart.length, 0);
-  const kept = mostWords <= context.keptWords && held <= context.keptWords ? blocks : undefined;
+  const kept = keep && held <= context.keptWords ? blocks : undefined;
   if (kept) context.keptWords -= held;
   return { ringBuffer: format, popTable, size, synapses, feeders, write: (out, at) => writeBlocks(kept ?? layOut(gather(true), sources, keySpace).blocks, out, at, sources) };
 }
