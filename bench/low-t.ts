@@ -9,7 +9,10 @@
  * on the first --n of them, evaluation on images 0–1999 through onnxruntime (CPU). Prints the time the
  * layer calibration takes at each T.
  *
- *   node dist/bench/low-t.js [-- --n 1000 --ridge 0.3 --iterations 1 --hidden none --norm channel --timesteps 1,2,4,8,16,32 --eval 0:2000]
+ * With `--burst Γ,…` (default 2) the preset is also measured with bursts of up to Γ spikes per step (burst_if
+ * neurons, each spike worth λ/Γ), and every column shows spikes per sample (a burst counts its spikes).
+ *
+ *   node dist/bench/low-t.js [-- --n 1000 --ridge 0.3 --iterations 1 --hidden none --norm channel --timesteps 1,2,4,8,16,32 --eval 0:2000 --burst 2]
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -19,6 +22,10 @@ import type { Normalisation } from '../compiler/passes/convert-ann.js';
 import { calibrateLayers } from '../compiler/passes/layer-calibration.js';
 import { loadDataset } from '../compiler/io/datasets.js';
 import { accuracyVsT, annAccuracyOrt } from '../tools/evaluate.js';
+import { isNeuron } from '../compiler/ir/layers.js';
+import type { SnnModel } from '../compiler/ir/model.js';
+import { sizeOf } from '../compiler/ir/tensor.js';
+import { simulate } from '../compiler/reference/simulator.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,12 +40,15 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
     /** Evaluation images (default 0–1999, the protocol); 2000–4999 is a held-out validation range for choosing settings. */
     eval: { type: 'string', default: '0:2000' },
+    /** Burst lengths Γ to measure beside Γ = 1 (burst_if neurons, up to Γ spikes per step; convert-ann.ts). */
+    burst: { type: 'string', default: '2' },
   },
 });
 const CNTK = '../shared/fixtures/models/onnx_mnist_cnn_cntk/mnist.onnx';
 const MNIST = '../shared/fixtures/data/mnist/t10k-images-idx3-ubyte.gz';
 const LABELS = '../shared/fixtures/data/mnist/t10k-labels-idx1-ubyte.gz';
 const TS = values.timesteps.split(',').map(Number);
+const BURSTS = values.burst.split(',').filter(Boolean).map(Number);
 const N = Number(values.n);
 const NORM = values.norm as Normalisation;
 const READOUT = values.readout as 'bias' | 'weights' | 'none';
@@ -63,17 +73,35 @@ const ann = await annAccuracyOrt(CNTK, test);
 console.log(`ANN (onnxruntime) on images ${evalStart}–${evalEnd - 1}: ${ann.toFixed(2)} %`);
 console.log(`new: --norm ${NORM} --maxpool auto --v0 half + layer calibration at T on images 5000–${5000 + N - 1} (${JSON.stringify(layerOptions)})\n`);
 
-console.log('T | default (mse auto half) | new | Δ pp | layer calibration ms | per-layer mean |error| per channel (ANN units), before → after');
+/** Spikes per sample (a burst counts its spikes) on the first 200 evaluation images, by the reference simulator. */
+function spikesPerSample(snn: SnnModel, T: number): number {
+  const n = Math.min(200, test.n);
+  const neurons = snn.layers.filter(isNeuron).map((l) => l.name);
+  const r = simulate(snn, test.x.subarray(0, n * sizeOf(snn.input.shape)), n, { timesteps: T, record: neurons });
+  let total = 0;
+  for (const v of r.values.values()) for (let i = 0; i < v.length; i++) total += v[i];
+  return total / n;
+}
+
+const burstColumns = BURSTS.map((g) => `burst Γ=${g} + layer calibration (spikes/sample)`).join(' | ');
+console.log(`T | default (mse auto half) (spikes/sample) | new (spikes/sample) | Δ pp | ${burstColumns}${BURSTS.length ? ' | ' : ''}layer calibration ms | per-layer mean |error| per channel (ANN units), before → after`);
 const row = (c: string[]) => console.log(c.join(' | '));
+const withSpikes = (acc: number, snn: SnnModel, T: number) => `${acc.toFixed(2)} (${spikesPerSample(snn, T).toFixed(0)})`;
 for (const T of TS) {
-  const opts = (norm: Normalisation): ConvertOptions => ({ ...base, norm, timesteps: T });
-  const def = (await accuracyVsT(convertCalibrated(defaults, opts('mse')).snn, test, [T], engine)).get(T)!;
-  const converted = convertCalibrated(preset, opts(NORM)).snn;
+  const opts = (norm: Normalisation, burst = 1): ConvertOptions => ({ ...base, norm, timesteps: T, ...(burst > 1 ? { burst } : {}) });
+  const defSnn = convertCalibrated(defaults, opts('mse')).snn;
+  const def = (await accuracyVsT(defSnn, test, [T], engine)).get(T)!;
+  const calibrated = (burst: number) => calibrateLayers(convertCalibrated(preset, opts(NORM, burst)).snn, preset.ann, layerCalib.x, layerCalib.n, { timesteps: T, ...layerOptions, sampleOffset: layerCalib.offset });
   const t0 = performance.now();
-  const r = calibrateLayers(converted, preset.ann, layerCalib.x, layerCalib.n, { timesteps: T, ...layerOptions, sampleOffset: layerCalib.offset });
+  const r = calibrated(1);
   const ms = performance.now() - t0;
   const acc = (await accuracyVsT(r.snn, test, [T], engine)).get(T)!;
+  const bursts: string[] = [];
+  for (const g of BURSTS) {
+    const b = calibrated(g).snn;
+    bursts.push(withSpikes((await accuracyVsT(b, test, [T], engine)).get(T)!, b, T));
+  }
   const mean = (v: number[]) => v.reduce((a, b) => a + Math.abs(b), 0) / v.length;
   const errors = r.layers.map((l) => `${l.layer} ${mean(l.before).toFixed(2)} → ${mean(l.after).toFixed(2)}`).join(', ');
-  row([String(T).padStart(2), def.toFixed(2), acc.toFixed(2), (acc - def >= 0 ? '+' : '') + (acc - def).toFixed(2), ms.toFixed(0), errors]);
+  row([String(T).padStart(2), withSpikes(def, defSnn, T), withSpikes(acc, r.snn, T), (acc - def >= 0 ? '+' : '') + (acc - def).toFixed(2), ...bursts, ms.toFixed(0), errors]);
 }

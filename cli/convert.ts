@@ -32,6 +32,7 @@ function addConversionOptions(cmd: Command): Command {
     .addOption(new Option('--v0 <init>', 'initial membrane: half (θ/2, rounds instead of flooring) or zero').choices(['half', 'zero']).default(DEFAULTS.v0))
     .addOption(new Option('--reset <mode>', 'IF reset after a spike: subtract (θ, soft; accurate at low T) or zero (hard; the only one SpiNNaker\'s IF_curr_exp has)').choices(['subtract', 'zero']).default('subtract'))
     .addOption(new Option('--maxpool <policy>', 'max-pooling: auto (pre where the current is constant over time, else gate), gate (Rueckauer: pass the input with the largest spike count), avg (replace by average pooling), spike-or (max of spikes), pre (pool the currents before the IF neuron)').choices([...MAXPOOL_POLICIES]).default(DEFAULTS.maxpool))
+    .option('--burst <Γ>', 'burst spikes: up to Γ spikes per neuron and step, each worth λ/Γ (burst_if neurons; Li & Zeng 2022), so T steps resolve Γ·T levels: more accuracy at low T for more spikes; runs on the gpu target only', positiveInt)
     .option('--layer-calib <N>', 'after conversion, calibrate layer by layer for the T converted for, on the first N calibration samples: each channel\'s bias corrected by the mean error of its rate vs the ANN, the readout refitted (Li et al. 2021; runs the reference simulator, so slow on large models); best at low T with --norm channel, e.g. --layer-calib 1000', positiveInt)
     .option('--input-scale <s>', 'preprocessing the ANN expects: x·s (recorded in the model)', finiteNumber)
     .option('--input-mean <m>', 'then − m (one value, or one per channel: 0.5,0.5,0.5)', numberList)
@@ -40,14 +41,14 @@ function addConversionOptions(cmd: Command): Command {
 
 function conversionOptions(o: Record<string, any>) {
   const layerCalibration = o.layerCalib ? { samples: o.layerCalib as number, ...LAYER_CALIBRATION_PRESET } : undefined;
-  return { norm: o.norm, percentile: o.percentile, v0: o.v0, reset: o.reset, maxpool: o.maxpool, inputPreprocess: inputPreprocess(o), ...(layerCalibration ? { layerCalibration } : {}) };
+  return { norm: o.norm, percentile: o.percentile, v0: o.v0, reset: o.reset, maxpool: o.maxpool, ...(o.burst > 1 ? { burst: o.burst as number } : {}), inputPreprocess: inputPreprocess(o), ...(layerCalibration ? { layerCalibration } : {}) };
 }
 
 function calibrationData(o: { calib?: string; calibRange?: string }) {
   return o.calib ? loadDataset(o.calib, undefined, o.calibRange ? parseRange(o.calibRange) : undefined) : undefined;
 }
 
-const ANN_ONLY_OPTIONS = ['calib', 'calibRange', 'calibEngine', 'layerCalib', 'norm', 'percentile', 'v0', 'reset', 'maxpool', 'inputScale', 'inputMean', 'inputStd'];
+const ANN_ONLY_OPTIONS = ['calib', 'calibRange', 'calibEngine', 'layerCalib', 'burst', 'norm', 'percentile', 'v0', 'reset', 'maxpool', 'inputScale', 'inputMean', 'inputStd'];
 
 /** Refuses ANN conversion options given on the command line for a t1-noise conversion. */
 function refuseAnnOptions(cmd: Command): void {
@@ -104,7 +105,7 @@ export function registerConversionCommands(program: Command): void {
       process.stdout.write(`${JSON.stringify({ out: o.out, calibrationSeconds, layers })}\n`);
     } else {
       process.stdout.write(formatTable(rows));
-      process.stdout.write(`wrote ${o.out}: ${snn.layers.length} layers, T=${snn.timesteps}, calibrated on ${calib?.n ?? 0} samples in ${calibrationSeconds} s (${o.calibEngine === 'simulator' ? 'reference simulator' : 'onnxruntime'})\n`);
+      process.stdout.write(`wrote ${o.out}: ${snn.layers.length} layers, T=${snn.timesteps}${o.burst > 1 ? `, bursts of up to ${o.burst} spikes per step` : ''}, calibrated on ${calib?.n ?? 0} samples in ${calibrationSeconds} s (${o.calibEngine === 'simulator' ? 'reference simulator' : 'onnxruntime'})\n`);
     }
   });
 
@@ -131,6 +132,7 @@ export function registerConversionCommands(program: Command): void {
       batch: o.batch,
       draws: o.draws,
       conversion: { ...conversionOptions(o), calib: calibrationData(o) },
+      calibEngine: o.calibEngine,
       dataName: o.data,
       onProgress: (_, d) => (bar ??= progress(data.n, o.batch)).update(d),
     });

@@ -26,7 +26,7 @@ import * as L from '../compiler/ir/layers.js';
 import { INPUT, type SnnModel, averagesOverTime } from '../compiler/ir/model.js';
 import { sizeOf, tensor } from '../compiler/ir/tensor.js';
 import { type Const, type NeuronProgram, modelOf, neuronProgram } from '../compiler/ir/neuron-program.js';
-import { type ParamSpec, isGraded } from '../compiler/ir/neurons.js';
+import { type ParamSpec, isBurst, isGraded } from '../compiler/ir/neurons.js';
 import { uniformValue } from '../compiler/ir/params.js';
 import type { ShapeMap } from '../compiler/ir/shapes.js';
 import { verifyModel } from '../compiler/ir/verify.js';
@@ -212,6 +212,7 @@ export class TfNetwork {
       const at = `layer "${layer.name}"`;
       if (!TRAINABLE_OPS.includes(layer.op)) throw badInput(`${at}: ${layer.op} layers cannot be trained (supported: ${TRAINABLE_OPS.join(', ')})`);
       if (L.isNeuron(layer) && isGraded(modelOf(layer))) throw badInput(`${at}: ${layer.model} neurons send graded spikes, which training does not support (train the ANN and import it, or train with lava-dl)`);
+      if (L.isNeuron(layer) && isBurst(modelOf(layer))) throw badInput(`${at}: ${layer.model} neurons send bursts of spikes, which training does not support (they come from ANN conversion: snnc convert --burst)`);
       if (L.isSpikingLayer(layer) && !this.options.rule) throw badInput(`${at}: training spiking ${layer.model} neurons needs membrane noise (--noise) or a surrogate gradient (--mode bptt)`);
       if (L.isNeuron(layer) && layer.recurrent && this.model.timesteps === 1) throw badInput(`${at}: recurrent weights never act at T=1 (s(0) = 0); remove them`);
       if (L.isNeuron(layer) && layer.recurrent && shapes.get(layer.name)!.length !== 1) throw badInput(`${at}: recurrent weights can be trained on vector layers only, this one has shape [${shapes.get(layer.name)!.join(', ')}]`);

@@ -43,8 +43,16 @@ export function kindOf(st: Stats): string {
   return 'a special file';
 }
 
-/** Reads a regular file whole, refusing special files and files over the size cap (see ReadOptions). */
-export function readInputFile(path: string, what?: string, options: ReadOptions = {}): Buffer {
+/** A regular input file opened for reading byte ranges (streamed readers such as the safetensors sidecar's). */
+export interface InputFile {
+  readonly size: number;
+  /** Up to `length` bytes from `offset` (fewer only if the file shrank while open); errors name the file. */
+  read(offset: number, length: number): Buffer;
+  close(): void;
+}
+
+/** Opens a regular file for reading, refusing special files and files over the size cap (see ReadOptions). */
+export function openInputFile(path: string, what?: string, options: ReadOptions = {}): InputFile {
   const name = options.name ?? path;
   const cannot = (reason: string) => badInput(`${name}: cannot read${what ? ` ${what}` : ''} (${reason})`);
   const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
@@ -69,22 +77,43 @@ export function readInputFile(path: string, what?: string, options: ReadOptions 
   } catch (e) {
     throw cannot(String(code(e)));
   }
+  let size: number;
   try {
     const fst = fstatSync(fd);
     check(fst);
-    const buf = Buffer.allocUnsafe(fst.size);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, null);
-      if (n === 0) break; // the file shrank while being read
-      got += n;
-    }
-    return got === buf.length ? buf : buf.subarray(0, got);
+    size = fst.size;
   } catch (e) {
+    closeSync(fd);
     if (e instanceof SnncError) throw e;
     throw cannot(String(code(e)));
+  }
+  return {
+    size,
+    read(offset: number, length: number): Buffer {
+      const buf = Buffer.allocUnsafe(length);
+      let got = 0;
+      try {
+        while (got < length) {
+          const n = readSync(fd, buf, got, length - got, offset + got);
+          if (n === 0) break; // the file shrank while being read
+          got += n;
+        }
+      } catch (e) {
+        throw cannot(String(code(e)));
+      }
+      return got === length ? buf : buf.subarray(0, got);
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+/** Reads a regular file whole, refusing special files and files over the size cap (see ReadOptions). */
+export function readInputFile(path: string, what?: string, options: ReadOptions = {}): Buffer {
+  const file = openInputFile(path, what, options);
+  try {
+    return file.read(0, file.size);
   } finally {
-    closeSync(fd);
+    file.close();
   }
 }
 

@@ -318,9 +318,9 @@ function checkParam(name: string, spec: ParamSpec, p: Param): void {
   const data = paramData(p);
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
-    const ok = Number.isFinite(v) && (spec.range === 'positive' ? v > 0 : spec.range === 'decay' ? v >= 0 && v <= 1 : spec.range === 'nonnegative' ? v >= 0 : true);
+    const ok = Number.isFinite(v) && (spec.range === 'positive' ? v > 0 : spec.range === 'decay' ? v >= 0 && v <= 1 : spec.range === 'nonnegative' ? v >= 0 : spec.range === 'count' ? Number.isInteger(v) && v >= 1 : true);
     if (!ok) {
-      const want = { positive: 'a finite number > 0', decay: 'a decay factor in [0, 1]', nonnegative: 'a finite number ≥ 0', finite: 'a finite number' }[spec.range];
+      const want = { positive: 'a finite number > 0', decay: 'a decay factor in [0, 1]', nonnegative: 'a finite number ≥ 0', count: 'a whole number ≥ 1', finite: 'a finite number' }[spec.range];
       fail(name, `${spec.name} must be ${want}, got ${v}${data.length > 1 ? ` at flat index ${i}` : ''}`);
     }
   }

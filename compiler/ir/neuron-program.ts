@@ -29,8 +29,12 @@ export type Instruction =
   | { readonly do: 'op'; readonly id: number; readonly op: BinaryOp; readonly a: Operand; readonly b: Operand; readonly name: string }
   /** state ← value (later instructions see the new value). */
   | { readonly do: 'set'; readonly state: string; readonly value: Operand; readonly name: string }
-  /** s = [value ≥ threshold] (graded: s = value where |value| ≥ threshold, else 0); then, when `resets`, the reset of that state by the layer's mode. */
-  | { readonly do: 'fire'; readonly value: Operand; readonly threshold: Operand; readonly resets?: string; readonly graded?: boolean };
+  /**
+   * s = [value ≥ threshold] (graded: s = value where |value| ≥ threshold, else 0; burst: s = min(⌊value/threshold⌋,
+   * burst) where value ≥ threshold, else 0, with the quotient rounded to float32 before the floor); then, when
+   * `resets`, the reset of that state by the layer's mode (subtract: value − s·threshold).
+   */
+  | { readonly do: 'fire'; readonly value: Operand; readonly threshold: Operand; readonly resets?: string; readonly graded?: boolean; readonly burst?: Operand };
 
 export interface NeuronProgram {
   readonly layer: NeuronLayer;
@@ -97,7 +101,8 @@ export function neuronProgram(layer: NeuronLayer, shape: readonly number[]): Neu
   };
   const assign = (s: { state: string; expr: Expr }) => instructions.push({ do: 'set', state: s.state, value: lower(s.expr), name: `${layer.name}.${s.state}` });
   model.update.forEach(assign);
-  if (model.fire) instructions.push({ do: 'fire', value: lower(model.fire.value), threshold: lower(model.fire.threshold), resets: model.fire.resets, ...(model.fire.graded ? { graded: true } : {}) });
+  const fire = model.fire;
+  if (fire) instructions.push({ do: 'fire', value: lower(fire.value), threshold: lower(fire.threshold), resets: fire.resets, ...(fire.graded ? { graded: true } : {}), ...(fire.burst ? { burst: lower(fire.burst) } : {}) });
   model.after?.forEach(assign);
   const state = model.state.map((s) => ({ name: s.name, init: typeof s.init === 'number' ? Float32Array.of(s.init) : paramConst(s.init).values }));
   const vReset: Const = layer.params.v_reset !== undefined ? paramConst('v_reset') : { kind: 'const', name: `${layer.name}.v_reset`, values: Float32Array.of(0) };

@@ -13,6 +13,8 @@
  *   2. spiking models: s(t) = [value ≥ threshold] (`fire`), then the membrane is reset (the layer's
  *      reset mode: subtract v ← v − θ·s, zero v ← 0 where s, to_v_reset v ← v_reset where s);
  *      graded models (sigma-delta) send the value itself: s(t) = value where |value| ≥ threshold, else 0;
+ *      burst models send a count of spikes: s(t) = min(⌊value/threshold⌋, burst) where value ≥ threshold,
+ *      else 0, and the subtractive reset takes θ·s;
  *   3. `after`: assignments that may read s(t) (e.g. threshold adaptation).
  * The layer outputs s(t) for spiking models, else its `membrane` state (a readout).
  */
@@ -30,7 +32,7 @@ export type Expr =
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'max';
 
 /** What values a parameter may take. */
-export type ParamRange = 'positive' | 'decay' | 'finite' | 'nonnegative';
+export type ParamRange = 'positive' | 'decay' | 'finite' | 'nonnegative' | 'count';
 
 export interface ParamSpec {
   readonly name: string;
@@ -64,8 +66,10 @@ export interface NeuronModel {
   /**
    * Spiking models: s = [value ≥ threshold]; `resets` names the state reset after a spike (absent:
    * stateless). Graded: s = value where |value| ≥ threshold, else 0 (a graded spike: its payload is the value).
+   * Burst: up to `burst` spikes in one step, s = min(⌊value/threshold⌋, burst) where value ≥ threshold, else 0
+   * (the payload is the count; a subtractive reset takes θ·s).
    */
-  readonly fire?: { readonly value: Expr; readonly threshold: Expr; readonly resets?: string; readonly graded?: boolean };
+  readonly fire?: { readonly value: Expr; readonly threshold: Expr; readonly resets?: string; readonly graded?: boolean; readonly burst?: Expr };
   readonly after?: readonly Assignment[];
   /** The state reported as the membrane (recordings, mean_membrane decoding) and output by non-spiking models. */
   readonly membrane?: string;
@@ -103,6 +107,7 @@ const P = {
   bias: { name: 'bias', default: 0, range: 'finite', doc: 'Constant added to the membrane every step.' },
   deltaThreshold: { name: 'threshold', default: 0, range: 'nonnegative', doc: 'θ: a change is sent once its magnitude reaches θ (0: every change).' },
   activationBias: { name: 'bias', default: 0, range: 'finite', doc: 'b: added to σ before the activation.' },
+  maxSpikes: { name: 'max_spikes', default: 2, range: 'count', doc: 'Γ: at most Γ spikes in one step (a burst).' },
 } satisfies Record<string, ParamSpec>;
 
 const spiking = (membrane: string, threshold: Expr = param('threshold')) => ({ fire: { value: state(membrane), threshold, resets: membrane }, membrane });
@@ -124,6 +129,20 @@ const IF: NeuronModel = {
   state: [{ name: 'v', init: 'v0' }],
   update: [integrator],
   ...spiking('v'),
+};
+
+// Burst spikes (Li & Zeng 2022, "Efficient and accurate conversion of spiking neural network with burst
+// spikes"): a neuron whose membrane holds several thresholds' worth sends that many spikes at once (at
+// most Γ), so a converted network resolves Γ·T levels in T steps. Γ = 1 is the IF neuron.
+const BURST_IF: NeuronModel = {
+  name: 'burst_if',
+  title: 'integrate-and-fire with burst spikes (up to Γ spikes per step; ANN conversion at low T)',
+  equations: 'v ← v + r·I;  s = min(⌊v/θ⌋, Γ) if v ≥ θ else 0;  reset v (subtract: v ← v − θ·s)',
+  params: [P.threshold, P.maxSpikes, P.v0, P.vReset, P.r],
+  state: [{ name: 'v', init: 'v0' }],
+  update: [integrator],
+  fire: { value: state('v'), threshold: param('threshold'), resets: 'v', burst: param('max_spikes') },
+  membrane: 'v',
 };
 
 const LIF: NeuronModel = {
@@ -283,7 +302,7 @@ const SIGMA_DELTA: NeuronModel = {
   membrane: 'sigma',
 };
 
-const registry = new Map<string, NeuronModel>([IF, LIF, CUBA_LIF, LI, CUBA_LI, I, THRESHOLD, ALIF, LIF_DELAYED_RESET, CUBA_LIF_DELAYED_RESET, DELTA, SIGMA_DELTA].map((m) => [m.name, m]));
+const registry = new Map<string, NeuronModel>([IF, BURST_IF, LIF, CUBA_LIF, LI, CUBA_LI, I, THRESHOLD, ALIF, LIF_DELAYED_RESET, CUBA_LIF_DELAYED_RESET, DELTA, SIGMA_DELTA].map((m) => [m.name, m]));
 
 /** The declared neuron models, in declaration order. */
 export function neuronModels(): NeuronModel[] {
@@ -315,6 +334,11 @@ export function isSpiking(model: NeuronModel): boolean {
 /** Whether the model resets a state after a spike (so a layer's reset mode matters). */
 export function resets(model: NeuronModel): boolean {
   return model.fire?.resets !== undefined;
+}
+
+/** Whether the model sends bursts (a count of spikes, up to its `burst` bound, in one step). */
+export function isBurst(model: NeuronModel): boolean {
+  return model.fire?.burst !== undefined;
 }
 
 /** Whether the model sends graded spikes (the value, not 1) when it fires. */

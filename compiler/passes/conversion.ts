@@ -22,6 +22,8 @@ export interface ConvertOptions {
   readonly reset?: ResetMode;
   readonly maxpool: MaxPoolPolicy;
   readonly timesteps: number;
+  /** Γ ≥ 2: bursts of up to Γ spikes per step (burst_if neurons; convert-ann.ts); absent or 1: IF neurons. */
+  readonly burst?: number;
   /** Preprocessing the ANN expects on raw data (applied before the ANN's own input normalisation). */
   readonly inputPreprocess?: Preprocess;
   /**
@@ -106,10 +108,13 @@ export async function calibrateAnnWith(open: OpenAnnSession, ann: SnnModel, cali
 
 /** The SNN for T = options.timesteps from a calibrated ANN (layer-wise calibrated when asked). */
 export function convertCalibrated(c: Calibrated, options: ConvertOptions): ConvertResult {
-  const scales = scalesFromActivations(c.activations, { norm: options.norm, percentile: options.percentile, timesteps: options.timesteps, v0: options.v0 });
+  // T steps of bursts of up to Γ resolve Γ·T levels, as T·Γ steps of IF spikes do (for --norm mse).
+  const levels = options.timesteps * (options.burst ?? 1);
+  const scales = scalesFromActivations(c.activations, { norm: options.norm, percentile: options.percentile, timesteps: levels, v0: options.v0 });
   const snn = convertAnnToSnn(c.ann, scales, {
     v0: options.v0,
     ...(options.reset ? { reset: options.reset } : {}),
+    ...(options.burst ? { burst: options.burst } : {}),
     maxpool: options.maxpool,
     timesteps: options.timesteps,
     provenance: {

@@ -11,6 +11,8 @@
  * Where values of different scales meet (an add; a ReLU fed by an unscaled path) they are brought to the
  * target scale by add coefficients, a per-channel batchnorm, or the IF threshold (threshold balancing).
  * Max-pools of spikes become Rueckauer gates (`gate`, `auto`) or stay max-pools, i.e. an OR (`spike-or`).
+ * With bursts of up to Γ spikes per step (`burst`, Li & Zeng 2022) the ReLUs become burst_if neurons and one
+ * spike stands for λ/Γ: the clip stays at λ (Γ spikes in every step) while T steps resolve Γ·T levels.
  * The λ per layer, the method and the calibration size are recorded in the model's metadata.
  */
 import { badInput } from '../errors.js';
@@ -38,6 +40,8 @@ export interface ConversionOptions {
   readonly reset?: L.ResetMode;
   readonly maxpool: MaxPoolPolicy;
   readonly timesteps: number;
+  /** Γ ≥ 2: burst_if neurons sending up to Γ spikes per step, each worth λ/Γ; absent or 1: IF neurons. */
+  readonly burst?: number;
   /** Recorded in the metadata (e.g. the normalisation name and calibration range). */
   readonly provenance?: Record<string, unknown>;
 }
@@ -48,12 +52,15 @@ export function convertAnnToSnn(ann: SnnModel, scales: ReadonlyMap<string, Activ
   const shapes = verifyModel(ann);
   const readers = consumers(ann);
   const channelsOf = (name: string) => shapes.get(name)![0];
+  const burst = options.burst ?? 1;
+  if (!(Number.isInteger(burst) && burst >= 1)) throw badInput(`burst: at most Γ spikes per step must be a whole number ≥ 1, got ${burst}`);
+  /** What one spike of a converted ReLU stands for: λ/Γ per channel. */
   const lambdaOf = (relu: string): Float64Array => {
     const s = scales.get(relu);
     if (!s) throw badInput(`no activation scale for layer "${relu}" (calibration did not cover it)`);
     const C = channelsOf(relu);
     if (s.lambda.length !== 1 && s.lambda.length !== C) throw badInput(`layer "${relu}": ${s.lambda.length} scales for ${C} channels`);
-    return Float64Array.from({ length: C }, (_, c) => s.lambda[s.lambda.length === 1 ? 0 : c]);
+    return Float64Array.from({ length: C }, (_, c) => s.lambda[s.lambda.length === 1 ? 0 : c] / burst);
   };
   /** The λ a value should carry: that of the ReLU it feeds through pools and adds, if any. */
   const targetOf = (name: string): Float64Array | undefined => {
@@ -124,11 +131,13 @@ export function convertAnnToSnn(ann: SnnModel, scales: ReadonlyMap<string, Activ
         const { name: src, factor } = rescaled(layer.inputs[0], lambda, `${layer.name}.rescale`);
         // factor = s_in/λ uniformly: threshold balancing θ = 1/factor keeps the spikes worth λ.
         const threshold = 1 / factor;
-        layers.push(L.ifNeuron({ name: layer.name, inputs: [src], threshold, reset: options.reset ?? 'subtract', v0: options.v0 === 'half' ? threshold / 2 : 0 }));
+        const [reset, v0] = [options.reset ?? 'subtract', options.v0 === 'half' ? threshold / 2 : 0];
+        layers.push(burst > 1 ? L.neuron('burst_if', { name: layer.name, inputs: [src], reset, params: { threshold, max_spikes: burst, v0 } }) : L.ifNeuron({ name: layer.name, inputs: [src], threshold, reset, v0 }));
         scale.set(layer.name, lambda);
         fired.add(layer.name);
         const s = scales.get(layer.name)!;
-        thresholds[layer.name] = { lambda: s.lambda.length === 1 ? s.lambda[0] : [...s.lambda], threshold, method: s.method, samples: s.samples };
+        // `lambda` is what one spike stands for (layer calibration decodes rates by it); the clip is Γ times that.
+        thresholds[layer.name] = { lambda: lambda.length === 1 || s.lambda.length === 1 ? lambda[0] : [...lambda], threshold, method: s.method, samples: s.samples };
         break;
       }
       case 'maxpool2d': {
@@ -176,7 +185,7 @@ export function convertAnnToSnn(ann: SnnModel, scales: ReadonlyMap<string, Activ
     output: { layer: out.name, decoding: L.isNeuron(out) ? 'spike_count' : 'accumulate' },
     metadata: {
       ...ann.metadata,
-      conversion: { ...options.provenance, v0: options.v0 === 'half' ? 'θ/2' : '0', maxpool: options.maxpool, reset: options.reset ?? 'subtract', layers: thresholds },
+      conversion: { ...options.provenance, v0: options.v0 === 'half' ? 'θ/2' : '0', maxpool: options.maxpool, reset: options.reset ?? 'subtract', ...(burst > 1 ? { burst } : {}), layers: thresholds },
     },
   };
   verifyModel(snn);

@@ -227,15 +227,15 @@ export function calibrateLayers(snn: SnnModel, ann: SnnModel, x: Float32Array, n
   const measure = (model: SnnModel): Map<string, Float64Array> => {
     if (measured?.model === model) return measured.means;
     const sums = new Map(targets.map((t) => [t.name, new Float64Array(t.channels)]));
-    const probes = targets.filter((t) => t.kind === 'neuron').map((t) => t.name);
+    const neuronTargets = targets.filter((t) => t.kind === 'neuron').map((t) => t.name);
     for (let start = 0; start < n; start += batch) {
       const count = Math.min(batch, n - start);
       const chunk = x.subarray(start * per, (start + count) * per);
-      const r = simulate(model, chunk, count, { timesteps: T, sampleOffset: (options.sampleOffset ?? 0) + start, probes });
+      const r = simulate(model, chunk, count, { timesteps: T, sampleOffset: (options.sampleOffset ?? 0) + start, record: neuronTargets });
       for (const target of targets) {
         const size = sizeOf(shapes.get(target.name)!);
         let m: Float64Array;
-        if (target.kind === 'neuron') m = channelMeans(r.spikes.get(target.name)!, size, target.channels); // mean spikes per step
+        if (target.kind === 'neuron') m = channelMeans(r.values.get(target.name)!, size, target.channels); // mean spikes per step (a burst counts its spikes)
         else {
           m = channelMeans(r.output, size, target.channels);
           if (!averagesOverTime(model.output.decoding)) m = m.map((v) => v / T);

@@ -55,7 +55,7 @@ export function compileNeuronStep(program: NeuronProgram, batch: number, reset: 
     if (ins.do === 'op') body.push(`const t${ins.id} = ${opCode(ins.op, expr(ins.a), expr(ins.b))};`);
     else if (ins.do === 'set') body.push(`v${stateSlot.get(ins.state)} = ${expr(ins.value)};`);
     else if (ins.graded) body.push(`{ const u = ${expr(ins.value)}; s = Math.abs(u) >= ${expr(ins.threshold)} ? u : 0; }`);
-    else body.push(...fireLines(expr(ins.value), expr(ins.threshold), ins.resets === undefined ? undefined : `v${stateSlot.get(ins.resets)}`, reset, expr(program.vReset)));
+    else body.push(...fireLines(expr(ins.value), expr(ins.threshold), ins.resets === undefined ? undefined : `v${stateSlot.get(ins.resets)}`, reset, expr(program.vReset), ins.burst && expr(ins.burst)));
   }
   const S = program.state.length;
   const source = [
@@ -80,9 +80,12 @@ export function compileNeuronStep(program: NeuronProgram, batch: number, reset: 
   return (buffers) => step(Math.fround, constValues, buffers);
 }
 
-/** s = [value (+ noise) ≥ θ]; then the reset of `target` by the layer's mode. */
-function fireLines(value: string, theta: string, target: string | undefined, reset: ResetMode, vReset: string): string[] {
-  const lines = [`const u = ${value}, th = ${theta};`, 's = (noise ? f(u + noise()) : u) >= th ? 1 : 0;'];
-  if (target) lines.push(`if (s) ${target} = ${reset === 'subtract' ? 'f(u - th)' : reset === 'zero' ? '0' : vReset};`);
+/** s = [value (+ noise) ≥ θ] (a burst: min(⌊f(value/θ)⌋, Γ) where value ≥ θ); then the reset of `target` by the layer's mode. */
+function fireLines(value: string, theta: string, target: string | undefined, reset: ResetMode, vReset: string, burst?: string): string[] {
+  const lines = [`const u = ${value}, th = ${theta};`];
+  if (burst) lines.push(`s = u >= th ? Math.min(Math.floor(f(u / th)), ${burst}) : 0;`);
+  else lines.push('s = (noise ? f(u + noise()) : u) >= th ? 1 : 0;');
+  const subtracted = burst ? 'f(u - f(s * th))' : 'f(u - th)';
+  if (target) lines.push(`if (s) ${target} = ${reset === 'subtract' ? subtracted : reset === 'zero' ? '0' : vReset};`);
   return lines;
 }

@@ -253,7 +253,7 @@ export function emitNeuronStep(
         continue;
       }
       const fired = b.node('GreaterOrEqual', [u, theta], `${n}.fired`);
-      spikes = b.node('Cast', [fired], `${n}.spikes`, { to: int(1) });
+      spikes = ins.burst ? emitBurst(b, n, { u, theta, fired, burst: value(ins.burst) }) : b.node('Cast', [fired], `${n}.spikes`, { to: int(1) });
       if (ins.resets) next[ins.resets] = emitReset(b, layer.reset, { u, theta, fired, spikes, vReset: () => constant(program.vReset) }, `${n}.${ins.resets}`);
     }
   }
@@ -262,6 +262,12 @@ export function emitNeuronStep(
 }
 
 const ONNX_OP = { add: 'Add', sub: 'Sub', mul: 'Mul', max: 'Max' } as const;
+
+/** A burst's spike count: min(⌊u/θ⌋, Γ) where fired, else 0 (Div rounds to float32 before Floor, as the simulator). */
+function emitBurst(b: GraphBuilder, n: string, v: { u: string; theta: string; fired: string; burst: string }): string {
+  const count = b.node('Min', [b.node('Floor', [b.node('Div', [v.u, v.theta], `${n}.thresholds`)], `${n}.whole_thresholds`), v.burst], `${n}.count`);
+  return b.node('Where', [v.fired, count, b.constScalar(`${n}.silent`, 0)], `${n}.spikes`);
+}
 
 /** The membrane after a spike: u − θ·s, 0 where fired, or v_reset where fired. */
 function emitReset(b: GraphBuilder, mode: L.ResetMode, v: { u: string; theta: string; fired: string; spikes: string; vReset: () => string }, name: string): string {

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parseModelJson, readModelJson } from '../../compiler/ir/serialize/read.js';
 import { SIDECAR_ABOVE, tensorBytes, writeModelJson } from '../../compiler/ir/serialize/write.js';
 import { encodeNpyFloat32 } from '../../compiler/io/npy.js';
-import { encodeSafetensors } from '../../compiler/io/safetensors.js';
+import { encodeSafetensors, readSafetensors } from '../../compiler/io/safetensors.js';
+import { openInputFile } from '../../compiler/io/read-file.js';
 import { modelHash } from '../../compiler/ir/hash.js';
 import { tensor } from '../../compiler/ir/tensor.js';
 import { ALL_MODELS } from '../helpers/models.js';
@@ -81,6 +82,24 @@ describe('tensor forms', () => {
     expect(readFileSync(large, 'utf8')).not.toMatch(/base64/);
     expect(modelHash(readModelJson(large))).toBe(modelHash(model));
     expect(SIDECAR_ABOVE).toBe(64 * 2 ** 20);
+  });
+
+  it('a sidecar is read tensor by tensor (streamed), giving the tensors the whole-buffer reading gives', () => {
+    const model = ALL_MODELS.mlp();
+    const path = join(dir, 'streamed', 'model.json');
+    writeModelJson(model, path, { sidecar: true });
+    const file = openInputFile(path.replace(/model\.json$/, 'model.safetensors'));
+    const reads: number[] = [];
+    const streamed = readSafetensors({ size: file.size, read: (o, n) => (reads.push(n), file.read(o, n)) }, 'sidecar');
+    file.close();
+    const whole = readSafetensors(readFileSync(path.replace(/model\.json$/, 'model.safetensors')), 'sidecar');
+    expect([...streamed.keys()]).toEqual([...whole.keys()]);
+    for (const [k, t] of whole) expect(streamed.get(k)).toEqual(t);
+    // The 8-byte length, the header, then one read per tensor of exactly its bytes: never the data whole.
+    expect(reads.length).toBe(2 + streamed.size);
+    expect(Math.max(...reads.slice(2))).toBe(Math.max(...[...streamed.values()].map((t) => t.data.byteLength)));
+    expect(reads.reduce((a, b) => a + b, 0)).toBe(file.size);
+    expect(modelHash(readModelJson(path))).toBe(modelHash(model));
   });
 });
 

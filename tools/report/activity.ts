@@ -8,6 +8,7 @@
  *   input; bias excluded; counted as ACs when every input value is in {−1, 0, 1}, else MACs. Connection
  *   layers fed by the analog input are the encoding layer, reported separately; connection layers that
  *   read graded spikes (sigma-delta layers) count graded SynOps (payload × weight), also separately;
+ *   a burst of n spikes (burst_if layers) counts n ACs per synapse, and n spikes;
  * - membrane updates of neuron layers whose model has a membrane: dense = neurons × T; effective =
  *   neuron-steps whose membrane changed;
  * - connection sparsity (zero weights / weights), parameters and footprint (float32 bytes). A neuron
@@ -19,7 +20,7 @@ import type * as L from '../../compiler/ir/layers.js';
 import { isNeuron } from '../../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
 import { modelOf } from '../../compiler/ir/neuron-program.js';
-import { isGraded } from '../../compiler/ir/neurons.js';
+import { isBurst, isGraded } from '../../compiler/ir/neurons.js';
 import { type Param, paramData, paramLanes, uniformValue } from '../../compiler/ir/params.js';
 import { convGeometry } from '../../compiler/ir/shapes.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
@@ -179,6 +180,10 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
   // Graded spikes of sigma-delta layers, and their flattened or reshaped views.
   const graded = new Set<string>();
   for (const l of model.layers) if ((isNeuron(l) && isGraded(modelOf(l))) || ((l.op === 'flatten' || l.op === 'reshape') && graded.has(l.inputs[0]))) graded.add(l.name);
+  // Bursts (spike counts) of burst_if layers, and their pooled, flattened or reshaped views.
+  const bursts = new Set<string>();
+  const viewsOrPools = ['flatten', 'reshape', 'maxpool2d', 'gated_maxpool2d'];
+  for (const l of model.layers) if ((isNeuron(l) && isBurst(modelOf(l))) || (viewsOrPools.includes(l.op) && bursts.has(l.inputs[0]))) bursts.add(l.name);
 
   const fan = new Map(connections.map((l) => [l.name, fanout(l, shapes.get(l.inputs[0])!, shapes.get(l.name)!)]));
   const recFan = new Map(recurrent.map((l) => [l.name, recurrentFanout(l.recurrent!.data, sizeOf(shapes.get(l.name)!))]));
@@ -219,13 +224,14 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
       const f = fan.get(l.name)!;
       const a = acc.get(l.name) ?? { dense: 0, effective: 0, analogInput: false };
       const nIn = f.all.length;
+      const counts = bursts.has(l.inputs[0]); // each spike of a burst is one AC per synapse
       for (let i = 0; i < values.length; i++) {
         const v = values[i];
         const j = i % nIn;
         a.dense += f.all[j];
         if (v !== 0) {
-          a.effective += f.nonzero[j];
-          if (v !== 1 && v !== -1) a.analogInput = true;
+          a.effective += (counts ? v : 1) * f.nonzero[j];
+          if (!counts && v !== 1 && v !== -1) a.analogInput = true;
         }
       }
       acc.set(l.name, a);

@@ -36,7 +36,7 @@ const common = {
 
 /** A parameter: one number for every neuron, or a tensor (per channel, per neuron) that broadcasts to the layer. */
 function paramSchema(p: ParamSpec) {
-  const range = { positive: { exclusiveMinimum: 0 }, decay: { minimum: 0, maximum: 1 }, nonnegative: { minimum: 0 }, finite: {} }[p.range];
+  const range = { positive: { exclusiveMinimum: 0 }, decay: { minimum: 0, maximum: 1 }, nonnegative: { minimum: 0 }, count: { type: 'integer', minimum: 1 }, finite: {} }[p.range];
   return { description: `${p.doc}${p.default === undefined ? '' : ` Default ${p.default}.`} A number, or a tensor broadcasting to the layer.`, oneOf: [{ ...f32, ...range }, ref('tensor')] };
 }
 

@@ -7,7 +7,7 @@ import { realpathSync } from 'node:fs';
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { badInput } from '../../errors.js';
 import { parseNpy } from '../../io/npy.js';
-import { readInputFile } from '../../io/read-file.js';
+import { openInputFile, readInputFile } from '../../io/read-file.js';
 import { readSafetensors } from '../../io/safetensors.js';
 import { type Tensor, shapeToString, sizeOf, tensor } from '../tensor.js';
 
@@ -56,7 +56,13 @@ export class TensorResolver {
     if (ext !== '.safetensors') throw badInput(`${where}: sidecar file ${file} must be .npy or .safetensors`);
     let tensors = this.sidecars.get(path);
     if (!tensors) {
-      tensors = readSafetensors(this.read(path, file, where), `${where}: ${file}`);
+      // Read tensor by tensor: the file is never held whole beside its tensors, and may pass 2 GiB.
+      const source = openInputFile(path, `sidecar file "${file}"`, { name: where, maxBytes: Number.MAX_SAFE_INTEGER });
+      try {
+        tensors = readSafetensors(source, `${where}: ${file}`);
+      } finally {
+        source.close();
+      }
       this.sidecars.set(path, tensors);
     }
     if (key === undefined) {
