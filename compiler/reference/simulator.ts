@@ -265,43 +265,62 @@ function matVecScatter(wT: Float32Array, x: Float32Array, offset: number, nIn: n
   }
 }
 
+/**
+ * Scatters each non-zero input through the kernel. The weights are regrouped as [group, c, ky, kx, o] and the
+ * sums kept as [position, o], so the innermost loop runs over contiguous output channels; each output still
+ * adds its bias, then its inputs in (c, iy, ix) order, in float64 as before.
+ */
 function convKernel(base: KernelBase, layer: L.Conv2d, inShape: readonly number[], outShape: readonly number[], batch: number): Kernel {
   const { C, H, W, O, OH, OW, KH, KW, cinPG, coutPG, sh, sw, dh, dw, pt, pl } = convGeometry(layer, inShape, outShape);
   const w = layer.weight.data;
-  const acc = new Float64Array(O * OH * OW);
+  const wT = new Float32Array(w.length); // [g][cg][ky][kx][o in group]
+  for (let o = 0; o < O; o++) {
+    const g = Math.floor(o / coutPG);
+    for (let cg = 0; cg < cinPG; cg++) for (let k = 0; k < KH * KW; k++) wT[((g * cinPG + cg) * KH * KW + k) * coutPG + (o - g * coutPG)] = w[(o * cinPG + cg) * KH * KW + k];
+  }
   const plane = OH * OW;
+  const acc = new Float64Array(plane * O); // [position][o]
+  const bias = layer.bias?.data ?? new Float32Array(O);
+  const unit = sh === 1 && sw === 1 && dh === 1 && dw === 1;
   return {
     ...base,
     step(values) {
       const x = values.get(layer.inputs[0])!;
       for (let b = 0; b < batch; b++) {
-        for (let o = 0; o < O; o++) acc.fill(layer.bias ? layer.bias.data[o] : 0, o * plane, (o + 1) * plane);
+        for (let pos = 0; pos < plane; pos++) for (let o = 0; o < O; o++) acc[pos * O + o] = bias[o];
         for (let c = 0; c < C; c++) {
           const g = Math.floor(c / cinPG);
-          const cg = c - g * cinPG;
+          const weightsOf = (g * cinPG + (c - g * cinPG)) * KH * KW;
           for (let iy = 0; iy < H; iy++) {
             for (let ix = 0; ix < W; ix++) {
               const v = x[((b * C + c) * H + iy) * W + ix];
               if (v === 0) continue;
-              for (let ky = 0; ky < KH; ky++) {
+              // The kernel taps that land on an output: all of ky ∈ [ky0, ky1], kx ∈ [kx0, kx1] when strides and dilations are 1.
+              const ky0 = unit ? Math.max(0, iy + pt - OH + 1) : 0;
+              const ky1 = unit ? Math.min(KH - 1, iy + pt) : KH - 1;
+              const kx0 = unit ? Math.max(0, ix + pl - OW + 1) : 0;
+              const kx1 = unit ? Math.min(KW - 1, ix + pl) : KW - 1;
+              for (let ky = ky0; ky <= ky1; ky++) {
                 const ty = iy + pt - ky * dh;
                 if (ty < 0 || ty % sh !== 0) continue;
                 const oy = ty / sh;
                 if (oy >= OH) continue;
-                for (let kx = 0; kx < KW; kx++) {
+                for (let kx = kx0; kx <= kx1; kx++) {
                   const tx = ix + pl - kx * dw;
                   if (tx < 0 || tx % sw !== 0) continue;
                   const ox = tx / sw;
                   if (ox >= OW) continue;
-                  const pos = oy * OW + ox;
-                  for (let o = g * coutPG; o < (g + 1) * coutPG; o++) acc[o * plane + pos] += w[((o * cinPG + cg) * KH + ky) * KW + kx] * v;
+                  const a = (oy * OW + ox) * O + g * coutPG;
+                  const k = (weightsOf + ky * KW + kx) * coutPG;
+                  for (let oo = 0; oo < coutPG; oo++) acc[a + oo] += wT[k + oo] * v;
                 }
               }
             }
           }
         }
         const outOff = b * O * plane;
-        for (let i = 0; i < acc.length; i++) this.out[outOff + i] = acc[i];
+        const out = this.out; // read once: kernels differ in shape, so this.out in the loop is a slow lookup
+        for (let o = 0; o < O; o++) for (let pos = 0; pos < plane; pos++) out[outOff + o * plane + pos] = acc[pos * O + o];
       }
     },
   };
