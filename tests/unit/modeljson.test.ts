@@ -84,6 +84,14 @@ describe('tensor forms', () => {
     expect(SIDECAR_ABOVE).toBe(64 * 2 ** 20);
   });
 
+  it('the writer refuses a layer name the reader would refuse, and writes nothing', () => {
+    const model = ALL_MODELS.mlp();
+    const renamed = { ...model, layers: model.layers.map((l, i) => (i === 0 ? { ...l, name: 'b/x' } : { ...l, inputs: l.inputs.map((n) => (n === model.layers[0].name ? 'b/x' : n)) })) };
+    const path = join(dir, 'bad-name', 'model.json');
+    expect(snncError(() => writeModelJson(renamed, path)).message).toMatch(/^layer "b\/x": model\.json layer names are letters, digits/);
+    expect(existsSync(path)).toBe(false);
+  });
+
   it('a sidecar is read tensor by tensor (streamed), giving the tensors the whole-buffer reading gives', () => {
     const model = ALL_MODELS.mlp();
     const path = join(dir, 'streamed', 'model.json');

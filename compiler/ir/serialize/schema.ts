@@ -8,7 +8,9 @@
 import { DECODINGS } from '../model.js';
 import { type NeuronModel, type ParamSpec, RESET_MODES, neuronModels, resets } from '../neurons.js';
 
-const name = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.\\-]*$', description: 'Layer name: letters, digits, _ . -' };
+/** What a layer name in model.json may be (the writer checks it too, so that it never writes a file the reader refuses). */
+export const LAYER_NAME = /^[A-Za-z_][A-Za-z0-9_.\-]*$/;
+const name = { type: 'string', pattern: LAYER_NAME.source, description: 'Layer name: letters, digits, _ . -' };
 const posInt = { type: 'integer', minimum: 1, maximum: 1 << 24 };
 const pair = { oneOf: [posInt, { type: 'array', items: posInt, minItems: 2, maxItems: 2 }] };
 const padding = {

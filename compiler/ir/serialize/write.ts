@@ -15,6 +15,8 @@ import { resets } from '../neurons.js';
 import { INPUT, type SnnModel } from '../model.js';
 import type { Tensor } from '../tensor.js';
 import { verifyModel } from '../verify.js';
+import { badInput } from '../../errors.js';
+import { LAYER_NAME } from './schema.js';
 
 /** Weights beyond this many bytes go to the sidecar even when not asked (inline base64 is 4/3 of it). */
 export const SIDECAR_ABOVE = 64 * 2 ** 20;
@@ -114,6 +116,8 @@ function isV1Layer(layer: Layer, index: number, layers: readonly Layer[]): boole
 /** The model.json document and, with `sidecar`, the tensors to store beside it. */
 export function modelToJson(model: SnnModel, sidecarFile?: string): { doc: Record<string, unknown>; tensors: Map<string, Tensor> } {
   verifyModel(model);
+  const unnamed = model.layers.find((l) => !LAYER_NAME.test(l.name));
+  if (unnamed) throw badInput(`layer "${unnamed.name}": model.json layer names are letters, digits, _ . - (${LAYER_NAME.source}); rename it before writing`);
   const tensors = new Map<string, Tensor>();
   const tensorJson = (key: string, t: Tensor) => {
     if (sidecarFile) {
