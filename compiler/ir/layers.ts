@@ -35,6 +35,23 @@ export interface Dense extends LayerBase {
 }
 
 /**
+ * A sparse projection described by a rule, never by a matrix (PyNN's FixedNumberPreConnector):
+ * y[j] = Σ_{i ∈ pre(j)} w(j, i)·x[i] over the flattened input, j < size. Each target j reads `fanIn`
+ * distinct sources pre(j), drawn with their weights (uniform in [low, high]) from a generator seeded by
+ * (seed, j), so that any target's synapses can be generated alone (connectivity.ts). With `columns`,
+ * input and output are each cut into `count` equal blocks on a ring, and target j of block c draws only
+ * from blocks c − radius … c + radius (local projections of cortical columns); without, from all inputs.
+ */
+export interface Sparse extends LayerBase {
+  readonly op: 'sparse';
+  readonly size: number;
+  readonly fanIn: number;
+  readonly seed: number;
+  readonly weight: { readonly low: number; readonly high: number };
+  readonly columns?: { readonly count: number; readonly radius: number };
+}
+
+/**
  * y[o, i, j] = b[o] + Σ_{c, u, v} W[o, c, u, v] · xpad[g(o)·C/G + c, i·sh + u·dh, j·sw + v·dw]
  * W: [out, in/groups, kh, kw], b: [out]; zero padding [top, left, bottom, right]; dilation [dh, dw]
  * (absent: [1, 1]).
@@ -157,7 +174,7 @@ export interface NeuronLayer extends LayerBase {
 }
 
 /** Stateless layers: their output at step t depends only on their inputs at step t. */
-export type SynapticLayer = Dense | Conv2d | AvgPool2d | MaxPool2d | Flatten | Reshape | Add | Concat | BatchNorm | Relu;
+export type SynapticLayer = Dense | Sparse | Conv2d | AvgPool2d | MaxPool2d | Flatten | Reshape | Add | Concat | BatchNorm | Relu;
 /** Layers that carry state from one step to the next. */
 export type StatefulLayer = NeuronLayer | GatedMaxPool2d;
 /** Layers whose output at step t comes from earlier steps only. */
@@ -224,6 +241,23 @@ export function dense(f: Omit<Dense, 'op'>): Dense {
   checkFinite(f.name, 'weight', f.weight);
   checkFinite(f.name, 'bias', f.bias);
   return { op: 'dense', ...f };
+}
+
+const isWhole = (v: number, min: number) => Number.isSafeInteger(v) && v >= min;
+
+export function sparse(f: Omit<Sparse, 'op'>): Sparse {
+  if (!isWhole(f.size, 1)) fail(f.name, `size must be a positive integer, got ${f.size}`);
+  if (!isWhole(f.fanIn, 1)) fail(f.name, `fan_in must be a positive integer, got ${f.fanIn}`);
+  if (!isWhole(f.seed, 0) || f.seed >= 2 ** 32) fail(f.name, `seed must be an integer in [0, 2^32), got ${f.seed}`);
+  const { low, high } = f.weight;
+  if (!Number.isFinite(low) || !Number.isFinite(high) || low > high) fail(f.name, `weight must be {low, high} with finite low ≤ high, got {${low}, ${high}}`);
+  if (f.columns) {
+    const { count, radius } = f.columns;
+    if (!isWhole(count, 1)) fail(f.name, `columns.count must be a positive integer, got ${count}`);
+    if (!isWhole(radius, 0)) fail(f.name, `columns.radius must be a non-negative integer, got ${radius}`);
+    if (f.size % count !== 0) fail(f.name, `size ${f.size} is not divisible into ${count} columns`);
+  }
+  return { op: 'sparse', ...f };
 }
 
 export function conv2d(f: Omit<Conv2d, 'op'>): Conv2d {

@@ -2,6 +2,7 @@
  * Shape inference: the per-sample output shape of every layer, from the input shape and each layer's
  * parameters. Throws an error naming the layer when an input's shape does not suit it.
  */
+import { sparseRule } from './connectivity.js';
 import { badInput } from '../errors.js';
 import type { Conv2d, Layer, Padding4, Pair } from './layers.js';
 import { INPUT, type SnnModel } from './model.js';
@@ -36,6 +37,9 @@ export function layerOutputShape(layer: Layer, ins: readonly (readonly number[])
       if (x[0] !== inn) fail(layer, `weight ${shapeToString(layer.weight.shape)} expects ${inn} inputs, got ${x[0]}`);
       return [out];
     }
+    case 'sparse':
+      sparseRule(layer, sizeOf(x)); // refuses a rule the input cannot serve, naming the layer
+      return [layer.size];
     case 'conv2d': {
       const [out, cinPerGroup, kh, kw] = layer.weight.shape;
       if (x.length !== 3) fail(layer, `expects a [C, H, W] input, got ${shapeToString(x)}`);

@@ -17,6 +17,7 @@ import { type NeuronProgram, neuronProgram } from '../ir/neuron-program.js';
 import { type NeuronStep, compileNeuronStep } from './neuron-step.js';
 import { INPUT, type SnnModel, averagesOverTime } from '../ir/model.js';
 import { convGeometry } from '../ir/shapes.js';
+import { sparseRule } from '../ir/connectivity.js';
 import { sizeOf } from '../ir/tensor.js';
 import { verifyModel } from '../ir/verify.js';
 import type { MembraneNoise } from '../ir/noise.js';
@@ -159,6 +160,8 @@ function makeKernel(layer: L.Layer, inShapes: (readonly number[])[], outShape: r
   switch (layer.op) {
     case 'dense':
       return denseKernel(base, layer, batch);
+    case 'sparse':
+      return sparseKernel(base, layer, sizeOf(inShapes[0]), batch);
     case 'conv2d':
       return convKernel(base, layer, inShapes[0], outShape, batch);
     case 'avgpool2d':
@@ -242,6 +245,36 @@ function denseKernel(base: KernelBase, layer: L.Dense, batch: number): Kernel {
       for (let b = 0; b < batch; b++) {
         matVecScatter(wT, x, b * nIn, nIn, nOut, acc, layer.bias?.data);
         for (let o = 0; o < nOut; o++) this.out[b * nOut + o] = acc[o];
+      }
+    },
+  };
+}
+
+/**
+ * y[j] = Σ w·x over target j's sources, generated once (connectivity.ts), in ascending source order
+ * and skipping zero inputs in float64: the sums a dense layer holding the same weights computes.
+ */
+function sparseKernel(base: KernelBase, layer: L.Sparse, nIn: number, batch: number): Kernel {
+  const rule = sparseRule(layer, nIn);
+  const k = rule.fanIn;
+  const sources = new Int32Array(rule.nOut * k);
+  const weights = new Float32Array(rule.nOut * k);
+  for (let j = 0; j < rule.nOut; j++) rule.fill(j, sources.subarray(j * k), weights.subarray(j * k));
+  return {
+    ...base,
+    step(values) {
+      const x = values.get(layer.inputs[0])!;
+      const out = this.out;
+      for (let b = 0; b < batch; b++) {
+        const xOff = b * nIn;
+        for (let j = 0; j < rule.nOut; j++) {
+          let acc = 0;
+          for (let i = j * k; i < (j + 1) * k; i++) {
+            const v = x[xOff + sources[i]];
+            if (v !== 0) acc += weights[i] * v;
+          }
+          out[b * rule.nOut + j] = acc;
+        }
       }
     },
   };

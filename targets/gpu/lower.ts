@@ -4,6 +4,7 @@
  * The operation order matches compiler/reference/simulator.ts exactly (one float32 rounding per op), which is
  * what makes 0 spike mismatches possible. Schedules decide where these nodes go; this module does not.
  */
+import { materialise, sparseRule } from '../../compiler/ir/connectivity.js';
 import type { SnnModel } from '../../compiler/ir/model.js';
 import type * as L from '../../compiler/ir/layers.js';
 import { previousStepReads, staticValues } from '../../compiler/ir/graph.js';
@@ -75,6 +76,14 @@ export function emitSynaptic(b: GraphBuilder, ctx: LoweringContext, layer: L.Syn
       const w = b.constFloat(`${name}.weight`, layer.weight.data, layer.weight.shape);
       const args = layer.bias ? [inputs[0], w, b.constFloat(`${name}.bias`, layer.bias.data, layer.bias.shape)] : [inputs[0], w];
       return b.node('Gemm', args, name, { transB: int(1) });
+    }
+    case 'sparse': {
+      // onnxruntime has no sparse kernel for this: the projection goes in as its dense weight matrix.
+      const nIn = sizeOf(ctx.shapes.get(layer.inputs[0])!);
+      const rule = sparseRule(layer, nIn);
+      const w = b.constFloat(`${name}.weight`, materialise(layer, rule, 'the gpu target'), [rule.nOut, nIn]);
+      const x = rank === 1 ? inputs[0] : b.node('Flatten', [inputs[0]], `${name}.flat`, { axis: int(1) });
+      return b.node('Gemm', [x, w], name, { transB: int(1) });
     }
     case 'conv2d': {
       const w = b.constFloat(`${name}.weight`, layer.weight.data, layer.weight.shape);

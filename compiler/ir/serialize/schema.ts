@@ -55,7 +55,7 @@ function layer(props: Record<string, unknown>, required: string[] = []) {
   return { type: 'object', properties: props, required: ['name', 'type', ...required], additionalProperties: false };
 }
 
-const SYNAPTIC_TYPES = ['dense', 'conv2d', 'avgpool2d', 'maxpool2d', 'gated_maxpool2d', 'flatten', 'reshape', 'add', 'concat', 'batchnorm', 'relu', 'delay'];
+const SYNAPTIC_TYPES = ['dense', 'sparse', 'conv2d', 'avgpool2d', 'maxpool2d', 'gated_maxpool2d', 'flatten', 'reshape', 'add', 'concat', 'batchnorm', 'relu', 'delay'];
 
 /** Every layer type model.json accepts: the synaptic layers, then one per declared neuron model. */
 export function layerTypes(): string[] {
@@ -113,6 +113,18 @@ export function modelSchema() {
           discriminator: { propertyName: 'type' },
           oneOf: [
             layer({ ...common, type: { const: 'dense' }, weight: ref('tensor'), bias: ref('tensor') }, ['weight']),
+            layer(
+              {
+                ...common,
+                type: { const: 'sparse', description: 'A sparse projection by rule: each of size targets reads fan_in distinct inputs (flattened), drawn with their weights from seed; never a matrix.' },
+                size: posInt,
+                fan_in: posInt,
+                seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
+                weight: { type: 'object', properties: { low: f32, high: f32 }, required: ['low', 'high'], additionalProperties: false, description: 'Weights uniform in [low, high] (float32).' },
+                columns: { type: 'object', properties: { count: posInt, radius: { type: 'integer', minimum: 0 } }, required: ['count', 'radius'], additionalProperties: false, description: 'Input and output cut into count blocks on a ring; a target of block c draws from blocks c − radius … c + radius.' },
+              },
+              ['size', 'fan_in', 'seed', 'weight'],
+            ),
             layer({ ...common, type: { const: 'conv2d' }, weight: ref('tensor'), bias: ref('tensor'), stride: pair, padding, groups: posInt, dilation: pair }, ['weight']),
             layer({ ...common, type: { const: 'avgpool2d' }, kernel: pair, stride: pair, padding }, ['kernel']),
             layer({ ...common, type: { const: 'maxpool2d' }, kernel: pair, stride: pair, padding }, ['kernel']),

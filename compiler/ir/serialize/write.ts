@@ -46,6 +46,10 @@ function layerJson(layer: Layer, previous: string, tensor: (key: string, t: Tens
       put('weight', layer.weight);
       put('bias', layer.bias);
       break;
+    case 'sparse':
+      Object.assign(j, { size: layer.size, fan_in: layer.fanIn, seed: layer.seed, weight: { low: layer.weight.low, high: layer.weight.high } });
+      if (layer.columns) j.columns = { count: layer.columns.count, radius: layer.columns.radius };
+      break;
     case 'conv2d':
       put('weight', layer.weight);
       put('bias', layer.bias);
@@ -109,7 +113,7 @@ function neuronJson(j: Record<string, unknown>, layer: NeuronLayer, put: (field:
 /** Whether model.json version 1 can express the layer. */
 function isV1Layer(layer: Layer, index: number, layers: readonly Layer[]): boolean {
   if (layer.inputs.some((n) => layers.findIndex((l) => l.name === n) >= index)) return false; // v1 read earlier layers only
-  if (layer.op === 'delay' || layer.op === 'reshape' || (layer.op === 'conv2d' && layer.dilation?.some((d) => d !== 1))) return false;
+  if (layer.op === 'delay' || layer.op === 'reshape' || layer.op === 'sparse' || (layer.op === 'conv2d' && layer.dilation?.some((d) => d !== 1))) return false;
   return layer.op !== 'neuron' || classicNeuron(layer) !== undefined;
 }
 

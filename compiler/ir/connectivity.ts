@@ -1,0 +1,90 @@
+/**
+ * The synapses of a sparse projection (layers.ts `Sparse`), generated from its rule on demand: target
+ * j's sources and weights depend only on (seed, j), so a simulator, a lowering or one chip core can
+ * generate exactly the targets it holds, and no matrix is ever built. Sources are distinct and come out
+ * in ascending order, each with its weight drawn uniformly in [low, high] and rounded to float32.
+ * This module owns the rule's meaning; it must not know about targets or hardware.
+ */
+import { badInput } from '../errors.js';
+import type { Sparse } from './layers.js';
+
+export interface SparseRule {
+  readonly nIn: number;
+  readonly nOut: number;
+  readonly fanIn: number;
+  /** Sources a target draws from: all nIn, or its window of columns. */
+  readonly candidates: number;
+  /** The largest |weight| the rule can draw. */
+  readonly maxAbsWeight: number;
+  /** Writes target j's fanIn sources (ascending) and weights into the arrays, from index 0. */
+  fill(j: number, sources: Int32Array, weights: Float32Array): void;
+}
+
+/** The rule of `layer` over an input of nIn values; refuses, naming the layer, what cannot be drawn. */
+export function sparseRule(layer: Sparse, nIn: number): SparseRule {
+  const where = `layer "${layer.name}"`;
+  const { size: nOut, fanIn, seed, columns } = layer;
+  const { low, high } = layer.weight;
+  let window = { blocks: 1, blockIn: nIn, blockOut: nOut, radius: 0, count: 1 };
+  if (columns) {
+    if (nIn % columns.count !== 0) throw badInput(`${where}: its input of ${nIn} values is not divisible into ${columns.count} columns`);
+    window = { blocks: Math.min(2 * columns.radius + 1, columns.count), blockIn: nIn / columns.count, blockOut: nOut / columns.count, radius: columns.radius, count: columns.count };
+  }
+  const candidates = window.blocks * window.blockIn;
+  if (fanIn > candidates) throw badInput(`${where}: fan_in ${fanIn} is more than the ${candidates} sources a target can draw from`);
+  const chosen = new Set<number>();
+  return {
+    nIn,
+    nOut,
+    fanIn,
+    candidates,
+    maxAbsWeight: Math.max(Math.abs(low), Math.abs(high)),
+    fill(j, sources, weights) {
+      const next = generator(seed, j);
+      // The window's first source: blocks c − radius … c + radius on the ring (all of them when they cover it).
+      const first = window.blocks === window.count ? 0 : ((((Math.floor(j / window.blockOut) - window.radius) % window.count) + window.count) % window.count) * window.blockIn;
+      // Floyd's algorithm: fanIn distinct candidates in fanIn draws.
+      chosen.clear();
+      for (let m = candidates - fanIn; m < candidates; m++) {
+        const t = Math.floor(next() * (m + 1));
+        chosen.add(chosen.has(t) ? m : t);
+      }
+      let k = 0;
+      for (const t of chosen) sources[k++] = (first + t) % nIn;
+      sources.subarray(0, fanIn).sort();
+      for (let i = 0; i < fanIn; i++) weights[i] = Math.fround(low + (high - low) * next());
+    },
+  };
+}
+
+/** Uniform numbers in [0, 1) from (seed, j): mulberry32 started from a hash of both. */
+function generator(seed: number, j: number): () => number {
+  let state = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(j + 1, 0xc2b2ae35);
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Most weights a sparse projection may be materialised into (a dense [nOut, nIn] float32 matrix: 256 MiB). */
+export const MAX_MATERIALISED = 2 ** 26;
+
+/**
+ * The projection as a dense [nOut, nIn] matrix, for consumers without sparse kernels (the gpu target's
+ * ONNX); refuses, naming the layer, past MAX_MATERIALISED weights.
+ */
+export function materialise(layer: Sparse, rule: SparseRule, what: string): Float32Array {
+  if (rule.nOut * rule.nIn > MAX_MATERIALISED) {
+    throw badInput(`layer "${layer.name}": ${what} holds a sparse projection as a dense ${rule.nOut}×${rule.nIn} matrix, more than ${MAX_MATERIALISED} weights (it has ${rule.nOut * rule.fanIn} synapses; the spinnaker target maps it without a matrix)`);
+  }
+  const w = new Float32Array(rule.nOut * rule.nIn);
+  const sources = new Int32Array(rule.fanIn);
+  const weights = new Float32Array(rule.fanIn);
+  for (let j = 0; j < rule.nOut; j++) {
+    rule.fill(j, sources, weights);
+    for (let i = 0; i < rule.fanIn; i++) w[j * rule.nIn + sources[i]] = weights[i];
+  }
+  return w;
+}
