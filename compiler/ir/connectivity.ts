@@ -16,6 +16,8 @@ export interface SparseRule {
   readonly candidates: number;
   /** The largest |weight| the rule can draw. */
   readonly maxAbsWeight: number;
+  /** [low, high]: the weights are drawn in it. */
+  readonly weightRange: readonly [number, number];
   /** Writes target j's fanIn sources (ascending) and weights into the arrays, from index 0. */
   fill(j: number, sources: Int32Array, weights: Float32Array): void;
 }
@@ -32,29 +34,56 @@ export function sparseRule(layer: Sparse, nIn: number): SparseRule {
   }
   const candidates = window.blocks * window.blockIn;
   if (fanIn > candidates) throw badInput(`${where}: fan_in ${fanIn} is more than the ${candidates} sources a target can draw from`);
-  const chosen = new Set<number>();
+  const chosen = new ChosenSet(fanIn);
   return {
     nIn,
     nOut,
     fanIn,
     candidates,
     maxAbsWeight: Math.max(Math.abs(low), Math.abs(high)),
+    weightRange: [low, high],
     fill(j, sources, weights) {
       const next = generator(seed, j);
       // The window's first source: blocks c − radius … c + radius on the ring (all of them when they cover it).
       const first = window.blocks === window.count ? 0 : ((((Math.floor(j / window.blockOut) - window.radius) % window.count) + window.count) % window.count) * window.blockIn;
       // Floyd's algorithm: fanIn distinct candidates in fanIn draws.
       chosen.clear();
-      for (let m = candidates - fanIn; m < candidates; m++) {
+      for (let m = candidates - fanIn, k = 0; m < candidates; m++, k++) {
         const t = Math.floor(next() * (m + 1));
-        chosen.add(chosen.has(t) ? m : t);
+        sources[k] = (first + (chosen.add(t) ? t : (chosen.add(m), m))) % nIn;
       }
-      let k = 0;
-      for (const t of chosen) sources[k++] = (first + t) % nIn;
       sources.subarray(0, fanIn).sort();
       for (let i = 0; i < fanIn; i++) weights[i] = Math.fround(low + (high - low) * next());
     },
   };
+}
+
+/** A set of at most `capacity` non-negative integers: open addressing in a typed array (the draws' hot loop). */
+class ChosenSet {
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+
+  constructor(capacity: number) {
+    let size = 2;
+    while (size < 2 * capacity) size *= 2;
+    this.slots = new Int32Array(size);
+    this.mask = size - 1;
+  }
+
+  clear(): void {
+    this.slots.fill(-1);
+  }
+
+  /** Adds v; false when it was there already. */
+  add(v: number): boolean {
+    for (let i = Math.imul(v, 0x9e3779b1) & this.mask; ; i = (i + 1) & this.mask) {
+      if (this.slots[i] === v) return false;
+      if (this.slots[i] === -1) {
+        this.slots[i] = v;
+        return true;
+      }
+    }
+  }
 }
 
 /** Uniform numbers in [0, 1) from (seed, j): mulberry32 started from a hash of both. */

@@ -23,12 +23,15 @@ import { INPUT, type SnnModel } from '../../compiler/ir/model.js';
 import { neuronModel } from '../../compiler/ir/neurons.js';
 import { distinctValues, paramValues, uniformValue } from '../../compiler/ir/params.js';
 import { convGeometry } from '../../compiler/ir/shapes.js';
+import { type SparseRule, sparseRule } from '../../compiler/ir/connectivity.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
 import { allZero } from './cuba-neurons.js';
 
 export type ProjectionGeometry =
   | { readonly kind: 'dense'; readonly nIn: number; readonly nOut: number }
+  /** A sparse projection by rule (compiler/ir/connectivity.ts): synapses generated per target, never stored. */
+  | { readonly kind: 'sparse'; readonly nIn: number; readonly nOut: number; readonly rule: SparseRule }
   | {
       readonly kind: 'conv';
       readonly inShape: readonly [number, number, number];
@@ -38,6 +41,13 @@ export type ProjectionGeometry =
       readonly padding: L.Padding4;
       readonly groups: number;
     };
+
+/** The geometries whose weights are stored, one per synapse of a kernel or matrix (every kind but sparse). */
+export type StoredGeometry = Exclude<ProjectionGeometry, { readonly kind: 'sparse' }>;
+
+export function isStored(g: ProjectionGeometry): g is StoredGeometry {
+  return g.kind !== 'sparse';
+}
 
 export interface MaxPoolJoin {
   readonly kernel: L.Pair;
@@ -53,7 +63,7 @@ export interface Term {
   readonly name: string;
   readonly source: string;
   readonly geometry: ProjectionGeometry;
-  /** Dense [nOut, nIn]; conv [Cout, Cin/groups, kh, kw] (cross-correlation, as the IR). */
+  /** Dense [nOut, nIn]; conv [Cout, Cin/groups, kh, kw] (cross-correlation, as the IR); sparse: [factor], the rule's weights times it. */
   readonly weights: Float64Array;
 }
 
@@ -148,6 +158,12 @@ export function synapticRoots(model: SnnModel, target: string): Root[] {
         const [nOut, nIn] = layer.weight.shape;
         expr.terms.push({ name, source, geometry: { kind: 'dense', nIn, nOut }, weights: scaledCopy(layer.weight.data, coef) });
         if (layer.bias) for (let i = 0; i < nOut; i++) expr.bias[i] += coef * layer.bias.data[i];
+        return;
+      }
+      case 'sparse': {
+        const source = spikeSource(layer.inputs[0], name);
+        const rule = sparseRule(layer, sizeOf(shapes.get(layer.inputs[0])!));
+        expr.terms.push({ name, source, geometry: { kind: 'sparse', nIn: rule.nIn, nOut: rule.nOut, rule }, weights: Float64Array.of(coef) });
         return;
       }
       case 'conv2d':
@@ -272,6 +288,11 @@ function foldGain(layer: L.NeuronLayer, shape: readonly number[], expr: { terms:
 /** Scales the weights onto each target neuron o by r[o]: dense rows, or conv output channels (r must be constant per channel). */
 function scaleRows(t: Term, r: Float32Array, perNeuron: () => never): void {
   const g = t.geometry;
+  if (g.kind === 'sparse') {
+    if (r.some((x) => x !== r[0])) perNeuron(); // one factor scales the rule's weights
+    t.weights[0] *= r[0];
+    return;
+  }
   if (g.kind === 'dense') {
     for (let o = 0; o < g.nOut; o++) for (let j = 0; j < g.nIn; j++) t.weights[o * g.nIn + j] *= r[o];
     return;
@@ -311,6 +332,12 @@ function scaledCopy(data: Float32Array, coef: number): Float64Array {
 
 /** Σ_j |w_ij| per output element (the worst case of one step's input with every source spiking). */
 export function addRowSums(g: ProjectionGeometry, w: Float64Array, out: Float64Array): void {
+  if (g.kind === 'sparse') {
+    // A bound, not the sum: every target's fan-in at the rule's largest |weight| (generating them all costs a pass over every synapse).
+    const bound = g.rule.fanIn * g.rule.maxAbsWeight * Math.abs(w[0]);
+    for (let o = 0; o < g.nOut; o++) out[o] += bound;
+    return;
+  }
   if (g.kind === 'dense') {
     for (let o = 0; o < g.nOut; o++) for (let j = 0; j < g.nIn; j++) out[o] += Math.abs(w[o * g.nIn + j]);
     return;
@@ -371,11 +398,11 @@ export function hostEncoder(model: SnnModel, node: string): SnnModel | undefined
 
 /** Source neurons one target neuron reads through a projection (for a conv, the whole kernel: an upper bound at the borders). */
 export function neuronFanIn(g: ProjectionGeometry): number {
-  return g.kind === 'dense' ? g.nIn : (g.inShape[0] / g.groups) * g.kernel[0] * g.kernel[1];
+  return g.kind === 'dense' ? g.nIn : g.kind === 'sparse' ? g.rule.fanIn : (g.inShape[0] / g.groups) * g.kernel[0] * g.kernel[1];
 }
 
 /** Calls fn(pre, weightIndex) for each synapse onto post neuron o (conv: cross-correlation with zero padding). */
-export function forEachFanIn(g: ProjectionGeometry, o: number, fn: (pre: number, weightIndex: number) => void): void {
+export function forEachFanIn(g: StoredGeometry, o: number, fn: (pre: number, weightIndex: number) => void): void {
   if (g.kind === 'dense') {
     for (let j = 0; j < g.nIn; j++) fn(j, o * g.nIn + j);
     return;

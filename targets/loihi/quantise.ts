@@ -39,7 +39,7 @@ import { isGraded } from '../../compiler/ir/neurons.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { CUBA_MODELS, allZero, cubaDecays, describeValues, nonZeroLeak, resetsToZero } from '../common/cuba-neurons.js';
 import type { QuantisationRow, QuantisedNetwork } from '../common/network.js';
-import { type MaxPoolJoin, type ProjectionGeometry, type Root, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
+import { type MaxPoolJoin, type Root, type StoredGeometry, isStored, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
 import { type SignMode, UV_MAX } from './arithmetic.js';
 import { chipGraph } from '../common/chip-graph.js';
 
@@ -122,7 +122,7 @@ export interface LoihiProjection {
   /** A population name, or "input" for spike inputs. */
   readonly source: string;
   readonly target: string;
-  readonly geometry: ProjectionGeometry;
+  readonly geometry: StoredGeometry;
   /** Integer weights: dense [nOut, nIn]; conv [Cout, Cin/groups, kh, kw] (cross-correlation, as the IR). */
   readonly weights: Int32Array;
   readonly signMode: SignMode;
@@ -159,6 +159,7 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
     const n = sizeOf(shape);
     const sd = root.kind === 'neuron' ? sigmaDeltaKind(layer as L.NeuronLayer) : undefined;
     const neuron = root.kind === 'neuron' && !sd ? compartment(layer as L.NeuronLayer, shape) : undefined;
+    const terms = root.terms.map((t) => (isStored(t.geometry) ? { ...t, geometry: t.geometry } : fail(t.name, 'a sparse projection by rule has no Loihi mapping yet (the spinnaker and gpu targets run it)')));
     for (const t of root.terms) {
       if (graded.has(t.source) === !!sd) continue;
       fail(layer.name, sd ? `its ${(layer as L.NeuronLayer).model} neurons read binary spikes of "${t.source}"; Loihi's sigma-delta populations here read graded spikes (of delta or sigma_delta layers)` : `it reads the graded spikes of "${t.source}"; only sigma-delta populations (sigma_delta, i) read graded spikes here`);
@@ -200,7 +201,7 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
     let errNum = 0;
     let errDen = 0;
     let maxInt = 0;
-    const addProjection = (name: string, source: string, geometry: ProjectionGeometry, w: Float64Array, delay: number) => {
+    const addProjection = (name: string, source: string, geometry: StoredGeometry, w: Float64Array, delay: number) => {
       const signMode: SignMode = w.every((x) => x >= 0) ? 'excitatory' : w.every((x) => x <= 0) ? 'inhibitory' : 'mixed';
       // Mixed-sign Dense weights lose their LSB on the chip (8-bit mode): round to even here. A fixed-point
       // model keeps its integers as given, and the emulator truncates them as Lava does.
@@ -217,7 +218,7 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
       }
       projections.push({ name, source, target: layer.name, geometry, weights, signMode, delay });
     };
-    root.terms.forEach((t, k) => addProjection(t.name, t.source, t.geometry, termWeights[k], d - (depth.get(t.source) ?? 0) - 1));
+    terms.forEach((t, k) => addProjection(t.name, t.source, t.geometry, termWeights[k], d - (depth.get(t.source) ?? 0) - 1));
     if (recurrent) addProjection(`${layer.name}.recurrent`, layer.name, { kind: 'dense', nIn: n, nOut: n }, recurrent, 0);
 
     rows.push({

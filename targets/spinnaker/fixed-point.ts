@@ -16,8 +16,8 @@ const ACCUM_MAX = 2 ** 31 - 1;
 
 /** Round half to even (numpy.rint, Python round). */
 export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  const r = Math.round(x); // half up; r − x is exact here, and 0.5 only at a half
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Host encoding of a float as raw s16.15; throws `what` out of range (no silent clipping). */

@@ -21,6 +21,7 @@
 import { type ChipOnnxIO, type SpikeSequences, chipGraphInput, delivered } from '../common/chip-onnx.js';
 import { type Attr, GraphBuilder, GraphConstants, graphAttr, int, ints } from '../common/onnx-builder.js';
 import type { SpinnakerNetwork, SpinnakerPopulation, SpinnakerProjection } from './quantise.js';
+import { type StoredGeometry, isStored, notSupported } from '../common/synaptic-terms.js';
 
 const SATURATE = 0xffff;
 
@@ -73,15 +74,21 @@ function slotSums(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
   let sum: string | undefined;
   for (const p of incoming) {
     const w = Array.from(p.weights, (v) => Math.max(0, sign * v));
-    if (!w.some((v) => v > 0)) continue;
-    const late = delivered(g, c, spikes.get(p.source)!.value, p.delay, S, B, pop.neurons, p.name, (early, rows) => synapses(g, c, p, w, early, rows));
+    if (!w.some((v) => v > 0) && isStored(p.geometry)) continue;
+    const late = delivered(g, c, spikes.get(p.source)!.value, p.delay, S, B, pop.neurons, p.name, (early, rows) => synapses(g, c, stored(p), w, early, rows));
     if (late) sum = sum ? g.node('Add', [sum, late], `${pop.name}_slots`) : late;
   }
   return sum;
 }
 
+/** The projection with its stored weights' geometry; a sparse rule is refused by name. */
+function stored(p: SpinnakerProjection): { readonly name: string; readonly geometry: StoredGeometry } {
+  if (!isStored(p.geometry)) return notSupported(p.name, 'a sparse projection by rule has no integer ONNX lowering yet (compile it with --target spinnaker, or run the float gpu target)', 'SpiNNaker');
+  return { name: p.name, geometry: p.geometry };
+}
+
 /** Non-negative integer weights (< 2¹⁶) applied to uint8 spikes [rows, …] → int32 [rows, out…]. */
-function synapses(g: GraphBuilder, c: GraphConstants, p: { readonly name: string; readonly geometry: SpinnakerProjection['geometry'] }, w: readonly number[], spikes: string, rows: number): string {
+function synapses(g: GraphBuilder, c: GraphConstants, p: { readonly name: string; readonly geometry: StoredGeometry }, w: readonly number[], spikes: string, rows: number): string {
   const geo = p.geometry;
   const maxW = w.reduce((m, v) => Math.max(m, v), 0);
   const fanIn = geo.kind === 'dense' ? geo.nIn : (geo.inShape[0] / geo.groups) * geo.kernel[0] * geo.kernel[1];
@@ -205,7 +212,7 @@ function coreScan(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
       let e = slot ? scanned(slot, `${pop.name}_slot`, [B, N], 'int32') : undefined;
       const w = recurrent ? Array.from(recurrent.weights, (x) => Math.max(0, sign * x)) : [];
       if (w.some((x) => x > 0)) {
-        const rec = synapses(body, cb, { name: `${recurrent!.name}${sign > 0 ? 'e' : 'i'}`, geometry: recurrent!.geometry }, w, sPrev!, B);
+        const rec = synapses(body, cb, { name: `${recurrent!.name}${sign > 0 ? 'e' : 'i'}`, geometry: stored(recurrent!).geometry }, w, sPrev!, B);
         e = e ? body.node('Add', [e, rec], 'rec') : rec;
       }
       return e ? body.node('Add', [current, slotCurrent(body, cb, e, shift, init)], 'transferred') : current;

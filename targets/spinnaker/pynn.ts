@@ -16,7 +16,7 @@ import { modelHash } from '../../compiler/ir/hash.js';
 import { encodeNpyFloat32 } from '../../compiler/io/npy.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
 import { writeTargetFolder } from '../common/artifact-folder.js';
-import { forEachFanIn } from '../common/synaptic-terms.js';
+import { forEachFanIn, isStored, notSupported } from '../common/synaptic-terms.js';
 import { type EmitResult, type Target, checkNeuronModels, doesNotFitReport } from '../target.js';
 import { SPINNAKER_OPTIONS, type SpinnakerOptions } from './options.js';
 import { ACCUM_ONE } from './fixed-point.js';
@@ -125,10 +125,12 @@ export const pynnTarget: Target<SpinnakerOptions> = {
     const targets = new Map(net.populations.map((p) => [p.name, p]));
     let synapses = 0;
     for (const proj of net.projections) {
+      const geometry = proj.geometry;
+      if (!isStored(geometry)) return notSupported(proj.name, 'a sparse projection by rule has no PyNN export yet (compile it with --target spinnaker)', 'pynn');
       const shift = targets.get(proj.target)!.shift;
       const rows: number[][] = [[], []];
       for (let o = 0; o < targets.get(proj.target)!.neurons; o++) {
-        forEachFanIn(proj.geometry, o, (pre, k) => {
+        forEachFanIn(geometry, o, (pre, k) => {
           const w = proj.weights[k];
           if (w !== 0) rows[w > 0 ? 0 : 1].push(pre, o, Math.abs(w) * 2 ** (shift[w > 0 ? 0 : 1] - 15), proj.delay);
         });

@@ -31,6 +31,7 @@ import { sizeOf } from '../../compiler/ir/tensor.js';
 import { CUBA_MODELS, cubaDecays } from '../common/cuba-neurons.js';
 import type { QuantisationRow, QuantisedNetwork } from '../common/network.js';
 import { type ProjectionGeometry, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
+import type { SparseRule } from '../../compiler/ir/connectivity.js';
 import { ACCUM_ONE, type IfCurrExpConstants, type IfCurrExpParams, deriveConstants, mulAccum, roundHalfEven, toS1615, u032 } from './fixed-point.js';
 import { chipGraph } from '../common/chip-graph.js';
 
@@ -78,8 +79,14 @@ export interface SpinnakerProjection {
   readonly source: string;
   readonly target: string;
   readonly geometry: ProjectionGeometry;
-  /** Signed 16-bit ring-buffer weights (sign = synapse type: + excitatory, − inhibitory), same layout as the IR's. */
+  /** Signed 16-bit ring-buffer weights (sign = synapse type: + excitatory, − inhibitory), same layout as the IR's; empty for a sparse rule. */
   readonly weights: Int32Array;
+  /**
+   * A sparse rule's weights (the rows generate its synapses): a drawn weight w becomes the ring-buffer
+   * weight roundHalfEven(w·excitatory) where that is positive, else −roundHalfEven(−w·inhibitory) (each
+   * multiplier is the projection's factor times 2^(15 − shift) of its synapse type).
+   */
+  readonly sparseScale?: { readonly excitatory: number; readonly inhibitory: number };
   /** Steps from the spike to the current (≥ 1). */
   readonly delay: number;
 }
@@ -148,7 +155,12 @@ export function quantiseForSpinnaker(source: SnnModel, options: QuantiseOptions 
       const encoder = hostEncoder(model, root.hostNode);
       host = { ...(encoder ? { encoder } : {}), population: layer.name };
     }
-    const d = root.hostNode ? 0 : Math.max(0, ...root.terms.map((t) => (depth.get(t.source) ?? 0) + 1));
+    // A term from the population itself is its recurrence (one step late, as the IR's previous step); one
+    // from a later population would close a longer cycle, which one pipeline depth per population cannot time.
+    const isSelf = (t: { source: string }) => t.source === layer.name;
+    const later = root.terms.find((t) => !isSelf(t) && !depth.has(t.source));
+    if (later) fail(later.name, `it reads "${later.source}" of the previous step (a cycle through another population); SpiNNaker maps recurrence only onto the population itself`);
+    const d = root.hostNode ? 0 : Math.max(0, ...root.terms.filter((t) => !isSelf(t)).map((t) => depth.get(t.source)! + 1));
     depth.set(layer.name, d);
 
     const beta = neuron?.beta ?? 1;
@@ -178,7 +190,10 @@ export function quantiseForSpinnaker(source: SnnModel, options: QuantiseOptions 
     const rowSums = [new Float64Array(n), new Float64Array(n)];
     const signed = (w: Float64Array, sign: number) => w.map((x) => (Math.sign(x) === sign ? x : 0));
     for (const [k, sign] of [[0, 1], [1, -1]] as const) {
-      for (const { t, w } of terms) addRowSums(t.geometry, signed(w, sign), rowSums[k]);
+      for (const { t, w } of terms) {
+        if (t.geometry.kind === 'sparse') addSparseBound(t.geometry.rule, w[0], sign, rowSums[k]);
+        else addRowSums(t.geometry, signed(w, sign), rowSums[k]);
+      }
       if (rec) addRowSums({ kind: 'dense', nIn: n, nOut: n }, signed(rec, sign), rowSums[k]);
       summed[k] = rowSums[k].reduce((a, b) => Math.max(a, b), 0); // not Math.max(...): 10⁷ arguments overflow the stack
     }
@@ -205,7 +220,16 @@ export function quantiseForSpinnaker(source: SnnModel, options: QuantiseOptions 
       }
       return out;
     };
-    for (const { t, w } of terms) projections.push({ name: t.name, source: t.source, target: layer.name, geometry: t.geometry, weights: quantiseWeights(t.name, w), delay: d - (depth.get(t.source) ?? 0) });
+    /** A sparse rule's weights times `factor` (nA), quantised as quantiseWeights does, checked for overflow at the rule's extremes. */
+    const sparseScale = (name: string, rule: SparseRule, factor: number) => {
+      quantiseWeights(name, Float64Array.from(rule.weightRange, (w) => w * factor)); // refuses, naming the layer, a weight the 16-bit field cannot hold
+      return { excitatory: factor * 2 ** (15 - shift[0]), inhibitory: factor * 2 ** (15 - shift[1]) };
+    };
+    for (const { t, w } of terms) {
+      const delay = isSelf(t) ? 1 : d - depth.get(t.source)!;
+      const base = { name: t.name, source: t.source, target: layer.name, geometry: t.geometry, delay };
+      projections.push(t.geometry.kind === 'sparse' ? { ...base, weights: new Int32Array(0), sparseScale: sparseScale(t.name, t.geometry.rule, w[0]) } : { ...base, weights: quantiseWeights(t.name, w) });
+    }
     if (rec) projections.push({ name: `${layer.name}.recurrent`, source: layer.name, target: layer.name, geometry: { kind: 'dense', nIn: n, nOut: n }, weights: quantiseWeights(layer.name, rec), delay: 1 });
 
     const at = (field: string, value: number) => {
@@ -248,6 +272,12 @@ export function quantiseForSpinnaker(source: SnnModel, options: QuantiseOptions 
     output: { population: model.output.layer, decoding: model.output.decoding },
     quantisation: rows,
   };
+}
+
+/** Adds to each target's summed input of one sign (nA) the most a sparse rule can put there: its fan-in at the rule's largest weight of that sign. */
+function addSparseBound(rule: SparseRule, factor: number, sign: 1 | -1, out: Float64Array): void {
+  const largest = Math.max(0, ...rule.weightRange.map((w) => sign * w * factor));
+  for (let o = 0; o < out.length; o++) out[o] += rule.fanIn * largest;
 }
 
 /** What IF_curr_exp takes of a neuron layer: one value per layer of each parameter, in IR units. */

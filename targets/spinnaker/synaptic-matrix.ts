@@ -124,6 +124,26 @@ export function collectSynapses(p: SpinnakerProjection, lo: number, hi: number, 
     }
     return { n, first, last };
   }
+  if (g.kind === 'sparse') {
+    const { fanIn } = g.rule;
+    const { excitatory, inhibitory } = p.sparseScale!;
+    const sources = new Int32Array(fanIn);
+    const drawn = new Float32Array(fanIn);
+    for (let o = lo; o < hi; o++) {
+      const base = synapseWord(0, p.delay, 0, o - lo, format);
+      g.rule.fill(o, sources, drawn);
+      for (let i = 0; i < fanIn; i++) {
+        // roundHalfEven of a value below 2¹⁶, written out: this is the innermost loop.
+        const e = drawn[i] * excitatory;
+        const x = e > 0 ? e : -drawn[i] * inhibitory;
+        if (!(x > 0)) continue;
+        let q = Math.round(x);
+        if (q - x === 0.5 && (q & 1) === 1) q--;
+        if (q !== 0) put(sources[i], e > 0 ? q : -q, base);
+      }
+    }
+    return { n, first, last };
+  }
   const [C, H, W] = g.inShape;
   const [O, OH, OW] = g.outShape;
   const [kh, kw] = g.kernel;
