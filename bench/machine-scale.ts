@@ -1,7 +1,9 @@
 /**
- * Mapping at machine scale (issue 22): the synthetic deep conv IF network of synthetic-networks.ts
- * (4 · 32² · (3S − 2)² synapses from 4 kernels) onto both chip targets, S chosen for about 10⁶ … 10⁹
- * synapses. Each measurement runs in its own process, for its peak RSS:
+ * Mapping at machine scale (issue 22): the synthetic networks of synthetic-networks.ts onto both chip
+ * targets, the size S chosen for about 10⁶ … 10⁹ synapses: `--network deep-conv` (4 · 32² · (3S − 2)²
+ * synapses from 4 kernels), `sparse-recurrent` (about 10⁷·S synapses by rule) or `columns` (S cortical
+ * columns, about 8.5·10⁵·S synapses by rule; the sparse networks have no Loihi mapping yet, so the Loihi
+ * columns stay empty for them). Each measurement runs in its own process, for its peak RSS:
  *   spinnaker   `snnc check --target spinnaker --machine M` (partition, keys, synaptic-row layout,
  *               placement, routing trees, table compression), with its per-stage times, the largest
  *               table, and the sampled proof by following keys (--follow keys through the compressed
@@ -13,7 +15,7 @@
  * of --runs runs after a warm-up. Prints a table and the fitted exponents of time and peak RSS against
  * synapses (least squares on logs).
  *
- *   node dist/bench/machine-scale.js [--runs 3 --sides 6,10,17,30,53,100,170 --machine 1M --chips 1152]
+ *   node dist/bench/machine-scale.js [--network deep-conv --runs 3 --sides 6,10,17,30,53,100,170 --machine 1M --chips 1152]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,7 +29,7 @@ import { compileSpinnaker, spinnakerTarget } from '../targets/spinnaker/index.js
 import { Router, machineByName } from '../targets/spinnaker/machine.js';
 import { followSampledKeys } from '../targets/spinnaker/routing.js';
 import { stageLine } from '../targets/spinnaker/stages.js';
-import { deepConv } from './synthetic-networks.js';
+import { corticalColumns, deepConv, sparseRecurrent } from './synthetic-networks.js';
 import { fmt, median, time } from './timing.js';
 
 const { values } = parseArgs({
@@ -38,11 +40,18 @@ const { values } = parseArgs({
     chips: { type: 'string', default: '1152' },
     'words-max-side': { type: 'string', default: '53' },
     follow: { type: 'string', default: '1000' },
+    network: { type: 'string', default: 'deep-conv' },
     /** Internal: one measurement of one size in this process, printed as JSON. */
     side: { type: 'string' },
     mode: { type: 'string' },
   },
 });
+
+const NETWORKS: Record<string, (size: number) => SnnModel> = { 'deep-conv': deepConv, 'sparse-recurrent': sparseRecurrent, columns: corticalColumns };
+const network = NETWORKS[values.network!];
+if (!network) throw new Error(`--network must be one of ${Object.keys(NETWORKS).join(', ')}, got "${values.network}"`);
+/** The sparse networks have no Loihi mapping yet (the target refuses them by name). */
+const onLoihi = values.network === 'deep-conv';
 
 const MODES = ['spinnaker', 'words', 'emit', 'loihi'] as const;
 type Mode = (typeof MODES)[number];
@@ -84,7 +93,7 @@ async function measureLoihi(model: SnnModel, runs: number, chips: number): Promi
 
 /** One measurement in this process (all but emit: `runs` runs after a warm-up). */
 async function measureHere(side: number, runs: number, mode: Mode): Promise<Measured> {
-  const model = deepConv(side);
+  const model = network(side);
   if (mode === 'emit') return measureEmit(model, values.machine!);
   if (mode === 'loihi') return measureLoihi(model, runs, Number(values.chips));
   const run = () => {
@@ -106,7 +115,7 @@ async function measureHere(side: number, runs: number, mode: Mode): Promise<Meas
 }
 
 function measureInChild(side: number, mode: Mode): Measured | string {
-  const args = [fileURLToPath(import.meta.url), '--side', String(side), '--runs', values.runs!, '--machine', values.machine!, '--chips', values.chips!, '--mode', mode];
+  const args = [fileURLToPath(import.meta.url), '--network', values.network!, '--side', String(side), '--runs', values.runs!, '--machine', values.machine!, '--chips', values.chips!, '--mode', mode];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) return `failed (${r.signal ?? `exit ${r.status}`}): ${r.stderr.trim().split('\n').find((l) => /Error|heap/.test(l)) ?? ''}`;
   return JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]) as Measured;
@@ -126,14 +135,15 @@ function exponent(points: readonly (readonly [number, number])[]): number {
 const cell = (m: Measured | string | undefined, once = false) => (m === undefined ? '— | —' : typeof m === 'string' ? `${m} | ` : `${once ? median(m.ms).toFixed(0) : fmt(m.ms, 0)} | ${m.rssMiB.toFixed(0)}`);
 
 async function main(): Promise<void> {
-  console.log(`# mapping at machine scale — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; spinnaker --machine ${values.machine}, loihi --chips ${values.chips}; median of ${values.runs} runs after a warm-up`);
+  console.log(`# mapping ${values.network} at machine scale — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; spinnaker --machine ${values.machine}, loihi --chips ${values.chips}; median of ${values.runs} runs after a warm-up`);
   console.log('\n| S | synapses | spinnaker cores / chips | spinnaker.bin MiB | spinnaker check ms | peak RSS MiB | check + words ms | peak RSS MiB | compile (write) ms | peak RSS MiB | loihi cores / bound / chips | loihi check ms | peak RSS MiB |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const fits = new Map<string, [number, number][]>();
   const stages: string[] = [];
   for (const side of values.sides!.split(',').map(Number)) {
     const small = side <= Number(values['words-max-side']);
-    const m = Object.fromEntries(MODES.map((mode) => [mode, mode === 'spinnaker' || mode === 'loihi' || small ? measureInChild(side, mode) : undefined])) as Record<Mode, Measured | string | undefined>;
+    const runs = (mode: Mode) => mode === 'spinnaker' || (mode === 'loihi' ? onLoihi : small);
+    const m = Object.fromEntries(MODES.map((mode) => [mode, runs(mode) ? measureInChild(side, mode) : undefined])) as Record<Mode, Measured | string | undefined>;
     const s = m.spinnaker;
     if (typeof s === 'string' || s === undefined) {
       console.log(`| ${side} | | | | ${cell(s)} | | | | | | | |`);

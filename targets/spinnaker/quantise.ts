@@ -274,6 +274,16 @@ export function quantiseForSpinnaker(source: SnnModel, options: QuantiseOptions 
   };
 }
 
+/** A sparse rule's drawn weight w as its signed ring-buffer weight (see SpinnakerProjection.sparseScale). */
+export function sparseRingWeight(scale: { readonly excitatory: number; readonly inhibitory: number }, w: number): number {
+  const e = w * scale.excitatory;
+  const x = e > 0 ? e : -w * scale.inhibitory;
+  if (!(x > 0)) return 0;
+  let q = Math.round(x); // roundHalfEven of a value below 2¹⁶, written out: the rows' innermost loop
+  if (q - x === 0.5 && (q & 1) === 1) q--;
+  return e > 0 ? q : -q;
+}
+
 /** Adds to each target's summed input of one sign (nA) the most a sparse rule can put there: its fan-in at the rule's largest weight of that sign. */
 function addSparseBound(rule: SparseRule, factor: number, sign: 1 | -1, out: Float64Array): void {
   const largest = Math.max(0, ...rule.weightRange.map((w) => sign * w * factor));

@@ -16,7 +16,7 @@ import { ExitCode, SnncError } from '../../compiler/errors.js';
 import { neuronFanIn } from '../common/synaptic-terms.js';
 import { type PartitionKeys, bitsNeeded } from './keys.js';
 import { nBits } from './quantise.js';
-import type { SpinnakerProjection } from './quantise.js';
+import { type SpinnakerProjection, sparseRingWeight } from './quantise.js';
 
 export const ROW_HEADER_WORDS = 3;
 export const MAX_ROW_LENGTH = 256;
@@ -126,20 +126,15 @@ export function collectSynapses(p: SpinnakerProjection, lo: number, hi: number, 
   }
   if (g.kind === 'sparse') {
     const { fanIn } = g.rule;
-    const { excitatory, inhibitory } = p.sparseScale!;
+    const scale = p.sparseScale!;
     const sources = new Int32Array(fanIn);
     const drawn = new Float32Array(fanIn);
     for (let o = lo; o < hi; o++) {
       const base = synapseWord(0, p.delay, 0, o - lo, format);
       g.rule.fill(o, sources, drawn);
       for (let i = 0; i < fanIn; i++) {
-        // roundHalfEven of a value below 2¹⁶, written out: this is the innermost loop.
-        const e = drawn[i] * excitatory;
-        const x = e > 0 ? e : -drawn[i] * inhibitory;
-        if (!(x > 0)) continue;
-        let q = Math.round(x);
-        if (q - x === 0.5 && (q & 1) === 1) q--;
-        if (q !== 0) put(sources[i], e > 0 ? q : -q, base);
+        const w = sparseRingWeight(scale, drawn[i]);
+        if (w !== 0) put(sources[i], w, base);
       }
     }
     return { n, first, last };

@@ -14,6 +14,18 @@ import { readModelJson } from '../../compiler/ir/serialize/read.js';
 import { writeModelJson } from '../../compiler/ir/serialize/write.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
 import { SCHEDULES } from '../../targets/gpu/schedules.js';
+import { compileGpu } from '../../targets/gpu/index.js';
+import { quantiseForChip } from '../../targets/loihi/index.js';
+import { compileSpinnaker } from '../../targets/spinnaker/index.js';
+import { pynnTarget } from '../../targets/spinnaker/pynn.js';
+import { parseNpy } from '../../compiler/io/npy.js';
+import { readFileSync, readdirSync } from 'node:fs';
+import { SpinnakerEmulator } from '../../targets/spinnaker/emulator.js';
+import { Router, machineByName } from '../../targets/spinnaker/machine.js';
+import { followSampledKeys } from '../../targets/spinnaker/routing.js';
+import { simulate } from '../../compiler/reference/simulator.js';
+import { sizeOf } from '../../compiler/ir/tensor.js';
+import { measureActivity } from '../../tools/report/activity.js';
 import { compareWithOrt, inputFor } from '../helpers/compare.js';
 import { snncErrorMessage } from '../helpers/errors.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -21,7 +33,7 @@ import { tempDir } from '../helpers/tmp.js';
 const dir = tempDir();
 
 /** events [60] → sparse 48 (+ a sparse recurrence onto itself, unless feedforward) → IF 48 → sparse readout 6. */
-function sparseNetwork(columns?: { count: number; radius: number }, recurrent = true): SnnModel {
+function sparseNetwork(columns?: { count: number; radius: number }, recurrent = true, reset: L.ResetMode = 'subtract'): SnnModel {
   const col = columns ? { columns } : {};
   const ff = L.sparse({ name: 'ff', inputs: [INPUT], size: 48, fanIn: 12, seed: 1, weight: { low: -0.2, high: 0.6 }, ...col });
   const input = recurrent ? [ff, L.sparse({ name: 'rec', inputs: ['pop'], size: 48, fanIn: 6, seed: 2, weight: { low: -0.5, high: 0.3 }, ...col }), L.add({ name: 'current', inputs: ['ff', 'rec'] })] : [ff];
@@ -30,7 +42,7 @@ function sparseNetwork(columns?: { count: number; radius: number }, recurrent = 
     input: { shape: [60], encoding: { type: 'events' }, preprocess: IDENTITY_PREPROCESS },
     layers: [
       ...input,
-      L.neuron('if', { name: 'pop', inputs: [input.at(-1)!.name], params: { threshold: 1, v0: 0 } }),
+      L.neuron('if', { name: 'pop', inputs: [input.at(-1)!.name], params: { threshold: 1, v0: 0 }, reset }),
       L.sparse({ name: 'readout', inputs: ['pop'], size: 6, fanIn: 20, seed: 3, weight: { low: -1, high: 1 } }),
     ],
     output: { layer: 'readout', decoding: 'accumulate' },
@@ -96,6 +108,24 @@ describe('sparse projections in the simulator and on onnxruntime', () => {
     }
   }
 
+  it('the activity report counts a sparse projection\'s synapses and its SynOps per spike', () => {
+    const model = sparseNetwork(undefined, true);
+    const x = inputFor(model, 3);
+    const pop = simulate(model, x, 3, { record: ['pop'] }).values.get('pop')!;
+    const rule = sparseRule(model.layers.find((l) => l.name === 'readout') as L.Sparse, 48);
+    const reach = new Float64Array(48); // targets per source neuron
+    const sources = new Int32Array(rule.fanIn);
+    for (let j = 0; j < rule.nOut; j++) {
+      rule.fill(j, sources, new Float32Array(rule.fanIn));
+      for (const s of sources) reach[s]++;
+    }
+    const acs = pop.reduce((acc, v, i) => acc + v * reach[i % 48], 0) / 3;
+    const row = measureActivity(model, x, 3).layers.find((l) => l.layer === 'readout')!;
+    expect(acs).toBeGreaterThan(0);
+    expect(row.synops).toMatchObject({ effective: acs, kind: 'AC' });
+    expect(row.weights).toBe(6 * 20);
+  });
+
   it('model.json round trip: the same model and hash, version 2', () => {
     const model = sparseNetwork({ count: 4, radius: 1 });
     const path = join(dir, 'sparse', 'model.json');
@@ -104,5 +134,63 @@ describe('sparse projections in the simulator and on onnxruntime', () => {
     expect(modelHash(back)).toBe(modelHash(model));
     expect(back.layers[0]).toEqual(model.layers[0]);
     verifyModel(back);
+  });
+});
+
+describe('sparse projections on SpiNNaker', () => {
+  const model = sparseNetwork({ count: 4, radius: 1 }, true, 'zero'); // IF_curr_exp resets to v_reset
+  const compiled = compileSpinnaker(model);
+
+  it('rows generated from the rule: every synapse placed, and the fixed-point emulator spikes as the float simulator (sparse recurrence included)', async () => {
+    expect(compiled.descriptor.totals.synapses).toBe(48 * 12 + 48 * 6 + 6 * 20); // no drawn weight rounds to 0 here
+    const B = 4;
+    const x = inputFor(model, B, 5);
+    const emulated = await new SpinnakerEmulator(compiled).run(x, B, { probes: ['pop'] });
+    const sim = simulate(model, x, B, { probes: ['pop'] });
+    const want = sim.spikes.get('pop')!;
+    const depth = compiled.network.populations.find((p) => p.name === 'pop')!.depth; // the chip runs `depth` steps behind
+    const got = emulated.spikes.get('pop')!.subarray(depth * B * 48, depth * B * 48 + want.length);
+    expect(want.reduce((a, v) => a + v, 0)).toBeGreaterThan(300);
+    expect([...got]).toEqual([...want]);
+    for (let i = 0; i < sim.output.length; i++) expect(Math.abs(emulated.output[i] - sim.output[i])).toBeLessThan(0.02 * Math.max(1, Math.abs(sim.output[i]))); // 16-bit weights
+  });
+
+  it('sampled keys through the compressed tables reach exactly the cores that hold each source\'s targets', () => {
+    const d = compiled.descriptor;
+    const wrong = followSampledKeys(new Router(machineByName(d.machine.name)), compiled.tables, compiled.senders, d.keySpace.colourBits, 300, 4);
+    expect(wrong).toEqual([]);
+  });
+
+  it('the PyNN export lists the synapses the rows hold: the rule\'s, with their weights in nA', async () => {
+    const out = join(dir, 'pynn');
+    await pynnTarget.emit(model, out, {});
+    const lists = readdirSync(out).filter((f) => /^ff\.(excitatory|inhibitory)\.npy$/.test(f));
+    const listed = new Map<number, Set<number>>(); // target → sources
+    for (const f of lists) {
+      const a = parseNpy(readFileSync(join(out, f)), f).data;
+      for (let i = 0; i < a.length; i += 4) {
+        expect(Math.sign(a[i + 2])).toBe(1);
+        (listed.get(a[i + 1]) ?? listed.set(a[i + 1], new Set()).get(a[i + 1])!).add(a[i]);
+      }
+    }
+    const rule = sparseRule(model.layers[0] as L.Sparse, 60);
+    const sources = new Int32Array(12);
+    for (let j = 0; j < 48; j++) {
+      rule.fill(j, sources, new Float32Array(12));
+      expect([...listed.get(j)!].sort((a, b) => a - b)).toEqual([...sources]);
+    }
+  });
+
+  it('Loihi, the integer ONNX and a cycle through another population are refused by name', () => {
+    expect(snncErrorMessage(() => quantiseForChip(model))).toBe('layer "ff": a sparse projection by rule has no Loihi mapping yet (the spinnaker and gpu targets run it)');
+    expect(snncErrorMessage(() => compileGpu(model, { numerics: 'spinnaker', batch: 2 }))).toMatch(/^layer "ff": a sparse projection by rule has no integer ONNX lowering yet/);
+    const cycle: SnnModel = { ...model, layers: model.layers.map((l) => (l.name === 'rec' ? { ...l, inputs: ['other'] } : l)).concat(L.neuron('if', { name: 'other', inputs: ['pop'], params: { threshold: 1, v0: 0 }, reset: 'zero' })), output: model.output };
+    expect(snncErrorMessage(() => compileSpinnaker({ ...cycle, layers: [...cycle.layers.slice(0, -2), cycle.layers.at(-1)!, cycle.layers.at(-2)!] }))).toMatch(/^layer "rec" reads "other" at the previous step \(a cycle\)/);
+  });
+
+  it('the gpu target refuses, naming the layer, a projection too large to hold as a matrix', () => {
+    const wide: SnnModel = { ...model, input: { ...model.input, shape: [40_000] }, layers: [L.sparse({ name: 'wide', inputs: [INPUT], size: 2_000, fanIn: 10, seed: 1, weight: { low: 0, high: 1 } }), L.neuron('if', { name: 'n', inputs: ['wide'], params: { threshold: 1, v0: 0 } })], output: { layer: 'n', decoding: 'spike_count' } };
+    expect(sizeOf(wide.input.shape) * 2_000).toBeGreaterThan(2 ** 26);
+    expect(snncErrorMessage(() => compileGpu(wide, { batch: 1 }))).toMatch(/^layer "wide": the gpu target holds a sparse projection as a dense 2000×40000 matrix, more than 67108864 weights \(it has 20000 synapses/);
   });
 });

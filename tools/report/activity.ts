@@ -23,6 +23,7 @@ import { modelOf } from '../../compiler/ir/neuron-program.js';
 import { isBurst, isGraded } from '../../compiler/ir/neurons.js';
 import { type Param, paramData, paramLanes, uniformValue } from '../../compiler/ir/params.js';
 import { convGeometry } from '../../compiler/ir/shapes.js';
+import { sparseRule } from '../../compiler/ir/connectivity.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
 import { simulate } from '../../compiler/reference/simulator.js';
@@ -86,7 +87,23 @@ export interface ActivityReport {
 }
 
 /** Per input element: how many (output, weight) pairs it takes part in, all and with non-zero weight. */
-export function fanout(layer: L.Dense | L.Conv2d, inShape: readonly number[], outShape: readonly number[]): { all: Float64Array; nonzero: Float64Array } {
+export function fanout(layer: L.Dense | L.Conv2d | L.Sparse, inShape: readonly number[], outShape: readonly number[]): { all: Float64Array; nonzero: Float64Array } {
+  if (layer.op === 'sparse') {
+    // Its pairs are its synapses: a source's fan-out is the targets that drew it.
+    const rule = sparseRule(layer, sizeOf(inShape));
+    const all = new Float64Array(rule.nIn);
+    const nonzero = new Float64Array(rule.nIn);
+    const sources = new Int32Array(rule.fanIn);
+    const weights = new Float32Array(rule.fanIn);
+    for (let j = 0; j < rule.nOut; j++) {
+      rule.fill(j, sources, weights);
+      for (let i = 0; i < rule.fanIn; i++) {
+        all[sources[i]]++;
+        if (weights[i] !== 0) nonzero[sources[i]]++;
+      }
+    }
+    return { all, nonzero };
+  }
   if (layer.op === 'dense') {
     const [nOut, nIn] = layer.weight.shape;
     const all = new Float64Array(nIn).fill(nOut);
@@ -169,7 +186,7 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
   const batch = options.batch ?? 50;
   const perSample = sizeOf(model.input.shape) * (model.input.encoding.type === 'events' ? T : 1);
   const neurons = model.layers.filter(isNeuron);
-  const connections = model.layers.filter((l): l is L.Dense | L.Conv2d => l.op === 'dense' || l.op === 'conv2d');
+  const connections = model.layers.filter((l): l is L.Dense | L.Conv2d | L.Sparse => l.op === 'dense' || l.op === 'conv2d' || l.op === 'sparse');
   const recurrent = neurons.filter((l) => !!l.recurrent);
   const membraneInits = new Map(neurons.map((l) => [l.name, membraneInit(l, shapes.get(l.name)!)]));
   const withMembrane = neurons.filter((l) => membraneInits.get(l.name) !== undefined);
@@ -190,16 +207,16 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
   const rows = new Map<string, LayerActivity>(
     model.layers.map((l) => {
       const tensors = tensorsOf(l);
-      const weights = [l.op === 'dense' || l.op === 'conv2d' ? l.weight : undefined, isNeuron(l) ? l.recurrent : undefined].filter((t) => t !== undefined);
+      const weights = [l.op === 'dense' || l.op === 'conv2d' ? l.weight.data : l.op === 'sparse' ? sparseWeights(l, sizeOf(shapes.get(l.inputs[0])!)) : undefined, isNeuron(l) ? l.recurrent?.data : undefined].filter((t) => t !== undefined);
       return [
         l.name,
         {
           layer: l.name,
           op: isNeuron(l) ? l.model : l.op,
           neurons: sizeOf(shapes.get(l.name)!),
-          parameters: tensors.reduce((k, t) => k + t.data.length, 0) + (isNeuron(l) ? neuronParameters(l) : 0),
-          weights: weights.reduce((k, t) => k + t.data.length, 0),
-          zeroWeights: weights.reduce((k, t) => k + t.data.reduce((z, v) => z + (v === 0 ? 1 : 0), 0), 0),
+          parameters: tensors.reduce((k, t) => k + t.data.length, 0) + (isNeuron(l) ? neuronParameters(l) : 0) + (l.op === 'sparse' ? weights[0].length : 0),
+          weights: weights.reduce((k, w) => k + w.length, 0),
+          zeroWeights: weights.reduce((k, w) => k + w.reduce((z, v) => z + (v === 0 ? 1 : 0), 0), 0),
         },
       ];
     }),
@@ -316,4 +333,13 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
     },
     raster,
   };
+}
+
+/** A sparse projection's drawn weights, target by target (the report's weight and zero counts). */
+function sparseWeights(layer: L.Sparse, nIn: number): Float32Array {
+  const rule = sparseRule(layer, nIn);
+  const all = new Float32Array(rule.nOut * rule.fanIn);
+  const sources = new Int32Array(rule.fanIn);
+  for (let j = 0; j < rule.nOut; j++) rule.fill(j, sources, all.subarray(j * rule.fanIn, (j + 1) * rule.fanIn));
+  return all;
 }
