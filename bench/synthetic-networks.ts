@@ -10,7 +10,8 @@
  * - `corticalColumns(C)`: C columns on a ring, each with layers L4 (1 000 IF), L2/3 (1 000) and L5 (500):
  *   L4 reads 200 inputs of its column; L2/3 reads 300 L4 neurons of its column and 200 L2/3 neurons of
  *   its column and the two next to it (recurrence); L5 reads 200 L2/3 neurons of the nearby columns and
- *   100 from anywhere (long-range); a readout of 10 reads 100 L5 neurons. About 8.5·10⁵·C synapses.
+ *   100 of the three columns across the ring (long-range); a readout of 10 reads 100 L5 neurons. About
+ *   8.5·10⁵·C synapses.
  */
 import * as L from '../compiler/ir/layers.js';
 import { INPUT, type SnnModel } from '../compiler/ir/model.js';
@@ -66,7 +67,7 @@ export function sparseRecurrent(scale: number): SnnModel {
 }
 
 export function corticalColumns(count: number): SnnModel {
-  const local = (radius: number) => ({ count, radius });
+  const local = (radius: number, offset = 0) => ({ count, radius, ...(offset ? { offset } : {}) });
   const layers: L.Layer[] = [
     sparse('l4_in', INPUT, 1000 * count, 200, 11, local(0)),
     L.neuron('if', { name: 'l4', inputs: ['l4_in'], ...IF }),
@@ -75,7 +76,7 @@ export function corticalColumns(count: number): SnnModel {
     L.add({ name: 'l23_in', inputs: ['l23_ff', 'l23_rec'] }),
     L.neuron('if', { name: 'l23', inputs: ['l23_in'], ...IF }),
     sparse('l5_local', 'l23', 500 * count, 200, 14, local(1)),
-    sparse('l5_long', 'l23', 500 * count, 100, 15),
+    sparse('l5_long', 'l23', 500 * count, 100, 15, local(1, Math.floor(count / 2))),
     L.add({ name: 'l5_in', inputs: ['l5_local', 'l5_long'] }),
     L.neuron('if', { name: 'l5', inputs: ['l5_in'], ...IF }),
     sparse('readout', 'l5', 10, 100, 16),

@@ -2,7 +2,8 @@
  * The synapses of a sparse projection (layers.ts `Sparse`), generated from its rule on demand: target
  * j's sources and weights depend only on (seed, j), so a simulator, a lowering or one chip core can
  * generate exactly the targets it holds, and no matrix is ever built. Sources are distinct and come out
- * in ascending order, each with its weight drawn uniformly in [low, high] and rounded to float32.
+ * in ascending order (or as drawn, for consumers that bucket them anyway), each with its weight uniform in
+ * [low, high] from (seed, target, source) and rounded to float32.
  * This module owns the rule's meaning; it must not know about targets or hardware.
  */
 import { badInput } from '../errors.js';
@@ -18,8 +19,11 @@ export interface SparseRule {
   readonly maxAbsWeight: number;
   /** [low, high]: the weights are drawn in it. */
   readonly weightRange: readonly [number, number];
-  /** Writes target j's fanIn sources (ascending) and weights into the arrays, from index 0. */
-  fill(j: number, sources: Int32Array, weights: Float32Array): void;
+  /**
+   * Writes target j's fanIn sources and their weights into the arrays, from index 0: in ascending source
+   * order, or with `anyOrder` in the order drawn (the same synapses, without the sort).
+   */
+  fill(j: number, sources: Int32Array, weights: Float32Array, anyOrder?: boolean): void;
 }
 
 /** The rule of `layer` over an input of nIn values; refuses, naming the layer, what cannot be drawn. */
@@ -27,10 +31,10 @@ export function sparseRule(layer: Sparse, nIn: number): SparseRule {
   const where = `layer "${layer.name}"`;
   const { size: nOut, fanIn, seed, columns } = layer;
   const { low, high } = layer.weight;
-  let window = { blocks: 1, blockIn: nIn, blockOut: nOut, radius: 0, count: 1 };
+  let window = { blocks: 1, blockIn: nIn, blockOut: nOut, radius: 0, count: 1, offset: 0 };
   if (columns) {
     if (nIn % columns.count !== 0) throw badInput(`${where}: its input of ${nIn} values is not divisible into ${columns.count} columns`);
-    window = { blocks: Math.min(2 * columns.radius + 1, columns.count), blockIn: nIn / columns.count, blockOut: nOut / columns.count, radius: columns.radius, count: columns.count };
+    window = { blocks: Math.min(2 * columns.radius + 1, columns.count), blockIn: nIn / columns.count, blockOut: nOut / columns.count, radius: columns.radius, count: columns.count, offset: columns.offset ?? 0 };
   }
   const candidates = window.blocks * window.blockIn;
   if (fanIn > candidates) throw badInput(`${where}: fan_in ${fanIn} is more than the ${candidates} sources a target can draw from`);
@@ -42,18 +46,20 @@ export function sparseRule(layer: Sparse, nIn: number): SparseRule {
     candidates,
     maxAbsWeight: Math.max(Math.abs(low), Math.abs(high)),
     weightRange: [low, high],
-    fill(j, sources, weights) {
+    fill(j, sources, weights, anyOrder = false) {
       const next = generator(seed, j);
-      // The window's first source: blocks c − radius … c + radius on the ring (all of them when they cover it).
-      const first = window.blocks === window.count ? 0 : ((((Math.floor(j / window.blockOut) - window.radius) % window.count) + window.count) % window.count) * window.blockIn;
+      // The window's first source: blocks c + offset − radius … c + offset + radius on the ring (all of them when they cover it).
+      const first = window.blocks === window.count ? 0 : ((((Math.floor(j / window.blockOut) + window.offset - window.radius) % window.count) + window.count) % window.count) * window.blockIn;
       // Floyd's algorithm: fanIn distinct candidates in fanIn draws.
       chosen.clear();
       for (let m = candidates - fanIn, k = 0; m < candidates; m++, k++) {
         const t = Math.floor(next() * (m + 1));
         sources[k] = (first + (chosen.add(t) ? t : (chosen.add(m), m))) % nIn;
       }
-      sources.subarray(0, fanIn).sort();
-      for (let i = 0; i < fanIn; i++) weights[i] = Math.fround(low + (high - low) * next());
+      if (!anyOrder) sources.subarray(0, fanIn).sort();
+      // Each weight from (seed, j, source) alone, so that it does not depend on the order.
+      const key = Math.imul(seed ^ 0x2545f491, 0x9e3779b1) ^ Math.imul(j + 1, 0x85ebca6b);
+      for (let i = 0; i < fanIn; i++) weights[i] = Math.fround(low + (high - low) * unit(key ^ Math.imul(sources[i] + 1, 0xc2b2ae35)));
     },
   };
 }
@@ -84,6 +90,16 @@ class ChosenSet {
       }
     }
   }
+}
+
+/** A uniform number in [0, 1) from a 32-bit key (murmur3's finaliser). */
+function unit(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return (x >>> 0) / 4294967296;
 }
 
 /** Uniform numbers in [0, 1) from (seed, j): mulberry32 started from a hash of both. */

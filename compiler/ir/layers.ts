@@ -40,7 +40,8 @@ export interface Dense extends LayerBase {
  * distinct sources pre(j), drawn with their weights (uniform in [low, high]) from a generator seeded by
  * (seed, j), so that any target's synapses can be generated alone (connectivity.ts). With `columns`,
  * input and output are each cut into `count` equal blocks on a ring, and target j of block c draws only
- * from blocks c − radius … c + radius (local projections of cortical columns); without, from all inputs.
+ * from blocks c + offset − radius … c + offset + radius (offset 0: the local projections of cortical
+ * columns; another offset: a long-range projection from distant columns); without, from all inputs.
  */
 export interface Sparse extends LayerBase {
   readonly op: 'sparse';
@@ -48,7 +49,7 @@ export interface Sparse extends LayerBase {
   readonly fanIn: number;
   readonly seed: number;
   readonly weight: { readonly low: number; readonly high: number };
-  readonly columns?: { readonly count: number; readonly radius: number };
+  readonly columns?: { readonly count: number; readonly radius: number; readonly offset?: number };
 }
 
 /**
@@ -255,6 +256,7 @@ export function sparse(f: Omit<Sparse, 'op'>): Sparse {
     const { count, radius } = f.columns;
     if (!isWhole(count, 1)) fail(f.name, `columns.count must be a positive integer, got ${count}`);
     if (!isWhole(radius, 0)) fail(f.name, `columns.radius must be a non-negative integer, got ${radius}`);
+    if (f.columns.offset !== undefined && !Number.isSafeInteger(f.columns.offset)) fail(f.name, `columns.offset must be an integer, got ${f.columns.offset}`);
     if (f.size % count !== 0) fail(f.name, `size ${f.size} is not divisible into ${count} columns`);
   }
   return { op: 'sparse', ...f };

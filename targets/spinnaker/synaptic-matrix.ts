@@ -131,7 +131,7 @@ export function collectSynapses(p: SpinnakerProjection, lo: number, hi: number, 
     const drawn = new Float32Array(fanIn);
     for (let o = lo; o < hi; o++) {
       const base = synapseWord(0, p.delay, 0, o - lo, format);
-      g.rule.fill(o, sources, drawn);
+      g.rule.fill(o, sources, drawn, true); // rows bucket the synapses by source: no need to sort them
       for (let i = 0; i < fanIn; i++) {
         const w = sparseRingWeight(scale, drawn[i]);
         if (w !== 0) put(sources[i], w, base);

@@ -130,7 +130,7 @@ describe('bad model files', () => {
 
   it('unknown layer type: names it and lists the known ones', () => {
     const path = write('bad-type.json', { ...doc(W), layers: [{ name: 'fc', type: 'dense', weight: W }, { name: 'g', type: 'gelu' }] });
-    expect(snncError(() => readModelJson(path)).message).toMatch(/\/layers\/1\/type: unknown layer type "gelu" \(expected one of: dense, conv2d/);
+    expect(snncError(() => readModelJson(path)).message).toMatch(/\/layers\/1\/type: unknown layer type "gelu" \(expected one of: dense, sparse, conv2d/);
   });
 
   it('shape mismatch: names the layer and both shapes', () => {

@@ -20,7 +20,7 @@ import { SpinnakerEmulator } from '../../targets/spinnaker/emulator.js';
 import { compileSpinnaker, spinnakerTarget } from '../../targets/spinnaker/index.js';
 import { Router, machineByName } from '../../targets/spinnaker/machine.js';
 import { followSampledKeys } from '../../targets/spinnaker/routing.js';
-import { type ProjectionGeometry, forEachFanIn } from '../../targets/common/synaptic-terms.js';
+import { type StoredGeometry, forEachFanIn } from '../../targets/common/synaptic-terms.js';
 import type { SpinnakerProjection } from '../../targets/spinnaker/quantise.js';
 import { RowContext, type SourceInfo, buildCoreSynapses, collectSynapses, ringBufferFormat, synapseWord } from '../../targets/spinnaker/synaptic-matrix.js';
 import { randomInput, randomTensor, rng } from '../helpers/models.js';
@@ -130,11 +130,11 @@ describe('synaptic rows at scale', () => {
     const conv = fc
       .record({ cin: fc.integer({ min: 1, max: 3 }), groups: fc.constantFrom(1, 2), cout: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 7 }), w: fc.integer({ min: 1, max: 7 }), kh: fc.integer({ min: 1, max: 4 }), kw: fc.integer({ min: 1, max: 4 }), stride: fc.integer({ min: 1, max: 2 }), pad: fc.integer({ min: 0, max: 2 }) })
       .filter((g) => g.h + 2 * g.pad >= g.kh && g.w + 2 * g.pad >= g.kw)
-      .map((g): ProjectionGeometry => {
+      .map((g): StoredGeometry => {
         const [oh, ow] = [Math.floor((g.h + 2 * g.pad - g.kh) / g.stride) + 1, Math.floor((g.w + 2 * g.pad - g.kw) / g.stride) + 1];
         return { kind: 'conv', inShape: [g.cin * g.groups, g.h, g.w], outShape: [g.cout * g.groups, oh, ow], kernel: [g.kh, g.kw], stride: [g.stride, g.stride], padding: [g.pad, g.pad, g.pad, g.pad], groups: g.groups };
       });
-    const dense = fc.record({ nIn: fc.integer({ min: 1, max: 40 }), nOut: fc.integer({ min: 1, max: 9 }) }).map((g): ProjectionGeometry => ({ kind: 'dense', ...g }));
+    const dense = fc.record({ nIn: fc.integer({ min: 1, max: 40 }), nOut: fc.integer({ min: 1, max: 9 }) }).map((g): StoredGeometry => ({ kind: 'dense', ...g }));
     fc.assert(
       fc.property(fc.oneof(conv, dense), fc.integer({ min: 0, max: 2 ** 30 }), (geometry, seed) => {
         const r = rng(seed);

@@ -50,7 +50,7 @@ function buildLayer(j: Json, inputs: string[], tensors: TensorResolver): L.Layer
     case 'dense':
       return L.dense({ ...base, weight: t('weight')!, bias: t('bias') });
     case 'sparse':
-      return L.sparse({ ...base, size: j.size, fanIn: j.fan_in, seed: j.seed, weight: { low: j.weight.low, high: j.weight.high }, ...(j.columns ? { columns: { count: j.columns.count, radius: j.columns.radius } } : {}) });
+      return L.sparse({ ...base, size: j.size, fanIn: j.fan_in, seed: j.seed, weight: { low: j.weight.low, high: j.weight.high }, ...(j.columns ? { columns: { count: j.columns.count, radius: j.columns.radius, ...(j.columns.offset ? { offset: j.columns.offset } : {}) } } : {}) });
     case 'conv2d':
       return L.conv2d({ ...base, weight: t('weight')!, bias: t('bias'), stride: pair(j.stride, [1, 1]), padding: padding4(j.padding), groups: j.groups ?? 1, ...(j.dilation === undefined ? {} : { dilation: pair(j.dilation, [1, 1]) }) });
     case 'avgpool2d':

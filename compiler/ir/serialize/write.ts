@@ -48,7 +48,7 @@ function layerJson(layer: Layer, previous: string, tensor: (key: string, t: Tens
       break;
     case 'sparse':
       Object.assign(j, { size: layer.size, fan_in: layer.fanIn, seed: layer.seed, weight: { low: layer.weight.low, high: layer.weight.high } });
-      if (layer.columns) j.columns = { count: layer.columns.count, radius: layer.columns.radius };
+      if (layer.columns) j.columns = { count: layer.columns.count, radius: layer.columns.radius, ...(layer.columns.offset ? { offset: layer.columns.offset } : {}) };
       break;
     case 'conv2d':
       put('weight', layer.weight);
