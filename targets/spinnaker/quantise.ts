@@ -253,6 +253,7 @@ export function quantiseForSpinnaker(source: SnnModel, options: QuantiseOptions 
     const iOffset = biasNa.some((b) => b !== 0) ? Int32Array.from(biasNa, (b, i) => at(`i_offset[${i}]`, b)) : null;
     const params: IfCurrExpParams = { ...m.params, vThresh, vInit: at('v', lambda * (neuron?.v0 ?? 0)), ...(neuron?.vRest ? { vRest: at('v_rest', lambda * neuron.vRest) } : {}), ...(neuron?.vReset ? { vReset: at('v_reset', lambda * neuron.vReset) } : {}) };
     populations.push({ name: layer.name, role, shape, neurons: n, params, constants: m.constants, iOffset, scale: lambda, gain: m.gain, depth: d, shift, hostCurrent: !!root.hostNode });
+    const onlyRules = errDen === 0 && terms.some(({ t }) => !isStored(t.geometry));
     rows.push({
       layer: layer.name,
       kind: neuron ? neuron.model : role,
@@ -262,8 +263,8 @@ export function quantiseForSpinnaker(source: SnnModel, options: QuantiseOptions 
       'tau_syn ms': Number((m.params.tauSynE / ACCUM_ONE).toPrecision(6)),
       'shift exc/inh': `${shift[0]}/${shift[1]}`,
       // Over the stored weights; a sparse rule's drawn weights are quantised as the rows are built, unmeasured here.
-      'weight err %': errDen > 0 ? Number((100 * Math.sqrt(errNum / errDen)).toFixed(3)) : terms.some(({ t }) => !isStored(t.geometry)) ? '-' : 0,
-      'weights → 0': zeroed,
+      'weight err %': errDen > 0 ? Number((100 * Math.sqrt(errNum / errDen)).toFixed(3)) : onlyRules ? '-' : 0,
+      'weights → 0': onlyRules ? '-' : zeroed,
       depth: d,
     });
   }
