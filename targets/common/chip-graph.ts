@@ -6,8 +6,9 @@
  * projection onto itself. A model that writes recurrence as an edge (a dense layer reading the neuron
  * at the previous step, added into its input) is rewritten into that form
  * (compiler/passes/recurrence-as-weights.ts); a sparse projection onto the neuron itself stays an edge;
- * any other read of an earlier step (a longer cycle) is refused by name, exit 3. A synaptic bias into a decaying current (CUBA-LIF) becomes synapses from an
- * always-on neuron (compiler/passes/current-bias.ts): the chips add constants to the membrane only.
+ * any other read of an earlier step (a longer cycle) is refused by name, exit 3. A synaptic bias into a
+ * decaying current (CUBA-LIF) becomes synapses from an always-on neuron (compiler/passes/current-bias.ts):
+ * the chips add constants to the membrane only.
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
 import { consumers, laterReads } from '../../compiler/ir/graph.js';
