@@ -20,7 +20,7 @@ import { tensor } from '../compiler/ir/tensor.js';
 const EVENTS = { encoding: { type: 'events' }, preprocess: { scale: 1, mean: [0], std: [1] } } as const;
 const IF = { params: { threshold: 1, v0: 0 }, reset: 'zero' } as const;
 /** A sparse projection with seeded weights mostly excitatory, as in the deep conv network. */
-const sparse = (name: string, from: string, size: number, fanIn: number, seed: number, columns?: { count: number; radius: number }) =>
+const sparse = (name: string, from: string, size: number, fanIn: number, seed: number, columns?: L.Sparse['columns']) =>
   L.sparse({ name, inputs: [from], size, fanIn, seed, weight: { low: -0.03, high: 0.05 }, ...(columns ? { columns } : {}) });
 
 export function deepConv(side: number): SnnModel {
@@ -37,7 +37,7 @@ export function deepConv(side: number): SnnModel {
   }
   return {
     name: `deep-conv-${side}`,
-    input: { shape: [32, side, side], encoding: { type: 'events' }, preprocess: { scale: 1, mean: [0], std: [1] } },
+    input: { shape: [32, side, side], ...EVENTS },
     layers,
     output: { layer: from, decoding: 'spike_count' },
     timesteps: 8,

@@ -113,6 +113,15 @@ function generator(seed: number, j: number): () => number {
   };
 }
 
+/** Every target's synapses, target after target, each in ascending source order: [nOut·fanIn] sources and weights. */
+export function drawSynapses(rule: SparseRule): { readonly sources: Int32Array; readonly weights: Float32Array } {
+  const k = rule.fanIn;
+  const sources = new Int32Array(rule.nOut * k);
+  const weights = new Float32Array(rule.nOut * k);
+  for (let j = 0; j < rule.nOut; j++) rule.fill(j, sources.subarray(j * k, (j + 1) * k), weights.subarray(j * k, (j + 1) * k));
+  return { sources, weights };
+}
+
 /** Most weights a sparse projection may be materialised into (a dense [nOut, nIn] float32 matrix: 256 MiB). */
 export const MAX_MATERIALISED = 2 ** 26;
 
@@ -125,11 +134,7 @@ export function materialise(layer: Sparse, rule: SparseRule, what: string): Floa
     throw badInput(`layer "${layer.name}": ${what} holds a sparse projection as a dense ${rule.nOut}×${rule.nIn} matrix, more than ${MAX_MATERIALISED} weights (it has ${rule.nOut * rule.fanIn} synapses; the spinnaker target maps it without a matrix)`);
   }
   const w = new Float32Array(rule.nOut * rule.nIn);
-  const sources = new Int32Array(rule.fanIn);
-  const weights = new Float32Array(rule.fanIn);
-  for (let j = 0; j < rule.nOut; j++) {
-    rule.fill(j, sources, weights);
-    for (let i = 0; i < rule.fanIn; i++) w[j * rule.nIn + sources[i]] = weights[i];
-  }
+  const { sources, weights } = drawSynapses(rule);
+  for (let i = 0; i < sources.length; i++) w[Math.floor(i / rule.fanIn) * rule.nIn + sources[i]] = weights[i];
   return w;
 }

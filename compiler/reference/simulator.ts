@@ -17,7 +17,7 @@ import { type NeuronProgram, neuronProgram } from '../ir/neuron-program.js';
 import { type NeuronStep, compileNeuronStep } from './neuron-step.js';
 import { INPUT, type SnnModel, averagesOverTime } from '../ir/model.js';
 import { convGeometry } from '../ir/shapes.js';
-import { sparseRule } from '../ir/connectivity.js';
+import { drawSynapses, sparseRule } from '../ir/connectivity.js';
 import { sizeOf } from '../ir/tensor.js';
 import { verifyModel } from '../ir/verify.js';
 import type { MembraneNoise } from '../ir/noise.js';
@@ -257,9 +257,7 @@ function denseKernel(base: KernelBase, layer: L.Dense, batch: number): Kernel {
 function sparseKernel(base: KernelBase, layer: L.Sparse, nIn: number, batch: number): Kernel {
   const rule = sparseRule(layer, nIn);
   const k = rule.fanIn;
-  const sources = new Int32Array(rule.nOut * k);
-  const weights = new Float32Array(rule.nOut * k);
-  for (let j = 0; j < rule.nOut; j++) rule.fill(j, sources.subarray(j * k), weights.subarray(j * k));
+  const { sources, weights } = drawSynapses(rule);
   return {
     ...base,
     step(values) {
@@ -323,7 +321,7 @@ function convKernel(base: KernelBase, layer: L.Conv2d, inShape: readonly number[
         for (let pos = 0; pos < plane; pos++) for (let o = 0; o < O; o++) acc[pos * O + o] = bias[o];
         for (let c = 0; c < C; c++) {
           const g = Math.floor(c / cinPG);
-          const weightsOf = (g * cinPG + (c - g * cinPG)) * KH * KW;
+          const weightsOf = c * KH * KW; // wT's [g][cg] is c's own index: g·cinPG + cg = c
           for (let iy = 0; iy < H; iy++) {
             for (let ix = 0; ix < W; ix++) {
               const v = x[((b * C + c) * H + iy) * W + ix];

@@ -73,9 +73,10 @@ export function lowerSpinnakerToOnnx(net: SpinnakerNetwork, options: SpinnakerOn
 function slotSums(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, incoming: readonly SpinnakerProjection[], spikes: SpikeSequences, sign: 1 | -1, S: number, B: number): string | undefined {
   let sum: string | undefined;
   for (const p of incoming) {
+    const q = stored(p);
     const w = Array.from(p.weights, (v) => Math.max(0, sign * v));
-    if (!w.some((v) => v > 0) && isStored(p.geometry)) continue;
-    const late = delivered(g, c, spikes.get(p.source)!.value, p.delay, S, B, pop.neurons, p.name, (early, rows) => synapses(g, c, stored(p), w, early, rows));
+    if (!w.some((v) => v > 0)) continue;
+    const late = delivered(g, c, spikes.get(p.source)!.value, p.delay, S, B, pop.neurons, p.name, (early, rows) => synapses(g, c, q, w, early, rows));
     if (late) sum = sum ? g.node('Add', [sum, late], `${pop.name}_slots`) : late;
   }
   return sum;

@@ -286,8 +286,7 @@ export function sparseRingWeight(scale: { readonly excitatory: number; readonly 
   const e = w * scale.excitatory;
   const x = e > 0 ? e : -w * scale.inhibitory;
   if (!(x > 0)) return 0;
-  let q = Math.round(x); // roundHalfEven of a value below 2¹⁶, written out: the rows' innermost loop
-  if (q - x === 0.5 && (q & 1) === 1) q--;
+  const q = roundHalfEven(x);
   return e > 0 ? q : -q;
 }
 

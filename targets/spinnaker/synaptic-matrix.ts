@@ -14,7 +14,6 @@
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
 import { neuronFanIn } from '../common/synaptic-terms.js';
-import type { SparseRule } from '../../compiler/ir/connectivity.js';
 import { type PartitionKeys, bitsNeeded } from './keys.js';
 import { nBits } from './quantise.js';
 import { type SpinnakerProjection, sparseRingWeight } from './quantise.js';
@@ -125,7 +124,20 @@ export function collectSynapses(p: SpinnakerProjection, lo: number, hi: number, 
     }
     return { n, first, last };
   }
-  if (g.kind === 'sparse') return collectRuleSynapses(p, g.rule, lo, hi, format, pres, found);
+  if (g.kind === 'sparse') {
+    const { rule } = g;
+    const sources = new Int32Array(rule.fanIn);
+    const drawn = new Float32Array(rule.fanIn);
+    for (let o = lo; o < hi; o++) {
+      const base = synapseWord(0, p.delay, 0, o - lo, format);
+      rule.fill(o, sources, drawn, true); // the rows bucket the synapses by source: no need to sort them
+      for (let i = 0; i < rule.fanIn; i++) {
+        const w = sparseRingWeight(p.sparseScale!, drawn[i]);
+        if (w !== 0) put(sources[i], w, base);
+      }
+    }
+    return { n, first, last };
+  }
   const [C, H, W] = g.inShape;
   const [O, OH, OW] = g.outShape;
   const [kh, kw] = g.kernel;
@@ -148,31 +160,6 @@ export function collectSynapses(p: SpinnakerProjection, lo: number, hi: number, 
           if (x >= 0 && x < W && weights[k + v] !== 0) put(row + x, weights[k + v], base);
         }
       }
-    }
-  }
-  return { n, first, last };
-}
-
-/** collectSynapses for a sparse rule: the synapses it draws (unsorted: the rows bucket them by source), as the others, with `put` written out. */
-function collectRuleSynapses(p: SpinnakerProjection, rule: SparseRule, lo: number, hi: number, format: RingBufferFormat, pres: Int32Array, found: Uint32Array): { n: number; first: number; last: number } {
-  const inhibitory = synapseWord(0, 0, 1, 0, format);
-  const scale = p.sparseScale!;
-  const sources = new Int32Array(rule.fanIn);
-  const drawn = new Float32Array(rule.fanIn);
-  let n = 0;
-  let first = Infinity;
-  let last = -1;
-  for (let o = lo; o < hi; o++) {
-    const base = synapseWord(0, p.delay, 0, o - lo, format);
-    rule.fill(o, sources, drawn, true);
-    for (let i = 0; i < rule.fanIn; i++) {
-      const w = sparseRingWeight(scale, drawn[i]);
-      if (w === 0) continue;
-      const pre = sources[i];
-      pres[n] = pre;
-      found[n++] = (base | ((w < 0 ? -w : w) << 16) | (w < 0 ? inhibitory : 0)) >>> 0;
-      if (pre < first) first = pre;
-      if (pre > last) last = pre;
     }
   }
   return { n, first, last };

@@ -23,7 +23,7 @@ import { modelOf } from '../../compiler/ir/neuron-program.js';
 import { isBurst, isGraded } from '../../compiler/ir/neurons.js';
 import { type Param, paramData, paramLanes, uniformValue } from '../../compiler/ir/params.js';
 import { convGeometry } from '../../compiler/ir/shapes.js';
-import { sparseRule } from '../../compiler/ir/connectivity.js';
+import { drawSynapses, sparseRule } from '../../compiler/ir/connectivity.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { verifyModel } from '../../compiler/ir/verify.js';
 import { simulate } from '../../compiler/reference/simulator.js';
@@ -87,23 +87,18 @@ export interface ActivityReport {
 }
 
 /** Per input element: how many (output, weight) pairs it takes part in, all and with non-zero weight. */
-export function fanout(layer: L.Dense | L.Conv2d | L.Sparse, inShape: readonly number[], outShape: readonly number[]): { all: Float64Array; nonzero: Float64Array } {
-  if (layer.op === 'sparse') {
-    // Its pairs are its synapses: a source's fan-out is the targets that drew it.
-    const rule = sparseRule(layer, sizeOf(inShape));
-    const all = new Float64Array(rule.nIn);
-    const nonzero = new Float64Array(rule.nIn);
-    const sources = new Int32Array(rule.fanIn);
-    const weights = new Float32Array(rule.fanIn);
-    for (let j = 0; j < rule.nOut; j++) {
-      rule.fill(j, sources, weights);
-      for (let i = 0; i < rule.fanIn; i++) {
-        all[sources[i]]++;
-        if (weights[i] !== 0) nonzero[sources[i]]++;
-      }
-    }
-    return { all, nonzero };
-  }
+/** A sparse projection's fan-out per source from its drawn synapses: its pairs are its synapses. */
+function sparseFanout(nIn: number, drawn: ReturnType<typeof drawSynapses>): { all: Float64Array; nonzero: Float64Array } {
+  const all = new Float64Array(nIn);
+  const nonzero = new Float64Array(nIn);
+  drawn.sources.forEach((s, i) => {
+    all[s]++;
+    if (drawn.weights[i] !== 0) nonzero[s]++;
+  });
+  return { all, nonzero };
+}
+
+export function fanout(layer: L.Dense | L.Conv2d, inShape: readonly number[], outShape: readonly number[]): { all: Float64Array; nonzero: Float64Array } {
   if (layer.op === 'dense') {
     const [nOut, nIn] = layer.weight.shape;
     const all = new Float64Array(nIn).fill(nOut);
@@ -202,12 +197,14 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
   const viewsOrPools = ['flatten', 'reshape', 'maxpool2d', 'gated_maxpool2d'];
   for (const l of model.layers) if ((isNeuron(l) && isBurst(modelOf(l))) || (viewsOrPools.includes(l.op) && bursts.has(l.inputs[0]))) bursts.add(l.name);
 
-  const fan = new Map(connections.map((l) => [l.name, fanout(l, shapes.get(l.inputs[0])!, shapes.get(l.name)!)]));
+  // A sparse layer's synapses, drawn once for its fan-out and its weight counts.
+  const drawn = new Map(connections.filter((l): l is L.Sparse => l.op === 'sparse').map((l) => [l.name, drawSynapses(sparseRule(l, sizeOf(shapes.get(l.inputs[0])!)))]));
+  const fan = new Map(connections.map((l) => [l.name, l.op === 'sparse' ? sparseFanout(sizeOf(shapes.get(l.inputs[0])!), drawn.get(l.name)!) : fanout(l, shapes.get(l.inputs[0])!, shapes.get(l.name)!)]));
   const recFan = new Map(recurrent.map((l) => [l.name, recurrentFanout(l.recurrent!.data, sizeOf(shapes.get(l.name)!))]));
   const rows = new Map<string, LayerActivity>(
     model.layers.map((l) => {
       const tensors = tensorsOf(l);
-      const weights = [l.op === 'dense' || l.op === 'conv2d' ? l.weight.data : l.op === 'sparse' ? sparseWeights(l, sizeOf(shapes.get(l.inputs[0])!)) : undefined, isNeuron(l) ? l.recurrent?.data : undefined].filter((t) => t !== undefined);
+      const weights = [l.op === 'dense' || l.op === 'conv2d' ? l.weight.data : l.op === 'sparse' ? drawn.get(l.name)!.weights : undefined, isNeuron(l) ? l.recurrent?.data : undefined].filter((t) => t !== undefined);
       return [
         l.name,
         {
@@ -333,13 +330,4 @@ export function measureActivity(model: SnnModel, x: Float32Array, n: number, opt
     },
     raster,
   };
-}
-
-/** A sparse projection's drawn weights, target by target (the report's weight and zero counts). */
-function sparseWeights(layer: L.Sparse, nIn: number): Float32Array {
-  const rule = sparseRule(layer, nIn);
-  const all = new Float32Array(rule.nOut * rule.fanIn);
-  const sources = new Int32Array(rule.fanIn);
-  for (let j = 0; j < rule.nOut; j++) rule.fill(j, sources, all.subarray(j * rule.fanIn, (j + 1) * rule.fanIn));
-  return all;
 }
