@@ -2,8 +2,7 @@
  * Mapping at machine scale (issue 22): the synthetic networks of synthetic-networks.ts onto both chip
  * targets, the size S chosen for about 10⁶ … 10⁹ synapses: `--network deep-conv` (4 · 32² · (3S − 2)²
  * synapses from 4 kernels), `sparse-recurrent` (about 10⁷·S synapses by rule) or `columns` (S cortical
- * columns, about 8.5·10⁵·S synapses by rule; the sparse networks have no Loihi mapping yet, so the Loihi
- * columns stay empty for them). Each measurement runs in its own process, for its peak RSS:
+ * columns, about 8.5·10⁵·S synapses by rule). Each measurement runs in its own process, for its peak RSS:
  *   spinnaker   `snnc check --target spinnaker --machine M` (partition, keys, synaptic-row layout,
  *               placement, routing trees, table compression), with its per-stage times, the largest
  *               table, and the sampled proof by following keys (--follow keys through the compressed
@@ -50,8 +49,6 @@ const { values } = parseArgs({
 const NETWORKS: Record<string, (size: number) => SnnModel> = { 'deep-conv': deepConv, 'sparse-recurrent': sparseRecurrent, columns: corticalColumns };
 const network = NETWORKS[values.network!];
 if (!network) throw new Error(`--network must be one of ${Object.keys(NETWORKS).join(', ')}, got "${values.network}"`);
-/** The sparse networks have no Loihi mapping yet (the target refuses them by name). */
-const onLoihi = values.network === 'deep-conv';
 
 const MODES = ['spinnaker', 'words', 'emit', 'loihi'] as const;
 type Mode = (typeof MODES)[number];
@@ -142,7 +139,7 @@ async function main(): Promise<void> {
   const stages: string[] = [];
   for (const side of values.sides!.split(',').map(Number)) {
     const small = side <= Number(values['words-max-side']);
-    const runs = (mode: Mode) => mode === 'spinnaker' || (mode === 'loihi' ? onLoihi : small);
+    const runs = (mode: Mode) => mode === 'spinnaker' || mode === 'loihi' || small;
     const m = Object.fromEntries(MODES.map((mode) => [mode, runs(mode) ? measureInChild(side, mode) : undefined])) as Record<Mode, Measured | string | undefined>;
     const s = m.spinnaker;
     if (typeof s === 'string' || s === undefined) {

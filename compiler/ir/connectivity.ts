@@ -24,6 +24,21 @@ export interface SparseRule {
    * order, or with `anyOrder` in the order drawn (the same synapses, without the sort).
    */
   fill(j: number, sources: Int32Array, weights: Float32Array, anyOrder?: boolean): void;
+  /** Where targets draw from: target j (in column ⌊j/blockOut⌋ = c) draws from columns c + offset − radius … c + offset + radius of the ring. */
+  readonly window: ColumnWindow;
+  /** Writes target j's fanIn sources in the order drawn, without their weights (what counting synapses per source needs). */
+  fillSources(j: number, sources: Int32Array): void;
+}
+
+/** A rule's columns (one column of all nIn sources and nOut targets when it has none). */
+export interface ColumnWindow {
+  readonly count: number;
+  readonly blockIn: number;
+  readonly blockOut: number;
+  readonly radius: number;
+  readonly offset: number;
+  /** Columns a target draws from: min(2·radius + 1, count). */
+  readonly blocks: number;
 }
 
 /** The rule of `layer` over an input of nIn values; refuses, naming the layer, what cannot be drawn. */
@@ -31,11 +46,10 @@ export function sparseRule(layer: Sparse, nIn: number): SparseRule {
   const where = `layer "${layer.name}"`;
   const { size: nOut, fanIn, seed, columns } = layer;
   const { low, high } = layer.weight;
-  let window = { blocks: 1, blockIn: nIn, blockOut: nOut, radius: 0, count: 1, offset: 0 };
-  if (columns) {
-    if (nIn % columns.count !== 0) throw badInput(`${where}: its input of ${nIn} values is not divisible into ${columns.count} columns`);
-    window = { blocks: Math.min(2 * columns.radius + 1, columns.count), blockIn: nIn / columns.count, blockOut: nOut / columns.count, radius: columns.radius, count: columns.count, offset: columns.offset ?? 0 };
-  }
+  if (columns && nIn % columns.count !== 0) throw badInput(`${where}: its input of ${nIn} values is not divisible into ${columns.count} columns`);
+  const window: ColumnWindow = !columns
+    ? { blocks: 1, blockIn: nIn, blockOut: nOut, radius: 0, count: 1, offset: 0 }
+    : { blocks: Math.min(2 * columns.radius + 1, columns.count), blockIn: nIn / columns.count, blockOut: nOut / columns.count, radius: columns.radius, count: columns.count, offset: columns.offset ?? 0 };
   const candidates = window.blocks * window.blockIn;
   if (fanIn > candidates) throw badInput(`${where}: fan_in ${fanIn} is more than the ${candidates} sources a target can draw from`);
   const chosen = new ChosenSet(fanIn);
@@ -46,22 +60,28 @@ export function sparseRule(layer: Sparse, nIn: number): SparseRule {
     candidates,
     maxAbsWeight: Math.max(Math.abs(low), Math.abs(high)),
     weightRange: [low, high],
+    window,
     fill(j, sources, weights, anyOrder = false) {
-      const next = generator(seed, j);
-      // The window's first source: blocks c + offset − radius … c + offset + radius on the ring (all of them when they cover it).
-      const first = window.blocks === window.count ? 0 : ((((Math.floor(j / window.blockOut) + window.offset - window.radius) % window.count) + window.count) % window.count) * window.blockIn;
-      // Floyd's algorithm: fanIn distinct candidates in fanIn draws.
-      chosen.clear();
-      for (let m = candidates - fanIn, k = 0; m < candidates; m++, k++) {
-        const t = Math.floor(next() * (m + 1));
-        sources[k] = (first + (chosen.add(t) ? t : (chosen.add(m), m))) % nIn;
-      }
+      drawSources(j, sources);
       if (!anyOrder) sources.subarray(0, fanIn).sort();
       // Each weight from (seed, j, source) alone, so that it does not depend on the order.
       const key = Math.imul(seed ^ 0x2545f491, 0x9e3779b1) ^ Math.imul(j + 1, 0x85ebca6b);
       for (let i = 0; i < fanIn; i++) weights[i] = Math.fround(low + (high - low) * unit(key ^ Math.imul(sources[i] + 1, 0xc2b2ae35)));
     },
+    fillSources: drawSources,
   };
+
+  function drawSources(j: number, sources: Int32Array): void {
+    const next = generator(seed, j);
+    // The window's first source: blocks c + offset − radius … c + offset + radius on the ring (all of them when they cover it).
+    const first = window.blocks === window.count ? 0 : ((((Math.floor(j / window.blockOut) + window.offset - window.radius) % window.count) + window.count) % window.count) * window.blockIn;
+    // Floyd's algorithm: fanIn distinct candidates in fanIn draws.
+    chosen.clear();
+    for (let m = candidates - fanIn, k = 0; m < candidates; m++, k++) {
+      const t = Math.floor(next() * (m + 1));
+      sources[k] = (first + (chosen.add(t) ? t : (chosen.add(m), m))) % nIn;
+    }
+  }
 }
 
 /** A set of at most `capacity` non-negative integers: open addressing in a typed array (the draws' hot loop). */

@@ -33,7 +33,7 @@ const shared = object({
 const format = object(
   {
     projection: string,
-    kind: { enum: ['dense', 'conv'] },
+    kind: { enum: ['dense', 'sparse', 'conv'] },
     signMode: { enum: ['mixed', 'excitatory', 'inhibitory'] },
     weightBits: integer(1, 8),
     weightExp: integer(-16, 16),

@@ -18,7 +18,7 @@ import type { Partition } from './partition.js';
 import { populationShape3 } from './partition.js';
 import { forEachFanIn as forEachFanInOf } from '../common/synaptic-terms.js';
 import { type CoreGrid, type SharedConvFormat, MAX_EXPANDED_SYNAPSES, coreGrid, gridWordsProblem, kernelSlice, sharedAxons, sharedFormat, sharedFormatProblem, synapsesPerAxon } from './shared-conv.js';
-import { type LoihiNetwork, type LoihiPopulation, type LoihiProfile, type LoihiProjection, forEachPoolWindow } from './quantise.js';
+import { type LoihiNetwork, type LoihiPopulation, type LoihiProfile, type LoihiProjection, forEachPoolWindow, sparseWeight } from './quantise.js';
 import { chipsByBand, tileBand } from './system.js';
 
 export const DESCRIPTOR_FORMAT = 'snnc-loihi';
@@ -29,8 +29,12 @@ export type Range = readonly [number, number];
 export interface SynapseFormat {
   /** The IR layer the synapses implement. */
   readonly projection: string;
-  /** 'dense': Lava Dense (8-bit clip and LSB truncation by sign mode, sum shifted by weightExp); 'conv': Lava Conv (raw integers, sum wrapped to 24 bits). */
-  readonly kind: 'dense' | 'conv';
+  /**
+   * 'dense': Lava Dense (8-bit clip and LSB truncation by sign mode, sum shifted by weightExp); 'sparse':
+   * Lava Sparse, a sparse rule's synapses (weights prepared as Dense's); 'conv': Lava Conv (raw integers,
+   * sum wrapped to 24 bits).
+   */
+  readonly kind: 'dense' | 'sparse' | 'conv';
   readonly signMode: SignMode;
   readonly weightBits: number;
   readonly weightExp: number;
@@ -159,7 +163,11 @@ function tileLayout(pop: LoihiPopulation, box: Partition['tiles'][number]['box']
 
 /** Calls fn(source neuron, weight) for every synapse into output-grid element `o` of a projection. */
 export function forEachFanIn(p: LoihiProjection, o: number, fn: (src: number, w: number) => void): void {
-  forEachFanInOf(p.geometry, o, (src, k) => fn(src, p.weights[k]));
+  const g = p.geometry;
+  if (g.kind !== 'sparse') return forEachFanInOf(g, o, (src, k) => fn(src, p.weights[k]));
+  const [sources, drawn] = [new Int32Array(g.rule.fanIn), new Float32Array(g.rule.fanIn)];
+  g.rule.fill(o, sources, drawn);
+  for (let i = 0; i < sources.length; i++) fn(sources[i], sparseWeight(p, drawn[i]));
 }
 
 export interface BuildInfo {
@@ -232,7 +240,7 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
           row.push(cx, w);
         });
       }
-      const perSynapse = 8 + (proj.geometry.kind === 'conv' ? chip.indexBits : 0);
+      const perSynapse = 8 + (proj.geometry.kind === 'dense' ? 0 : chip.indexBits);
       for (const src of [...rows.keys()].sort((a, b) => a - b)) {
         const row = rows.get(src)!;
         routeTo(proj.source, src + (proj.sourceOffset ?? 0), id, axonMap.length / 3);

@@ -22,7 +22,7 @@ import { badInput } from '../../compiler/errors.js';
 import { type SnnModel, averagesOverTime } from '../../compiler/ir/model.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { type CubaParams, type SigmaDeltaParams, cubaLifStep, prepareDenseWeights, sigmaDeltaStep } from './arithmetic.js';
-import { type LoihiDescriptor, type Range, checkDescriptorWords, parseDescriptor } from './descriptor.js';
+import { type LoihiDescriptor, type Range, type SynapseFormat, checkDescriptorWords, parseDescriptor } from './descriptor.js';
 import { expandSynapses } from './shared-conv.js';
 import { preprocess, rateEncode, timeMajor } from '../../compiler/reference/encoders.js';
 import { simulate } from '../../compiler/reference/simulator.js';
@@ -76,7 +76,7 @@ export interface EmulateResult {
 }
 
 interface FormatState {
-  readonly kind: 'dense' | 'conv';
+  readonly kind: SynapseFormat['kind'];
   readonly weightExp: number;
   readonly slots: number;
   readonly delay: number;
@@ -137,9 +137,9 @@ export class LoihiEmulator {
       const n = neurons.length;
       // Shared convolution weights: each axon expanded once into the synapses its kernel walk reaches.
       const { axonMap, synCx, synW } = expandSynapses(c, this.ints);
-      // Lava's Dense prepares (clips, truncates) its weights once, per synapse format.
+      // Lava's Dense and Sparse prepare (clip, truncate) their weights once, per synapse format.
       c.formats.forEach((f, fi) => {
-        if (f.kind !== 'dense') return;
+        if (f.kind === 'conv') return;
         for (let a = 0; a < axonMap.length; a += 3) {
           if (axonMap[a + 2] !== fi) continue;
           const [ptr, len] = [axonMap[a], axonMap[a + 1]];

@@ -16,7 +16,7 @@
 import type { ChipSpec } from './chip.js';
 import { ExitCode, SnncError } from '../../compiler/errors.js';
 import type { LoihiNetwork, LoihiPopulation, LoihiProjection, ProjectionGeometry } from './quantise.js';
-import { neuronFanIn } from '../common/synaptic-terms.js';
+import { type StoredGeometry, isStored, neuronFanIn } from '../common/synaptic-terms.js';
 
 
 /** One part of a projection: source channels (conv) or source neurons (dense) [from, to). */
@@ -31,9 +31,15 @@ function refuse(pop: string, what: string): never {
   throw new SnncError(`layer "${pop}": ${what}`, ExitCode.doesNotFit);
 }
 
+/** The geometry of a projection with stored weights (splitFanIn refuses to split a sparse rule before it gets here). */
+function stored(proj: LoihiProjection): StoredGeometry {
+  if (!isStored(proj.geometry)) throw new Error(`internal error: fan-in split of the sparse rule "${proj.name}"`);
+  return proj.geometry;
+}
+
 /** Cuts a projection into parts of at most `budget` source neurons per target neuron. */
 function parts(proj: LoihiProjection, budget: number): Part[] {
-  const g = proj.geometry;
+  const g = stored(proj);
   const perUnit = g.kind === 'dense' ? 1 : g.kernel[0] * g.kernel[1];
   const units = g.kind === 'dense' ? g.nIn : g.inShape[0];
   if (g.kind === 'conv' && g.groups !== 1) return [{ proj, from: 0, to: units, fanIn: neuronFanIn(g) }]; // grouped: each neuron reads its group only
@@ -45,7 +51,7 @@ function parts(proj: LoihiProjection, budget: number): Part[] {
 
 /** The projection restricted to a part: its weights for those source units, reading from `sourceOffset`. */
 function restrict(p: Part, target: string): LoihiProjection {
-  const g = p.proj.geometry;
+  const g = stored(p.proj);
   const n = p.to - p.from;
   if (g.kind === 'dense') {
     const weights = new Int32Array(g.nOut * n);
@@ -97,6 +103,8 @@ export function splitFanIn(net: LoihiNetwork, chip: ChipSpec): LoihiNetwork {
       continue;
     }
     if (incoming.some((p) => p.source === pop.name)) refuse(pop.name, `input axons ${fanIn} > limit ${chip.inAxons} (over by ${fanIn - chip.inAxons}) per neuron, and its recurrent weights cannot be split across relay compartments`);
+    const rule = incoming.find((p) => !isStored(p.geometry));
+    if (rule) refuse(pop.name, `input axons ${fanIn} > limit ${chip.inAxons} (over by ${fanIn - chip.inAxons}) per neuron, and the sparse rule of "${rule.name}" draws its sources per target, so its synapses cannot be split by source across relay compartments`);
     if (pop.pool) refuse(pop.name, `input axons ${fanIn} > limit ${chip.inAxons} (over by ${fanIn - chip.inAxons}) per neuron, and its max-pool dendrites cannot be split across relay compartments`);
     const groups = pack(incoming.flatMap((p) => parts(p, budget)), budget);
     const big = groups.find((g) => g[0].fanIn > chip.inAxons);

@@ -6,10 +6,14 @@
  * costs O(segments × axis length) per projection. The same coverage gives the source neurons a tile
  * reads, which the descriptor turns into input axons and the partitioner into the sources' output axons.
  * Synapse memory follows the chip's format (chip.ts): explicit rows, or shared convolution weights.
+ * A sparse rule's synapses are not drawn per tile: a tile's input axons, synapse memory and the
+ * sources' output axons are bounds from the rule's columns and fan-in (sparseAxons, explicitRowsBound,
+ * sparseOutAxons), which the compiled descriptor's exact counts never exceed.
  */
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { type ChipSpec, WEIGHT_BITS, rowBits, sharedConvBits } from './chip.js';
 import type { LoihiPopulation, LoihiProjection } from './quantise.js';
+import type { SparseRule } from '../../compiler/ir/connectivity.js';
 
 /** A box of a population in [C, H, W] coordinates (a vector population is [N, 1, 1]). */
 export interface Box {
@@ -33,6 +37,28 @@ export interface TileCost {
 }
 
 export type ConvGeometry = Extract<LoihiProjection['geometry'], { kind: 'conv' }>;
+
+/**
+ * Bits of a tile's explicit rows of `synapses` synapses from `axons` input axons at most (a bound, for
+ * a sparse rule whose rows are not drawn here): a row of r synapses takes ⌈r/64⌉ blocks, each at most
+ * 10 header bits and 63 bits of rounding beyond its synapses (chip.ts rowBits), and Σ⌈r/64⌉ ≤ axons +
+ * (synapses − axons)/64 grows with the axons, so a bound on them bounds the bits.
+ */
+export function explicitRowsBound(synapses: number, axons: number, perSynapse: number): number {
+  const overhead = 10 + 63;
+  return Math.ceil(synapses * perSynapse + overhead * (axons + Math.max(0, synapses - axons) / 64));
+}
+
+/**
+ * Input axons that targets [t0, t1) of a sparse rule need at most: the sources in their columns' windows
+ * (a tile over columns a…b reads columns a + offset − radius … b + offset + radius of the ring), and at
+ * most fanIn per target.
+ */
+export function sparseAxons(rule: SparseRule, t0: number, t1: number): number {
+  const w = rule.window;
+  const columns = w.blocks === w.count ? w.count : Math.min(w.count, Math.floor((t1 - 1) / w.blockOut) - Math.floor(t0 / w.blockOut) + w.blocks);
+  return Math.min((t1 - t0) * rule.fanIn, columns * w.blockIn);
+}
 
 /** [lo, hi) on one axis. */
 export type Segment = readonly [number, number];
@@ -58,6 +84,7 @@ export interface ChannelReads {
 
 export type ProjectionReads =
   | { readonly kind: 'dense'; readonly proj: LoihiProjection; readonly nIn: number; readonly offset: number }
+  | { readonly kind: 'sparse'; readonly proj: LoihiProjection; readonly rule: SparseRule; readonly axons: readonly number[] }
   | { readonly kind: 'conv'; readonly proj: LoihiProjection; readonly g: ConvGeometry; readonly c: ChannelReads[]; readonly y: AxisReads[]; readonly x: AxisReads[] };
 
 /** A split of a population into a grid of boxes, with what each incoming projection reads per segment. */
@@ -160,6 +187,44 @@ export function flatCount(box: Box, [, H, W]: readonly number[], lo: number, hi:
   return n;
 }
 
+/** Σ of `values` over the neurons of `box` (in a population of `shape`), from their prefix sums over the flat index. */
+function flatSum(box: Box, [, H, W]: readonly number[], prefix: Float64Array): number {
+  let n = 0;
+  for (let c = box.c0; c < box.c1; c++) for (let y = box.y0; y < box.y1; y++) n += prefix[(c * H + y) * W + box.x1] - prefix[(c * H + y) * W + box.x0];
+  return n;
+}
+
+/** Per rule, prefix sums over its sources of the targets that read each (drawn once: a pass over every synapse). */
+const readersOf = new WeakMap<SparseRule, Float64Array>();
+
+function readerPrefix(rule: SparseRule): Float64Array {
+  let prefix = readersOf.get(rule);
+  if (prefix) return prefix;
+  const readers = new Int32Array(rule.nIn);
+  const sources = new Int32Array(rule.fanIn);
+  for (let j = 0; j < rule.nOut; j++) {
+    rule.fillSources(j, sources);
+    for (let i = 0; i < sources.length; i++) readers[sources[i]]++;
+  }
+  prefix = new Float64Array(rule.nIn + 1);
+  for (let s = 0; s < rule.nIn; s++) prefix[s + 1] = prefix[s] + readers[s];
+  readersOf.set(rule, prefix);
+  return prefix;
+}
+
+/**
+ * Output axons that the neurons of `box` (of a source population of `shape`) need at most towards the
+ * consumer tiles (`segments` of the target population, in order) of a sparse rule: one per (neuron,
+ * consumer tile reading it), so per neuron at most the targets that read it (drawn) and at most the
+ * consumer tiles that meet its targets' columns (2·radius + 1 columns of targets, as one or two runs).
+ */
+export function sparseOutAxons(box: Box, shape: readonly number[], rule: SparseRule, segments: readonly Segment[]): number {
+  const w = rule.window;
+  const size = segments[0][1] - segments[0][0];
+  const tiles = w.blocks === w.count ? segments.length : Math.min(segments.length, Math.ceil((w.blocks * w.blockOut) / size) + 2);
+  return Math.min(flatSum(box, shape, readerPrefix(rule)), boxVolume(box) * tiles);
+}
+
 /** Source channels in [lo, hi) that the consumer's channel segments read, summed over its segments. */
 export function channelsIn(reads: readonly ChannelReads[], lo: number, hi: number): number {
   let n = 0;
@@ -195,6 +260,10 @@ export class PopulationGeometry {
       const g = proj.geometry;
       const offset = proj.sourceOffset ?? 0;
       if (g.kind === 'dense') return { kind: 'dense', proj, nIn: g.nIn, offset };
+      if (g.kind === 'sparse') {
+        if (this.shape[1] * this.shape[2] !== 1) throw new Error(`internal error: sparse projection "${proj.name}" onto a population of shape [${this.shape}]`);
+        return { kind: 'sparse', proj, rule: g.rule, axons: this.cached(`a${j}:${split[0]}`, () => segments[0].map(([t0, t1]) => sparseAxons(g.rule, t0, t1))) };
+      }
       const c = this.cached(`c${j}:${split[0]}`, () => segments[0].map((seg) => channelReads(g, seg, offset / (g.inShape[1] * g.inShape[2]))));
       const [y, x] = ([0, 1] as const).map((a) => this.cached(`r${j}:${a}:${split[a + 1]}`, () => lineSets[a].map((l) => axisReads(l, g.kernel[a], g.stride[a], g.padding[a], g.inShape[a + 1]))));
       return { kind: 'conv', proj, g, c, y, x };
@@ -217,6 +286,13 @@ export class PopulationGeometry {
         inAxons += p.nIn;
         synapses += p.nIn * targets;
         synapseBits += p.nIn * rowBits(targets, WEIGHT_BITS);
+        continue;
+      }
+      if (p.kind === 'sparse') {
+        const n = targets * p.rule.fanIn;
+        inAxons += p.axons[ci];
+        synapses += n;
+        synapseBits += explicitRowsBound(n, p.axons[ci], WEIGHT_BITS + this.chip.indexBits);
         continue;
       }
       const [c, y, x] = [p.c[ci], p.y[yi], p.x[xi]];

@@ -63,6 +63,8 @@ export function lowerLoihiToOnnx(net: LoihiNetwork, options: LoihiOnnxOptions): 
   for (const pop of net.populations) {
     if (pop.profile.sigmaDelta) notSupported(pop.name, `${pop.profile.sigmaDelta.kind} neurons (graded spikes) have no integer ONNX lowering yet; run them with --target loihi or the float gpu target`, 'Loihi');
     const incoming = net.projections.filter((p) => p.target === pop.name && p.source !== pop.name);
+    const rule = net.projections.find((p) => p.target === pop.name && p.geometry.kind === 'sparse');
+    if (rule) notSupported(rule.name, 'a sparse projection by rule has no integer ONNX lowering yet (compile it with --target loihi, or run the float gpu target)', 'Loihi');
     const recurrent = net.projections.find((p) => p.target === pop.name && p.source === pop.name);
     const synaptic = synapticInput(g, c, pop, incoming, spikes, S, B);
     const fed = pop.hostCurrent ? host : undefined;
@@ -158,7 +160,7 @@ function inputBound(pop: LoihiPopulation, projections: readonly LoihiProjection[
     const w = p.geometry.kind === 'dense' ? prepareDenseWeights(p.weights, 8, p.signMode).weights : Float64Array.from(p.weights);
     const geo = p.geometry;
     if (geo.kind === 'dense') for (let i = 0; i < w.length; i++) rows[Math.floor(i / geo.nIn)] += Math.abs(w[i]);
-    else {
+    else if (geo.kind === 'conv') {
       const perOut = w.length / geo.outShape[0];
       const plane = geo.outShape[1] * geo.outShape[2];
       for (let i = 0; i < w.length; i++) for (let k = 0; k < plane; k++) rows[Math.floor(i / perOut) * plane + k] += Math.abs(w[i]);

@@ -13,7 +13,7 @@
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
 import type { ChipSpec } from './chip.js';
-import { type SplitReads, type TileCost, PopulationGeometry, boxVolume, channelsIn, flatCount, readsIn } from './footprint.js';
+import { type SplitReads, type TileCost, PopulationGeometry, boxVolume, channelsIn, flatCount, readsIn, sparseOutAxons } from './footprint.js';
 import type { LoihiNetwork, LoihiProjection } from './quantise.js';
 
 export { type Box, populationShape3 } from './footprint.js';
@@ -174,6 +174,10 @@ function outAxons(cand: Candidate, shape: readonly number[], consumers: readonly
       cand.tiles.forEach((t, k) => (out[k] += (whole ? boxVolume(t.box) : flatCount(t.box, shape, p.offset, p.offset + p.nIn)) * dst.cores));
       continue;
     }
+    if (p.kind === 'sparse') {
+      cand.tiles.forEach((t, k) => (out[k] += sparseOutAxons(t.box, shape, p.rule, dst.reads.segments[0])));
+      continue;
+    }
     const perC = cs.map(([lo, hi]) => channelsIn(p.c, lo, hi));
     const perY = ys.map(([lo, hi]) => readsIn(p.y, lo, hi));
     const perX = xs.map(([lo, hi]) => readsIn(p.x, lo, hi));
@@ -187,6 +191,7 @@ function outAxons(cand: Candidate, shape: readonly number[], consumers: readonly
 function demand(cand: Candidate, j: number): number {
   const p = cand.reads.projections[j];
   if (p.kind === 'dense') return p.nIn * cand.cores;
+  if (p.kind === 'sparse') return p.axons.reduce((a, b) => a + b, 0);
   const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
   return sum(p.c.map((c) => c.source[1] - c.source[0])) * sum(p.y.map((r) => r.covered)) * sum(p.x.map((r) => r.covered));
 }

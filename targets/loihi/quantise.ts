@@ -16,6 +16,8 @@
  * host, like netx's input block: its output enters the first neuron layer's a_in every step, without a
  * synaptic delay. Spike inputs (rate, events) enter through input axons like any population's spikes.
  * Max-pooling of time-varying currents becomes dendritic compartments joined by MAX into the soma.
+ * A sparse projection by rule keeps its rule: each drawn weight w becomes round(w·sparseScale)
+ * (sparseWeight), and its quantisation error is measured on the first SAMPLED_TARGETS targets' draws.
  *
  * Sigma-delta networks (delta → sigma_delta … → i, lava-dl's SDNN): populations of lava's Delta,
  * SigmaDelta and Sigma with graded spikes (SigmaDeltaProfile), for models on Loihi's grid (NetX
@@ -39,9 +41,10 @@ import { isGraded } from '../../compiler/ir/neurons.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { CUBA_MODELS, allZero, cubaDecays, describeValues, nonZeroLeak, resetsToZero } from '../common/cuba-neurons.js';
 import type { QuantisationRow, QuantisedNetwork } from '../common/network.js';
-import { type MaxPoolJoin, type Root, type StoredGeometry, isStored, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
+import { type MaxPoolJoin, type ProjectionGeometry, type Root, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
 import { type SignMode, UV_MAX } from './arithmetic.js';
 import { chipGraph } from '../common/chip-graph.js';
+import type { SparseRule } from '../../compiler/ir/connectivity.js';
 
 export type { MaxPoolJoin, ProjectionGeometry } from '../common/synaptic-terms.js';
 export { forEachPoolWindow } from '../common/synaptic-terms.js';
@@ -122,9 +125,11 @@ export interface LoihiProjection {
   /** A population name, or "input" for spike inputs. */
   readonly source: string;
   readonly target: string;
-  readonly geometry: StoredGeometry;
-  /** Integer weights: dense [nOut, nIn]; conv [Cout, Cin/groups, kh, kw] (cross-correlation, as the IR). */
+  readonly geometry: ProjectionGeometry;
+  /** Integer weights: dense [nOut, nIn]; conv [Cout, Cin/groups, kh, kw] (cross-correlation, as the IR); empty for a sparse rule. */
   readonly weights: Int32Array;
+  /** A sparse rule's weight units per drawn weight (λ times the term's factor): see sparseWeight. */
+  readonly sparseScale?: number;
   readonly signMode: SignMode;
   /** Extra synaptic delay (steps) that lines up paths of different depth. */
   readonly delay: number;
@@ -159,7 +164,6 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
     const n = sizeOf(shape);
     const sd = root.kind === 'neuron' ? sigmaDeltaKind(layer as L.NeuronLayer) : undefined;
     const neuron = root.kind === 'neuron' && !sd ? compartment(layer as L.NeuronLayer, shape) : undefined;
-    const terms = root.terms.map((t) => (isStored(t.geometry) ? { ...t, geometry: t.geometry } : fail(t.name, 'a sparse projection by rule has no Loihi mapping yet (the spinnaker and gpu targets run it)')));
     for (const t of root.terms) {
       if (graded.has(t.source) === !!sd) continue;
       fail(layer.name, sd ? `its ${(layer as L.NeuronLayer).model} neurons read binary spikes of "${t.source}"; Loihi's sigma-delta populations here read graded spikes (of delta or sigma_delta layers)` : `it reads the graded spikes of "${t.source}"; only sigma-delta populations (sigma_delta, i) read graded spikes here`);
@@ -174,12 +178,20 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
 
     const termWeights = root.terms.map((t) => t.weights);
     let maxW = 0;
-    for (const w of termWeights) for (const x of w) maxW = Math.max(maxW, Math.abs(x));
+    root.terms.forEach((t, k) => {
+      const most = t.geometry.kind === 'sparse' ? t.geometry.rule.maxAbsWeight : 1;
+      for (const x of termWeights[k]) maxW = Math.max(maxW, most * Math.abs(x));
+    });
     if (recurrent) for (const x of recurrent) maxW = Math.max(maxW, Math.abs(x));
     let maxB = 0;
     for (const b of bias) maxB = Math.max(maxB, Math.abs(b));
 
-    const d = root.hostNode ? 0 : Math.max(0, ...root.terms.map((t) => (depth.get(t.source) ?? 0) + 1));
+    // A term from the population itself is its recurrence (a sparse rule onto itself: one step late, as the
+    // IR's previous step); one from a later population would close a longer cycle, which depths cannot time.
+    const isSelf = (t: { source: string }) => t.source === layer.name;
+    const later = root.terms.find((t) => !isSelf(t) && !depth.has(t.source));
+    if (later) fail(later.name, `it reads "${later.source}" of the previous step (a cycle through another population); Loihi maps recurrence only onto the population itself`);
+    const d = root.hostNode ? 0 : Math.max(0, ...root.terms.filter((t) => !isSelf(t)).map((t) => depth.get(t.source)! + 1));
     depth.set(layer.name, d);
 
     const q = sd
@@ -201,7 +213,17 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
     let errNum = 0;
     let errDen = 0;
     let maxInt = 0;
-    const addProjection = (name: string, source: string, geometry: StoredGeometry, w: Float64Array, delay: number) => {
+    const addProjection = (name: string, source: string, geometry: ProjectionGeometry, w: Float64Array, delay: number) => {
+      if (geometry.kind === 'sparse') {
+        if (fixedScale) fail(name, `a sparse rule's drawn weights are not on the Loihi grid of a fixed-point model`);
+        const sparseScale = w[0] * lambda;
+        const [lo, hi] = geometry.rule.weightRange.map((x) => x * sparseScale).sort((a, b) => a - b);
+        const signMode: SignMode = lo >= 0 ? 'excitatory' : hi <= 0 ? 'inhibitory' : 'mixed';
+        const proj: LoihiProjection = { name, source, target: layer.name, geometry, weights: new Int32Array(0), sparseScale, signMode, delay };
+        forEachSampledSparseWeight(geometry.rule, (x) => measure(x * sparseScale, sparseWeight(proj, x)));
+        projections.push(proj);
+        return;
+      }
       const signMode: SignMode = w.every((x) => x >= 0) ? 'excitatory' : w.every((x) => x <= 0) ? 'inhibitory' : 'mixed';
       // Mixed-sign Dense weights lose their LSB on the chip (8-bit mode): round to even here. A fixed-point
       // model keeps its integers as given, and the emulator truncates them as Lava does.
@@ -212,13 +234,16 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
         const q = even ? 2 * Math.round(exact / 2) : Math.round(exact);
         if (fixedScale && (q !== exact || q < -256 || q > 255)) throw badInput(`layer "${name}": weight ${w[i]} is not on the Loihi grid (×${fixedScale} gives ${exact}, expected an integer in −256…255)`);
         weights[i] = q;
-        errNum += (exact - q) ** 2;
-        errDen += exact ** 2;
-        maxInt = Math.max(maxInt, Math.abs(q));
+        measure(exact, q);
       }
       projections.push({ name, source, target: layer.name, geometry, weights, signMode, delay });
     };
-    terms.forEach((t, k) => addProjection(t.name, t.source, t.geometry, termWeights[k], d - (depth.get(t.source) ?? 0) - 1));
+    const measure = (exact: number, q: number) => {
+      errNum += (exact - q) ** 2;
+      errDen += exact ** 2;
+      maxInt = Math.max(maxInt, Math.abs(q));
+    };
+    root.terms.forEach((t, k) => addProjection(t.name, t.source, t.geometry, termWeights[k], isSelf(t) ? 0 : d - depth.get(t.source)! - 1));
     if (recurrent) addProjection(`${layer.name}.recurrent`, layer.name, { kind: 'dense', nIn: n, nOut: n }, recurrent, 0);
 
     rows.push({
@@ -246,6 +271,26 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
     output: { population: model.output.layer, decoding: model.output.decoding },
     quantisation: rows,
   };
+}
+
+/**
+ * A sparse rule's drawn weight w as the chip's integer weight: round(w·sparseScale), to even for mixed
+ * signs (the chip drops a mixed-sign weight's LSB, as for dense weights).
+ */
+export function sparseWeight(p: Pick<LoihiProjection, 'sparseScale' | 'signMode'>, w: number): number {
+  const exact = w * p.sparseScale!;
+  return p.signMode === 'mixed' ? 2 * Math.round(exact / 2) : Math.round(exact);
+}
+
+/** Targets whose drawn weights measure a sparse rule's quantisation error (generating all of them costs a pass over every synapse). */
+const SAMPLED_TARGETS = 256;
+
+function forEachSampledSparseWeight(rule: SparseRule, fn: (w: number) => void): void {
+  const [sources, weights] = [new Int32Array(rule.fanIn), new Float32Array(rule.fanIn)];
+  for (let j = 0; j < Math.min(rule.nOut, SAMPLED_TARGETS); j++) {
+    rule.fill(j, sources, weights, true);
+    weights.forEach(fn);
+  }
 }
 
 interface PopulationQuantities {

@@ -85,6 +85,7 @@ export function toNetxLayers(net: LoihiNetwork): NetxLayer[] {
     if (proj.source !== previous) refuse(p.name, `input from "${proj.source}" rather than the previous layer (NetX networks are sequential)`);
     if (proj.delay !== 0) refuse(p.name, 'a synaptic delay');
     const g = proj.geometry;
+    if (g.kind === 'sparse') refuse(proj.name, 'a sparse projection by rule (NetX layers are dense or conv)');
     if (g.kind === 'dense') {
       const src = net.populations.find((x) => x.name === proj.source);
       if (src && src.shape.length === 3) out.push({ name: `${p.name}_flatten`, datasets: { type: { kind: 'str', value: 'flatten' }, shape: ints([g.nIn, 1, 1]) } });
