@@ -17,6 +17,7 @@ import { neuronFanIn } from '../common/synaptic-terms.js';
 import { type PartitionKeys, bitsNeeded } from './keys.js';
 import { nBits } from './quantise.js';
 import { type SpinnakerProjection, sparseRingWeight } from './quantise.js';
+import type { SparseRule } from '../../compiler/ir/connectivity.js';
 
 export const ROW_HEADER_WORDS = 3;
 export const MAX_ROW_LENGTH = 256;
@@ -124,20 +125,7 @@ export function collectSynapses(p: SpinnakerProjection, lo: number, hi: number, 
     }
     return { n, first, last };
   }
-  if (g.kind === 'sparse') {
-    const { rule } = g;
-    const sources = new Int32Array(rule.fanIn);
-    const drawn = new Float32Array(rule.fanIn);
-    for (let o = lo; o < hi; o++) {
-      const base = synapseWord(0, p.delay, 0, o - lo, format);
-      rule.fill(o, sources, drawn, true); // the rows bucket the synapses by source: no need to sort them
-      for (let i = 0; i < rule.fanIn; i++) {
-        const w = sparseRingWeight(p.sparseScale!, drawn[i]);
-        if (w !== 0) put(sources[i], w, base);
-      }
-    }
-    return { n, first, last };
-  }
+  if (g.kind === 'sparse') return collectSparse(p, g.rule, lo, hi, format, pres, found);
   const [C, H, W] = g.inShape;
   const [O, OH, OW] = g.outShape;
   const [kh, kw] = g.kernel;
@@ -160,6 +148,34 @@ export function collectSynapses(p: SpinnakerProjection, lo: number, hi: number, 
           if (x >= 0 && x < W && weights[k + v] !== 0) put(row + x, weights[k + v], base);
         }
       }
+    }
+  }
+  return { n, first, last };
+}
+
+/**
+ * collectSynapses of a sparse rule, its synapses drawn per target in the order drawn (the rows bucket
+ * them by source). `put` is written out: its closure cost 10 % of the rows stage here.
+ */
+function collectSparse(p: SpinnakerProjection, rule: SparseRule, lo: number, hi: number, format: RingBufferFormat, pres: Int32Array, found: Uint32Array): { n: number; first: number; last: number } {
+  const inhibitory = synapseWord(0, 0, 1, 0, format);
+  const sources = new Int32Array(rule.fanIn);
+  const drawn = new Float32Array(rule.fanIn);
+  const scale = p.sparseScale!;
+  let n = 0;
+  let first = Infinity;
+  let last = -1;
+  for (let o = lo; o < hi; o++) {
+    const base = synapseWord(0, p.delay, 0, o - lo, format);
+    rule.fill(o, sources, drawn, true);
+    for (let i = 0; i < sources.length; i++) {
+      const w = sparseRingWeight(scale, drawn[i]);
+      if (w === 0) continue;
+      const pre = sources[i];
+      pres[n] = pre;
+      found[n++] = (base | ((w < 0 ? -w : w) << 16) | (w < 0 ? inhibitory : 0)) >>> 0;
+      if (pre < first) first = pre;
+      if (pre > last) last = pre;
     }
   }
   return { n, first, last };
