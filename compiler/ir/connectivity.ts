@@ -72,17 +72,24 @@ export function sparseRule(layer: Sparse, nIn: number): SparseRule {
   };
 
   function drawSources(j: number, sources: Int32Array): void {
-    const next = generator(seed, j);
+    // mulberry32 from a hash of (seed, j), written out with its state in a local: the draws' hot loop.
+    let state = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(j + 1, 0xc2b2ae35);
     // The window's first source: blocks c + offset − radius … c + offset + radius on the ring (all of them when they cover it).
     const first = window.blocks === window.count ? 0 : ((((Math.floor(j / window.blockOut) + window.offset - window.radius) % window.count) + window.count) % window.count) * window.blockIn;
     // Floyd's algorithm: fanIn distinct candidates in fanIn draws.
     chosen.clear();
     for (let m = candidates - fanIn, k = 0; m < candidates; m++, k++) {
-      const t = Math.floor(next() * (m + 1));
+      state = (state + 0x6d2b79f5) | 0;
+      let r = Math.imul(state ^ (state >>> 15), 1 | state);
+      r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+      const t = Math.floor(((r ^ (r >>> 14)) >>> 0) * TWO_TO_MINUS_32 * (m + 1));
       sources[k] = (first + (chosen.add(t) ? t : (chosen.add(m), m))) % nIn;
     }
   }
 }
+
+/** 2⁻³²: a product by it equals the division by 2³² (a power of two), and costs less. */
+const TWO_TO_MINUS_32 = 2 ** -32;
 
 /** A set of at most `capacity` non-negative integers: open addressing in a typed array (the draws' hot loop). */
 class ChosenSet {
@@ -119,18 +126,7 @@ function unit(x: number): number {
   x ^= x >>> 13;
   x = Math.imul(x, 0xc2b2ae35);
   x ^= x >>> 16;
-  return (x >>> 0) / 4294967296;
-}
-
-/** Uniform numbers in [0, 1) from (seed, j): mulberry32 started from a hash of both. */
-function generator(seed: number, j: number): () => number {
-  let state = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(j + 1, 0xc2b2ae35);
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return (x >>> 0) * TWO_TO_MINUS_32;
 }
 
 /** Every target's synapses, target after target, each in ascending source order: [nOut·fanIn] sources and weights. */
