@@ -148,22 +148,27 @@ function buildCores(net: SpinnakerNetwork, layout: Layout, layoutOnly: boolean, 
 /** Routing tables: each sending core's spikes go to the cores with a non-empty row for one of its neurons. */
 function routeCores(machine: Machine, cores: readonly Core[], placements: readonly Placement[], keySpace: KeySpace, clock: StageClock): { tables: ChipTable[]; senders: SendingCore[] } {
   const keysOf = new Map(keySpace.partitions.map((k) => [k.population, k]));
-  const targets = new Map<string, Set<number>>();
-  const coreId = (pop: string, index: number) => `${pop}#${index}`;
+  // Per population, where its cores are in `cores`.
+  const position = new Map<string, number[]>();
+  cores.forEach((c, ci) => {
+    let at = position.get(c.slice.population);
+    if (!at) position.set(c.slice.population, (at = []));
+    at[c.slice.index] = ci;
+  });
+  // Per core, the cores it feeds, ascending (cores are visited in order, each feeder once per core).
+  const targets: number[][] = cores.map(() => []);
   cores.forEach((c, ci) => {
     for (const [source, feeding] of c.syn?.feeders ?? []) {
-      for (const index of feeding) {
-        const k = coreId(source, index);
-        if (!targets.has(k)) targets.set(k, new Set());
-        targets.get(k)!.add(ci);
-      }
+      const at = position.get(source);
+      if (at) for (const index of feeding) targets[at[index]].push(ci);
     }
   });
+  // One [x, y, processor] per core, shared by every sender's list (all-to-all networks list millions).
+  const where = placements.map((p) => [p.chip[0], p.chip[1], p.processor] as const);
   const senders: SendingCore[] = [];
   cores.forEach((c, ci) => {
     const k = keysOf.get(c.slice.population);
     if (!k) return;
-    const to = [...(targets.get(coreId(c.slice.population, c.slice.index)) ?? [])].sort((a, b) => a - b);
     senders.push({
       population: c.slice.population,
       index: c.slice.index,
@@ -171,7 +176,7 @@ function routeCores(machine: Machine, cores: readonly Core[], placements: readon
       key: k.vertexKeys[c.slice.index],
       mask: k.vertexMask,
       chip: placements[ci].chip,
-      targets: to.map((t) => [placements[t].chip[0], placements[t].chip[1], placements[t].processor] as const),
+      targets: targets[ci].map((t) => where[t]),
     });
   });
   const population = (pop: string) => ({ key: keysOf.get(pop)!.key, mask: keysOf.get(pop)!.mask, atomBits: keySpace.atomBits });

@@ -79,6 +79,28 @@ export function routingTree(router: Router, src: SendingCore): Map<number, numbe
 }
 
 /**
+ * Routing trees of senders, shared by senders on the same chip with the same targets (in an all-to-all
+ * network, every core of a chip): a tree depends on nothing else.
+ */
+class TreeCache {
+  private readonly trees = new Map<string, { readonly targets: SendingCore['targets']; readonly tree: Map<number, number> }[]>();
+
+  constructor(private readonly router: Router) {}
+
+  of(src: SendingCore): Map<number, number> {
+    let hash = 0x811c9dc5;
+    for (const [x, y, p] of src.targets) hash = Math.imul(hash ^ ((x << 16) | (y << 8) | p), 0x01000193);
+    const key = `${src.chip[0]},${src.chip[1]}:${src.targets.length}:${hash}`;
+    const same = this.trees.get(key) ?? [];
+    const found = same.find((t) => t.targets.every((q, i) => q === src.targets[i] || (q[0] === src.targets[i][0] && q[1] === src.targets[i][1] && q[2] === src.targets[i][2])));
+    if (found) return found.tree;
+    const tree = routingTree(this.router, src);
+    this.trees.set(key, [...same, { targets: src.targets, tree }]);
+    return tree;
+  }
+}
+
+/**
  * Tables for every chip: per sending population, one entry when all its cores that pass a chip route
  * alike, else aligned power-of-two blocks of consecutive cores with equal routes; then compressed.
  */
@@ -92,11 +114,12 @@ export function buildRoutingTables(
   /** Per chip, per sending population: its cores whose trees pass the chip, and their route bits there. */
   const perChip = new Map<number, Map<string, { cores: SendingCore[]; routes: number[] }>>();
   const work = senders.length + machine.chips.length; // trees, then tables
+  const trees = new TreeCache(router);
   let done = 0;
   for (const s of senders) {
     onProgress?.(++done, work);
     if (!s.targets.length) continue;
-    for (const [k, route] of routingTree(router, s)) {
+    for (const [k, route] of trees.of(s)) {
       let pops = perChip.get(k);
       if (!pops) perChip.set(k, (pops = new Map()));
       let at = pops.get(s.population);
