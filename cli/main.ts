@@ -112,6 +112,8 @@ export function buildProgram(): Command {
       }
     });
 
+  /** Rows of `check`'s table printed as text; --json has them all. */
+  const CHECK_TEXT_ROWS = 100;
   program
     .command('check')
     .description('report what a model needs of a target, and whether it fits (exit 3 if not)')
@@ -132,10 +134,13 @@ export function buildProgram(): Command {
       }
       if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       else {
-        const cols = [...new Set(report.rows.flatMap((r) => Object.keys(r)))];
-        const width = cols.map((c) => Math.max(c.length, ...report.rows.map((r) => String(r[c] ?? '').length)));
+        // A network of thousands of cores has a row per core: the table shows the first ones (per-layer rows come first).
+        const rows = report.rows.slice(0, CHECK_TEXT_ROWS);
+        const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+        const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
         const line = (cells: string[]) => cells.map((c, i) => c.padEnd(width[i])).join('  ').trimEnd();
-        process.stdout.write(`${[line(cols), ...report.rows.map((r) => line(cols.map((c) => String(r[c] ?? ''))))].join('\n')}\n`);
+        process.stdout.write(`${[line(cols), ...rows.map((r) => line(cols.map((c) => String(r[c] ?? ''))))].join('\n')}\n`);
+        if (report.rows.length > rows.length) process.stdout.write(`… and ${report.rows.length - rows.length} more rows (--json lists every one)\n`);
         for (const m of report.messages) process.stdout.write(`${m}\n`);
         process.stdout.write(`${report.fits ? 'fits' : 'does NOT fit'} target ${report.target}\n`);
       }

@@ -13,6 +13,8 @@ import { readArray } from '../../compiler/io/datasets.js';
 import { snnc } from '../helpers/cli.js';
 import { relativeDiff } from '../helpers/compare.js';
 import { tempDir } from '../helpers/tmp.js';
+import { writeModelJson } from '../../compiler/ir/serialize/write.js';
+import { corticalColumns } from '../../bench/synthetic-networks.js';
 
 const dir = tempDir();
 const EXAMPLE = 'examples/mnist-cnn/model.json';
@@ -124,6 +126,20 @@ describe('snnc CLI', () => {
     expect(schema.title).toMatch(/model\.json/);
     const types = schema.properties.layers.items.oneOf.map((l: { properties: { type: { const: string } } }) => l.properties.type.const);
     expect(types).toEqual(expect.arrayContaining(['lif', 'li', 'cuba_li', 'alif', 'threshold', 'delay', 'reshape']));
+  });
+
+  it('check of a network of thousands of cores prints the per-layer rows and the first cores as text, every core with --json', () => {
+    const model = join(dir, 'columns.json');
+    writeModelJson(corticalColumns(12), model); // sparse rules, 10⁷ synapses
+    const text = snnc(['check', model, '--target', 'loihi', '--system', 'hala-point']);
+    expect(text.code).toBe(0);
+    const json = JSON.parse(snnc(['check', model, '--target', 'loihi', '--system', 'hala-point', '--json']).stdout);
+    const cores = json.rows.filter((r: { layer: string }) => r.layer.startsWith('core ')).length;
+    expect(cores).toBeGreaterThan(1000);
+    const lines = text.stdout.split('\n');
+    expect(lines.slice(1, 5).map((l) => l.split(/\s+/)[0])).toEqual(['l4', 'l23', 'l5', 'readout']);
+    expect(lines[101]).toBe(`… and ${json.rows.length - 100} more rows (--json lists every one)`);
+    expect(text.stdout).toMatch(new RegExp(`^${cores} cores on \\d+ loihi2 chip\\(s\\)`, 'm'));
   });
 
   it('neurons lists every declared model with its step, parameters and the targets that run it', () => {
