@@ -21,6 +21,7 @@
 import type { ResetMode } from '../compiler/ir/layers.js';
 import type { Const, NeuronProgram, Operand } from '../compiler/ir/neuron-program.js';
 import type { Surrogate } from './surrogates.js';
+import { fmix32 } from '../compiler/ir/fmix32.js';
 
 export interface KernelForward {
   /** Outputs [T·B·N]: spikes, or the membrane of a non-spiking model. */
@@ -326,7 +327,7 @@ export function localZoSampler(samples: number, delta: number, seed: number): { 
       if (au >= limit) return 0; // no draw reaches it
       let g = 0;
       for (let m = 0; m < samples; m++) {
-        const z = table[mix32(key ^ Math.imul(at * samples + m, 0x85ebca6b)) >>> 20];
+        const z = table[fmix32(key ^ Math.imul(at * samples + m, 0x85ebca6b)) >>> 20];
         if (au < delta * z) g += z;
       }
       if (g !== 0) active++;
@@ -334,14 +335,4 @@ export function localZoSampler(samples: number, delta: number, seed: number): { 
     },
     active: () => active,
   };
-}
-
-/** murmur3's 32-bit finaliser: a well-mixed hash of x. */
-function mix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
 }

@@ -8,6 +8,7 @@
  */
 import { badInput } from '../errors.js';
 import type { Sparse } from './layers.js';
+import { fmix32 } from './fmix32.js';
 
 export interface SparseRule {
   readonly nIn: number;
@@ -119,14 +120,9 @@ class ChosenSet {
   }
 }
 
-/** A uniform number in [0, 1) from a 32-bit key (murmur3's finaliser). */
+/** A uniform number in [0, 1) from a 32-bit key. */
 function unit(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return (x >>> 0) * TWO_TO_MINUS_32;
+  return fmix32(x) * TWO_TO_MINUS_32;
 }
 
 /** Every target's synapses, target after target, each in ascending source order: [nOut·fanIn] sources and weights. */

@@ -6,17 +6,12 @@
  */
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-
-function fmix32(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) | 0;
-}
+import { fmix32 } from '../ir/fmix32.js';
 
 export function streamGenerator(...key: number[]): RandomGenerator {
   let h = 0x9e3779b9;
   for (const k of key) h = fmix32(h ^ fmix32(k | 0));
-  const rng = xoroshiro128plus(h);
+  const rng = xoroshiro128plus(h | 0); // a signed 32-bit seed, as it has always been
   for (let i = 0; i < 4; i++) rng.next();
   return rng;
 }
