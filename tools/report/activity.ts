@@ -86,7 +86,6 @@ export interface ActivityReport {
   readonly raster: Map<string, Uint8Array>;
 }
 
-/** Per input element: how many (output, weight) pairs it takes part in, all and with non-zero weight. */
 /** A sparse projection's fan-out per source from its drawn synapses: its pairs are its synapses. */
 function sparseFanout(nIn: number, drawn: ReturnType<typeof drawSynapses>): { all: Float64Array; nonzero: Float64Array } {
   const all = new Float64Array(nIn);
@@ -98,6 +97,7 @@ function sparseFanout(nIn: number, drawn: ReturnType<typeof drawSynapses>): { al
   return { all, nonzero };
 }
 
+/** Per input element: how many (output, weight) pairs it takes part in, all and with non-zero weight. */
 export function fanout(layer: L.Dense | L.Conv2d, inShape: readonly number[], outShape: readonly number[]): { all: Float64Array; nonzero: Float64Array } {
   if (layer.op === 'dense') {
     const [nOut, nIn] = layer.weight.shape;
