@@ -401,6 +401,30 @@ export function neuronFanIn(g: ProjectionGeometry): number {
   return g.kind === 'dense' ? g.nIn : g.kind === 'sparse' ? g.rule.fanIn : (g.inShape[0] / g.groups) * g.kernel[0] * g.kernel[1];
 }
 
+/**
+ * The pipeline depth of a root's population (synapses from the input; 0 when the host feeds it) from its
+ * terms' sources' depths. A term from the population itself is its recurrence (read one step late, as the
+ * IR's previous step); one from a population without a depth yet would close a longer cycle, which one
+ * depth per population cannot time: refused naming the term.
+ */
+export function populationDepth(root: Root, depth: ReadonlyMap<string, number>, target: string): number {
+  const self = root.layer.name;
+  const later = root.terms.find((t) => t.source !== self && !depth.has(t.source));
+  if (later) notSupported(later.name, `it reads "${later.source}" of the previous step (a cycle through another population); {target} maps recurrence only onto the population itself`, target);
+  return root.hostNode ? 0 : Math.max(0, ...root.terms.filter((t) => t.source !== self).map((t) => depth.get(t.source)! + 1));
+}
+
+/**
+ * Calls fn(pre, w) for each synapse onto post neuron o: w = weights[k] of a stored geometry (forEachFanIn),
+ * or `quantised(drawn)` of each weight a sparse rule draws, in ascending source order.
+ */
+export function forEachWeightedFanIn(g: ProjectionGeometry, weights: ArrayLike<number>, quantised: (drawn: number) => number, o: number, fn: (pre: number, w: number) => void): void {
+  if (isStored(g)) return forEachFanIn(g, o, (pre, k) => fn(pre, weights[k]));
+  const [sources, drawn] = [new Int32Array(g.rule.fanIn), new Float32Array(g.rule.fanIn)];
+  g.rule.fill(o, sources, drawn);
+  for (let i = 0; i < sources.length; i++) fn(sources[i], quantised(drawn[i]));
+}
+
 /** Calls fn(pre, weightIndex) for each synapse onto post neuron o (conv: cross-correlation with zero padding). */
 export function forEachFanIn(g: StoredGeometry, o: number, fn: (pre: number, weightIndex: number) => void): void {
   if (g.kind === 'dense') {

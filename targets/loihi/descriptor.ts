@@ -16,7 +16,7 @@ import { CHIPS, type ChipKind, type ChipSpec, rowBits, sharedConvBits } from './
 import type { SignMode } from './arithmetic.js';
 import type { Partition } from './partition.js';
 import { populationShape3 } from './partition.js';
-import { forEachFanIn as forEachFanInOf } from '../common/synaptic-terms.js';
+import { forEachWeightedFanIn } from '../common/synaptic-terms.js';
 import { type CoreGrid, type SharedConvFormat, MAX_EXPANDED_SYNAPSES, coreGrid, gridWordsProblem, kernelSlice, sharedAxons, sharedFormat, sharedFormatProblem, synapsesPerAxon } from './shared-conv.js';
 import { type LoihiNetwork, type LoihiPopulation, type LoihiProfile, type LoihiProjection, forEachPoolWindow, sparseWeight } from './quantise.js';
 import { chipsByBand, tileBand } from './system.js';
@@ -161,15 +161,6 @@ function tileLayout(pop: LoihiPopulation, box: Partition['tiles'][number]['box']
   return { neurons, targets, dendriteOffsets };
 }
 
-/** Calls fn(source neuron, weight) for every synapse into output-grid element `o` of a projection. */
-export function forEachFanIn(p: LoihiProjection, o: number, fn: (src: number, w: number) => void): void {
-  const g = p.geometry;
-  if (g.kind !== 'sparse') return forEachFanInOf(g, o, (src, k) => fn(src, p.weights[k]));
-  const [sources, drawn] = [new Int32Array(g.rule.fanIn), new Float32Array(g.rule.fanIn)];
-  g.rule.fill(o, sources, drawn);
-  for (let i = 0; i < sources.length; i++) fn(sources[i], sparseWeight(p, drawn[i]));
-}
-
 export interface BuildInfo {
   readonly snncVersion: string;
   readonly sourceHash: string;
@@ -234,7 +225,7 @@ export function buildDescriptor(net: LoihiNetwork, part: Partition, info: BuildI
       formats.push(format);
       const rows = new Map<number, number[]>();
       for (const [o, cx] of layout.targets) {
-        forEachFanIn(proj, o, (src, w) => {
+        forEachWeightedFanIn(proj.geometry, proj.weights, (drawn) => sparseWeight(proj, drawn), o, (src, w) => {
           let row = rows.get(src);
           if (!row) rows.set(src, (row = []));
           row.push(cx, w);

@@ -41,7 +41,7 @@ import { isGraded } from '../../compiler/ir/neurons.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { CUBA_MODELS, allZero, cubaDecays, describeValues, nonZeroLeak, resetsToZero } from '../common/cuba-neurons.js';
 import type { QuantisationRow, QuantisedNetwork } from '../common/network.js';
-import { type MaxPoolJoin, type ProjectionGeometry, type Root, addRowSums, hostEncoder, notSupported, synapticRoots } from '../common/synaptic-terms.js';
+import { type MaxPoolJoin, type ProjectionGeometry, type Root, addRowSums, hostEncoder, notSupported, populationDepth, synapticRoots } from '../common/synaptic-terms.js';
 import { type SignMode, UV_MAX } from './arithmetic.js';
 import { chipGraph } from '../common/chip-graph.js';
 import type { SparseRule } from '../../compiler/ir/connectivity.js';
@@ -186,12 +186,7 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
     let maxB = 0;
     for (const b of bias) maxB = Math.max(maxB, Math.abs(b));
 
-    // A term from the population itself is its recurrence (a sparse rule onto itself: one step late, as the
-    // IR's previous step); one from a later population would close a longer cycle, which depths cannot time.
-    const isSelf = (t: { source: string }) => t.source === layer.name;
-    const later = root.terms.find((t) => !isSelf(t) && !depth.has(t.source));
-    if (later) fail(later.name, `it reads "${later.source}" of the previous step (a cycle through another population); Loihi maps recurrence only onto the population itself`);
-    const d = root.hostNode ? 0 : Math.max(0, ...root.terms.filter((t) => !isSelf(t)).map((t) => depth.get(t.source)! + 1));
+    const d = populationDepth(root, depth, 'Loihi');
     depth.set(layer.name, d);
 
     const q = sd
@@ -243,7 +238,7 @@ export function quantiseForLoihi(source: SnnModel, options: QuantiseOptions = {}
       errDen += exact ** 2;
       maxInt = Math.max(maxInt, Math.abs(q));
     };
-    root.terms.forEach((t, k) => addProjection(t.name, t.source, t.geometry, termWeights[k], isSelf(t) ? 0 : d - depth.get(t.source)! - 1));
+    root.terms.forEach((t, k) => addProjection(t.name, t.source, t.geometry, termWeights[k], t.source === layer.name ? 0 : d - depth.get(t.source)! - 1)); // a recurrence: the next step
     if (recurrent) addProjection(`${layer.name}.recurrent`, layer.name, { kind: 'dense', nIn: n, nOut: n }, recurrent, 0);
 
     rows.push({

@@ -16,12 +16,12 @@ import { modelHash } from '../../compiler/ir/hash.js';
 import { encodeNpyFloat32 } from '../../compiler/io/npy.js';
 import { SNNC_VERSION } from '../../compiler/version.js';
 import { writeTargetFolder } from '../common/artifact-folder.js';
-import { forEachFanIn, isStored } from '../common/synaptic-terms.js';
+import { forEachWeightedFanIn } from '../common/synaptic-terms.js';
 import { type EmitResult, type Target, checkNeuronModels, doesNotFitReport } from '../target.js';
 import { SPINNAKER_OPTIONS, type SpinnakerOptions } from './options.js';
 import { ACCUM_ONE } from './fixed-point.js';
 import { spinnakerTarget } from './index.js';
-import { SPINNAKER_NEURON_MODELS, type SpinnakerNetwork, type SpinnakerProjection, quantiseForSpinnaker, sparseRingWeight } from './quantise.js';
+import { SPINNAKER_NEURON_MODELS, type SpinnakerNetwork, quantiseForSpinnaker, sparseRingWeight } from './quantise.js';
 
 const real = (raw: number) => (raw / ACCUM_ONE).toString();
 const py = (name: string) => name.replace(/[^A-Za-z0-9_]/g, '_');
@@ -99,16 +99,6 @@ function script(net: SpinnakerNetwork, files: Map<string, string>): string {
   return lines.join('\n');
 }
 
-/** Calls fn(pre, ring-buffer weight) for each synapse onto neuron o: the stored weights, or those a sparse rule draws. */
-function forEachRingWeight(proj: SpinnakerProjection, o: number, fn: (pre: number, w: number) => void): void {
-  const g = proj.geometry;
-  if (isStored(g)) return forEachFanIn(g, o, (pre, k) => fn(pre, proj.weights[k]));
-  const sources = new Int32Array(g.rule.fanIn);
-  const drawn = new Float32Array(g.rule.fanIn);
-  g.rule.fill(o, sources, drawn);
-  for (let i = 0; i < sources.length; i++) fn(sources[i], sparseRingWeight(proj.sparseScale!, drawn[i]));
-}
-
 export const pynnTarget: Target<SpinnakerOptions> = {
   name: 'pynn',
   description: 'a PyNN script (network.py + connection lists) that rebuilds the spinnaker network for sPyNNaker',
@@ -138,7 +128,7 @@ export const pynnTarget: Target<SpinnakerOptions> = {
       const shift = targets.get(proj.target)!.shift;
       const rows: number[][] = [[], []];
       for (let o = 0; o < targets.get(proj.target)!.neurons; o++) {
-        forEachRingWeight(proj, o, (pre, w) => {
+        forEachWeightedFanIn(proj.geometry, proj.weights, (drawn) => sparseRingWeight(proj.sparseScale!, drawn), o, (pre, w) => {
           if (w !== 0) rows[w > 0 ? 0 : 1].push(pre, o, Math.abs(w) * 2 ** (shift[w > 0 ? 0 : 1] - 15), proj.delay);
         });
       }

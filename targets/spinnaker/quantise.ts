@@ -30,7 +30,7 @@ import { layerValue } from '../../compiler/ir/params.js';
 import { sizeOf } from '../../compiler/ir/tensor.js';
 import { CUBA_MODELS, cubaDecays } from '../common/cuba-neurons.js';
 import type { QuantisationRow, QuantisedNetwork } from '../common/network.js';
-import { type ProjectionGeometry, addRowSums, hostEncoder, isStored, notSupported, synapticRoots } from '../common/synaptic-terms.js';
+import { type ProjectionGeometry, addRowSums, hostEncoder, isStored, notSupported, populationDepth, synapticRoots } from '../common/synaptic-terms.js';
 import type { SparseRule } from '../../compiler/ir/connectivity.js';
 import { ACCUM_ONE, type IfCurrExpConstants, type IfCurrExpParams, deriveConstants, mulAccum, roundHalfEven, toS1615, u032 } from './fixed-point.js';
 import { chipGraph } from '../common/chip-graph.js';
@@ -155,12 +155,7 @@ export function quantiseForSpinnaker(source: SnnModel, options: QuantiseOptions 
       const encoder = hostEncoder(model, root.hostNode);
       host = { ...(encoder ? { encoder } : {}), population: layer.name };
     }
-    // A term from the population itself is its recurrence (one step late, as the IR's previous step); one
-    // from a later population would close a longer cycle, which one pipeline depth per population cannot time.
-    const isSelf = (t: { source: string }) => t.source === layer.name;
-    const later = root.terms.find((t) => !isSelf(t) && !depth.has(t.source));
-    if (later) fail(later.name, `it reads "${later.source}" of the previous step (a cycle through another population); SpiNNaker maps recurrence only onto the population itself`);
-    const d = root.hostNode ? 0 : Math.max(0, ...root.terms.filter((t) => !isSelf(t)).map((t) => depth.get(t.source)! + 1));
+    const d = populationDepth(root, depth, 'SpiNNaker');
     depth.set(layer.name, d);
 
     const beta = neuron?.beta ?? 1;
@@ -231,7 +226,7 @@ export function quantiseForSpinnaker(source: SnnModel, options: QuantiseOptions 
       return { excitatory: factor * 2 ** (15 - shift[0]), inhibitory: factor * 2 ** (15 - shift[1]) };
     };
     for (const { t, w } of terms) {
-      const delay = isSelf(t) ? 1 : d - depth.get(t.source)!;
+      const delay = t.source === layer.name ? 1 : d - depth.get(t.source)!; // a recurrence: one step
       const base = { name: t.name, source: t.source, target: layer.name, geometry: t.geometry, delay };
       projections.push(t.geometry.kind === 'sparse' ? { ...base, weights: new Int32Array(0), sparseScale: sparseScale(t.name, t.geometry.rule, w[0]) } : { ...base, weights: quantiseWeights(t.name, w) });
     }
