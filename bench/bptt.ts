@@ -65,24 +65,32 @@ async function backward(): Promise<void> {
   const y = tf.oneHot(tf.tensor1d(data.labels!, 'int32'), 10);
   const runs = Number(values.runs);
   console.log(`backward pass of ${model.name} (${values.model ?? 'initial weights'}), batch 128, T=${model.timesteps}; ${machine}`);
-  console.log('surrogate | backward | ms fwd | ms fwd+bwd | ms bwd (median) | active in backward');
+  console.log('surrogate | backward | ms fwd | ms fwd+bwd | ms bwd (median) | ms spiking layers\' bwd (median) | active in backward');
   const delta = values.delta;
   const variants: Array<[string, TfNetworkOptions]> = [
     ['fast-sigmoid:25', { rule: { kind: 'surrogate', surrogate: parseSurrogate('fast-sigmoid:25') } }],
     [`localzo:1,${delta}`, { rule: { kind: 'surrogate', surrogate: parseSurrogate(`localzo:1,${delta}`) }, sparseBackward: false }],
     [`localzo:1,${delta}`, { rule: { kind: 'surrogate', surrogate: parseSurrogate(`localzo:1,${delta}`) } }],
   ];
+  // The spiking layers: each synaptic layer feeding IF/LIF neurons, and those neurons.
+  const synaptic = new Set(model.layers.filter((l) => l.op === 'dense' || l.op === 'conv2d').map((l) => l.name));
+  const spiking = new Set(model.layers.flatMap((l) => (l.op === 'neuron' && (l.model === 'if' || l.model === 'lif') ? [l.name, ...l.inputs.filter((n) => synaptic.has(n))] : [])));
   for (const [name, options] of variants) {
-    const network = await TfNetwork.create(model, options);
+    const network = await TfNetwork.create(model, { ...options, timeBackward: true });
     let seed = 0;
     const fwd = await time(() => tf.tidy(() => network.run(x, { kind: 'sample', seed: seed++ }).output.dataSync()), runs);
-    const both = await time(() => tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, network.run(x, { kind: 'sample', seed: seed++ }).output) as TF.Scalar, network.variables);
-      Object.values(grads).forEach((g) => g.dataSync());
-    }), runs);
+    const spikingMs: number[] = []; // the warm-up run's first
+    const both = await time(() => {
+      tf.tidy(() => {
+        const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, network.run(x, { kind: 'sample', seed: seed++ }).output) as TF.Scalar, network.variables);
+        Object.values(grads).forEach((g) => g.dataSync());
+      });
+      const perLayer = network.takeBackwardTimes();
+      spikingMs.push([...perLayer].filter(([layer]) => spiking.has(layer)).reduce((a, [, ms]) => a + ms, 0));
+    }, runs);
     const active = [...network.takeBackwardActivity()].map(([k, v]) => `${k} ${(100 * v).toFixed(2)} %`).join(', ') || '(all)';
     const sparse = options.sparseBackward === false || !name.startsWith('localzo') ? 'dense' : 'sparse';
-    console.log(`${name} | ${sparse} | ${fmt(fwd, 0)} | ${fmt(both, 0)} | ${(median(both) - median(fwd)).toFixed(0)} | ${active}`);
+    console.log(`${name} | ${sparse} | ${fmt(fwd, 0)} | ${fmt(both, 0)} | ${(median(both) - median(fwd)).toFixed(0)} | ${fmt(spikingMs.slice(1).sort((a, b) => a - b), 0)} | ${active}`);
     network.dispose();
   }
 }

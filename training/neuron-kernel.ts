@@ -11,9 +11,10 @@
  *
  * One fused loop per step replaces a dozen tensor operations, each a pass over memory (the wasm
  * backend's elementwise kernels run at a few hundred million values per second). LocalZO's estimate is
- * drawn in the backward step (it changes no forward value): per neuron and step, m draws of |z| from a
- * 4 096-level table of the half-normal quantile, ĝ = (1/m) Σ |z|/(2δ)·[|u| < δ|z|], hashed from the
- * seed and the neuron-step's index; the kernel counts the neurons whose ĝ is non-zero.
+ * drawn in the backward step (it changes no forward value), or in the forward step for the sparse backward:
+ * per neuron and step, m draws of |z| from a 4 096-level table of the half-normal quantile,
+ * ĝ = (1/m) Σ |z|/(2δ)·[|u| < δ|z|], hashed from the seed and the neuron-step's index; the kernel counts
+ * the neurons whose ĝ is non-zero.
  *
  * Layout: per-neuron constants are given in the order of the tensors the kernel runs on (channel-last
  * for images); arrays are time-major [T, B, N]. Owns code generation; the caller owns the tensors.
@@ -28,8 +29,18 @@ export interface KernelForward {
   readonly out: Float32Array;
   /** Each state at the start of each step and after the last, [S][(T+1)·B·N]. */
   readonly starts: readonly Float32Array[];
-  /** LocalZO on a spiking model: value − θ at each firing test (rounded to float32), [T·B·N]. */
-  readonly margins?: Float32Array;
+  /**
+   * LocalZO on a spiking model, when `forward` was given a seed: the neuron-steps whose estimate ĝ is
+   * non-zero (drawn as the backward step would, from value − θ rounded to float32), by flat index
+   * t·B·N + b·N + n in increasing order, with ĝ; it is zero everywhere else.
+   */
+  readonly estimates?: LocalZoEstimates;
+}
+
+/** LocalZO's non-zero estimates of a forward pass: flat indices and ĝ. */
+export interface LocalZoEstimates {
+  readonly index: Int32Array;
+  readonly g: Float64Array;
 }
 
 export interface KernelBackward {
@@ -46,8 +57,11 @@ export interface KernelBackward {
  * touch of each page): what `forward` and `backward` return is valid until the next call of the same kind.
  */
 export interface NeuronKernel {
-  /** x: [T·B·N] currents, or [B·N] given once for every step (`static`); `into`: where to write the outputs. */
-  forward(x: Float32Array, isStatic: boolean, T: number, B: number, into?: Float32Array): KernelForward;
+  /**
+   * x: [T·B·N] currents, or [B·N] given once for every step (`static`); `into`: where to write the
+   * outputs. LocalZO: `zoSeed` draws the estimates (as `backward` with that seed would) into `estimates`.
+   */
+  forward(x: Float32Array, isStatic: boolean, T: number, B: number, into?: Float32Array, zoSeed?: number): KernelForward;
   /** dy: dL/d(output) [T·B·N]. `seed` seeds LocalZO's draws; `into`: where to write dx. */
   backward(x: Float32Array, isStatic: boolean, T: number, B: number, saved: KernelForward, dy: Float32Array, seed: number, into?: Float32Array): KernelBackward;
   /** Sets a learned constant's values (IR neuron order) for the next calls. */
@@ -168,7 +182,7 @@ function surrogateCode(s: Surrogate): string {
 }
 
 /** The generated bodies of one forward step and one backward step over a batch (see compileNeuronKernel). */
-function kernelSources(code: StepCode, S: number, N: number, output: string, keepMargins: boolean, surrogate: Surrogate): { forwardSource: string; backwardSource: string } {
+function kernelSources(code: StepCode, S: number, N: number, output: string, reach: number | undefined, surrogate: Surrogate): { forwardSource: string; backwardSource: string } {
   const prologue = [...code.consts.map((c, j) => (c.values.length === 1 ? `const c${j} = consts[${j}][0];` : `const C${j} = consts[${j}];`)), 'const f = Math.fround;'];
   const loop = `for (let b = 0, i = 0; b < B; b++) for (let k = 0; k < ${N}; k++, i++) {`;
   const step = ['  const x = input[xOff + i];', '  let s = 0;', ...Array.from({ length: S }, (_, j) => `  const v${j}_0 = S${j}[off + i];`), ...code.lines.map((l) => `  ${l}`)];
@@ -180,7 +194,8 @@ function kernelSources(code: StepCode, S: number, N: number, output: string, kee
     ...step,
     ...code.finals.map((v, j) => `  S${j}[next + i] = ${v};`),
     `  out[off + i] = ${output};`,
-    ...(keepMargins ? ['  margins[off + i] = u - th;'] : []), // stored as float32: f(u − th), as the estimate reads it
+    // The margins within LocalZO's reach (its estimate is zero elsewhere), in float32 as the estimate reads them; near.n counts them.
+    ...(reach !== undefined ? [`  if (near !== undefined) { const m = f(u - th); if (Math.abs(m) < ${reach}) { near.index[near.n] = off + i; near.margin[near.n++] = m; } }`] : []),
     '}',
   ].join('\n');
   const backwardSource = [
@@ -216,10 +231,10 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
   const S = program.state.length;
   const N = program.size;
   const output = program.spiking ? 's' : code.finals[program.state.findIndex((s) => s.name === program.membrane)];
-  // Margins feed LocalZO's sparse backward only: other surrogates skip the extra write per neuron-step.
-  const keepMargins = program.spiking && surrogate.name === 'localzo';
-  const { forwardSource, backwardSource } = kernelSources(code, S, N, output, keepMargins, surrogate);
-  const forwardStep = new Function('consts', 'B', 'input', 'xOff', 'starts', 'off', 'out', 'margins', forwardSource) as (...a: unknown[]) => void;
+  // Estimates drawn in the forward pass feed LocalZO's sparse backward only: other surrogates skip the test.
+  const reach = program.spiking && surrogate.name === 'localzo' ? localZoReach(surrogate.delta) : undefined;
+  const { forwardSource, backwardSource } = kernelSources(code, S, N, output, reach, surrogate);
+  const forwardStep = new Function('consts', 'B', 'input', 'xOff', 'starts', 'off', 'out', 'near', forwardSource) as (...a: unknown[]) => void;
   const backwardStep = new Function('consts', 'B', 'input', 'xOff', 'xStatic', 'starts', 'off', 'adj', 'dy', 'dx', 'localZo', 'paramGrads', backwardSource) as (...a: unknown[]) => void;
   const inLanes = (v: Float32Array) => (v.length === 1 || !lanes ? v : Float32Array.from(lanes, (j) => v[j]));
   const outOfLanes = (g: Float64Array) => {
@@ -233,7 +248,7 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
   const scratch = new Scratch();
 
   return {
-    forward(x, isStatic, T, B, into) {
+    forward(x, isStatic, T, B, into, zoSeed) {
       const n = B * N;
       const starts = init.map((v, j) => {
         const all = scratch.f32(`start${j}`, (T + 1) * n);
@@ -242,9 +257,10 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
         return all;
       });
       const out = into ?? scratch.f32('out', T * n);
-      const margins = keepMargins ? scratch.f32('margins', T * n) : undefined;
-      for (let t = 0; t < T; t++) forwardStep(constValues, B, x, isStatic ? 0 : t * n, starts, t * n, out, margins);
-      return { out, starts, ...(margins ? { margins } : {}) };
+      // Room for every neuron-step: the pages past the ones written are never touched.
+      const near = reach !== undefined && zoSeed !== undefined ? { index: scratch.i32('nearIndex', T * n), margin: scratch.f32('nearMargin', T * n), n: 0 } : undefined;
+      for (let t = 0; t < T; t++) forwardStep(constValues, B, x, isStatic ? 0 : t * n, starts, t * n, out, near);
+      return { out, starts, ...(near && surrogate.name === 'localzo' ? { estimates: drawEstimates(near, localZoSampler(surrogate.samples, surrogate.delta, zoSeed!), scratch) } : {}) };
     },
     setConst(name, values) {
       const j = code.consts.findIndex((c) => c.name === name);
@@ -265,16 +281,33 @@ export function compileNeuronKernel(program: NeuronProgram, reset: ResetMode, su
   };
 }
 
+/** LocalZO's non-zero estimates among the first `near.n` neuron-steps near the threshold (in index order). */
+function drawEstimates(near: { index: Int32Array; margin: Float32Array; n: number }, zo: ReturnType<typeof localZoSampler>, scratch: Scratch): LocalZoEstimates {
+  const index = scratch.i32('zoIndex', near.index.length); // as large as `near`'s, to be kept from call to call
+  const g = scratch.f64('zoG', near.index.length);
+  let count = 0;
+  for (let k = 0; k < near.n; k++) {
+    const value = zo.estimate(near.index[k], Math.abs(near.margin[k]));
+    if (value === 0) continue;
+    index[count] = near.index[k];
+    g[count++] = value;
+  }
+  return { index: index.subarray(0, count), g: g.subarray(0, count) };
+}
+
 /** Buffers kept for the next call, by name; a new one when the size changes. */
 export class Scratch {
-  private readonly buffers = new Map<string, Float32Array | Float64Array>();
+  private readonly buffers = new Map<string, Float32Array | Float64Array | Int32Array>();
   f32(name: string, length: number): Float32Array {
     return this.get(name, length, Float32Array);
   }
   f64(name: string, length: number): Float64Array {
     return this.get(name, length, Float64Array);
   }
-  private get<A extends Float32Array | Float64Array>(name: string, length: number, Kind: new (n: number) => A): A {
+  i32(name: string, length: number): Int32Array {
+    return this.get(name, length, Int32Array);
+  }
+  private get<A extends Float32Array | Float64Array | Int32Array>(name: string, length: number, Kind: new (n: number) => A): A {
     const b = this.buffers.get(name);
     if (b instanceof Kind && b.length === length) return b;
     const fresh = new Kind(length);
@@ -311,6 +344,11 @@ function erf(x: number): number {
   return x >= 0 ? y : -y;
 }
 
+/** The largest |u − θ| LocalZO's draws reach: δ times the table's largest |z|; the estimate is zero from there on. */
+export function localZoReach(delta: number): number {
+  return delta * halfNormal()[QUANTILE_LEVELS - 1];
+}
+
 /**
  * LocalZO's estimate ĝ(|u|) for the neuron-step at flat index `at`: its draws come from a hash of
  * (seed, at, sample) — counter-based, so an estimate does not depend on the order estimates are made
@@ -320,7 +358,7 @@ export function localZoSampler(samples: number, delta: number, seed: number): { 
   const table = halfNormal();
   let active = 0;
   const scale = 1 / (2 * delta * samples);
-  const limit = delta * table[QUANTILE_LEVELS - 1];
+  const limit = localZoReach(delta);
   const key = Math.imul(seed | 0, 0x9e3779b1);
   return {
     estimate(at: number, au: number): number {

@@ -9,12 +9,13 @@
  *   dW = r·Σ_{t'} x̄_{t'}ᵀ·e_{t'},   x̄_t = β·x̄_{t−1} + x_t  (the input's leaky trace),
  *   db = r·Σ_{t'} c_{t'}·e_{t'},    c_t = Σ_{τ≤t} β^τ,
  *   dx_t = Σ_{t'≥t} β^{t'−t}·ρ_{t'},  ρ_t = r·e_t·Wᵀ  (scattered from the non-zero e only),
- * so the work that scales with the layer's size (products with W and x̄) runs over non-zero e only.
- * Buffers come from the caller's Scratch: what is returned is valid until the next call with it.
+ * so the work that scales with the layer's size (products with W and x̄) runs over non-zero e only;
+ * it runs in training/sparse-wasm.ts's kernel.
  *
  * Owns the sparse products; training/tf-network.ts decides where they apply and wires the tensors.
  */
-import { type Scratch, localZoSampler } from './neuron-kernel.js';
+import type { LocalZoEstimates } from './neuron-kernel.js';
+import { arena } from './sparse-wasm.js';
 
 /** The non-zero local terms e = ĝ·dL/ds, by flat index t·B·N + b·N + n. */
 export interface LocalTerms {
@@ -24,59 +25,25 @@ export interface LocalTerms {
   readonly active: number;
 }
 
-/** e = ĝ(|u − θ|)·dy where LocalZO's estimate is non-zero (`margins`: u − θ per step, from the kernel). */
-export function localTerms(margins: Float32Array, dy: Float32Array, samples: number, delta: number, seed: number): LocalTerms {
-  const zo = localZoSampler(samples, delta, seed);
-  let index = new Int32Array(1024);
-  let value = new Float32Array(1024);
+/** e = ĝ·dy at the neuron-steps whose LocalZO estimate ĝ is non-zero (drawn by the kernel's forward pass). */
+export function localTerms(estimates: LocalZoEstimates, dy: Float32Array): LocalTerms {
+  const { index: at, g } = estimates;
+  const index = new Int32Array(at.length);
+  const value = new Float32Array(at.length);
   let n = 0;
-  for (let i = 0; i < margins.length; i++) {
-    const g = zo.estimate(i, Math.abs(margins[i]));
-    if (g === 0 || dy[i] === 0) continue;
-    if (n === index.length) {
-      index = grow(index);
-      value = grow(value);
-    }
+  for (let k = 0; k < at.length; k++) {
+    const i = at[k];
+    if (dy[i] === 0) continue;
     index[n] = i;
-    value[n++] = g * dy[i];
+    value[n++] = g[k] * dy[i];
   }
-  return { index: index.subarray(0, n), value: value.subarray(0, n), active: zo.active() };
-}
-
-function grow<A extends Int32Array | Float32Array>(a: A): A {
-  const b = new (a.constructor as new (n: number) => A)(a.length * 2);
-  b.set(a);
-  return b;
+  return { index: index.subarray(0, n), value: value.subarray(0, n), active: at.length };
 }
 
 /** The membrane's linear response: v_t = β·v_{t−1} + r·I_t. */
 export interface Membrane {
   readonly beta: number;
   readonly r: number;
-}
-
-/** x̄_t = β·x̄_{t−1} + x_t over T steps of [B·size] (a static x: the same x every step). */
-function trace(x: Float32Array, isStatic: boolean, T: number, per: number, beta: number, scratch: Scratch): Float32Array {
-  const out = scratch.f32('trace', T * per);
-  for (let t = 0; t < T; t++) {
-    const off = t * per;
-    const xOff = isStatic ? 0 : off;
-    if (t === 0) for (let i = 0; i < per; i++) out[i] = x[xOff + i];
-    else for (let i = 0; i < per; i++) out[off + i] = beta * out[off - per + i] + x[xOff + i];
-  }
-  return out;
-}
-
-/** dx_t = ρ_t + β·dx_{t+1}, in place (ρ given per step); for a static input, Σ_t dx_t. */
-function leakBackwards(rho: Float32Array, isStatic: boolean, T: number, per: number, beta: number): Float32Array {
-  for (let t = T - 2; t >= 0; t--) {
-    const off = t * per;
-    for (let i = 0; i < per; i++) rho[off + i] += beta * rho[off + per + i];
-  }
-  if (!isStatic) return rho;
-  const sum = rho.slice(0, per);
-  for (let t = 1; t < T; t++) for (let i = 0; i < per; i++) sum[i] += rho[t * per + i];
-  return sum;
 }
 
 /** Σ_{τ≤t} β^τ for t < T. */
@@ -86,34 +53,75 @@ function biasTrace(T: number, beta: number): Float64Array {
   return c;
 }
 
+/** [rows, cols] → [cols, rows]. */
+function transpose(a: Float32Array, rows: number, cols: number, out: Float32Array = new Float32Array(a.length)): Float32Array {
+  for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) out[q * rows + r] = a[r * cols + q];
+  return out;
+}
+
 export interface SparseGradients {
   readonly dW: Float32Array;
   readonly db: Float32Array;
-  /** Per step [T·B·…input] (a static input: summed, [B·…input]), or undefined when the input needs no gradient. */
+  /**
+   * Per step [T·B·…input] (a static input: summed, [B·…input]), or undefined when the input needs no
+   * gradient. In the kernel's memory: valid until the next call.
+   */
   readonly dx?: Float32Array;
+}
+
+/** A layer's products as the wasm kernel runs them: per term, where it reads the input and the weights. */
+interface Products {
+  /** Values per sample of the input, and per output of the (transposed) weights [outputs, taps]. */
+  readonly inPer: number;
+  readonly taps: number;
+  readonly outputs: number;
+  /** The weights in the layer's (tf) layout [taps, outputs]. */
+  readonly weights: Float32Array;
+  /** The kernel's rows per term: count, length, and stride in the input. */
+  readonly rows: number;
+  readonly len: number;
+  readonly stride: number;
+  /** Of the term at flat output index `flat` (t·B + b)·outPer + …: its sample row t·B + b, output o, and input offset within the sample. */
+  locate(flat: number): { sample: number; o: number; at: number };
+}
+
+/**
+ * The sums of the file's top comment over the non-zero terms. The input side: a time-varying x
+ * [T·B·inPer] is read through its trace x̄, and ρ per step becomes dx by leakBackwards; a static x
+ * [B·inPer] (the same every step) has x̄_t = c_t·x, so a term of step t reads x with its amount times
+ * c_t, and ρ kept per sample with that factor is already Σ_t dx_t = Σ_t' c_t'·ρ_t'.
+ */
+function sparseProducts(e: LocalTerms, x: Float32Array, isStatic: boolean, T: number, B: number, p: Products, m: Membrane, needDx: boolean): SparseGradients {
+  const c = biasTrace(T, m.beta);
+  const inputs = B * p.inPer;
+  const mem = arena({ terms: e.index.length, xbar: isStatic ? inputs : T * inputs, rho: needDx ? (isStatic ? inputs : T * inputs) : 0, w: needDx ? p.taps * p.outputs : 0, dw: p.taps * p.outputs });
+  mem.xbar.set(x);
+  if (!isStatic) mem.trace(T, inputs, m.beta);
+  if (needDx) transpose(p.weights, p.taps, p.outputs, mem.w);
+  const db = new Float32Array(p.outputs);
+  for (let k = 0; k < e.index.length; k++) {
+    const { sample, o, at } = p.locate(e.index[k]);
+    const t = Math.floor(sample / B);
+    const r = m.r * e.value[k];
+    db[o] += r * c[t];
+    mem.termWords[3 * k] = (isStatic ? sample - t * B : sample) * p.inPer + at;
+    mem.termWords[3 * k + 1] = o * p.taps;
+    mem.termAmounts[3 * k + 2] = isStatic ? r * c[t] : r;
+  }
+  mem.run(e.index.length, p.rows, p.len, p.stride);
+  if (needDx && !isStatic) mem.leak(T, inputs, m.beta);
+  return { dW: transpose(mem.dw, p.outputs, p.taps), db, ...(needDx ? { dx: mem.rho } : {}) };
 }
 
 /**
  * Dense layer y = x·W + b (tf layout: W [inputs, N]); x [T·B, inputs] or static [B, inputs].
  */
-export function denseSparseGradients(e: LocalTerms, x: Float32Array, isStatic: boolean, W: Float32Array, T: number, B: number, inputs: number, N: number, m: Membrane, needDx: boolean, scratch: Scratch): SparseGradients {
-  const xbar = trace(x, isStatic, T, B * inputs, m.beta, scratch);
-  const c = biasTrace(T, m.beta);
-  const dW = new Float32Array(inputs * N);
-  const db = new Float32Array(N);
-  const rho = needDx ? scratch.f32('rho', T * B * inputs).fill(0) : undefined;
-  for (let k = 0; k < e.index.length; k++) {
-    const flat = e.index[k];
-    const n = flat % N;
-    const row = (flat - n) / N; // t·B + b
-    const t = Math.floor(row / B);
-    const g = m.r * e.value[k];
-    db[n] += g * c[t];
-    const xo = row * inputs;
-    for (let i = 0, w = n; i < inputs; i++, w += N) dW[w] += g * xbar[xo + i];
-    if (rho) for (let i = 0, w = n; i < inputs; i++, w += N) rho[xo + i] += g * W[w];
-  }
-  return { dW, db, ...(rho ? { dx: leakBackwards(rho, isStatic, T, B * inputs, m.beta) } : {}) };
+export function denseSparseGradients(e: LocalTerms, x: Float32Array, isStatic: boolean, W: Float32Array, T: number, B: number, inputs: number, N: number, m: Membrane, needDx: boolean): SparseGradients {
+  const locate = (flat: number) => {
+    const o = flat % N;
+    return { sample: (flat - o) / N, o, at: 0 };
+  };
+  return sparseProducts(e, x, isStatic, T, B, { inPer: inputs, taps: inputs, outputs: N, weights: W, rows: 1, len: inputs, stride: 0, locate }, m, needDx);
 }
 
 /** Geometry of an NHWC convolution without padding (the input is padded before). */
@@ -132,38 +140,19 @@ export interface ConvGeometry {
 
 /**
  * Convolution y[b, i, j, o] = b[o] + Σ_{u,v,c} x[b, i·sh+u, j·sw+v, c]·W[u, v, c, o] (tf layout),
- * x [T·B, H, W, C] (padded) or static [B, H, W, C].
+ * x [T·B, H, W, C] (padded) or static [B, H, W, C]: per term, kh rows of kw·C contiguous inputs.
  */
-export function convSparseGradients(e: LocalTerms, x: Float32Array, isStatic: boolean, filter: Float32Array, T: number, B: number, g: ConvGeometry, m: Membrane, needDx: boolean, scratch: Scratch): SparseGradients {
-  const inPer = g.H * g.W * g.C;
-  const xbar = trace(x, isStatic, T, B * inPer, m.beta, scratch);
-  const c = biasTrace(T, m.beta);
-  const dW = new Float32Array(g.kh * g.kw * g.C * g.O);
-  const db = new Float32Array(g.O);
-  const rho = needDx ? scratch.f32('rho', T * B * inPer).fill(0) : undefined;
-  const rowStride = g.W * g.C;
-  for (let k = 0; k < e.index.length; k++) {
-    const flat = e.index[k];
+export function convSparseGradients(e: LocalTerms, x: Float32Array, isStatic: boolean, filter: Float32Array, T: number, B: number, g: ConvGeometry, m: Membrane, needDx: boolean): SparseGradients {
+  const outPer = g.Ho * g.Wo;
+  const locate = (flat: number) => {
     const o = flat % g.O;
     const pos = (flat - o) / g.O; // (t·B + b)·Ho·Wo + i·Wo + j
-    const sample = Math.floor(pos / (g.Ho * g.Wo)); // t·B + b
-    const ij = pos - sample * g.Ho * g.Wo;
+    const sample = Math.floor(pos / outPer);
+    const ij = pos - sample * outPer;
     const i = Math.floor(ij / g.Wo);
     const j = ij - i * g.Wo;
-    const t = Math.floor(sample / B);
-    const amount = m.r * e.value[k];
-    db[o] += amount * c[t];
-    const base = sample * inPer + i * g.sh * rowStride + j * g.sw * g.C;
-    for (let u = 0; u < g.kh; u++) {
-      for (let v = 0; v < g.kw; v++) {
-        const xo = base + u * rowStride + v * g.C;
-        const wo = (u * g.kw + v) * g.C * g.O + o;
-        for (let ch = 0, w = wo; ch < g.C; ch++, w += g.O) {
-          dW[w] += amount * xbar[xo + ch];
-          if (rho) rho[xo + ch] += amount * filter[w];
-        }
-      }
-    }
-  }
-  return { dW, db, ...(rho ? { dx: leakBackwards(rho, isStatic, T, B * inPer, m.beta) } : {}) };
+    return { sample, o, at: (i * g.sh * g.W + j * g.sw) * g.C };
+  };
+  const products = { inPer: g.H * g.W * g.C, taps: g.kh * g.kw * g.C, outputs: g.O, weights: filter, rows: g.kh, len: g.kw * g.C, stride: g.W * g.C, locate };
+  return sparseProducts(e, x, isStatic, T, B, products, m, needDx);
 }

@@ -30,10 +30,10 @@ import { type ParamSpec, isBurst, isGraded } from '../compiler/ir/neurons.js';
 import { uniformValue } from '../compiler/ir/params.js';
 import type { ShapeMap } from '../compiler/ir/shapes.js';
 import { verifyModel } from '../compiler/ir/verify.js';
-import { type NeuronKernel, Scratch, compileNeuronKernel } from './neuron-kernel.js';
+import { type NeuronKernel, compileNeuronKernel } from './neuron-kernel.js';
+import { loadSparseKernel } from './sparse-wasm.js';
 import type { Membrane } from './sparse-backward.js';
-import type { Surrogate } from './surrogates.js';
-import { type LearnedParam, convOp, fusedNeuronOp, sparseSynapseNeuronOp } from './tf-ops.js';
+import { type LearnedParam, avgPoolOp, convOp, fusedNeuronOp, sparseSynapseNeuronOp, staticDenseOp } from './tf-ops.js';
 import { type ForwardMode, type LayerRun, type SpikeRule, runNeuronLayer } from './tf-neurons.js';
 
 export type { ForwardMode, SpikeRule } from './tf-neurons.js';
@@ -68,6 +68,8 @@ export interface TfNetworkOptions {
   readonly sparseBackward?: boolean;
   /** Neuron parameters to train, by layer (e.g. beta, threshold): each as it is given, a number or per neuron. */
   readonly learn?: ReadonlyMap<string, readonly string[]>;
+  /** Time each layer's backward pass (see takeBackwardTimes); for benchmarks. */
+  readonly timeBackward?: boolean;
 }
 
 /** A layer's value: time-major [T·B, …], or [B, …] when it is the same at every step. */
@@ -137,8 +139,9 @@ export class TfNetwork {
   private readonly kernels = new Map<string, NeuronKernel>();
   /** LocalZO: synaptic layers whose weights train by the sparse backward, and the neuron layer each feeds. */
   private readonly sparsePairs: ReadonlyMap<string, L.NeuronLayer>;
-  private readonly sparseScratch = new Map<string, Scratch>();
   private readonly backwardActivity = new Map<string, { active: number; total: number }>();
+  /** timeBackward: when the gradient of each layer's output was complete, in the backward passes since the last take. */
+  private backwardMarks: Array<{ layer: string; at: number }> = [];
   /** Learned neuron parameters by layer. */
   private readonly learned = new Map<string, { param: string; spec: ParamSpec; learned: LearnedParam }[]>();
 
@@ -224,7 +227,9 @@ export class TfNetwork {
   }
 
   static async create(model: SnnModel, options: TfNetworkOptions = {}): Promise<TfNetwork> {
-    return new TfNetwork(await loadTf(), model, options);
+    const network = new TfNetwork(await loadTf(), model, options);
+    if (network.sparsePairs.size) await loadSparseKernel();
+    return network;
   }
 
   /** A trainable variable (tfjs names it uniquely: two networks with the same layer names may coexist). */
@@ -292,6 +297,7 @@ export class TfNetwork {
         if (run.rate) rates.set(layer.name, run.rate);
         if (run.membrane) membrane = run.membrane;
       } else values.set(layer.name, this.layer(layer, inputs, mode));
+      if (this.options.timeBackward) this.markBackward(sparse?.name ?? layer.name, values);
     });
     const out = this.model.output.decoding === 'mean_membrane' ? { t: membrane!, static: false } : values.get(this.model.output.layer)!;
     return { output: this.decode(out), rates };
@@ -331,6 +337,40 @@ export class TfNetwork {
     return runNeuronLayer(tf, { program: this.programs.get(layer.name)!, steps, lanes, recurrent: this.recurrent.get(layer.name) as TF.Tensor2D | undefined, rule, mode, index, reset: layer.reset, recordMembrane });
   }
 
+  /** Passes the value of `layer` through an identity whose gradient notes the time. */
+  private markBackward(layer: string, values: Map<string, Value>): void {
+    const v = values.get(layer)!;
+    const mark = this.tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => ({
+      value: this.tf.clone(args[0] as TF.Tensor),
+      gradFunc: (dy: TF.Tensor) => {
+        this.backwardMarks.push({ layer, at: performance.now() });
+        return dy;
+      },
+    }));
+    values.set(layer, { ...v, t: mark(v.t) });
+  }
+
+  /**
+   * timeBackward: ms of each layer's backward pass in the one backward pass since the last call, which
+   * ended at `end` (e.g. when its gradients were read): the time from the gradient of the layer's output
+   * being complete to that of the next layer below it (or to the end). A synaptic layer trained by
+   * LocalZO's sparse backward is timed with its neuron layer, under the neuron layer's name. Exact for a
+   * chain of layers; where branches join, the backward pass may interleave them.
+   */
+  takeBackwardTimes(end = performance.now()): Map<string, number> {
+    const times = new Map<string, number>();
+    this.backwardMarks.forEach((m, i) => times.set(m.layer, (times.get(m.layer) ?? 0) + (this.backwardMarks[i + 1]?.at ?? end) - m.at));
+    this.backwardMarks = [];
+    return times;
+  }
+
+  /** Whether a value depends on no trainable variable (the input, and pools or flattenings of it): it needs no gradient. */
+  private isConstant(name: string): boolean {
+    if (name === INPUT) return true;
+    const layer = this.model.layers.find((l) => l.name === name)!;
+    return (layer.op === 'flatten' || layer.op === 'avgpool2d' || layer.op === 'maxpool2d') && layer.inputs.every((n) => this.isConstant(n));
+  }
+
   private recordActivity(layer: string, active: number, total: number): void {
     const seen = this.backwardActivity.get(layer) ?? { active: 0, total: 0 };
     this.backwardActivity.set(layer, { active: seen.active + active, total: seen.total + total });
@@ -347,7 +387,6 @@ export class TfNetwork {
   /** A synaptic layer and the IF/LIF layer it feeds as one op with LocalZO's sparse backward. */
   private sparseSynapseNeuron(syn: L.Dense | L.Conv2d, neuron: L.NeuronLayer, input: Value, mode: Extract<ForwardMode, { kind: 'sample' }>): LayerRun {
     const p = this.params.get(syn.name)!;
-    const scratch = this.sparseScratch.get(syn.name) ?? this.sparseScratch.set(syn.name, new Scratch()).get(syn.name)!;
     const out = sparseSynapseNeuronOp(this.tf, {
       synapse: syn,
       x: syn.op === 'conv2d' ? this.pad(input.t, syn.padding, 0) : input.t,
@@ -356,10 +395,8 @@ export class TfNetwork {
       bias: p.bias!,
       kernel: this.kernel(neuron),
       membrane: linearMembrane(neuron)!,
-      surrogate: (this.options.rule as Extract<SpikeRule, { kind: 'surrogate' }>).surrogate as Extract<Surrogate, { name: 'localzo' }>,
       T: this.model.timesteps,
       seed: mode.seed * 1000 + this.model.layers.indexOf(neuron), // as the neuron's own kernel would draw
-      scratch,
       onActive: (active, total) => this.recordActivity(neuron.name, active, total),
     });
     return { out, rate: this.tf.mean(out) as TF.Scalar };
@@ -393,14 +430,16 @@ export class TfNetwork {
     switch (layer.op) {
       case 'dense': {
         const p = this.params.get(layer.name)!;
-        return same(tf.add(tf.matMul(v.t as TF.Tensor2D, p.weight as TF.Tensor2D), p.bias!));
+        // T = 1 networks (ann, t1-noise) keep tf's gradient, as examples/mnist-t1-noise's models were trained.
+        const product = v.static && this.model.timesteps > 1 ? staticDenseOp(tf, v.t as TF.Tensor2D, p.weight as TF.Tensor2D, this.isConstant(layer.inputs[0])) : tf.matMul(v.t as TF.Tensor2D, p.weight as TF.Tensor2D);
+        return same(tf.add(product, p.bias!));
       }
       case 'conv2d': {
         const p = this.params.get(layer.name)!;
-        return same(tf.add(convOp(tf, v.t as TF.Tensor4D, p.weight as TF.Tensor4D, layer.stride, layer.padding, layer.inputs[0] === INPUT), p.bias!));
+        return same(tf.add(convOp(tf, v.t as TF.Tensor4D, p.weight as TF.Tensor4D, layer.stride, layer.padding, this.isConstant(layer.inputs[0])), p.bias!));
       }
       case 'avgpool2d':
-        return same(tf.avgPool(this.pad(v.t, layer.padding, 0) as TF.Tensor4D, [...layer.kernel] as [number, number], [...layer.stride] as [number, number], 'valid'));
+        return same(avgPoolOp(tf, this.pad(v.t, layer.padding, 0) as TF.Tensor4D, layer.kernel, layer.stride));
       case 'maxpool2d':
         return same(tf.maxPool(v.t as TF.Tensor4D, [...layer.kernel] as [number, number], [...layer.stride] as [number, number], 'valid'));
       case 'flatten':

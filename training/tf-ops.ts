@@ -1,11 +1,13 @@
 /**
  * The training network's custom-gradient operations on TensorFlow.js's wasm backend:
  *  - convOp: a convolution whose gradients are convolutions (the backend lacks or is slow at the
- *    backprop kernels);
+ *    backprop kernels); staticDenseOp: a dense layer's product whose weight gradient avoids the
+ *    backend's slow transposed product;
  *  - fusedNeuronOp: a neuron layer's T steps as the generated kernel (training/neuron-kernel.ts), its
  *    backward pass the kernel's reverse loop;
  *  - sparseSynapseNeuronOp: a synaptic layer and the IF/LIF layer it feeds, trained by LocalZO's sparse
- *    backward (training/sparse-backward.ts).
+ *    backward (training/sparse-backward.ts);
+ *  - avgPoolOp: average pooling with its gradient as one loop.
  * The kernels read and write the backend's memory in place (no copies) where the backend allows.
  *
  * Owns the tensor plumbing of these ops; what they compute is the kernels' business.
@@ -13,9 +15,8 @@
 import type * as TF from '@tensorflow/tfjs';
 import type * as L from '../compiler/ir/layers.js';
 import { INPUT } from '../compiler/ir/model.js';
-import type { NeuronKernel, Scratch } from './neuron-kernel.js';
+import type { NeuronKernel } from './neuron-kernel.js';
 import { type ConvGeometry, type Membrane, convSparseGradients, denseSparseGradients, localTerms } from './sparse-backward.js';
-import type { Surrogate } from './surrogates.js';
 
 /**
  * A float32 tensor's values in the wasm backend's memory, without a copy, or undefined on another
@@ -79,10 +80,8 @@ export interface SparseSynapseNeuron {
   readonly bias: TF.Tensor;
   readonly kernel: NeuronKernel;
   readonly membrane: Membrane;
-  readonly surrogate: Extract<Surrogate, { name: 'localzo' }>;
   readonly T: number;
   readonly seed: number;
-  readonly scratch: Scratch;
   readonly onActive: ActivitySink;
 }
 
@@ -100,17 +99,17 @@ export function sparseSynapseNeuronOp(tf: typeof TF, a: SparseSynapseNeuron): TF
     const currents = syn.op === 'dense' ? tf.add(tf.matMul(xIn as TF.Tensor2D, w as TF.Tensor2D), b) : tf.add(tf.conv2d(xIn as TF.Tensor4D, w as TF.Tensor4D, [...syn.stride] as [number, number], 'valid'), b);
     save([xIn, w]);
     const value = tf.zeros([T * B, ...currents.shape.slice(1)]);
-    const saved = a.kernel.forward(read(tf, currents), isStatic, T, B, view(tf, value));
+    const saved = a.kernel.forward(read(tf, currents), isStatic, T, B, view(tf, value), a.seed);
     return {
       value: view(tf, value) ? value : tf.tensor(saved.out, value.shape),
       gradFunc: (dy: TF.Tensor, kept: TF.Tensor[]) => {
         const [xs, ws] = kept;
-        const e = localTerms(saved.margins!, read(tf, dy), a.surrogate.samples, a.surrogate.delta, a.seed);
+        const e = localTerms(saved.estimates!, read(tf, dy));
         a.onActive(e.active, saved.out.length);
         const g =
           syn.op === 'dense'
-            ? denseSparseGradients(e, read(tf, xs), isStatic, read(tf, ws), T, B, xs.shape[1]!, currents.shape[1]!, a.membrane, needDx, a.scratch)
-            : convSparseGradients(e, read(tf, xs), isStatic, read(tf, ws), T, B, convGeometry(xs.shape, ws.shape, syn.stride, currents.shape), a.membrane, needDx, a.scratch);
+            ? denseSparseGradients(e, read(tf, xs), isStatic, read(tf, ws), T, B, xs.shape[1]!, currents.shape[1]!, a.membrane, needDx)
+            : convSparseGradients(e, read(tf, xs), isStatic, read(tf, ws), T, B, convGeometry(xs.shape, ws.shape, syn.stride, currents.shape), a.membrane, needDx);
         return [g.dx ? tf.tensor(g.dx, xs.shape) : tf.zerosLike(xs), tf.tensor(g.dW, ws.shape), tf.tensor(g.db, b.shape)];
       },
     };
@@ -121,6 +120,38 @@ export function sparseSynapseNeuronOp(tf: typeof TF, a: SparseSynapseNeuron): TF
 /** The NHWC geometry of a valid convolution from tensor shapes. */
 function convGeometry(x: readonly number[], w: readonly number[], stride: L.Pair, y: readonly number[]): ConvGeometry {
   return { H: x[1], W: x[2], C: x[3], kh: w[0], kw: w[1], O: w[3], sh: stride[0], sw: stride[1], Ho: y[1], Wo: y[2] };
+}
+
+/**
+ * A dense layer's product x·W for an input that is the same at every step (x [B, inputs], computed once
+ * per sample), with its gradients as explicit transposes and plain products, xᵀ·dy and dy·Wᵀ: the wasm
+ * backend runs a transposed matMul several times slower (42 against 9 ms for Fashion-MNIST's
+ * 128 × 784 × 400). Layers reading per-step values keep tf's own gradient, the arithmetic the shipped
+ * models were trained with. `constantInput`: x depends on no variable (the network input), and gets no
+ * gradient.
+ */
+export function staticDenseOp(tf: typeof TF, x: TF.Tensor2D, w: TF.Tensor2D, constantInput: boolean): TF.Tensor2D {
+  const weightGradient = (xs: TF.Tensor2D, dy: TF.Tensor) => tf.matMul(tf.transpose(xs), dy as TF.Tensor2D);
+  if (constantInput) {
+    const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
+      const [wIn, save] = args as [TF.Tensor2D, TF.GradSaveFunc];
+      save([x]);
+      return { value: tf.matMul(x, wIn), gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => [weightGradient(saved[0] as TF.Tensor2D, dy)] };
+    });
+    return op(w) as TF.Tensor2D;
+  }
+  const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
+    const [xIn, wIn, save] = args as [TF.Tensor2D, TF.Tensor2D, TF.GradSaveFunc];
+    save([xIn, wIn]);
+    return {
+      value: tf.matMul(xIn, wIn),
+      gradFunc: (dy: TF.Tensor, saved: TF.Tensor[]) => {
+        const [xs, ws] = saved as [TF.Tensor2D, TF.Tensor2D];
+        return [tf.matMul(dy as TF.Tensor2D, tf.transpose(ws)), weightGradient(xs, dy)];
+      },
+    };
+  });
+  return op(x, w) as TF.Tensor2D;
 }
 
 /**
@@ -175,4 +206,42 @@ export function convOp(tf: typeof TF, x: TF.Tensor4D, w: TF.Tensor4D, stride: L.
     };
   });
   return op(x, w) as TF.Tensor4D;
+}
+
+/**
+ * Average pooling (NHWC, valid windows) with its gradient as one JS loop into the backend's memory:
+ * dx[b, i·sh+u, j·sw+v, c] += dy[b, i, j, c]/(kh·kw) (the wasm backend's AvgPoolGrad kernel takes
+ * several times as long as the forward pooling).
+ */
+export function avgPoolOp(tf: typeof TF, x: TF.Tensor4D, kernel: L.Pair, stride: L.Pair): TF.Tensor4D {
+  const [kh, kw] = kernel;
+  const [sh, sw] = stride;
+  const [B, H, W, C] = x.shape;
+  const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
+    const value = tf.avgPool(args[0] as TF.Tensor4D, [kh, kw], [sh, sw], 'valid');
+    const [, Ho, Wo] = value.shape;
+    return {
+      value,
+      gradFunc: (dy: TF.Tensor) => {
+        const dx = tf.zeros([B, H, W, C]);
+        const g = read(tf, dy);
+        const into = view(tf, dx) ?? new Float32Array(B * H * W * C);
+        const share = 1 / (kh * kw);
+        for (let b = 0, o = 0; b < B; b++) {
+          for (let i = 0; i < Ho; i++) {
+            for (let j = 0; j < Wo; j++, o += C) {
+              for (let u = 0; u < kh; u++) {
+                for (let v = 0; v < kw; v++) {
+                  const at = ((b * H + i * sh + u) * W + j * sw + v) * C;
+                  for (let c = 0; c < C; c++) into[at + c] += g[o + c] * share;
+                }
+              }
+            }
+          }
+        }
+        return view(tf, dx) ? dx : tf.tensor(into, dx.shape);
+      },
+    };
+  });
+  return op(x) as TF.Tensor4D;
 }

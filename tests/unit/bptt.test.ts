@@ -22,6 +22,7 @@ import { compileNeuronKernel } from '../../training/neuron-kernel.js';
 import { type Surrogate, type SurrogateOps, parseSurrogate, surrogateAntiderivative, surrogateGradient } from '../../training/surrogates.js';
 import { type ForwardMode, TfNetwork, loadTf } from '../../training/tf-network.js';
 import { runNeuronLayer } from '../../training/tf-neurons.js';
+import { avgPoolOp } from '../../training/tf-ops.js';
 import { net, randomTensor, rng } from '../helpers/models.js';
 import { snncErrorMessage } from '../helpers/errors.js';
 
@@ -378,6 +379,45 @@ describe('LocalZO’s sparse backward', () => {
         const worst = Math.max(...g.map((v, i) => Math.abs(v - sparse.grads[k][i])));
         expect(worst / scale, `variable ${k}`).toBeLessThan(1e-4);
       }
+    });
+  }
+});
+
+describe('timeBackward', () => {
+  it('times each layer of the backward pass once (a sparse pair under its neuron layer), within the pass', async () => {
+    const tf = await loadTf();
+    const m = localZoNet('direct');
+    const x = tf.tensor(randomTensor(rng(5), [6, 2, 6, 6], 0.5, 0.5).data, [6, 2, 6, 6]);
+    for (const sparseBackward of [false, true]) {
+      const network = await TfNetwork.create(m, { ...sur('localzo:3,0.4'), sparseBackward, timeBackward: true });
+      const start = performance.now();
+      await lossAndGradients(tf, network, x, [0, 1, 2, 0, 1, 2], { kind: 'sample', seed: 4 });
+      const total = performance.now() - start;
+      const times = network.takeBackwardTimes();
+      // Every layer on the gradient's path, except those a sparse pair runs under its neuron layer's name.
+      const pairs = ['c', 'cb', 'c2', 'd'];
+      const expected = m.layers.map((l) => l.name).filter((n) => !(sparseBackward && pairs.includes(n)));
+      expect([...times.keys()].sort(), `sparse ${sparseBackward}`).toEqual(expected.sort());
+      for (const [layer, ms] of times) expect(ms, layer).toBeGreaterThanOrEqual(0);
+      expect([...times.values()].reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(total);
+      expect(network.takeBackwardTimes().size).toBe(0);
+      network.dispose();
+    }
+  });
+});
+
+describe('avgPoolOp', () => {
+  for (const [kernel, stride] of [[[2, 2], [2, 2]], [[3, 2], [2, 1]], [[3, 3], [2, 2]]] as Array<[[number, number], [number, number]]>) {
+    it(`kernel ${kernel}, stride ${stride} (overlapping windows too): values and gradients equal tf.avgPool's`, async () => {
+      const tf = await loadTf();
+      const x = tf.tensor4d(randomTensor(rng(9), [2, 7, 6, 3], 1).data, [2, 7, 6, 3]);
+      const dy = randomTensor(rng(10), tf.avgPool(x, kernel, stride, 'valid').shape, 1).data;
+      const loss = (pool: (t: TF.Tensor4D) => TF.Tensor) => (t: TF.Tensor) => tf.sum(tf.mul(pool(t as TF.Tensor4D), tf.tensor(dy, tf.avgPool(x, kernel, stride, 'valid').shape)));
+      const ours = tf.grad(loss((t) => avgPoolOp(tf, t, kernel, stride)))(x).dataSync();
+      const theirs = tf.grad(loss((t) => tf.avgPool(t, kernel, stride, 'valid')))(x).dataSync();
+      expect(Math.max(...theirs.map(Math.abs))).toBeGreaterThan(0);
+      for (let i = 0; i < theirs.length; i++) expect(ours[i]).toBeCloseTo(theirs[i], 6);
+      expect(avgPoolOp(tf, x, kernel, stride).dataSync()).toEqual(tf.avgPool(x, kernel, stride, 'valid').dataSync());
     });
   }
 });
