@@ -114,7 +114,9 @@ export class OrtRunner {
       const count = Math.min(B, n - start);
       const pending = this.execute(next);
       try {
-        if (start + B < n) next = prepare(start + B); // encodes the next batch in JS while onnxruntime runs this one
+        // The next batch is encoded before this one is awaited (onnxruntime-node runs the graph on this
+        // thread once it yields, so there the two take turns rather than overlap).
+        if (start + B < n) next = prepare(start + B);
       } catch (e) {
         await pending.catch(() => undefined); // the bad input is the error to report, after this batch settles
         throw e;

@@ -326,17 +326,27 @@ function convKernel(base: KernelBase, layer: L.Conv2d, inShape: readonly number[
             for (let ix = 0; ix < W; ix++) {
               const v = x[((b * C + c) * H + iy) * W + ix];
               if (v === 0) continue;
-              // The kernel taps that land on an output: all of ky ∈ [ky0, ky1], kx ∈ [kx0, kx1] when strides and dilations are 1.
-              const ky0 = unit ? Math.max(0, iy + pt - OH + 1) : 0;
-              const ky1 = unit ? Math.min(KH - 1, iy + pt) : KH - 1;
-              const kx0 = unit ? Math.max(0, ix + pl - OW + 1) : 0;
-              const kx1 = unit ? Math.min(KW - 1, ix + pl) : KW - 1;
-              for (let ky = ky0; ky <= ky1; ky++) {
+              if (unit) {
+                // Strides and dilations of 1: the taps that land on an output are ky ∈ [ky0, ky1], kx ∈ [kx0, kx1], at (iy + pt − ky, ix + pl − kx).
+                const ky1 = Math.min(KH - 1, iy + pt);
+                const kx0 = Math.max(0, ix + pl - OW + 1);
+                const kx1 = Math.min(KW - 1, ix + pl);
+                for (let ky = Math.max(0, iy + pt - OH + 1); ky <= ky1; ky++) {
+                  const row = (iy + pt - ky) * OW + ix + pl;
+                  for (let kx = kx0; kx <= kx1; kx++) {
+                    const a = (row - kx) * O + g * coutPG;
+                    const k = (weightsOf + ky * KW + kx) * coutPG;
+                    for (let oo = 0; oo < coutPG; oo++) acc[a + oo] += wT[k + oo] * v;
+                  }
+                }
+                continue;
+              }
+              for (let ky = 0; ky < KH; ky++) {
                 const ty = iy + pt - ky * dh;
                 if (ty < 0 || ty % sh !== 0) continue;
                 const oy = ty / sh;
                 if (oy >= OH) continue;
-                for (let kx = kx0; kx <= kx1; kx++) {
+                for (let kx = 0; kx < KW; kx++) {
                   const tx = ix + pl - kx * dw;
                   if (tx < 0 || tx % sw !== 0) continue;
                   const ox = tx / sw;
