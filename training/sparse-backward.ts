@@ -71,8 +71,9 @@ export interface SparseGradients {
 
 /** A layer's products as the wasm kernel runs them: per term, where it reads the input and the weights. */
 interface Products {
-  /** Values per sample of the input, and per output of the (transposed) weights [outputs, taps]. */
+  /** Values per sample of the input. */
   readonly inPer: number;
+  /** Weights per output (the kernel reads them transposed, [outputs, taps]), and outputs. */
   readonly taps: number;
   readonly outputs: number;
   /** The weights in the layer's (tf) layout [taps, outputs]. */
@@ -87,7 +88,7 @@ interface Products {
 
 /**
  * The sums of the file's top comment over the non-zero terms. The input side: a time-varying x
- * [T·B·inPer] is read through its trace x̄, and ρ per step becomes dx by leakBackwards; a static x
+ * [T·B·inPer] is read through its trace x̄, and ρ per step is leaked back into dx; a static x
  * [B·inPer] (the same every step) has x̄_t = c_t·x, so a term of step t reads x with its amount times
  * c_t, and ρ kept per sample with that factor is already Σ_t dx_t = Σ_t' c_t'·ρ_t'.
  */

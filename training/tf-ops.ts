@@ -1,8 +1,8 @@
 /**
  * The training network's custom-gradient operations on TensorFlow.js's wasm backend:
  *  - convOp: a convolution whose gradients are convolutions (the backend lacks or is slow at the
- *    backprop kernels); staticDenseOp: a dense layer's product whose weight gradient avoids the
- *    backend's slow transposed product;
+ *    backprop kernels); staticDenseOp: a dense layer's product whose gradients avoid the backend's
+ *    slow transposed products;
  *  - fusedNeuronOp: a neuron layer's T steps as the generated kernel (training/neuron-kernel.ts), its
  *    backward pass the kernel's reverse loop;
  *  - sparseSynapseNeuronOp: a synaptic layer and the IF/LIF layer it feeds, trained by LocalZO's sparse
