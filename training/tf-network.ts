@@ -33,7 +33,7 @@ import { verifyModel } from '../compiler/ir/verify.js';
 import { type NeuronKernel, compileNeuronKernel } from './neuron-kernel.js';
 import { loadSparseKernel } from './sparse-wasm.js';
 import type { Membrane } from './sparse-backward.js';
-import { type LearnedParam, avgPoolOp, convOp, fusedNeuronOp, sparseSynapseNeuronOp, staticDenseOp } from './tf-ops.js';
+import { type LearnedParam, avgPoolOp, biasAddOp, convOp, fusedNeuronOp, sparseSynapseNeuronOp, staticDenseOp } from './tf-ops.js';
 import { type ForwardMode, type LayerRun, type SpikeRule, runNeuronLayer } from './tf-neurons.js';
 
 export type { ForwardMode, SpikeRule } from './tf-neurons.js';
@@ -432,11 +432,11 @@ export class TfNetwork {
         const p = this.params.get(layer.name)!;
         // T = 1 networks (ann, t1-noise) keep tf's gradient, as examples/mnist-t1-noise's models were trained.
         const product = v.static && this.model.timesteps > 1 ? staticDenseOp(tf, v.t as TF.Tensor2D, p.weight as TF.Tensor2D, this.isConstant(layer.inputs[0])) : tf.matMul(v.t as TF.Tensor2D, p.weight as TF.Tensor2D);
-        return same(tf.add(product, p.bias!));
+        return same(biasAddOp(tf, product, p.bias!));
       }
       case 'conv2d': {
         const p = this.params.get(layer.name)!;
-        return same(tf.add(convOp(tf, v.t as TF.Tensor4D, p.weight as TF.Tensor4D, layer.stride, layer.padding, this.isConstant(layer.inputs[0])), p.bias!));
+        return same(biasAddOp(tf, convOp(tf, v.t as TF.Tensor4D, p.weight as TF.Tensor4D, layer.stride, layer.padding, this.isConstant(layer.inputs[0])), p.bias!));
       }
       case 'avgpool2d':
         return same(avgPoolOp(tf, this.pad(v.t, layer.padding, 0) as TF.Tensor4D, layer.kernel, layer.stride));

@@ -7,7 +7,8 @@
  *    backward pass the kernel's reverse loop;
  *  - sparseSynapseNeuronOp: a synaptic layer and the IF/LIF layer it feeds, trained by LocalZO's sparse
  *    backward (training/sparse-backward.ts);
- *  - avgPoolOp: average pooling with its gradient as one loop.
+ *  - avgPoolOp, biasAddOp: average pooling and a bias, their gradients as one loop each (the same
+ *    values as tf's).
  * The kernels read and write the backend's memory in place (no copies) where the backend allows.
  *
  * Owns the tensor plumbing of these ops; what they compute is the kernels' business.
@@ -244,4 +245,23 @@ export function avgPoolOp(tf: typeof TF, x: TF.Tensor4D, kernel: L.Pair, stride:
     };
   });
   return op(x) as TF.Tensor4D;
+}
+
+/**
+ * y + bias over y's last axis, the bias's gradient summed by one JS loop into float32 in index order:
+ * the same sums as tf's broadcast-add gradient (a float32 sum in the same order, checked bit for bit),
+ * which the wasm backend computes by a transpose and a strided reduction at many times the cost.
+ */
+export function biasAddOp(tf: typeof TF, y: TF.Tensor, bias: TF.Tensor): TF.Tensor {
+  const C = bias.shape[0]!;
+  const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => ({
+    value: tf.add(args[0] as TF.Tensor, args[1] as TF.Tensor),
+    gradFunc: (dy: TF.Tensor) => {
+      const g = read(tf, dy);
+      const db = new Float32Array(C); // each += rounds to float32, as tf's sum does
+      for (let i = 0; i < g.length; i += C) for (let c = 0; c < C; c++) db[c] += g[i + c];
+      return [tf.reshape(dy, dy.shape), tf.tensor1d(db)];
+    },
+  }));
+  return op(y, bias);
 }
