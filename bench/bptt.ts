@@ -79,7 +79,7 @@ async function backward(): Promise<void> {
     const network = await TfNetwork.create(model, { ...options, timeBackward: true });
     let seed = 0;
     const fwd = await time(() => tf.tidy(() => network.run(x, { kind: 'sample', seed: seed++ }).output.dataSync()), runs);
-    const spikingMs: number[] = []; // the warm-up run's first
+    const spikingMs: number[] = []; // the first entry is the warm-up run's
     const both = await time(() => {
       tf.tidy(() => {
         const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, network.run(x, { kind: 'sample', seed: seed++ }).output) as TF.Scalar, network.variables);

@@ -1,8 +1,8 @@
 /**
  * The multiply-adds of LocalZO's sparse backward (training/sparse-backward.ts) as a WebAssembly SIMD
  * kernel, compiled once per process from the text below by wabt, with the two passes over every input
- * value that go with them (the input's leaky trace, ρ leaked back into dx). Per non-zero term (input offset xo,
- * weight offset wo, amount a) and per row r < rows, over q < len contiguous values:
+ * value that go with them (the input's leaky trace, ρ leaked back into dx). Per non-zero term (input
+ * offset xo, weight offset wo, amount a) and per row r < rows, over q < len contiguous values:
  *   dW[wo + r·len + q] += a·x̄[xo + r·stride + q]    and, when ρ is wanted,
  *   ρ[xo + r·stride + q] += a·W[wo + r·len + q]
  * (a convolution: one row per kernel row, the kernel's width × channels contiguous; a dense layer: one
@@ -37,8 +37,7 @@ const WAT = `(module
       (br $scalar))))
   ;; In place over T steps of $per values at $a: x̄_t = β·x̄_{t−1} + x_t (forwards).
   (func (export "trace") (param $a i32) (param $T i32) (param $per i32) (param $beta f32)
-    (local $end i32) (local $prev i32) (local $bv v128)
-    (local.set $bv (f32x4.splat (local.get $beta)))
+    (local $end i32) (local $prev i32)
     (local.set $prev (local.get $a))
     (local.set $a (i32.add (local.get $a) (i32.shl (local.get $per) (i32.const 2))))
     (local.set $end (i32.add (local.get $prev) (i32.shl (i32.mul (local.get $T) (local.get $per)) (i32.const 2))))
