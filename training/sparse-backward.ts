@@ -14,6 +14,7 @@
  *
  * Owns the sparse products; training/tf-network.ts decides where they apply and wires the tensors.
  */
+import { transposeMatrix } from '../compiler/ir/tensor.js';
 import type { LocalZoEstimates } from './neuron-kernel.js';
 import { arena } from './sparse-wasm.js';
 
@@ -51,12 +52,6 @@ function biasTrace(T: number, beta: number): Float64Array {
   const c = new Float64Array(T);
   for (let t = 0; t < T; t++) c[t] = (t ? beta * c[t - 1] : 0) + 1;
   return c;
-}
-
-/** [rows, cols] → [cols, rows]. */
-function transpose(a: Float32Array, rows: number, cols: number, out: Float32Array = new Float32Array(a.length)): Float32Array {
-  for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) out[q * rows + r] = a[r * cols + q];
-  return out;
 }
 
 export interface SparseGradients {
@@ -98,7 +93,7 @@ function sparseProducts(e: LocalTerms, x: Float32Array, isStatic: boolean, T: nu
   const mem = arena({ terms: e.index.length, xbar: isStatic ? inputs : T * inputs, rho: needDx ? (isStatic ? inputs : T * inputs) : 0, w: needDx ? p.taps * p.outputs : 0, dw: p.taps * p.outputs });
   mem.xbar.set(x);
   if (!isStatic) mem.trace(T, inputs, m.beta);
-  if (needDx) transpose(p.weights, p.taps, p.outputs, mem.w);
+  if (needDx) transposeMatrix(p.weights, p.taps, p.outputs, mem.w);
   const db = new Float32Array(p.outputs);
   for (let k = 0; k < e.index.length; k++) {
     const { sample, o, at } = p.locate(e.index[k]);
@@ -111,7 +106,7 @@ function sparseProducts(e: LocalTerms, x: Float32Array, isStatic: boolean, T: nu
   }
   mem.run(e.index.length, p.rows, p.len, p.stride);
   if (needDx && !isStatic) mem.leak(T, inputs, m.beta);
-  return { dW: transpose(mem.dw, p.outputs, p.taps), db, ...(needDx ? { dx: mem.rho } : {}) };
+  return { dW: transposeMatrix(mem.dw, p.outputs, p.taps), db, ...(needDx ? { dx: mem.rho } : {}) };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Dense float32 tensors, the only tensor type in the IR (weights, biases, recurrent matrices).
- * Owns construction with shape checking; arithmetic lives with the code that needs it.
+ * Owns construction with shape checking, and the one layout change several stages share (a matrix's
+ * transpose); arithmetic lives with the code that needs it.
  */
 
 export interface Tensor {
@@ -37,4 +38,10 @@ export function tensor(shape: readonly number[], data: Float32Array): Tensor {
 export function firstNonFinite(data: Float32Array): number {
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
   return -1;
+}
+
+/** A row-major [rows, cols] matrix as [cols, rows], into `out` (a new array by default). */
+export function transposeMatrix(a: Float32Array, rows: number, cols: number, out: Float32Array = new Float32Array(a.length)): Float32Array {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
 }

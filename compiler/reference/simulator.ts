@@ -18,7 +18,7 @@ import { type NeuronStep, compileNeuronStep } from './neuron-step.js';
 import { INPUT, type SnnModel, averagesOverTime } from '../ir/model.js';
 import { convGeometry } from '../ir/shapes.js';
 import { drawSynapses, sparseRule } from '../ir/connectivity.js';
-import { sizeOf } from '../ir/tensor.js';
+import { sizeOf, transposeMatrix } from '../ir/tensor.js';
 import { verifyModel } from '../ir/verify.js';
 import type { MembraneNoise } from '../ir/noise.js';
 import { preprocess, rateEncode, timeMajor } from './encoders.js';
@@ -236,7 +236,7 @@ type KernelBase = Omit<Kernel, 'step'>;
 /** y = W·x + b: scatter each non-zero input through a transposed copy of W. */
 function denseKernel(base: KernelBase, layer: L.Dense, batch: number): Kernel {
   const [nOut, nIn] = layer.weight.shape;
-  const wT = transpose(layer.weight.data, nOut, nIn);
+  const wT = transposeMatrix(layer.weight.data, nOut, nIn);
   const acc = new Float64Array(nOut);
   return {
     ...base,
@@ -276,12 +276,6 @@ function sparseKernel(base: KernelBase, layer: L.Sparse, nIn: number, batch: num
       }
     },
   };
-}
-
-function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(w.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
-  return t;
 }
 
 /** acc = bias + Σ_j wT[j, :]·x[offset + j], skipping zero x. */
@@ -497,7 +491,7 @@ class NeuronKernel implements Kernel {
     this.current = new Float32Array(batch * n);
     this.state = program.state.map((s) => broadcastLane(s.init, batch * n, n));
     this.run = compileNeuronStep(program, batch, layer.reset);
-    if (layer.recurrent) this.rec = { wT: transpose(layer.recurrent.data, n, n), acc: new Float64Array(n), prev: new Float32Array(batch * n) };
+    if (layer.recurrent) this.rec = { wT: transposeMatrix(layer.recurrent.data, n, n), acc: new Float64Array(n), prev: new Float32Array(batch * n) };
     if (!program.spiking) this.out = this.membrane!;
   }
 

@@ -10,7 +10,7 @@ import type * as L from '../../compiler/ir/layers.js';
 import { previousStepReads, staticValues } from '../../compiler/ir/graph.js';
 import { isNeuron, isStateful } from '../../compiler/ir/layers.js';
 import type { ShapeMap } from '../../compiler/ir/shapes.js';
-import { sizeOf } from '../../compiler/ir/tensor.js';
+import { sizeOf, transposeMatrix } from '../../compiler/ir/tensor.js';
 import { type Const, type NeuronProgram, type Operand, neuronProgram } from '../../compiler/ir/neuron-program.js';
 import { type GraphBuilder, int, ints } from '../common/onnx-builder.js';
 
@@ -229,7 +229,7 @@ export function emitNeuronStep(
   if (fire?.threshold.kind === 'const') constant(fire.threshold); // the threshold first, as graphs have always had it
   let input = current;
   if (layer.recurrent) {
-    const wT = transpose(layer.recurrent.data, layer.recurrent.shape[0]);
+    const wT = transposeMatrix(layer.recurrent.data, layer.recurrent.shape[0], layer.recurrent.shape[0]);
     const r = b.node('MatMul', [state.s, b.constFloat(`${n}.recurrent_weight_t`, wT, layer.recurrent.shape)], `${n}.recurrent_current`);
     input = b.node('Add', [input, r], `${n}.total_current`);
   }
@@ -284,12 +284,6 @@ function emitReset(b: GraphBuilder, mode: L.ResetMode, v: { u: string; theta: st
   if (mode === 'subtract') return b.node('Sub', [v.u, b.node('Mul', [v.spikes, v.theta], `${layer}.reset_amount`)], name);
   const after = mode === 'zero' ? b.constScalar(`${layer}.zero`, 0) : v.vReset();
   return b.node('Where', [v.fired, after, v.u], name);
-}
-
-function transpose(w: Float32Array, n: number): Float32Array {
-  const t = new Float32Array(w.length);
-  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) t[c * n + r] = w[r * n + c];
-  return t;
 }
 
 /** Reshape to the given dims (skipped when the caller knows it is already that shape). */
