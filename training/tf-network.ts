@@ -391,6 +391,7 @@ export class TfNetwork {
       synapse: syn,
       x: syn.op === 'conv2d' ? this.pad(input.t, syn.padding, 0) : input.t,
       isStatic: input.static,
+      constantInput: this.isConstant(syn.inputs[0]),
       weight: p.weight,
       bias: p.bias!,
       kernel: this.kernel(neuron),

@@ -15,7 +15,6 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import type * as L from '../compiler/ir/layers.js';
-import { INPUT } from '../compiler/ir/model.js';
 import type { NeuronKernel } from './neuron-kernel.js';
 import { type ConvGeometry, type Membrane, convSparseGradients, denseSparseGradients, localTerms } from './sparse-backward.js';
 
@@ -77,6 +76,8 @@ export interface SparseSynapseNeuron {
   /** The synaptic layer's input (padded for a conv): [T·B, …] or static [B, …]. */
   readonly x: TF.Tensor;
   readonly isStatic: boolean;
+  /** x depends on no variable (the network input, or pools and flattenings of it): it gets no gradient. */
+  readonly constantInput: boolean;
   readonly weight: TF.Tensor;
   readonly bias: TF.Tensor;
   readonly kernel: NeuronKernel;
@@ -94,7 +95,7 @@ export interface SparseSynapseNeuron {
 export function sparseSynapseNeuronOp(tf: typeof TF, a: SparseSynapseNeuron): TF.Tensor {
   const { synapse: syn, isStatic, T } = a;
   const B = a.x.shape[0] / (isStatic ? 1 : T);
-  const needDx = syn.inputs[0] !== INPUT; // the network's input needs no gradient
+  const needDx = !a.constantInput;
   const op = tf.customGrad((...args: Array<TF.Tensor | TF.GradSaveFunc>) => {
     const [xIn, w, b, save] = args as [TF.Tensor, TF.Tensor, TF.Tensor, TF.GradSaveFunc];
     const currents = syn.op === 'dense' ? tf.add(tf.matMul(xIn as TF.Tensor2D, w as TF.Tensor2D), b) : tf.add(tf.conv2d(xIn as TF.Tensor4D, w as TF.Tensor4D, [...syn.stride] as [number, number], 'valid'), b);
