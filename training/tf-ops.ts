@@ -62,7 +62,7 @@ export function fusedNeuronOp(tf: typeof TF, kernel: NeuronKernel, x: TF.Tensor,
         const dx = tf.zeros(xShape);
         const into = view(tf, dx);
         const r = kernel.backward(read(tf, kept[0]), isStatic, T, B, saved, read(tf, dy), seed, into);
-        if (r.active !== undefined) onActive(r.active, saved.out.length);
+        if (r.active !== undefined) onActive(r.active, value.size); // not saved.out.length: a view the backend's memory growth may have detached
         const dxT = into ? dx : tf.tensor(r.dx, xShape);
         return learned.length ? [dxT, ...learned.map((p) => tf.tensor(r.params!.get(p.name)!, p.variable.shape))] : dxT;
       },
@@ -107,7 +107,7 @@ export function sparseSynapseNeuronOp(tf: typeof TF, a: SparseSynapseNeuron): TF
       gradFunc: (dy: TF.Tensor, kept: TF.Tensor[]) => {
         const [xs, ws] = kept;
         const e = localTerms(saved.estimates!, read(tf, dy));
-        a.onActive(e.active, saved.out.length);
+        a.onActive(e.active, value.size); // not saved.out.length (see fusedNeuronOp)
         const g =
           syn.op === 'dense'
             ? denseSparseGradients(e, read(tf, xs), isStatic, read(tf, ws), T, B, xs.shape[1]!, currents.shape[1]!, a.membrane, needDx)

@@ -383,6 +383,30 @@ describe('LocalZO’s sparse backward', () => {
   }
 });
 
+describe('LocalZO’s active fraction', () => {
+  it('is counted when the backend’s memory grows between the forward and the backward pass', async () => {
+    const tf = await loadTf();
+    const m = localZoNet('direct');
+    const x = tf.tensor(randomTensor(rng(5), [6, 2, 6, 6], 0.5, 0.5).data, [6, 2, 6, 6]);
+    for (const sparseBackward of [false, true]) {
+      const network = await TfNetwork.create(m, { ...sur('localzo:3,0.4'), sparseBackward });
+      const { grads } = tf.variableGrads(() => {
+        const out = network.run(x, { kind: 'sample', seed: 4 }).output;
+        tf.keep(tf.zeros([64 << 20])); // 256 MB more: the wasm memory grows (and moves) before the backward pass
+        return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3), out) as TF.Scalar;
+      }, network.variables);
+      Object.values(grads).forEach((g) => g.dispose());
+      const active = network.takeBackwardActivity();
+      expect([...active.keys()].sort(), `sparse ${sparseBackward}`).toEqual(['n1', 'n2', 'n3', 'nb']);
+      for (const [layer, fraction] of active) {
+        expect(fraction, layer).toBeGreaterThan(0);
+        expect(fraction, layer).toBeLessThan(1);
+      }
+      network.dispose();
+    }
+  });
+});
+
 describe('timeBackward', () => {
   it('times each layer of the backward pass once (a sparse pair under its neuron layer), within the pass', async () => {
     const tf = await loadTf();
