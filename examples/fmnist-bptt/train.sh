@@ -15,4 +15,4 @@ node bin/snnc.js train $E/mlp.arch.json --mode bptt --surrogate localzo:1,0.05 "
 # Spike-count loss: λ = 1 over both hidden layers of a two-layer MLP.
 node bin/snnc.js train $E/mlp2.arch.json --mode bptt --spike-loss 1 "${D[@]}" --epochs 2 --sidecar -o $E/mlp2-spike-loss.json
 # Deep residual SNN: ten synaptic layers, batchnorm on the input currents, T = 4, a broad surrogate (k = 1).
-node bin/snnc.js train $E/resnet-fc.arch.json --mode bptt --surrogate fast-sigmoid:1 "${D[@]}" --epochs 8 --lr 0.002 --lr-schedule cosine -o $E/resnet-fc.json
+node bin/snnc.js train $E/resnet-fc.arch.json --mode bptt --surrogate fast-sigmoid:1 "${D[@]}" --epochs 10 --lr 0.002 --lr-schedule cosine -o $E/resnet-fc.json

@@ -96,10 +96,7 @@ describe.skipIf(!existsSync(F))('snnc train --mode bptt (Fashion-MNIST)', () => 
       const e = snnc(['eval', file, '--data', `${F}/t10k-images-idx3-ubyte.gz`, '--labels', `${F}/t10k-labels-idx1-ubyte.gz`, '-T', T, '--json']);
       expect(e.code, e.stderr).toBe(0);
       const accuracy = JSON.parse(e.stdout).accuracy[T];
-      // Ten layers deep, a spike sitting on the threshold can flip between tfjs's float32 sums and
-      // onnxruntime's (README): resnet-fc scores one test image more than its training recorded.
-      if (name === 'resnet-fc') expect(Math.abs(accuracy - history[history.length - 1].val_accuracy), name).toBeLessThanOrEqual(0.01);
-      else expect(accuracy, name).toBe(history[history.length - 1].val_accuracy);
+      expect(accuracy, name).toBe(history[history.length - 1].val_accuracy);
     }
   });
 
