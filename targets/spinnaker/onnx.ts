@@ -22,6 +22,7 @@ import { type ChipOnnxIO, type SpikeSequences, chipGraphInput, delivered } from 
 import { type Attr, GraphBuilder, GraphConstants, graphAttr, int, ints } from '../common/onnx-builder.js';
 import type { SpinnakerNetwork, SpinnakerPopulation, SpinnakerProjection } from './quantise.js';
 import { type StoredGeometry, isStored, notSupported } from '../common/synaptic-terms.js';
+import { transposeMatrix } from '../../compiler/ir/tensor.js';
 
 const SATURATE = 0xffff;
 
@@ -95,11 +96,12 @@ function synapses(g: GraphBuilder, c: GraphConstants, p: { readonly name: string
   const fanIn = geo.kind === 'dense' ? geo.nIn : (geo.inShape[0] / geo.groups) * geo.kernel[0] * geo.kernel[1];
   const x = g.node('Reshape', [spikes, c.shape(geo.kind === 'dense' ? [rows, geo.nIn] : [rows, ...geo.inShape])], `${p.name}_x`);
   const wShape = geo.kind === 'dense' ? [geo.nIn, geo.nOut] : [geo.outShape[0], geo.inShape[0] / geo.groups, geo.kernel[0], geo.kernel[1]];
-  const layout = (values: readonly number[]) => (geo.kind === 'dense' ? transpose(values, geo.nOut, geo.nIn) : values);
+  // Integers below 2¹⁶, exact in float32; a dense matrix as [nIn, nOut] for MatMul.
+  const layout = (values: readonly number[]) => (geo.kind === 'dense' ? transposeMatrix(Float32Array.from(values), geo.nOut, geo.nIn) : Float32Array.from(values));
   const attrs: Record<string, Attr> = geo.kind === 'conv' ? { kernel_shape: ints(geo.kernel), strides: ints(geo.stride), pads: ints(geo.padding), group: int(geo.groups) } : {};
   if (fanIn * maxW < 2 ** 24) {
     const xf = g.node('Cast', [x], `${p.name}_xf`, { to: int(1) });
-    const wf = g.constFloat(`${p.name}_w`, Float32Array.from(layout(w)), wShape);
+    const wf = g.constFloat(`${p.name}_w`, layout(w), wShape);
     return g.node('Cast', [g.node(geo.kind === 'dense' ? 'MatMul' : 'Conv', [xf, wf], `${p.name}_f`, attrs)], `${p.name}_sum`, { to: int(6) });
   }
   const byte = (k: 0 | 1) => {
@@ -107,12 +109,6 @@ function synapses(g: GraphBuilder, c: GraphConstants, p: { readonly name: string
     return g.node(geo.kind === 'dense' ? 'MatMulInteger' : 'ConvInteger', [x, wk], `${p.name}_b${k}`, attrs);
   };
   return g.node('Add', [byte(0), g.node('Mul', [byte(1), c.int(256)], `${p.name}_hi`)], `${p.name}_sum`);
-}
-
-function transpose(w: readonly number[], nOut: number, nIn: number): number[] {
-  const t = new Array<number>(w.length);
-  for (let o = 0; o < nOut; o++) for (let j = 0; j < nIn; j++) t[j * nOut + o] = w[o * nIn + j];
-  return t;
 }
 
 /** ⌊x / 2ⁿ⌋ for int64 x, exactly: (x − (x mod 2ⁿ)) / 2ⁿ with the mod taking the divisor's sign. */
