@@ -21,14 +21,20 @@ function hostCurrents(m: GpuManifest, n: ChipNumerics, raw: Float32Array, x: () 
   const values = host.encoder ? simulate(hostEncoder(host.encoder, 'manifest.json', m.inputShape), raw, m.batch, { timesteps: 1 }).output : x();
   const expected = sizeOf(m.io.input.dims);
   if (values.length !== expected) throw badInput(`manifest.json: the host ${host.encoder ? 'encoder gives' : 'input has'} ${values.length / m.batch} values per sample, but the graph takes ${expected / m.batch} host currents`);
-  if (n.kind === 'loihi') return Int32Array.from(values, (v) => Math.round(v * host.scale));
+  // Plain loops: Int32Array.from with a mapping function walks an iterator, 5–10× slower here.
+  const out = new Int32Array(expected);
+  if (n.kind === 'loihi') {
+    for (let i = 0; i < expected; i++) out[i] = Math.round(values[i] * host.scale);
+    return out;
+  }
   // toS1615 as the emulator does, with its message built only for a value out of range.
   const N = expected / m.batch;
-  return Int32Array.from(values, (v, i) => {
-    const value = (v * host.scale) / host.gain!;
+  for (let i = 0; i < expected; i++) {
+    const value = (values[i] * host.scale) / host.gain!;
     const raw = roundHalfEven(value * ACCUM_ONE);
-    return raw >= -(2 ** 31) && raw < 2 ** 31 ? raw : toS1615(value, `sample ${Math.floor(i / N)}: direct input current of neuron ${i % N}`);
-  });
+    out[i] = raw >= -(2 ** 31) && raw < 2 ** 31 ? raw : toS1615(value, `sample ${Math.floor(i / N)}: direct input current of neuron ${i % N}`);
+  }
+  return out;
 }
 
 /** The graph input for one padded batch of raw samples. */

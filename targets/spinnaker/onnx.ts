@@ -50,7 +50,7 @@ export function lowerSpinnakerToOnnx(net: SpinnakerNetwork, options: SpinnakerOn
     if (pop.role === 'source') continue;
     const incoming = net.projections.filter((p) => p.target === pop.name && p.source !== pop.name);
     const recurrent = net.projections.find((p) => p.target === pop.name && p.source === pop.name);
-    const slots = ([1, -1] as const).map((sign) => slotSums(g, c, pop, incoming, spikes, sign, S, B));
+    const slots = slotSums(g, c, pop, incoming, spikes, S, B);
     const probed = options.probes.includes(pop.name);
     const isOutput = pop.name === net.output.population;
     const seq = coreScan(g, c, pop, slots, recurrent, pop.hostCurrent ? host : undefined, { S, B, probed, vAfter: isOutput && pop.role === 'readout' });
@@ -67,20 +67,42 @@ export function lowerSpinnakerToOnnx(net: SpinnakerNetwork, options: SpinnakerOn
 }
 
 /**
- * Σ over the projections of one synapse type (sign) of the weights delivered to each neuron's slot per
- * step, int32 [S, B, N], before saturation (a recurrent projection is added inside the loop); undefined
- * when no projection has weights of that sign.
+ * Σ over the projections of each synapse type (excitatory: w > 0, inhibitory: −w) of the weights
+ * delivered to each neuron's slot per step, int32 [S, B, N], before saturation (a recurrent projection is
+ * added inside the loop); undefined for a type no projection has weights of. A projection with both
+ * types, both float-exact and no groups, is one MatMul/Conv of the two weight sets stacked on the output
+ * axis, split after: the same sums, with the input read once.
  */
-function slotSums(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, incoming: readonly SpinnakerProjection[], spikes: SpikeSequences, sign: 1 | -1, S: number, B: number): string | undefined {
-  let sum: string | undefined;
+function slotSums(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, incoming: readonly SpinnakerProjection[], spikes: SpikeSequences, S: number, B: number): [string | undefined, string | undefined] {
+  const N = pop.neurons;
+  const sums: [string | undefined, string | undefined] = [undefined, undefined];
+  const add = (k: 0 | 1, late: string | undefined) => {
+    if (late) sums[k] = sums[k] ? g.node('Add', [sums[k]!, late], `${pop.name}_slots`) : late;
+  };
   for (const p of incoming) {
     const q = stored(p);
-    const w = Array.from(p.weights, (v) => Math.max(0, sign * v));
-    if (!w.some((v) => v > 0)) continue;
-    const late = delivered(g, c, spikes.get(p.source)!.value, p.delay, S, B, pop.neurons, p.name, (early, rows) => synapses(g, c, q, w, early, rows));
-    if (late) sum = sum ? g.node('Add', [sum, late], `${pop.name}_slots`) : late;
+    const source = spikes.get(p.source)!.value;
+    const [exc, inh] = ([1, -1] as const).map((sign) => Array.from(p.weights, (v) => Math.max(0, sign * v)));
+    const stackable = q.geometry.kind === 'dense' || q.geometry.groups === 1;
+    if (stackable && [exc, inh].every((w) => w.some((v) => v > 0) && floatExact(q.geometry, w))) {
+      const both = delivered(g, c, source, p.delay, S, B, 2 * N, p.name, (early, rows) => synapses(g, c, q, [...exc, ...inh], early, rows, 2));
+      if (!both) continue;
+      const [e, i] = g.nodeN('Split', [both, c.shape([N, N])], [`${p.name}_exc`, `${p.name}_inh`], { axis: int(2) });
+      add(0, e);
+      add(1, i);
+      continue;
+    }
+    [exc, inh].forEach((w, k) => {
+      if (w.some((v) => v > 0)) add(k as 0 | 1, delivered(g, c, source, p.delay, S, B, N, p.name, (early, rows) => synapses(g, c, q, w, early, rows)));
+    });
   }
-  return sum;
+  return sums;
+}
+
+/** Whether float32 sums of these non-negative integer weights are exact: every partial sum below 2²⁴. */
+function floatExact(geo: StoredGeometry, w: readonly number[]): boolean {
+  const fanIn = geo.kind === 'dense' ? geo.nIn : (geo.inShape[0] / geo.groups) * geo.kernel[0] * geo.kernel[1];
+  return fanIn * w.reduce((m, v) => Math.max(m, v), 0) < 2 ** 24;
 }
 
 /** The projection with its stored weights' geometry; a sparse rule is refused by name. */
@@ -89,17 +111,20 @@ function stored(p: SpinnakerProjection): { readonly name: string; readonly geome
   return { name: p.name, geometry: p.geometry };
 }
 
-/** Non-negative integer weights (< 2¹⁶) applied to uint8 spikes [rows, …] → int32 [rows, out…]. */
-function synapses(g: GraphBuilder, c: GraphConstants, p: { readonly name: string; readonly geometry: StoredGeometry }, w: readonly number[], spikes: string, rows: number): string {
+/**
+ * Non-negative integer weights (< 2¹⁶) applied to uint8 spikes [rows, …] → int32 [rows, out…]; `sets`
+ * weight sets one after the other (each in PyTorch's layout, [nOut, nIn] or [O, C/g, kh, kw]) are one
+ * with `sets` times the outputs.
+ */
+function synapses(g: GraphBuilder, c: GraphConstants, p: { readonly name: string; readonly geometry: StoredGeometry }, w: readonly number[], spikes: string, rows: number, sets = 1): string {
   const geo = p.geometry;
-  const maxW = w.reduce((m, v) => Math.max(m, v), 0);
-  const fanIn = geo.kind === 'dense' ? geo.nIn : (geo.inShape[0] / geo.groups) * geo.kernel[0] * geo.kernel[1];
   const x = g.node('Reshape', [spikes, c.shape(geo.kind === 'dense' ? [rows, geo.nIn] : [rows, ...geo.inShape])], `${p.name}_x`);
-  const wShape = geo.kind === 'dense' ? [geo.nIn, geo.nOut] : [geo.outShape[0], geo.inShape[0] / geo.groups, geo.kernel[0], geo.kernel[1]];
+  const nOut = geo.kind === 'dense' ? sets * geo.nOut : 0;
+  const wShape = geo.kind === 'dense' ? [geo.nIn, nOut] : [sets * geo.outShape[0], geo.inShape[0] / geo.groups, geo.kernel[0], geo.kernel[1]];
   // Integers below 2¹⁶, exact in float32; a dense matrix as [nIn, nOut] for MatMul.
-  const layout = (values: readonly number[]) => (geo.kind === 'dense' ? transposeMatrix(Float32Array.from(values), geo.nOut, geo.nIn) : Float32Array.from(values));
+  const layout = (values: readonly number[]) => (geo.kind === 'dense' ? transposeMatrix(Float32Array.from(values), nOut, geo.nIn) : Float32Array.from(values));
   const attrs: Record<string, Attr> = geo.kind === 'conv' ? { kernel_shape: ints(geo.kernel), strides: ints(geo.stride), pads: ints(geo.padding), group: int(geo.groups) } : {};
-  if (fanIn * maxW < 2 ** 24) {
+  if (floatExact(geo, w)) {
     const xf = g.node('Cast', [x], `${p.name}_xf`, { to: int(1) });
     const wf = g.constFloat(`${p.name}_w`, layout(w), wShape);
     return g.node('Cast', [g.node(geo.kind === 'dense' ? 'MatMul' : 'Conv', [xf, wf], `${p.name}_f`, attrs)], `${p.name}_sum`, { to: int(6) });
@@ -120,10 +145,17 @@ function floorShift(g: GraphBuilder, c: GraphConstants, x: string, n: number): s
 /**
  * ⌊x·b / 2ⁿ⌋ of int32 x and a constant 0 ≤ b < 2³², wrapped to 32 bits, as the ARM's fixed-point
  * multiplies give it. Where |x| ≤ `bound` keeps |x·b| below 2⁵³ and the result inside int32, float64
- * is exact (x·b exact, /2ⁿ a power of two) and needs no wrap: Cast, Mul, Floor, Cast. Otherwise int64:
- * the product (below 2⁶³), an exact floor division and a wrapping Cast.
+ * is exact (x·b exact, /2ⁿ a power of two) and needs no wrap: Cast, Mul, Floor, Cast. Where b/2ⁿ is an
+ * integer k (R = 2²⁹ as s16.15 is 2¹⁴) there is nothing to floor: wrap32(x·k), an int32 Mul where
+ * |x·k| stays below 2³¹, else the int64 product and a wrapping Cast. Otherwise int64: the product (below
+ * 2⁶³), an exact floor division and a wrapping Cast.
  */
 function floorProduct(g: GraphBuilder, c: GraphConstants, x: string, b: number, n: number, bound = Infinity): string {
+  if (b % 2 ** n === 0) {
+    const k = b / 2 ** n;
+    if (bound * k < 2 ** 31) return g.node('Mul', [x, c.int(k)], 'xk');
+    return g.node('Cast', [g.node('Mul', [g.node('Cast', [x], 'x64', { to: int(7) }), c.int64(k)], 'xk')], 'x32', { to: int(6) });
+  }
   if (bound * b < 2 ** 53 && (bound * b) / 2 ** n < 2 ** 31) {
     return g.node('Cast', [g.node('Floor', [g.node('Mul', [g.node('Cast', [x], 'xf64', { to: int(11) }), c.double(b / 2 ** n)], 'xb')], 'floor')], 'x32', { to: int(6) });
   }
@@ -222,7 +254,8 @@ function coreScan(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
   }
   const integrated = body.node('Sub', [a, mulAccum(body, cb, body.node('Sub', [a, v], 'a_v'), k.expTc, 2 ** 31)], 'v_int');
   const free = rt ? body.node('LessOrEqual', [rt, cb.int(0)], 'free') : freeFlag;
-  const v1 = body.node('Where', [free, integrated, v], 'v_upd');
+  // Free at every step (no refractory period, no pipeline wait): V always integrates.
+  const v1 = !rt && prm.refractTimerInit === 0 ? integrated : body.node('Where', [free, integrated, v], 'v_upd');
   const fired = body.node('GreaterOrEqual', [v1, cb.int(prm.vThresh)], 'fired');
   const v2 = body.node('Where', [fired, cb.int(prm.vReset), v1], 'v_out');
   const rt2 = rt && body.node('Where', [fired, cb.int(k.tRefract), body.node('Where', [free, rt, body.node('Sub', [rt, cb.int(1)], 'rt_dec')], 'rt_upd')], 'rt_out');
