@@ -26,7 +26,7 @@ import { type ChipOnnxIO, type SpikeSequences, chipGraphInput, delivered } from 
 import { GraphBuilder, GraphConstants, graphAttr, int, ints } from '../common/onnx-builder.js';
 import { prepareDenseWeights } from './arithmetic.js';
 import type { LoihiNetwork, LoihiPopulation, LoihiProjection } from './quantise.js';
-import { notSupported } from '../common/synaptic-terms.js';
+import { type MaxPoolJoin, notSupported } from '../common/synaptic-terms.js';
 
 const WRAP = 2 ** 24;
 const HALF = 2 ** 23;
@@ -90,22 +90,46 @@ export function lowerLoihiToOnnx(net: LoihiNetwork, options: LoihiOnnxOptions): 
 
 /** Σ over projections of this step's delivered synaptic sums, int32 [S, B, N] (or undefined: no synapses). */
 function synapticInput(g: GraphBuilder, c: GraphConstants, pop: LoihiPopulation, incoming: readonly LoihiProjection[], spikes: SpikeSequences, S: number, B: number): string | undefined {
-  const grid = pop.pool ? [...pop.pool.inShape] : [pop.neurons];
+  const read = pop.pool ? readGrid(pop.pool, incoming) : undefined;
+  // One float-exact convolution into the join (no 24-bit wrap between): pooled right after the Conv, in
+  // float32, so onnxruntime keeps its blocked layout from one to the other, and only the pooled sums move in time.
+  const join = pop.pool && incoming.length === 1 && incoming[0].geometry.kind === 'conv' && convBound(incoming[0]) < HALF ? pop.pool : undefined;
+  const grid = read && !join ? read.grid : [pop.neurons];
   const gridSize = grid.reduce((x, y) => x * y, 1);
   let sum: string | undefined;
   for (const p of incoming) {
     // A spike of step t arrives at step t + 1 + delay.
-    const late = delivered(g, c, spikes.get(p.source)!.value, 1 + p.delay, S, B, gridSize, p.name, (early, rows) => (p.geometry.kind === 'dense' ? denseTerm(g, c, p, early, rows) : convTerm(g, c, p, early, rows)));
+    const late = delivered(g, c, spikes.get(p.source)!.value, 1 + p.delay, S, B, join ? pop.neurons : gridSize, p.name, (early, rows) => (p.geometry.kind === 'dense' ? denseTerm(g, c, p, early, rows) : convTerm(g, c, p, early, rows, { unread: read?.unread, join })));
     if (late) sum = sum ? g.node('Add', [sum, late], `${pop.name}_acc`) : late;
   }
-  if (!sum || !pop.pool) return sum;
+  if (!sum || !pop.pool || join) return sum;
   // Dendrites joined by MAX: float32 is exact for these integers (|x| < 2^24).
   const pool = pop.pool;
   const bound = inputBound(pop, incoming);
   if (bound >= 2 ** 24) throw new SnncError(`layer "${pop.name}": its max-pool join sums up to ${bound} per step; --numerics loihi joins in float32, exact only below 2^24`, ExitCode.doesNotFit);
   const asFloat = g.node('Cast', [g.node('Reshape', [sum, c.shape([S * B, ...grid])], `${pop.name}_grid`)], `${pop.name}_gridf`, { to: int(1) });
-  const pooled = g.node('MaxPool', [asFloat], `${pop.name}_join`, { kernel_shape: ints(pool.kernel), strides: ints(pool.stride), pads: ints(pool.padding) });
-  return g.node('Reshape', [g.node('Cast', [pooled], `${pop.name}_joini`, { to: int(6) }), c.shape([S, B, pop.neurons])], `${pop.name}_a`);
+  return g.node('Reshape', [g.node('Cast', [maxPoolJoin(g, pool, asFloat, pop.name)], `${pop.name}_joini`, { to: int(6) }), c.shape([S, B, pop.neurons])], `${pop.name}_a`);
+}
+
+/** Dendrites joined by MAX over float32 [rows, C, H, W] of integers (exact below 2^24). */
+const maxPoolJoin = (g: GraphBuilder, pool: MaxPoolJoin, x: string, hint: string) => g.node('MaxPool', [x], `${hint}_join`, { kernel_shape: ints(pool.kernel), strides: ints(pool.stride), pads: ints(pool.padding) });
+
+/**
+ * The part of a max-pool join's dendrite grid [C, H, W] its windows read. Unpadded windows whose last
+ * one ends before the grid does (the MNIST CNN's 3×3 pool of a 14×14 grid reads 12×12) leave rows and
+ * columns that no neuron sees; when every incoming projection is a convolution with that much end
+ * padding (scaled by its stride), it is computed with less: `unread` ([bottom, right]), giving exactly the
+ * read part of the same sums. Undefined where nothing is left unread or it cannot be dropped so.
+ */
+function readGrid(pool: MaxPoolJoin, incoming: readonly LoihiProjection[]): { grid: number[]; unread: [number, number] } | undefined {
+  if (pool.padding.some((v) => v !== 0)) return undefined;
+  const [C, H, W] = pool.inShape;
+  const read = (size: number, k: number, s: number) => (Math.floor((size - k) / s) * s) + k;
+  const unread = [H - read(H, pool.kernel[0], pool.stride[0]), W - read(W, pool.kernel[1], pool.stride[1])];
+  if (unread[0] === 0 && unread[1] === 0) return undefined;
+  const drops = (p: LoihiProjection) => p.geometry.kind === 'conv' && p.geometry.padding[2] >= unread[0] * p.geometry.stride[0] && p.geometry.padding[3] >= unread[1] * p.geometry.stride[1];
+  if (!incoming.every(drops)) return undefined;
+  return { grid: [C, H - unread[0], W - unread[1]], unread: [unread[0], unread[1]] };
 }
 
 /** Dense synapses: [S·B, nIn] uint8 spikes × Lava's prepared weights → int32 [S·B, nOut]. */
@@ -122,25 +146,38 @@ function denseTerm(g: GraphBuilder, c: GraphConstants, p: LoihiProjection, shift
   return scale === 1 ? sum : g.node('Mul', [sum, c.int(scale)], `${p.name}_mms`);
 }
 
+/** The most |partial sum| of a conv projection: fan-in · max |w|. */
+function convBound(p: LoihiProjection): number {
+  if (p.geometry.kind !== 'conv') throw new Error('internal error: convBound of a dense projection');
+  const geo = p.geometry;
+  return (geo.inShape[0] / geo.groups) * geo.kernel[0] * geo.kernel[1] * p.weights.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+}
+
 /**
- * Conv synapses. Where every partial sum is an integer below 2^24 in magnitude (fan-in · max |w| < 2^24),
+ * Conv synapses. Where every partial sum is an integer below 2^24 in magnitude (convBound < 2^24),
  * float32 Conv is exact in any summation order and far faster than onnxruntime's ConvInteger; otherwise
  * ConvInteger of the spikes with w⁺ and w⁻ (uint8 weights, which every provider takes). The sum is then
- * wrapped to 24 bits, which is the identity (and omitted) when the bound is below 2^23.
+ * wrapped to 24 bits, which is the identity (and omitted) when the bound is below 2^23. `unread`: the
+ * output rows and columns at the end that are left out ([bottom, right]; readGrid); `join`: the target's
+ * max-pool join, applied here to the float sums (only where there is no wrap).
  */
-function convTerm(g: GraphBuilder, c: GraphConstants, p: LoihiProjection, shifted: string, rows: number): string {
+function convTerm(g: GraphBuilder, c: GraphConstants, p: LoihiProjection, shifted: string, rows: number, options: { unread?: readonly [number, number]; join?: MaxPoolJoin } = {}): string {
   if (p.geometry.kind !== 'conv') throw new Error('internal error: convTerm of a dense projection');
   const geo = p.geometry;
   const x = g.node('Reshape', [shifted, c.shape([rows, ...geo.inShape])], `${p.name}_x`);
   const wShape = [geo.outShape[0], geo.inShape[0] / geo.groups, geo.kernel[0], geo.kernel[1]];
-  const attrs = { kernel_shape: ints(geo.kernel), strides: ints(geo.stride), pads: ints(geo.padding), group: int(geo.groups) };
-  const maxW = p.weights.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  const bound = wShape[1] * wShape[2] * wShape[3] * maxW;
+  // Output rows and columns no neuron reads (readGrid) are not computed: that much less end padding.
+  const [pt, pl, pb, pr] = geo.padding;
+  const unread = options.unread ?? [0, 0];
+  const pads = [pt, pl, pb - unread[0] * geo.stride[0], pr - unread[1] * geo.stride[1]];
+  const attrs = { kernel_shape: ints(geo.kernel), strides: ints(geo.stride), pads: ints(pads), group: int(geo.groups) };
+  const bound = convBound(p);
+  if (options.join && bound >= HALF) throw new Error('internal error: a max-pool join after a conv that can wrap');
   let sum: string;
   if (bound < 2 ** 24) {
     const xf = g.node('Cast', [x], `${p.name}_xf`, { to: int(1) });
     const conv = g.node('Conv', [xf, g.constFloat(`${p.name}_w`, Float32Array.from(p.weights), wShape)], `${p.name}_convf`, attrs);
-    sum = g.node('Cast', [conv], `${p.name}_conv`, { to: int(6) });
+    sum = g.node('Cast', [options.join ? maxPoolJoin(g, options.join, conv, p.name) : conv], `${p.name}_conv`, { to: int(6) });
     if (bound < HALF) return sum;
   } else {
     const part = (sign: 1 | -1) => g.node('ConvInteger', [x, g.constInt(`${p.name}_w${sign > 0 ? 'pos' : 'neg'}`, 'uint8', Array.from(p.weights, (v) => Math.max(0, sign * v)), wShape)], `${p.name}_conv`, attrs);

@@ -144,6 +144,26 @@ function pooledConv(seed: number): SnnModel {
   };
 }
 
+/**
+ * Event input → conv → max-pool join over a 7×7 grid whose 2×2 windows read 6×6 (the edge no neuron
+ * sees is left uncomputed) → LIF → flatten → dense → CUBA-LIF.
+ */
+function eventPooledConv(seed: number): SnnModel {
+  const r = rng(seed);
+  const base = pooledConv(seed);
+  return {
+    ...base,
+    name: 'event_pooled',
+    input: { shape: [2, 7, 7], encoding: { type: 'events' }, preprocess: { scale: 1, mean: [0, 0], std: [1, 1] } },
+    layers: [
+      L.conv2d({ name: 'c', inputs: [INPUT], weight: randomTensor(r, [4, 2, 3, 3], 0.7, 0.1), stride: [1, 1], padding: [1, 1, 1, 1], groups: 1 }),
+      L.maxpool2d({ name: 'p', inputs: ['c'], kernel: [2, 2], stride: [2, 2], padding: [0, 0, 0, 0] }),
+      L.lifNeuron({ name: 'n1', inputs: ['p'], threshold: 1, reset: 'subtract', v0: 0.25, beta: 0.9 }),
+      ...base.layers.slice(3),
+    ],
+  };
+}
+
 type Family = Record<string, { make: (seed: number) => SnnModel; size: number }>;
 
 const LOIHI_FAMILIES: Family = {
@@ -152,6 +172,7 @@ const LOIHI_FAMILIES: Family = {
   'recurrent CUBA-LIF with bias (rate)': { make: (s) => cubaRecurrent(s), size: 10 },
   'residual IF with a delayed skip (events)': { make: (s) => ({ ...residual(s), input: { ...residual(s).input, encoding: { type: 'events' } as Encoding } }), size: 16 * 10 },
   'conv → max-pool join → LIF → CUBA-LIF (host-fed direct input)': { make: (s) => pooledConv(s), size: 72 },
+  'event conv → max-pool join reading 6×6 of a 7×7 grid → LIF → CUBA-LIF': { make: (s) => eventPooledConv(s), size: 2 * 7 * 7 * 10 },
 };
 
 /** An IF network with spiking max-pool (an OR population on SpiNNaker), host-fed, read out by a synaptic layer. */
