@@ -9,7 +9,9 @@
  *   inhibitory: −w), the slot's sum of 16-bit weights saturates at 0xFFFF; every addition is ≥ 0, so the
  *   saturated running sum is min(Σ, 0xFFFF), in any order. The sums are float32 MatMul/Conv where every
  *   partial sum is an integer below 2²⁴ (exact in any order), else MatMulInteger/ConvInteger of the
- *   weights' low and high bytes. A recurrent projection (delay 1) is summed inside the loop.
+ *   weights' low and high bytes; both synapse types of a projection in one MatMul/Conv where they can;
+ *   a uniform depthwise conv (an OR population's input) as a rounded AveragePool. A recurrent
+ *   projection (delay 1) is summed inside the loop.
  * - Fixed point in int64: mulAccum(a, b) = ⌊a·b / 2¹⁵⌋ and decay(x, d) = ⌊x·d / 2³²⌋ (|a·b| < 2⁶², |x·d| < 2⁶³),
  *   the floor as (p − (p mod 2ⁿ)) / 2ⁿ with a non-negative mod; wrapped to 32 bits by Cast, as the ARM
  *   core's 32-bit registers wrap; int32 adds and subtracts wrap the same way. Where the operands'
@@ -126,6 +128,7 @@ function synapses(g: GraphBuilder, c: GraphConstants, p: { readonly name: string
   const attrs: Record<string, Attr> = geo.kind === 'conv' ? { kernel_shape: ints(geo.kernel), strides: ints(geo.stride), pads: ints(geo.padding), group: int(geo.groups) } : {};
   if (floatExact(geo, w)) {
     const xf = g.node('Cast', [x], `${p.name}_xf`, { to: int(1) });
+    if (geo.kind === 'conv' && sets === 1 && uniformDepthwise(geo, w)) return g.node('Cast', [sumPool(g, xf, geo, w[0], p.name)], `${p.name}_sum`, { to: int(6) });
     const wf = g.constFloat(`${p.name}_w`, layout(w), wShape);
     return g.node('Cast', [g.node(geo.kind === 'dense' ? 'MatMul' : 'Conv', [xf, wf], `${p.name}_f`, attrs)], `${p.name}_sum`, { to: int(6) });
   }
@@ -134,6 +137,25 @@ function synapses(g: GraphBuilder, c: GraphConstants, p: { readonly name: string
     return g.node(geo.kind === 'dense' ? 'MatMulInteger' : 'ConvInteger', [x, wk], `${p.name}_b${k}`, attrs);
   };
   return g.node('Add', [byte(0), g.node('Mul', [byte(1), c.int(256)], `${p.name}_hi`)], `${p.name}_sum`);
+}
+
+/** A depthwise convolution (one input channel per output channel) with every weight equal: a pooling of the spikes. */
+function uniformDepthwise(geo: StoredGeometry, w: readonly number[]): boolean {
+  return geo.kind === 'conv' && geo.groups === geo.inShape[0] && geo.groups === geo.outShape[0] && w.every((v) => v === w[0]);
+}
+
+/**
+ * A uniform depthwise convolution of float32 spikes [rows, C, H, W] (uniformDepthwise): the window's
+ * spike count times the weight. AveragePool (padding counted, as the convolution's zeros are) gives
+ * count / area to within a relative 2⁻²³, so Round(avg · area) is the count exactly (count ≤ area is
+ * small), and count · w is an integer below 2²⁴ (floatExact). A Conv would need onnxruntime's
+ * channel-blocked layout, whose reorders of this large input cost more than the pooling.
+ */
+function sumPool(g: GraphBuilder, x: string, geo: StoredGeometry & { kind: 'conv' }, weight: number, hint: string): string {
+  const area = geo.kernel[0] * geo.kernel[1];
+  const mean = g.node('AveragePool', [x], `${hint}_mean`, { kernel_shape: ints(geo.kernel), strides: ints(geo.stride), pads: ints(geo.padding), count_include_pad: int(1) });
+  const count = g.node('Round', [g.node('Mul', [mean, g.constFloat(`${hint}_area`, Float32Array.of(area), [])], `${hint}_scaled`)], `${hint}_count`);
+  return g.node('Mul', [count, g.constFloat(`${hint}_w`, Float32Array.of(weight), [])], `${hint}_f`);
 }
 
 /** ⌊x / 2ⁿ⌋ for int64 x, exactly: (x − (x mod 2ⁿ)) / 2ⁿ with the mod taking the divisor's sign. */
