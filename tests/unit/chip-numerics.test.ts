@@ -6,7 +6,8 @@
  * states, and the decoded output) on the MNIST CNN examples and on random networks of every construct
  * the quantisers map (IF, LIF, CUBA-LIF, recurrence, delays that align residual paths, max-pool joins or
  * OR populations, host-fed direct input, readouts, rate and event input), on onnxruntime-node and
- * onnxruntime-web (wasm). 0 mismatches everywhere.
+ * onnxruntime-web (wasm). 0 mismatches everywhere. And the shortcuts the lowerings take on the MNIST
+ * examples (cropped and fused convolutions, pooling as AveragePool), so that a change that drops one shows.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +21,7 @@ import { compileGpu } from '../../targets/gpu/index.js';
 import { LoihiEmulator } from '../../targets/loihi/emulator.js';
 import { compileLoihi } from '../../targets/loihi/index.js';
 import * as ort from 'onnxruntime-node';
+import onnxPkg from 'onnx-proto';
 import { encodeModel } from '../../targets/common/onnx-builder.js';
 import { SpinnakerEmulator } from '../../targets/spinnaker/emulator.js';
 import { toS1615 } from '../../targets/spinnaker/fixed-point.js';
@@ -31,6 +33,7 @@ import { snncErrorMessage } from '../helpers/errors.js';
 import { ONE_SPIKE_V_IEXC, REFRACTORY, oneNeuron } from '../helpers/spinnaker-vectors.js';
 
 const LAVA = '../shared/fixtures/lava';
+const onnx = onnxPkg.onnx;
 
 type Chip = 'loihi' | 'spinnaker';
 
@@ -267,6 +270,25 @@ describe('SpiNNaker: spinnaker.md §8 vectors through integer ONNX (exact)', () 
     expect([r.v[1], r.v[2], r.v[3]]).toEqual(REFRACTORY.v1to3);
     expect(r.spikes).toEqual(REFRACTORY.spikes);
     expect(r.v[27]).toBe(REFRACTORY.v27);
+  });
+});
+
+describe('what the graphs compute (the MNIST CNN examples)', () => {
+  /** The integer graph's top-level nodes. */
+  const nodesOf = (chip: Chip, file: string) => onnx.ModelProto.decode(compileGpu(readModelJson(file), { numerics: chip, batch: 2 }).onnx).graph!.node!;
+  const ints = (n: onnxPkg.onnx.INodeProto, name: string) => n.attribute!.find((a) => a.name === name)!.ints!.map(Number);
+
+  it('Loihi: the conv into the 3×3 join computes only the 12×12 of its 14×14 grid the windows read, and is pooled right after', () => {
+    const nodes = nodesOf('loihi', 'examples/mnist-cnn/model.json');
+    const conv = nodes.find((n) => n.opType === 'Conv')!;
+    expect(ints(conv, 'pads')).toEqual([2, 2, 0, 0]);
+    expect(nodes.find((n) => n.opType === 'MaxPool')!.input).toEqual(conv.output);
+  });
+
+  it('SpiNNaker: one Conv for both synapse types of conv2; the OR populations\' uniform depthwise convolutions as AveragePools', () => {
+    const nodes = nodesOf('spinnaker', 'examples/mnist-cnn/model-spinnaker.json');
+    expect(nodes.filter((n) => n.opType === 'Conv').map((n) => n.name)).toEqual(['Conv_conv2_f']);
+    expect(nodes.filter((n) => n.opType === 'AveragePool').map((n) => ints(n, 'kernel_shape'))).toEqual([[2, 2], [3, 3]]);
   });
 });
 
