@@ -68,6 +68,12 @@ export function lowerSpinnakerToOnnx(net: SpinnakerNetwork, options: SpinnakerOn
   return { builder: g, io: { steps: S, input, output: output!, probes } };
 }
 
+/** Per synapse type [excitatory, inhibitory]: the slot sums [S, B, N] (or none) and the most one neuron's can be (slotSumBounds). */
+interface Slots {
+  readonly sums: readonly [string | undefined, string | undefined];
+  readonly eMax: readonly [number, number];
+}
+
 /**
  * Σ over the projections of each synapse type (excitatory: w > 0, inhibitory: −w) of the weights
  * delivered to each neuron's slot per step, int32 [S, B, N], before saturation (a recurrent projection is
@@ -75,7 +81,7 @@ export function lowerSpinnakerToOnnx(net: SpinnakerNetwork, options: SpinnakerOn
  * types, both float-exact and no groups, is one MatMul/Conv of the two weight sets stacked on the output
  * axis, split after: the same sums, with the input read once.
  */
-function slotSums(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, incoming: readonly SpinnakerProjection[], spikes: SpikeSequences, S: number, B: number): [string | undefined, string | undefined] {
+function slotSums(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, incoming: readonly SpinnakerProjection[], spikes: SpikeSequences, S: number, B: number): Slots {
   const N = pop.neurons;
   const sums: [string | undefined, string | undefined] = [undefined, undefined];
   const add = (k: 0 | 1, late: string | undefined) => {
@@ -98,7 +104,7 @@ function slotSums(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
       if (w.some((v) => v > 0)) add(k as 0 | 1, delivered(g, c, source, p.delay, S, B, N, p.name, (early, rows) => synapses(g, c, q, w, early, rows)));
     });
   }
-  return sums;
+  return { sums, eMax: slotSumBounds(incoming) };
 }
 
 /** Whether float32 sums of these non-negative integer weights are exact: every partial sum below 2²⁴. */
@@ -198,13 +204,42 @@ interface CoreShape {
   readonly vAfter: boolean;
 }
 
-/** The synaptic current a slot's sum adds: decay(min(e, 0xFFFF)·2^shift, init) (e int32, any shape). */
-function slotCurrent(g: GraphBuilder, c: GraphConstants, e: string, shift: number, init: number): string {
-  return decayS1615(g, c, g.node('Mul', [g.node('Min', [e, c.int(SATURATE)], 'sat'), c.int(2 ** shift)], 'shifted'), init, SATURATE * 2 ** shift);
+/**
+ * The synaptic current a slot's sum adds: decay(min(e, 0xFFFF)·2^shift, init) = ⌊min(e, 0xFFFF)·2^shift·init / 2³²⌋
+ * (e int32, any shape, at most eMax: where that is below 0xFFFF the slot cannot saturate and there is no Min).
+ * The product is below 2¹⁶·2¹⁵·2³² = 2⁶³ (shift ≤ 15).
+ */
+function slotCurrent(g: GraphBuilder, c: GraphConstants, e: string, shift: number, init: number, eMax = Infinity): string {
+  const sat = eMax > SATURATE ? g.node('Min', [e, c.int(SATURATE)], 'sat') : e;
+  return floorProduct(g, c, sat, (init >>> 0) * 2 ** shift, 32, Math.min(eMax, SATURATE));
 }
 
-/** The most |I| one slot can add: ⌊0xFFFF·2^shift·init / 2³²⌋. */
-const slotBound = (shift: number, init: number) => Math.floor((SATURATE * 2 ** shift * (init >>> 0)) / 2 ** 32);
+/** The most |I| one slot can add, its sums being at most eMax: ⌊min(eMax, 0xFFFF)·2^shift·init / 2³²⌋. */
+const slotBound = (shift: number, init: number, eMax: number) => Math.floor((Math.min(eMax, SATURATE) * 2 ** shift * (init >>> 0)) / 2 ** 32);
+
+/**
+ * The most one neuron's slot of each synapse type [excitatory, inhibitory] can sum in a step: Σ over the
+ * projections of the largest Σ of that type's weights into one neuron (every source spiking; each synapse
+ * delivers at most once per slot).
+ */
+export function slotSumBounds(incoming: readonly SpinnakerProjection[]): [number, number] {
+  const bounds: [number, number] = [0, 0];
+  for (const p of incoming) {
+    const geo = stored(p).geometry;
+    const outputs = geo.kind === 'dense' ? geo.nOut : geo.outShape[0]; // a conv's kernel is the same at every position
+    const per = p.weights.length / outputs;
+    for (const k of [0, 1] as const) {
+      let most = 0;
+      for (let o = 0; o < outputs; o++) {
+        let sum = 0;
+        for (let i = o * per; i < (o + 1) * per; i++) sum += Math.max(0, (k === 0 ? 1 : -1) * p.weights[i]);
+        most = Math.max(most, sum);
+      }
+      bounds[k] += most;
+    }
+  }
+  return bounds;
+}
 
 /**
  * One IF_curr_exp core over S steps (see the top of the file); returns spikes, V after each step, and
@@ -213,7 +248,7 @@ const slotBound = (shift: number, init: number) => Math.floor((SATURATE * 2 ** s
  * I_exc, I_inh and a = R·I + v_rest are computed outside the loop, for all steps at once (once per
  * sample for a host-fed layer), and the loop only integrates V.
  */
-function coreScan(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, slots: (string | undefined)[], recurrent: SpinnakerProjection | undefined, host: string | undefined, shape: CoreShape): { spikes: string; vAfter?: string; vBefore?: string; iExc?: string } {
+function coreScan(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, slots: Slots, recurrent: SpinnakerProjection | undefined, host: string | undefined, shape: CoreShape): { spikes: string; vAfter?: string; vBefore?: string; iExc?: string } {
   const { S, B } = shape;
   const N = pop.neurons;
   const prm = pop.params;
@@ -239,10 +274,11 @@ function coreScan(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
   const ownOffset = pop.iOffset ? g.constInt(`${pop.name}_ioff`, 'int32', pop.iOffset, [N]) : undefined;
   const offset = host && ownOffset ? g.node('Add', [host, ownOffset], `${pop.name}_offset`) : host ?? ownOffset;
   /** input = I_exc − I_inh + i_offset → a = mulAccum(input, R) + v_rest, in graph `gg`; |input| ≤ bound where known. */
-  const drive = (gg: GraphBuilder, cc: GraphConstants, iE: string | undefined, iI: string | undefined, off: string | undefined, bound?: number) => {
+  const driveOf = (gg: GraphBuilder, cc: GraphConstants, iE: string | undefined, iI: string | undefined, off: string | undefined, bound?: number) => {
     let input = iE && iI ? gg.node('Sub', [iE, iI], 'i_net') : iE ?? (iI ? gg.node('Neg', [iI], 'i_net') : undefined);
     if (off) input = input ? gg.node('Add', [input, off], 'i_in') : off;
-    return gg.node('Add', [input ? mulAccum(gg, cc, input, k.rMembrane, bound) : cc.int(0), cc.int(prm.vRest)], 'a');
+    const drive = input ? mulAccum(gg, cc, input, k.rMembrane, bound) : cc.int(0);
+    return prm.vRest === 0 ? drive : gg.node('Add', [drive, cc.int(prm.vRest)], 'a');
   };
 
   let a: string;
@@ -251,12 +287,13 @@ function coreScan(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
   let iI2: string | undefined;
   let iEBody: string | undefined;
   if (memoryless) {
-    iESeq = slots[0] && slotCurrent(g, c, slots[0], pop.shift[0], k.initE);
-    const iISeq = slots[1] && slotCurrent(g, c, slots[1], pop.shift[1], k.initI);
+    const { eMax } = slots;
+    iESeq = slots.sums[0] && slotCurrent(g, c, slots.sums[0], pop.shift[0], k.initE, eMax[0]);
+    const iISeq = slots.sums[1] && slotCurrent(g, c, slots.sums[1], pop.shift[1], k.initI, eMax[1]);
     // Without the host, |input| is bounded by the slots' largest currents and the population's own i_offset.
     const offsetBound = pop.iOffset ? pop.iOffset.reduce((m, v) => Math.max(m, Math.abs(v)), 0) : 0;
-    const inputBound = host ? undefined : slotBound(pop.shift[0], k.initE) + slotBound(pop.shift[1], k.initI) + offsetBound;
-    const aOutside = drive(g, c, iESeq, iISeq, offset, inputBound);
+    const inputBound = host ? undefined : slotBound(pop.shift[0], k.initE, eMax[0]) + slotBound(pop.shift[1], k.initI, eMax[1]) + offsetBound;
+    const aOutside = driveOf(g, c, iESeq, iISeq, offset, inputBound);
     a = iESeq || iISeq ? scanned(aOutside, `${pop.name}_a_t`, [B, N], 'int32') : aOutside; // else the same every step
   } else {
     const transfer = (current: string, sign: 1 | -1, slot: string | undefined, shift: number, init: number) => {
@@ -268,9 +305,9 @@ function coreScan(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
       }
       return e ? body.node('Add', [current, slotCurrent(body, cb, e, shift, init)], 'transferred') : current;
     };
-    iEBody = transfer(iExc!, 1, slots[0], pop.shift[0], k.initE);
-    const iI = transfer(iInh!, -1, slots[1], pop.shift[1], k.initI);
-    a = drive(body, cb, iEBody, iI, offset);
+    iEBody = transfer(iExc!, 1, slots.sums[0], pop.shift[0], k.initE);
+    const iI = transfer(iInh!, -1, slots.sums[1], pop.shift[1], k.initI);
+    a = driveOf(body, cb, iEBody, iI, offset);
     iE2 = decayS1615(body, cb, iEBody, k.decayE);
     iI2 = decayS1615(body, cb, iI, k.decayI);
   }

@@ -26,7 +26,7 @@ import { encodeModel } from '../../targets/common/onnx-builder.js';
 import { SpinnakerEmulator } from '../../targets/spinnaker/emulator.js';
 import { toS1615 } from '../../targets/spinnaker/fixed-point.js';
 import { compileSpinnaker } from '../../targets/spinnaker/index.js';
-import { lowerSpinnakerToOnnx } from '../../targets/spinnaker/onnx.js';
+import { lowerSpinnakerToOnnx, slotSumBounds } from '../../targets/spinnaker/onnx.js';
 import type { SpinnakerNetwork } from '../../targets/spinnaker/quantise.js';
 import { cubaRecurrent, lifRecurrent, mlp, randomInput, randomTensor, residual, rng } from '../helpers/models.js';
 import { snncErrorMessage } from '../helpers/errors.js';
@@ -270,6 +270,42 @@ describe('SpiNNaker: spinnaker.md §8 vectors through integer ONNX (exact)', () 
     expect([r.v[1], r.v[2], r.v[3]]).toEqual(REFRACTORY.v1to3);
     expect(r.spikes).toEqual(REFRACTORY.spikes);
     expect(r.v[27]).toBe(REFRACTORY.v27);
+  });
+});
+
+describe('SpiNNaker: the slot-sum bounds that drop saturation and wide products', () => {
+  it('bound every neuron\'s sum of each synapse type with all its sources spiking, and are reached where a kernel lies inside the input', () => {
+    const conv = fc.record({ C: fc.integer({ min: 1, max: 3 }), O: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 3, max: 7 }), k: fc.integer({ min: 1, max: 3 }), s: fc.integer({ min: 1, max: 2 }), pad: fc.integer({ min: 0, max: 2 }), seed: fc.integer() });
+    fc.assert(
+      fc.property(conv, ({ C, O, H, k, s, pad, seed }) => {
+        const r = rng(seed);
+        const weights = Int32Array.from({ length: O * C * k * k }, () => Math.round((r() - 0.5) * 2000));
+        const OH = Math.floor((H + 2 * pad - k) / s) + 1;
+        const geometry = { kind: 'conv' as const, inShape: [C, H, H] as [number, number, number], outShape: [O, OH, OH] as [number, number, number], kernel: [k, k] as const, stride: [s, s] as const, padding: [pad, pad, pad, pad] as const, groups: 1 };
+        const bounds = slotSumBounds([{ name: 'p', source: 'a', target: 'b', geometry, weights, delay: 1 }]);
+        ([1, -1] as const).forEach((sign, type) => {
+          let [most, inside] = [0, false];
+          for (let o = 0; o < O; o++) {
+            for (let oy = 0; oy < OH; oy++) {
+              for (let ox = 0; ox < OH; ox++) {
+                let [sum, taps] = [0, 0]; // every input spiking: the taps that land inside the input
+                for (let c = 0; c < C; c++) for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) {
+                  const [iy, ix] = [oy * s - pad + ky, ox * s - pad + kx];
+                  if (iy < 0 || iy >= H || ix < 0 || ix >= H) continue;
+                  sum += Math.max(0, sign * weights[((o * C + c) * k + ky) * k + kx]);
+                  taps++;
+                }
+                most = Math.max(most, sum);
+                inside ||= taps === C * k * k;
+              }
+            }
+          }
+          expect(most).toBeLessThanOrEqual(bounds[type]);
+          if (inside) expect(most).toBe(bounds[type]); // some window lies entirely inside the input
+        });
+      }),
+      { numRuns: 200, seed: 3 },
+    );
   });
 });
 
