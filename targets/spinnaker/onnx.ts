@@ -7,7 +7,8 @@
  * Exactness, op by op (the emulator's `step`: transfer, update, threshold, decay):
  * - Ring buffers: a spike of step t lands in slot t + delay. Per synapse type (excitatory: w > 0,
  *   inhibitory: −w), the slot's sum of 16-bit weights saturates at 0xFFFF; every addition is ≥ 0, so the
- *   saturated running sum is min(Σ, 0xFFFF), in any order. The sums are float32 MatMul/Conv where every
+ *   saturated running sum is min(Σ, 0xFFFF), in any order (no Min where the weights keep Σ below it:
+ *   slotSumBounds). The sums are float32 MatMul/Conv where every
  *   partial sum is an integer below 2²⁴ (exact in any order), else MatMulInteger/ConvInteger of the
  *   weights' low and high bytes; both synapse types of a projection in one MatMul/Conv where they can;
  *   a uniform depthwise conv (an OR population's input) as a rounded AveragePool. A recurrent
@@ -15,7 +16,8 @@
  * - Fixed point in int64: mulAccum(a, b) = ⌊a·b / 2¹⁵⌋ and decay(x, d) = ⌊x·d / 2³²⌋ (|a·b| < 2⁶², |x·d| < 2⁶³),
  *   the floor as (p − (p mod 2ⁿ)) / 2ⁿ with a non-negative mod; wrapped to 32 bits by Cast, as the ARM
  *   core's 32-bit registers wrap; int32 adds and subtracts wrap the same way. Where the operands'
- *   bounds keep the product below 2⁵³ and the result inside int32, the same in float64 (exact).
+ *   bounds keep the product below 2⁵³ and the result inside int32, the same in float64 (exact); where
+ *   b / 2ⁿ is an integer, a wrapping multiply (int32 where the bound keeps it inside int32).
  * - Update: I_exc += decay(e·2^shift, init_E) (likewise I_inh); input = I_exc − I_inh + i_offset; if not
  *   refractory, a = mulAccum(input, R) + v_rest and V ← a − mulAccum(exp_TC, a − V), else the timer counts
  *   down; V ≥ v_thresh spikes, V ← v_reset, timer ← t_refract; then both currents decay.
