@@ -16,7 +16,7 @@ import { isSpikingLayer } from '../ir/layers.js';
 import { type NeuronProgram, neuronProgram } from '../ir/neuron-program.js';
 import { type NeuronStep, compileNeuronStep } from './neuron-step.js';
 import { INPUT, type SnnModel, averagesOverTime } from '../ir/model.js';
-import { convGeometry } from '../ir/shapes.js';
+import { type ConvGeometry, convGeometry } from '../ir/shapes.js';
 import { drawSynapses, sparseRule } from '../ir/connectivity.js';
 import { sizeOf, transposeMatrix } from '../ir/tensor.js';
 import { verifyModel } from '../ir/verify.js';
@@ -296,105 +296,126 @@ function matVecScatter(wT: Float32Array, x: Float32Array, offset: number, nIn: n
  * adds its bias, then its inputs in (c, iy, ix) order, in float64 as before.
  */
 function convKernel(base: KernelBase, layer: L.Conv2d, inShape: readonly number[], outShape: readonly number[], batch: number): Kernel {
-  const { C, H, W, O, OH, OW, KH, KW, cinPG, coutPG, sh, sw, dh, dw, pt, pl } = convGeometry(layer, inShape, outShape);
+  const geo = convGeometry(layer, inShape, outShape);
+  const { O, KH, KW, cinPG, coutPG } = geo;
   const w = layer.weight.data;
   const wT = new Float32Array(w.length); // [g][cg][ky][kx][o in group]
   for (let o = 0; o < O; o++) {
     const g = Math.floor(o / coutPG);
     for (let cg = 0; cg < cinPG; cg++) for (let k = 0; k < KH * KW; k++) wT[((g * cinPG + cg) * KH * KW + k) * coutPG + (o - g * coutPG)] = w[(o * cinPG + cg) * KH * KW + k];
   }
-  const plane = OH * OW;
-  const acc = new Float64Array(plane * O); // [position][o]
+  const acc = new Float64Array(geo.OH * geo.OW * O); // [position][o]
   const bias = layer.bias?.data ?? new Float32Array(O);
-  const unit = sh === 1 && sw === 1 && dh === 1 && dw === 1;
   return {
     ...base,
     step(values) {
       const x = values.get(layer.inputs[0])!;
-      for (let b = 0; b < batch; b++) {
-        for (let pos = 0; pos < plane; pos++) for (let o = 0; o < O; o++) acc[pos * O + o] = bias[o];
-        for (let c = 0; c < C; c++) {
-          const g = Math.floor(c / cinPG);
-          const weightsOf = c * KH * KW; // wT's [g][cg] is c's own index: g·cinPG + cg = c
-          for (let iy = 0; iy < H; iy++) {
-            for (let ix = 0; ix < W; ix++) {
-              const v = x[((b * C + c) * H + iy) * W + ix];
-              if (v === 0) continue;
-              if (unit) {
-                // Strides and dilations of 1: the taps that land on an output are ky ∈ [ky0, ky1], kx ∈ [kx0, kx1], at (iy + pt − ky, ix + pl − kx).
-                const ky1 = Math.min(KH - 1, iy + pt);
-                const kx0 = Math.max(0, ix + pl - OW + 1);
-                const kx1 = Math.min(KW - 1, ix + pl);
-                for (let ky = Math.max(0, iy + pt - OH + 1); ky <= ky1; ky++) {
-                  const row = (iy + pt - ky) * OW + ix + pl;
-                  for (let kx = kx0; kx <= kx1; kx++) {
-                    const a = (row - kx) * O + g * coutPG;
-                    const k = (weightsOf + ky * KW + kx) * coutPG;
-                    for (let oo = 0; oo < coutPG; oo++) acc[a + oo] += wT[k + oo] * v;
-                  }
-                }
-                continue;
-              }
-              for (let ky = 0; ky < KH; ky++) {
-                const ty = iy + pt - ky * dh;
-                if (ty < 0 || ty % sh !== 0) continue;
-                const oy = ty / sh;
-                if (oy >= OH) continue;
-                for (let kx = 0; kx < KW; kx++) {
-                  const tx = ix + pl - kx * dw;
-                  if (tx < 0 || tx % sw !== 0) continue;
-                  const ox = tx / sw;
-                  if (ox >= OW) continue;
-                  const a = (oy * OW + ox) * O + g * coutPG;
-                  const k = (weightsOf + ky * KW + kx) * coutPG;
-                  for (let oo = 0; oo < coutPG; oo++) acc[a + oo] += wT[k + oo] * v;
-                }
-              }
-            }
-          }
-        }
-        const outOff = b * O * plane;
-        const out = this.out; // read once: kernels differ in shape, so this.out in the loop is a slow lookup
-        for (let o = 0; o < O; o++) for (let pos = 0; pos < plane; pos++) out[outOff + o * plane + pos] = acc[pos * O + o];
-      }
+      for (let b = 0; b < batch; b++) convolveSample(x, b, this.out, acc, wT, bias, geo);
     },
   };
 }
 
-function poolKernel(base: KernelBase, layer: L.AvgPool2d | L.MaxPool2d, inShape: readonly number[], outShape: readonly number[], batch: number): Kernel {
-  const [C, H, W] = inShape;
-  const [, OH, OW] = outShape;
-  const [KH, KW] = layer.kernel;
-  const [sh, sw] = layer.stride;
-  const [pt, pl] = layer.padding;
-  const isMax = layer.op === 'maxpool2d';
-  const area = KH * KW;
-  return {
-    ...base,
-    step(values) {
-      const x = values.get(layer.inputs[0])!;
-      let k = 0;
-      for (let bc = 0; bc < batch * C; bc++) {
-        const plane = bc * H * W;
-        for (let oy = 0; oy < OH; oy++) {
-          for (let ox = 0; ox < OW; ox++) {
-            let acc = isMax ? -Infinity : 0;
-            for (let ky = 0; ky < KH; ky++) {
-              const iy = oy * sh - pt + ky;
-              if (iy < 0 || iy >= H) continue;
-              for (let kx = 0; kx < KW; kx++) {
-                const ix = ox * sw - pl + kx;
-                if (ix < 0 || ix >= W) continue;
-                const v = x[plane + iy * W + ix];
-                acc = isMax ? Math.max(acc, v) : acc + v;
-              }
+/**
+ * convKernel's step for sample b, x → out. A function of its own, taking everything as arguments: V8
+ * compiles these loops nearly twice as fast as the same loops reading a kernel closure's variables.
+ */
+function convolveSample(x: Float32Array, b: number, out: Float32Array, acc: Float64Array, wT: Float32Array, bias: ArrayLike<number>, geo: ConvGeometry): void {
+  const { C, H, W, O, OH, OW, KH, KW, cinPG, coutPG, sh, sw, dh, dw, pt, pl } = geo;
+  const unit = sh === 1 && sw === 1 && dh === 1 && dw === 1;
+  const plane = OH * OW;
+  for (let pos = 0; pos < plane; pos++) for (let o = 0; o < O; o++) acc[pos * O + o] = bias[o];
+  for (let c = 0; c < C; c++) {
+    const g = Math.floor(c / cinPG);
+    const weightsOf = c * KH * KW; // wT's [g][cg] is c's own index: g·cinPG + cg = c
+    for (let iy = 0; iy < H; iy++) {
+      for (let ix = 0; ix < W; ix++) {
+        const v = x[((b * C + c) * H + iy) * W + ix];
+        if (v === 0) continue;
+        if (unit) {
+          // Strides and dilations of 1: the taps that land on an output are ky ∈ [ky0, ky1], kx ∈ [kx0, kx1], at (iy + pt − ky, ix + pl − kx).
+          const ky1 = Math.min(KH - 1, iy + pt);
+          const kx0 = Math.max(0, ix + pl - OW + 1);
+          const kx1 = Math.min(KW - 1, ix + pl);
+          for (let ky = Math.max(0, iy + pt - OH + 1); ky <= ky1; ky++) {
+            const row = (iy + pt - ky) * OW + ix + pl;
+            for (let kx = kx0; kx <= kx1; kx++) {
+              const a = (row - kx) * O + g * coutPG;
+              const k = (weightsOf + ky * KW + kx) * coutPG;
+              for (let oo = 0; oo < coutPG; oo++) acc[a + oo] += wT[k + oo] * v;
             }
-            this.out[k++] = isMax ? acc : acc / area;
+          }
+          continue;
+        }
+        for (let ky = 0; ky < KH; ky++) {
+          const ty = iy + pt - ky * dh;
+          if (ty < 0 || ty % sh !== 0) continue;
+          const oy = ty / sh;
+          if (oy >= OH) continue;
+          for (let kx = 0; kx < KW; kx++) {
+            const tx = ix + pl - kx * dw;
+            if (tx < 0 || tx % sw !== 0) continue;
+            const ox = tx / sw;
+            if (ox >= OW) continue;
+            const a = (oy * OW + ox) * O + g * coutPG;
+            const k = (weightsOf + ky * KW + kx) * coutPG;
+            for (let oo = 0; oo < coutPG; oo++) acc[a + oo] += wT[k + oo] * v;
           }
         }
       }
+    }
+  }
+  const outOff = b * O * plane;
+  for (let o = 0; o < O; o++) for (let pos = 0; pos < plane; pos++) out[outOff + o * plane + pos] = acc[pos * O + o];
+}
+
+function poolKernel(base: KernelBase, layer: L.AvgPool2d | L.MaxPool2d, inShape: readonly number[], outShape: readonly number[], batch: number): Kernel {
+  const geo: PoolGeometry = { inShape, outShape, kernel: layer.kernel, stride: layer.stride, padding: layer.padding, isMax: layer.op === 'maxpool2d' };
+  return {
+    ...base,
+    step(values) {
+      pool(values.get(layer.inputs[0])!, batch, this.out, geo);
     },
   };
+}
+
+interface PoolGeometry {
+  readonly inShape: readonly number[];
+  readonly outShape: readonly number[];
+  readonly kernel: L.Pair;
+  readonly stride: L.Pair;
+  readonly padding: L.Padding4;
+  readonly isMax: boolean;
+}
+
+/** poolKernel's step, x → out (a function of its own for speed, as convolveSample). */
+function pool(x: Float32Array, batch: number, out: Float32Array, geo: PoolGeometry): void {
+  const [C, H, W] = geo.inShape;
+  const [, OH, OW] = geo.outShape;
+  const [KH, KW] = geo.kernel;
+  const [sh, sw] = geo.stride;
+  const [pt, pl] = geo.padding;
+  const isMax = geo.isMax;
+  const area = KH * KW;
+  let k = 0;
+  for (let bc = 0; bc < batch * C; bc++) {
+    const plane = bc * H * W;
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        let acc = isMax ? -Infinity : 0;
+        for (let ky = 0; ky < KH; ky++) {
+          const iy = oy * sh - pt + ky;
+          if (iy < 0 || iy >= H) continue;
+          for (let kx = 0; kx < KW; kx++) {
+            const ix = ox * sw - pl + kx;
+            if (ix < 0 || ix >= W) continue;
+            const v = x[plane + iy * W + ix];
+            acc = isMax ? Math.max(acc, v) : acc + v;
+          }
+        }
+        out[k++] = isMax ? acc : acc / area;
+      }
+    }
+  }
 }
 
 /** Rueckauer gating (layers.ts): per window, pass the current input of the largest running count. */
