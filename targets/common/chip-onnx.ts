@@ -44,3 +44,31 @@ export function delivered(g: GraphBuilder, c: GraphConstants, source: string, la
   const sums = g.node('Reshape', [synapses(early, (S - lag) * B), c.shape([S - lag, B, outSize])], `${hint}_sum`);
   return g.node('Concat', [c.fill(`${hint}_wait`, [lag, B, outSize], 0), sums], `${hint}_arrived`, { axis: int(0) });
 }
+
+/**
+ * How many leading steps of each population anything observable reads: all S for the output population
+ * and the probed ones; else the most any consumer reads, `lag` steps earlier (a spike of step t reaches
+ * it at step t + lag), at least 1. The lowerings compute only these steps: the later ones reach no
+ * output within the S steps.
+ */
+export function observedSteps<P extends { readonly source: string; readonly target: string }>(
+  populations: readonly { readonly name: string }[],
+  projections: readonly P[],
+  S: number,
+  observed: readonly string[],
+  lag: (p: P) => number,
+): Map<string, number> {
+  const steps = new Map(populations.map((p) => [p.name, observed.includes(p.name) ? S : 1]));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const p of projections) {
+      if (p.source === p.target || !steps.has(p.source)) continue;
+      const reads = Math.min(S, steps.get(p.target)! - lag(p));
+      if (reads > steps.get(p.source)!) {
+        steps.set(p.source, reads);
+        changed = true;
+      }
+    }
+  }
+  return steps;
+}

@@ -2,8 +2,9 @@
  * The quantised Loihi network (quantise.ts) as integer ONNX that onnxruntime runs bit-exactly like the
  * emulator (emulator.ts), in the layerwise schedule: each population's synaptic input for all S steps and
  * B samples at once (MatMulInteger of uint8 spikes and 8-bit weights; convolutions as below; int32
- * sums), then one Scan over the S steps with Lava's CUBA-LIF integer update. It owns only the arithmetic; the gpu target
- * packages the graph (manifest, folder) and the runner feeds and decodes it.
+ * sums), then one Scan over the S steps with Lava's CUBA-LIF integer update; a population that is not
+ * probed computes only its first steps that reach the output (observedSteps). It owns only the
+ * arithmetic; the gpu target packages the graph (manifest, folder) and the runner feeds and decodes it.
  *
  * Exactness, op by op (the emulator's order: a → u → v → spike → reset):
  * - Dense: Lava's prepared weights (prepareDenseWeights) in MatMulInteger: mixed-sign weights are even
@@ -22,7 +23,7 @@
  *   interval), as a per-step flag.
  */
 import { ExitCode, SnncError } from '../../compiler/errors.js';
-import { type ChipOnnxIO, type SpikeSequences, chipGraphInput, delivered } from '../common/chip-onnx.js';
+import { type ChipOnnxIO, type SpikeSequences, chipGraphInput, delivered, observedSteps } from '../common/chip-onnx.js';
 import { GraphBuilder, GraphConstants, graphAttr, int, ints } from '../common/onnx-builder.js';
 import { prepareDenseWeights } from './arithmetic.js';
 import type { LoihiNetwork, LoihiPopulation, LoihiProjection } from './quantise.js';
@@ -60,21 +61,23 @@ export function lowerLoihiToOnnx(net: LoihiNetwork, options: LoihiOnnxOptions): 
   const { io: input, host } = chipGraphInput(g, c, net.input, S, B, hostPop?.neurons, spikes);
   const probes: ChipOnnxIO['probes'][number][] = [];
   let output: ChipOnnxIO['output'] | undefined;
+  const observed = observedSteps(net.populations, net.projections, S, [...options.probes, net.output.population], (p) => 1 + p.delay);
   for (const pop of net.populations) {
+    const steps = observed.get(pop.name)!; // this population's sequences are [steps, B, N]
     if (pop.profile.sigmaDelta) notSupported(pop.name, `${pop.profile.sigmaDelta.kind} neurons (graded spikes) have no integer ONNX lowering yet; run them with --target loihi or the float gpu target`, 'Loihi');
     const incoming = net.projections.filter((p) => p.target === pop.name && p.source !== pop.name);
     const rule = net.projections.find((p) => p.target === pop.name && p.geometry.kind === 'sparse');
     if (rule) notSupported(rule.name, 'a sparse projection by rule has no integer ONNX lowering yet (compile it with --target loihi, or run the float gpu target)', 'Loihi');
     const recurrent = net.projections.find((p) => p.target === pop.name && p.source === pop.name);
-    const synaptic = synapticInput(g, c, pop, incoming, spikes, S, B);
+    const synaptic = synapticInput(g, c, pop, incoming, spikes, steps, B);
     const fed = pop.hostCurrent ? host : undefined;
     const drive: Drive = synaptic && fed ? { kind: 'sequence', value: g.node('Add', [synaptic, g.node('Unsqueeze', [fed, c.axes([0])], 'host_t')], `${pop.name}_a`) } : synaptic ? { kind: 'sequence', value: synaptic } : fed ? { kind: 'constant', value: fed } : { kind: 'none' };
     const bound = fed ? Infinity : inputBound(pop, [...incoming, ...(recurrent ? [recurrent] : [])]);
-    const resets = Array.from({ length: S }, (_, t) => (resetsAt(t + 1, pop.depth, options.resetInterval) ? 1 : 0));
+    const resets = Array.from({ length: steps }, (_, t) => (resetsAt(t + 1, pop.depth, options.resetInterval) ? 1 : 0));
     const probed = options.probes.includes(pop.name);
     const isOutput = pop.name === net.output.population;
     const values = pop.profile.spiking && net.output.decoding !== 'mean_membrane' ? 'spikes' : 'v';
-    const seq = neuronScan(g, c, pop, drive, bound, resets, recurrent, { S, B, u: probed, v: probed || (isOutput && values === 'v') });
+    const seq = neuronScan(g, c, pop, drive, bound, resets, recurrent, { S: steps, B, u: probed, v: probed || (isOutput && values === 'v') });
     spikes.set(pop.name, { value: seq.spikes, n: pop.neurons });
     if (probed) {
       const dims = [S, B, pop.neurons];

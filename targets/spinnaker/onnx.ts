@@ -1,8 +1,9 @@
 /**
  * The quantised SpiNNaker network (quantise.ts) as integer ONNX that onnxruntime runs bit-exactly like the
  * emulator (emulator.ts): sPyNNaker's IF_curr_exp in s16.15, layerwise. Each population's ring-buffer
- * slot sums for all S steps and B samples at once, then one Scan over the steps does the core's update.
- * It owns only the arithmetic; the gpu target packages the graph and the runner feeds and decodes it.
+ * slot sums for all S steps and B samples at once, then one Scan over the steps does the core's update
+ * (a population that is not probed: only its first steps that reach the output, observedSteps). It owns
+ * only the arithmetic; the gpu target packages the graph and the runner feeds and decodes it.
  *
  * Exactness, op by op (the emulator's `step`: transfer, update, threshold, decay):
  * - Ring buffers: a spike of step t lands in slot t + delay. Per synapse type (excitatory: w > 0,
@@ -22,7 +23,7 @@
  *   refractory, a = mulAccum(input, R) + v_rest and V ← a − mulAccum(exp_TC, a − V), else the timer counts
  *   down; V ≥ v_thresh spikes, V ← v_reset, timer ← t_refract; then both currents decay.
  */
-import { type ChipOnnxIO, type SpikeSequences, chipGraphInput, delivered } from '../common/chip-onnx.js';
+import { type ChipOnnxIO, type SpikeSequences, chipGraphInput, delivered, observedSteps } from '../common/chip-onnx.js';
 import { type Attr, GraphBuilder, GraphConstants, graphAttr, int, ints } from '../common/onnx-builder.js';
 import type { SpinnakerNetwork, SpinnakerPopulation, SpinnakerProjection } from './quantise.js';
 import { type StoredGeometry, isStored, notSupported } from '../common/synaptic-terms.js';
@@ -50,14 +51,16 @@ export function lowerSpinnakerToOnnx(net: SpinnakerNetwork, options: SpinnakerOn
   const { io: input, host } = chipGraphInput(g, c, net.input, S, B, net.populations.find((p) => p.hostCurrent)?.neurons, spikes);
   const probes: ChipOnnxIO['probes'][number][] = [];
   let output: ChipOnnxIO['output'] | undefined;
+  const observed = observedSteps(net.populations, net.projections, S, [...options.probes, net.output.population], (p) => p.delay);
   for (const pop of net.populations) {
     if (pop.role === 'source') continue;
+    const steps = observed.get(pop.name)!; // this population's sequences are [steps, B, N]
     const incoming = net.projections.filter((p) => p.target === pop.name && p.source !== pop.name);
     const recurrent = net.projections.find((p) => p.target === pop.name && p.source === pop.name);
-    const slots = slotSums(g, c, pop, incoming, spikes, S, B);
+    const slots = slotSums(g, c, pop, incoming, spikes, steps, B);
     const probed = options.probes.includes(pop.name);
     const isOutput = pop.name === net.output.population;
-    const seq = coreScan(g, c, pop, slots, recurrent, pop.hostCurrent ? host : undefined, { S, B, probed, vAfter: isOutput && pop.role === 'readout' });
+    const seq = coreScan(g, c, pop, slots, recurrent, pop.hostCurrent ? host : undefined, { S: steps, B, probed, vAfter: isOutput && pop.role === 'readout' });
     spikes.set(pop.name, { value: seq.spikes, n: pop.neurons });
     const dims = [S, B, pop.neurons];
     if (probed) probes.push({ layer: pop.name, dims, spikes: g.output(seq.spikes, dims, `${pop.name}.spikes`, 'uint8'), u: g.output(seq.iExc!, dims, `${pop.name}.i_exc`, 'int32'), v: g.output(seq.vBefore!, dims, `${pop.name}.v`, 'int32') });

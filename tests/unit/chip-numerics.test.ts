@@ -37,9 +37,13 @@ const onnx = onnxPkg.onnx;
 
 type Chip = 'loihi' | 'spinnaker';
 
-/** Runs the integer ONNX of `model` on n samples with every population probed. */
-async function runOnnx(model: SnnModel, x: Float32Array, n: number, options: { chip?: Chip; resetInterval?: number; backend?: 'node' | 'web' } = {}): Promise<RunResult> {
-  const { onnx, manifest } = compileGpu(model, { numerics: options.chip ?? 'loihi', probes: 'all', batch: Math.min(n, 4), resetInterval: options.resetInterval });
+/**
+ * Runs the integer ONNX of `model` on n samples with every population probed (or none: then each
+ * population's later steps that reach no output are not computed).
+ */
+async function runOnnx(model: SnnModel, x: Float32Array, n: number, options: { chip?: Chip; resetInterval?: number; backend?: 'node' | 'web'; probes?: 'all' | 'none' } = {}): Promise<RunResult> {
+  const probes = options.probes === 'none' ? {} : { probes: 'all' as const };
+  const { onnx, manifest } = compileGpu(model, { numerics: options.chip ?? 'loihi', ...probes, batch: Math.min(n, 4), resetInterval: options.resetInterval });
   const runner = await OrtRunner.fromBytes(manifest, onnx, { backend: options.backend });
   try {
     return await runner.run(x, n);
@@ -62,7 +66,7 @@ function emulate(chip: Chip, model: SnnModel, x: Float32Array, n: number) {
   return { output: r.output, pops: pops.map((p) => ({ layer: p, spikes: r.spikes.get(p)!, u: r.excCurrents.get(p)!, v: r.voltages.get(p)! })) };
 }
 
-/** Mismatches of spikes, u and v per population, and whether the decoded outputs are identical. */
+/** Mismatches of spikes, u and v per population, and whether the decoded outputs (probed and not) are identical. */
 async function againstEmulator(chip: Chip, model: SnnModel, x: Float32Array, n: number, backend: 'node' | 'web' = 'node') {
   const emu = emulate(chip, model, x, n);
   const onnx = await runOnnx(model, x, n, { chip, backend });
@@ -74,7 +78,9 @@ async function againstEmulator(chip: Chip, model: SnnModel, x: Float32Array, n: 
     v: count(onnx.states!.get(p.layer)!.v, p.v),
   }));
   const fired = emu.pops.reduce((s, p) => s + p.spikes.reduce((a, b) => a + b, 0), 0);
-  return { layers, outputsEqual: Buffer.from(onnx.output.buffer).equals(Buffer.from(emu.output.buffer)), fired };
+  const unprobed = await runOnnx(model, x, n, { chip, backend, probes: 'none' });
+  const equal = (y: Float32Array) => Buffer.from(y.buffer).equals(Buffer.from(emu.output.buffer));
+  return { layers, outputsEqual: equal(onnx.output) && equal(unprobed.output), fired };
 }
 
 const exact = (layers: { layer: string }[]) => layers.map((l) => ({ layer: l.layer, spikes: 0, u: 0, v: 0 }));
