@@ -127,7 +127,7 @@ const maxPoolJoin = (g: GraphBuilder, pool: MaxPoolJoin, x: string, hint: string
 function readGrid(pool: MaxPoolJoin, incoming: readonly LoihiProjection[]): { grid: number[]; unread: [number, number] } | undefined {
   if (pool.padding.some((v) => v !== 0)) return undefined;
   const [C, H, W] = pool.inShape;
-  const read = (size: number, k: number, s: number) => (Math.floor((size - k) / s) * s) + k;
+  const read = (size: number, k: number, s: number) => Math.floor((size - k) / s) * s + k; // rows the windows span
   const unread = [H - read(H, pool.kernel[0], pool.stride[0]), W - read(W, pool.kernel[1], pool.stride[1])];
   if (unread[0] === 0 && unread[1] === 0) return undefined;
   const drops = (p: LoihiProjection) => p.geometry.kind === 'conv' && p.geometry.padding[2] >= unread[0] * p.geometry.stride[0] && p.geometry.padding[3] >= unread[1] * p.geometry.stride[1];
