@@ -27,7 +27,7 @@ import { type ChipOnnxIO, type SpikeSequences, chipGraphInput, delivered, observ
 import { GraphBuilder, GraphConstants, graphAttr, int, ints } from '../common/onnx-builder.js';
 import { prepareDenseWeights } from './arithmetic.js';
 import type { LoihiNetwork, LoihiPopulation, LoihiProjection } from './quantise.js';
-import { type MaxPoolJoin, notSupported } from '../common/synaptic-terms.js';
+import { type MaxPoolJoin, addRowSums, neuronFanIn, notSupported } from '../common/synaptic-terms.js';
 
 const WRAP = 2 ** 24;
 const HALF = 2 ** 23;
@@ -150,11 +150,7 @@ function denseTerm(g: GraphBuilder, c: GraphConstants, p: LoihiProjection, shift
 }
 
 /** The most |partial sum| of a conv projection: fan-in · max |w|. */
-function convBound(p: LoihiProjection): number {
-  if (p.geometry.kind !== 'conv') throw new Error('internal error: convBound of a dense projection');
-  const geo = p.geometry;
-  return (geo.inShape[0] / geo.groups) * geo.kernel[0] * geo.kernel[1] * p.weights.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-}
+const convBound = (p: LoihiProjection): number => neuronFanIn(p.geometry) * p.weights.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 /**
  * Conv synapses. Where every partial sum is an integer below 2^24 in magnitude (convBound < 2^24),
@@ -194,18 +190,8 @@ type Drive = { readonly kind: 'sequence' | 'constant'; readonly value: string } 
 
 /** The most |a| any neuron of `pop` can receive in one step: Σ |w| over its fan-in (max-pool joins do not raise it). */
 function inputBound(pop: LoihiPopulation, projections: readonly LoihiProjection[]): number {
-  const grid = pop.pool ? pop.pool.inShape.reduce((x, y) => x * y, 1) : pop.neurons;
-  const rows = new Float64Array(grid);
-  for (const p of projections) {
-    const w = p.geometry.kind === 'dense' ? prepareDenseWeights(p.weights, 8, p.signMode).weights : Float64Array.from(p.weights);
-    const geo = p.geometry;
-    if (geo.kind === 'dense') for (let i = 0; i < w.length; i++) rows[Math.floor(i / geo.nIn)] += Math.abs(w[i]);
-    else if (geo.kind === 'conv') {
-      const perOut = w.length / geo.outShape[0];
-      const plane = geo.outShape[1] * geo.outShape[2];
-      for (let i = 0; i < w.length; i++) for (let k = 0; k < plane; k++) rows[Math.floor(i / perOut) * plane + k] += Math.abs(w[i]);
-    }
-  }
+  const rows = new Float64Array(pop.pool ? pop.pool.inShape.reduce((x, y) => x * y, 1) : pop.neurons);
+  for (const p of projections) addRowSums(p.geometry, p.geometry.kind === 'dense' ? prepareDenseWeights(p.weights, 8, p.signMode).weights : Float64Array.from(p.weights), rows);
   return rows.reduce((m, v) => Math.max(m, v), 0);
 }
 

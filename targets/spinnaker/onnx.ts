@@ -26,7 +26,7 @@
 import { type ChipOnnxIO, type SpikeSequences, chipGraphInput, delivered, observedSteps } from '../common/chip-onnx.js';
 import { type Attr, GraphBuilder, GraphConstants, graphAttr, int, ints } from '../common/onnx-builder.js';
 import type { SpinnakerNetwork, SpinnakerPopulation, SpinnakerProjection } from './quantise.js';
-import { type StoredGeometry, isStored, notSupported } from '../common/synaptic-terms.js';
+import { type StoredGeometry, addRowSums, isStored, neuronFanIn, notSupported } from '../common/synaptic-terms.js';
 import { transposeMatrix } from '../../compiler/ir/tensor.js';
 
 const SATURATE = 0xffff;
@@ -109,14 +109,11 @@ function slotSums(g: GraphBuilder, c: GraphConstants, pop: SpinnakerPopulation, 
       if (w.some((v) => v > 0)) add(k as 0 | 1, delivered(g, c, source, p.delay, S, B, N, p.name, (early, rows) => synapses(g, c, q, w, early, rows)));
     });
   }
-  return { sums, eMax: slotSumBounds(incoming) };
+  return { sums, eMax: slotSumBounds(incoming, N) };
 }
 
 /** Whether float32 sums of these non-negative integer weights are exact: every partial sum below 2²⁴. */
-function floatExact(geo: StoredGeometry, w: readonly number[]): boolean {
-  const fanIn = geo.kind === 'dense' ? geo.nIn : (geo.inShape[0] / geo.groups) * geo.kernel[0] * geo.kernel[1];
-  return fanIn * w.reduce((m, v) => Math.max(m, v), 0) < 2 ** 24;
-}
+const floatExact = (geo: StoredGeometry, w: readonly number[]): boolean => neuronFanIn(geo) * w.reduce((m, v) => Math.max(m, v), 0) < 2 ** 24;
 
 /** The projection with its stored weights' geometry; a sparse rule is refused by name. */
 function stored(p: SpinnakerProjection): { readonly name: string; readonly geometry: StoredGeometry } {
@@ -132,10 +129,9 @@ function stored(p: SpinnakerProjection): { readonly name: string; readonly geome
 function synapses(g: GraphBuilder, c: GraphConstants, p: { readonly name: string; readonly geometry: StoredGeometry }, w: readonly number[], spikes: string, rows: number, sets = 1): string {
   const geo = p.geometry;
   const x = g.node('Reshape', [spikes, c.shape(geo.kind === 'dense' ? [rows, geo.nIn] : [rows, ...geo.inShape])], `${p.name}_x`);
-  const nOut = geo.kind === 'dense' ? sets * geo.nOut : 0;
-  const wShape = geo.kind === 'dense' ? [geo.nIn, nOut] : [sets * geo.outShape[0], geo.inShape[0] / geo.groups, geo.kernel[0], geo.kernel[1]];
+  const wShape = geo.kind === 'dense' ? [geo.nIn, sets * geo.nOut] : [sets * geo.outShape[0], geo.inShape[0] / geo.groups, geo.kernel[0], geo.kernel[1]];
   // Integers below 2¹⁶, exact in float32; a dense matrix as [nIn, nOut] for MatMul.
-  const layout = (values: readonly number[]) => (geo.kind === 'dense' ? transposeMatrix(Float32Array.from(values), nOut, geo.nIn) : Float32Array.from(values));
+  const layout = (values: readonly number[]) => (geo.kind === 'dense' ? transposeMatrix(Float32Array.from(values), sets * geo.nOut, geo.nIn) : Float32Array.from(values));
   const attrs: Record<string, Attr> = geo.kind === 'conv' ? { kernel_shape: ints(geo.kernel), strides: ints(geo.stride), pads: ints(geo.padding), group: int(geo.groups) } : {};
   if (floatExact(geo, w)) {
     const xf = g.node('Cast', [x], `${p.name}_xf`, { to: int(1) });
@@ -223,27 +219,17 @@ function slotCurrent(g: GraphBuilder, c: GraphConstants, e: string, shift: numbe
 const slotBound = (shift: number, init: number, eMax: number) => Math.floor((Math.min(eMax, SATURATE) * 2 ** shift * (init >>> 0)) / 2 ** 32);
 
 /**
- * The most one neuron's slot of each synapse type [excitatory, inhibitory] can sum in a step: Σ over the
- * projections of the largest Σ of that type's weights into one neuron (every source spiking; each synapse
- * delivers at most once per slot).
+ * The most one of `neurons` target neurons' slot of each synapse type [excitatory, inhibitory] can sum
+ * in a step: the largest Σ over its synapses of that type's weights (every source spiking; each synapse
+ * delivers at most once per slot; for a conv, the whole kernel at every position).
  */
-export function slotSumBounds(incoming: readonly SpinnakerProjection[]): [number, number] {
-  const bounds: [number, number] = [0, 0];
-  for (const p of incoming) {
-    const geo = stored(p).geometry;
-    const outputs = geo.kind === 'dense' ? geo.nOut : geo.outShape[0]; // a conv's kernel is the same at every position
-    const per = p.weights.length / outputs;
-    for (const k of [0, 1] as const) {
-      let most = 0;
-      for (let o = 0; o < outputs; o++) {
-        let sum = 0;
-        for (let i = o * per; i < (o + 1) * per; i++) sum += Math.max(0, (k === 0 ? 1 : -1) * p.weights[i]);
-        most = Math.max(most, sum);
-      }
-      bounds[k] += most;
-    }
-  }
-  return bounds;
+export function slotSumBounds(incoming: readonly SpinnakerProjection[], neurons: number): [number, number] {
+  const bound = (sign: 1 | -1) => {
+    const rows = new Float64Array(neurons);
+    for (const p of incoming) addRowSums(p.geometry, Float64Array.from(p.weights, (v) => Math.max(0, sign * v)), rows);
+    return rows.reduce((m, v) => Math.max(m, v), 0);
+  };
+  return [bound(1), bound(-1)];
 }
 
 /**

@@ -288,7 +288,7 @@ describe('SpiNNaker: the slot-sum bounds that drop saturation and wide products'
         const weights = Int32Array.from({ length: O * C * k * k }, () => Math.round((r() - 0.5) * 2000));
         const OH = Math.floor((H + 2 * pad - k) / s) + 1;
         const geometry = { kind: 'conv' as const, inShape: [C, H, H] as [number, number, number], outShape: [O, OH, OH] as [number, number, number], kernel: [k, k] as const, stride: [s, s] as const, padding: [pad, pad, pad, pad] as const, groups: 1 };
-        const bounds = slotSumBounds([{ name: 'p', source: 'a', target: 'b', geometry, weights, delay: 1 }]);
+        const bounds = slotSumBounds([{ name: 'p', source: 'a', target: 'b', geometry, weights, delay: 1 }], O * OH * OH);
         ([1, -1] as const).forEach((sign, type) => {
           let [most, inside] = [0, false];
           for (let o = 0; o < O; o++) {
