@@ -369,32 +369,22 @@ function convolveSample(x: Float32Array, b: number, out: Float32Array, acc: Floa
 }
 
 function poolKernel(base: KernelBase, layer: L.AvgPool2d | L.MaxPool2d, inShape: readonly number[], outShape: readonly number[], batch: number): Kernel {
-  const geo: PoolGeometry = { inShape, outShape, kernel: layer.kernel, stride: layer.stride, padding: layer.padding, isMax: layer.op === 'maxpool2d' };
   return {
     ...base,
     step(values) {
-      pool(values.get(layer.inputs[0])!, batch, this.out, geo);
+      pool(values.get(layer.inputs[0])!, batch, this.out, layer, inShape, outShape);
     },
   };
 }
 
-interface PoolGeometry {
-  readonly inShape: readonly number[];
-  readonly outShape: readonly number[];
-  readonly kernel: L.Pair;
-  readonly stride: L.Pair;
-  readonly padding: L.Padding4;
-  readonly isMax: boolean;
-}
-
 /** poolKernel's step, x → out (a function of its own for speed, as convolveSample). */
-function pool(x: Float32Array, batch: number, out: Float32Array, geo: PoolGeometry): void {
-  const [C, H, W] = geo.inShape;
-  const [, OH, OW] = geo.outShape;
-  const [KH, KW] = geo.kernel;
-  const [sh, sw] = geo.stride;
-  const [pt, pl] = geo.padding;
-  const isMax = geo.isMax;
+function pool(x: Float32Array, batch: number, out: Float32Array, layer: L.AvgPool2d | L.MaxPool2d, inShape: readonly number[], outShape: readonly number[]): void {
+  const [C, H, W] = inShape;
+  const [, OH, OW] = outShape;
+  const [KH, KW] = layer.kernel;
+  const [sh, sw] = layer.stride;
+  const [pt, pl] = layer.padding;
+  const isMax = layer.op === 'maxpool2d';
   const area = KH * KW;
   let k = 0;
   for (let bc = 0; bc < batch * C; bc++) {
