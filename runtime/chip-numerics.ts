@@ -11,38 +11,55 @@ import { averagesOverTime } from '../compiler/ir/model.js';
 import { sizeOf } from '../compiler/ir/tensor.js';
 import { preprocess, rateEncode, timeMajor } from '../compiler/reference/encoders.js';
 import { simulate } from '../compiler/reference/simulator.js';
-import { hostEncoder } from '../targets/common/descriptor-checks.js';
+import { encoderOutputSize, hostEncoder } from '../targets/common/descriptor-checks.js';
 import type { ChipNumerics, GpuManifest } from '../targets/gpu/manifest.js';
 import { ACCUM_ONE, roundHalfEven, toS1615 } from '../targets/spinnaker/fixed-point.js';
+import type { CertifiedEncoder, HostRounding } from './host-encoder.js';
 
-/** The host currents of one padded batch, as the chip's emulator computes them. */
-function hostCurrents(m: GpuManifest, n: ChipNumerics, raw: Float32Array, x: () => Float32Array): Int32Array {
+/** How the chip's emulator turns a host encoder value into a current: Loihi round(v·λ), SpiNNaker the s16.15 of v·λ/gain. */
+function hostRounding(m: GpuManifest, n: ChipNumerics): HostRounding {
   const host = n.host!;
-  const values = host.encoder ? simulate(hostEncoder(host.encoder, 'manifest.json', m.inputShape), raw, m.batch, { timesteps: 1 }).output : x();
-  const expected = sizeOf(m.io.input.dims);
-  if (values.length !== expected) throw badInput(`manifest.json: the host ${host.encoder ? 'encoder gives' : 'input has'} ${values.length / m.batch} values per sample, but the graph takes ${expected / m.batch} host currents`);
-  // Plain loops: Int32Array.from with a mapping function walks an iterator, 5–10× slower here.
-  const out = new Int32Array(expected);
-  if (n.kind === 'loihi') {
-    for (let i = 0; i < expected; i++) out[i] = Math.round(values[i] * host.scale);
-    return out;
-  }
+  if (n.kind === 'loihi') return { multiplier: host.scale, divisor: 1, unit: 1, exact: (v) => Math.round(v * host.scale) };
+  const N = sizeOf(m.io.input.dims) / m.batch;
   // toS1615 as the emulator does, with its message built only for a value out of range.
-  const N = expected / m.batch;
-  for (let i = 0; i < expected; i++) {
-    const value = (values[i] * host.scale) / host.gain!;
+  const exact = (v: number, i: number) => {
+    const value = (v * host.scale) / host.gain!;
     const raw = roundHalfEven(value * ACCUM_ONE);
-    out[i] = raw >= -(2 ** 31) && raw < 2 ** 31 ? raw : toS1615(value, `sample ${Math.floor(i / N)}: direct input current of neuron ${i % N}`);
+    return raw >= -(2 ** 31) && raw < 2 ** 31 ? raw : toS1615(value, `sample ${Math.floor(i / N)}: direct input current of neuron ${i % N}`);
+  };
+  return { multiplier: host.scale, divisor: host.gain!, unit: ACCUM_ONE, exact };
+}
+
+/** The host currents of one padded batch, as the chip's emulator computes them (by `encoder` where it certifies them). */
+async function hostCurrents(m: GpuManifest, n: ChipNumerics, raw: Float32Array, x: () => Float32Array, encoder?: CertifiedEncoder): Promise<Int32Array> {
+  const host = n.host!;
+  const expected = sizeOf(m.io.input.dims);
+  const rounding = hostRounding(m, n);
+  const mismatch = (what: string, values: number) => badInput(`manifest.json: the host ${what} ${values / m.batch} values per sample, but the graph takes ${expected / m.batch} host currents`);
+  let values: Float32Array;
+  if (host.encoder) {
+    const model = hostEncoder(host.encoder, 'manifest.json', m.inputShape);
+    const given = encoderOutputSize(model) * m.batch;
+    if (given !== expected) throw mismatch('encoder gives', given);
+    const certified = await encoder?.currents(raw, rounding);
+    if (certified) return certified.currents;
+    values = simulate(model, raw, m.batch, { timesteps: 1 }).output;
+  } else {
+    values = x();
+    if (values.length !== expected) throw mismatch('input has', values.length);
   }
+  // A plain loop: Int32Array.from with a mapping function walks an iterator, 5–10× slower here.
+  const out = new Int32Array(expected);
+  for (let i = 0; i < expected; i++) out[i] = rounding.exact(values[i], i);
   return out;
 }
 
-/** The graph input for one padded batch of raw samples. */
-export function chipInput(m: GpuManifest, n: ChipNumerics, raw: Float32Array, sampleOffset: number): { type: 'int32'; data: Int32Array } | { type: 'uint8'; data: Uint8Array } {
+/** The graph input for one padded batch of raw samples (the host encoder's currents by `encoder` where given). */
+export async function chipInput(m: GpuManifest, n: ChipNumerics, raw: Float32Array, sampleOffset: number, encoder?: CertifiedEncoder): Promise<{ type: 'int32'; data: Int32Array } | { type: 'uint8'; data: Uint8Array }> {
   const B = m.batch;
   const per = sizeOf(m.inputShape);
   const x = () => preprocess(m.preprocess, raw, per, m.inputShape[0]);
-  if (n.host) return { type: 'int32', data: hostCurrents(m, n, raw, x) };
+  if (n.host) return { type: 'int32', data: await hostCurrents(m, n, raw, x, encoder) };
   const T = m.timesteps;
   const steps = m.encoding.type === 'rate' ? rateEncode(x(), B, per, T, m.encoding.seed, sampleOffset) : timeMajor(x(), B, T, per);
   const data = new Uint8Array(n.steps * B * per);

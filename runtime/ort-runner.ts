@@ -12,6 +12,8 @@ import { firstLine, runChecked } from './graph-outputs.js';
 import type { RunOptions } from '../targets/target.js';
 import { type OrtSessionLike, StepSession, encodeSteps } from './step-session.js';
 import { chipInput, decodeChip } from './chip-numerics.js';
+import { CertifiedEncoder } from './host-encoder.js';
+import { hostEncoder } from '../targets/common/descriptor-checks.js';
 
 type Ort = typeof OrtTypes;
 
@@ -49,6 +51,8 @@ export class OrtRunner {
     private readonly ort: Ort,
     private readonly session: OrtTypes.InferenceSession,
     private readonly source: string,
+    /** A chip-numerics folder's host encoder on onnxruntime (runtime/host-encoder.ts), where it has the form certified there. */
+    private readonly encoder?: CertifiedEncoder,
   ) {}
 
   static async open(dir: string, options: RunnerOptions = {}): Promise<OrtRunner> {
@@ -66,14 +70,18 @@ export class OrtRunner {
       if (backend === 'web') ort.env.wasm.numThreads = options.threads;
       else Object.assign(sessionOptions, { intraOpNumThreads: options.threads, interOpNumThreads: 1 });
     }
+    let session: OrtTypes.InferenceSession;
     try {
-      return new OrtRunner(manifest, ort, await ort.InferenceSession.create(bytes, sessionOptions), source);
+      session = await ort.InferenceSession.create(bytes, sessionOptions);
     } catch (e) {
       // With the always-available CPU (wasm) provider alone, a model that does not load is a bad model;
       // with others, the provider itself (drivers, libraries) may be what failed.
       const plain = sessionOptions.executionProviders!.every((p) => p === 'cpu' || p === 'wasm');
       throw new SnncError(`${source}: onnxruntime could not load the model with providers [${sessionOptions.executionProviders}]: ${firstLine(e)}`, plain ? ExitCode.badInput : ExitCode.runtime);
     }
+    const host = manifest.numerics?.host?.encoder;
+    const encoder = host && (await CertifiedEncoder.open(ort, hostEncoder(host, 'manifest.json', manifest.inputShape), manifest.batch, { backend, threads: options.threads }));
+    return new OrtRunner(manifest, ort, session, source, encoder);
   }
 
   /** One onnxruntime call, its errors named; every output the runner reads present with its element type and size. */
@@ -104,19 +112,19 @@ export class OrtRunner {
     const states = m.numerics && new Map(m.numerics.states.map((s) => [s.layer, { u: new Int32Array(steps * n * width(s.layer)), v: new Int32Array(steps * n * width(s.layer)) }]));
     const outputSteps = m.io.outputSteps ? new Float32Array(m.timesteps * n * m.classes) : undefined;
     /** One padded batch of raw input, encoded for the graph. */
-    const prepare = (start: number) => {
+    const prepare = async (start: number) => {
       const batch = new Float32Array(B * per);
       batch.set(raw.subarray(start * per, Math.min(n, start + B) * per));
       return this.prepare(batch, sampleOffset + start);
     };
-    let next = prepare(0);
+    let next = await prepare(0);
     for (let start = 0; start < n; start += B) {
       const count = Math.min(B, n - start);
       const pending = this.execute(next);
       try {
         // The next batch is encoded before this one is awaited (onnxruntime-node runs the graph on this
         // thread once it yields, so there the two take turns rather than overlap).
-        if (start + B < n) next = prepare(start + B);
+        if (start + B < n) next = await prepare(start + B);
       } catch (e) {
         await pending.catch(() => undefined); // the bad input is the error to report, after this batch settles
         throw e;
@@ -143,10 +151,10 @@ export class OrtRunner {
   }
 
   /** A padded batch's graph input: encoded steps (rate, events), host currents (chip numerics), or the raw direct input. */
-  private prepare(raw: Float32Array, sampleOffset: number): Prepared {
+  private async prepare(raw: Float32Array, sampleOffset: number): Promise<Prepared> {
     const m = this.manifest;
     if (m.numerics) {
-      const input = chipInput(m, m.numerics, raw, sampleOffset);
+      const input = await chipInput(m, m.numerics, raw, sampleOffset, this.encoder);
       return { raw, sampleOffset, feed: new this.ort.Tensor(input.type, input.data, m.io.input.dims) };
     }
     if (m.schedule === 'step') return { raw, sampleOffset };
@@ -180,5 +188,6 @@ export class OrtRunner {
 
   async close(): Promise<void> {
     await this.session.release();
+    await this.encoder?.close();
   }
 }
