@@ -10,10 +10,10 @@
  * Algorithms, §3.1), |r − S| ≤ (γ₆₄(n) + u₃₂(1 + γ₆₄(n)))·A, with n the fan-in and A = |b| + Σ|w|·|x|,
  * which a second float32 graph (|w|, |b| on |x|) gives per output value; a max-pool keeps the bound
  * (max is 1-Lipschitz), and a subnormal flushed to zero adds at most 2⁻¹²⁶ per operation. The host
- * current is a monotone function of the value (HostRounding.current), so where it is the same at both
- * ends of [q − E, q + E] it is the same at r. Where it is not (a value that close to a rounding step:
- * about 0.4 % of the Loihi example's, 1.4 % of the SpiNNaker example's), where q or A is beyond
- * 2¹⁰⁰, and where SpiNNaker's s16.15 would not fit, the value is recomputed exactly (chainValue) and
+ * current rounds a monotone function of the value (HostRounding), so where [q − E, q + E] maps inside
+ * (m − ½, m + ½) the current at r is m too. Where it does not (a value that close to a rounding step:
+ * about 0.4 % of the Loihi example's, 1.4 % of the SpiNNaker example's), where A is beyond 2¹⁰⁰ (the
+ * bound assumes no overflow) or the current beyond 2³⁰, the value is recomputed exactly (chainValue) and
  * rounded as the emulator does. The graphs run on the CPU (wasm) provider only: other providers may use
  * convolution algorithms (Winograd, FFT, TF32) that this bound does not cover.
  */
@@ -57,11 +57,11 @@ export class CertifiedEncoder {
   ) {}
 
   /** The certified encoder of `model`, or undefined when it is not of the form certified here. */
-  static async open(ort: Ort, model: SnnModel, batch: number, options: { backend: 'node' | 'web'; threads?: number }): Promise<CertifiedEncoder | undefined> {
+  static async open(ort: Ort, model: SnnModel, batch: number, backend: 'node' | 'web'): Promise<CertifiedEncoder | undefined> {
     const chain = encoderChain(model);
     if (!chain) return undefined;
-    const sessionOptions: OrtTypes.InferenceSession.SessionOptions = { executionProviders: [options.backend === 'web' ? 'wasm' : 'cpu'] };
-    if (options.threads !== undefined && options.backend === 'node') Object.assign(sessionOptions, { intraOpNumThreads: options.threads, interOpNumThreads: 1 });
+    // One thread: the encoder is small, and more sessions with their own spinning thread pools slow the main graph.
+    const sessionOptions: OrtTypes.InferenceSession.SessionOptions = backend === 'web' ? { executionProviders: ['wasm'] } : { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 };
     const session = (m: SnnModel) => ort.InferenceSession.create(annGraph({ ...m, input: { ...m.input, preprocess: IDENTITY_PREPROCESS } }, batch, [m.output.layer]), sessionOptions);
     return new CertifiedEncoder(ort, model, chain, batch, await session(model), await session(magnitudeModel(model, chain)));
   }

@@ -80,7 +80,7 @@ export class OrtRunner {
       throw new SnncError(`${source}: onnxruntime could not load the model with providers [${sessionOptions.executionProviders}]: ${firstLine(e)}`, plain ? ExitCode.badInput : ExitCode.runtime);
     }
     const host = manifest.numerics?.host?.encoder;
-    const encoder = host && (await CertifiedEncoder.open(ort, hostEncoder(host, 'manifest.json', manifest.inputShape), manifest.batch, { backend, threads: options.threads }));
+    const encoder = host && (await CertifiedEncoder.open(ort, hostEncoder(host, 'manifest.json', manifest.inputShape), manifest.batch, backend));
     return new OrtRunner(manifest, ort, session, source, encoder);
   }
 

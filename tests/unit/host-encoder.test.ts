@@ -120,7 +120,7 @@ const spinnaker = (scale: number, gain: number): HostRounding => ({ multiplier: 
 
 /** The certified currents of `model` on x against the simulator's values rounded by `rounding`; how many were recomputed. */
 async function certifiedAgainstSimulator(model: SnnModel, x: Float32Array, rounding: HostRounding, batch = BATCH): Promise<number> {
-  const certified = (await CertifiedEncoder.open(ort, model, batch, { backend: 'node', threads: 1 }))!;
+  const certified = (await CertifiedEncoder.open(ort, model, batch, 'node'))!;
   try {
     const { currents, recomputed } = await certified.currents(x, rounding);
     const values = simulate(model, x, batch, { timesteps: 1 }).output;
@@ -164,7 +164,7 @@ describe('CertifiedEncoder: host currents equal to the simulator-based ones', ()
     for (const [numerics, file] of [['loihi', 'examples/mnist-cnn/model.json'], ['spinnaker', 'examples/mnist-cnn/model-spinnaker.json']] as const) {
       const { manifest: m } = compileGpu(readModelJson(file), { numerics, batch: B });
       const n = m.numerics!;
-      const certified = (await CertifiedEncoder.open(ort, hostEncoder(n.host!.encoder, 'manifest.json', m.inputShape), B, { backend: 'node', threads: 1 }))!;
+      const certified = (await CertifiedEncoder.open(ort, hostEncoder(n.host!.encoder, 'manifest.json', m.inputShape), B, 'node'))!;
       expect(certified).toBeDefined();
       for (let start = 0; start < 256; start += B) {
         const raw = data.x.subarray(start * 784, (start + B) * 784);
