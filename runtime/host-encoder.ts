@@ -14,7 +14,7 @@
  * (m − ½, m + ½) the current at r is m too. Where it does not (a value that close to a rounding step:
  * about 0.4 % of the Loihi example's, 1.4 % of the SpiNNaker example's), where A is beyond 2¹⁰⁰ (the
  * bound assumes no overflow) or the current beyond 2³⁰, the value is recomputed exactly (chainValue) and
- * rounded as the emulator does. The graphs run on the CPU (wasm) provider only: other providers may use
+ * rounded as the emulator does; a batch whose input is not all finite runs in the simulator. The graphs run on the CPU (wasm) provider only: other providers may use
  * convolution algorithms (Winograd, FFT, TF32) that this bound does not cover.
  */
 import type * as OrtTypes from 'onnxruntime-node';
@@ -66,17 +66,22 @@ export class CertifiedEncoder {
     return new CertifiedEncoder(ort, model, chain, batch, await session(model), await session(magnitudeModel(model, chain)));
   }
 
-  /** The host currents of one padded batch of raw samples, each certified or recomputed exactly; and how many were recomputed. */
-  async currents(raw: Float32Array, rounding: HostRounding): Promise<{ currents: Int32Array; recomputed: number }> {
+  /**
+   * The host currents of one padded batch of raw samples, each certified or recomputed exactly, and how
+   * many were recomputed; undefined for input that is not all finite (onnxruntime's max-pool drops NaN
+   * where the simulator's keeps it, and the bound assumes finite sums): the caller runs the simulator.
+   */
+  async currents(raw: Float32Array, rounding: HostRounding): Promise<{ currents: Int32Array; recomputed: number } | undefined> {
     const { chain, model } = this;
     const x = preprocess(model.input.preprocess, raw, chain.inputSize, model.input.shape[0]);
+    const magnitude = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) magnitude[i] = Math.abs(x[i]);
+    for (let i = 0; i < x.length; i++) if (!(magnitude[i] < Infinity)) return undefined;
     const run = async (session: OrtTypes.InferenceSession, input: Float32Array) => {
       const r = await session.run({ [ANN_INPUT]: new this.ort.Tensor('float32', input, [this.batch, ...model.input.shape]) });
       return r[annOutput(model.output.layer)].data as Float32Array;
     };
     const q = await run(this.values, x);
-    const magnitude = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) magnitude[i] = Math.abs(x[i]);
     const a = await run(this.magnitudes, magnitude);
     return certify(q, a, chain, rounding, (i) => rounding.exact(chainValue(chain, x, i), i));
   }

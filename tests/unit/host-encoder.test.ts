@@ -122,7 +122,7 @@ const spinnaker = (scale: number, gain: number): HostRounding => ({ multiplier: 
 async function certifiedAgainstSimulator(model: SnnModel, x: Float32Array, rounding: HostRounding, batch = BATCH): Promise<number> {
   const certified = (await CertifiedEncoder.open(ort, model, batch, 'node'))!;
   try {
-    const { currents, recomputed } = await certified.currents(x, rounding);
+    const { currents, recomputed } = (await certified.currents(x, rounding))!;
     const values = simulate(model, x, batch, { timesteps: 1 }).output;
     const expected = Int32Array.from(values, (v, i) => rounding.exact(v, i));
     expect(currents).toEqual(expected);
@@ -156,6 +156,25 @@ describe('CertifiedEncoder: host currents equal to the simulator-based ones', ()
       recomputed += await certifiedAgainstSimulator(model, x, spinnaker(1 / 32768, 1));
     }
     expect(recomputed).toBeGreaterThan(50);
+  });
+
+  it('inputs beyond the bound\'s reach (NaN, infinite, overflowing s16.15): the same currents, or the same error, as the simulator path', async () => {
+    const B = 8;
+    const data = loadDataset('../shared/fixtures/data/mnist/t10k-images-idx3-ubyte.gz', '../shared/fixtures/data/mnist/t10k-labels-idx1-ubyte.gz', { start: 0, end: B });
+    for (const [numerics, file] of [['loihi', 'examples/mnist-cnn/model.json'], ['spinnaker', 'examples/mnist-cnn/model-spinnaker.json']] as const) {
+      const { manifest: m } = compileGpu(readModelJson(file), { numerics, batch: B });
+      const n = m.numerics!;
+      const certified = (await CertifiedEncoder.open(ort, hostEncoder(n.host!.encoder, 'manifest.json', m.inputShape), B, 'node'))!;
+      const outcome = (p: Promise<{ data: ArrayLike<number> }>) => p.then((r) => Array.from(r.data), (e: Error) => e.message);
+      for (const odd of [Number.NaN, Number.POSITIVE_INFINITY, 1e9]) {
+        const raw = Float32Array.from(data.x);
+        raw[300] = odd; // a pixel of the first image
+        const [reference, fast] = [await outcome(chipInput(m, n, raw, 0)), await outcome(chipInput(m, n, raw, 0, certified))];
+        expect(fast).toEqual(reference);
+        if (numerics === 'spinnaker') expect(reference).toMatch(/overflows s16\.15/);
+      }
+      await certified.close();
+    }
   });
 
   it('the MNIST CNN examples\' encoders: the same graph input as the simulator gives, on 256 test images', async () => {
