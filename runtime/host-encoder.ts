@@ -9,7 +9,8 @@
  * |q − S| ≤ γ₃₂(n + 2)·A in any summation order (Higham, Accuracy and Stability of Numerical
  * Algorithms, §3.1), |r − S| ≤ (γ₆₄(n) + u₃₂(1 + γ₆₄(n)))·A, with n the fan-in and A = |b| + Σ|w|·|x|,
  * which a second float32 graph (|w|, |b| on |x|) gives per output value; a max-pool keeps the bound
- * (max is 1-Lipschitz), and a subnormal flushed to zero adds at most 2⁻¹²⁶ per operation. The host
+ * (max is 1-Lipschitz), and subnormals flushed to zero (FTZ/DAZ) add at most 2⁻¹²⁶·(1 + max|w|)(1 + max|x|)
+ * per operation. The host
  * current rounds a monotone function of the value (HostRounding), so where [q − E, q + E] maps inside
  * (m − ½, m + ½) the current at r is m too. Where it does not (a value that close to a rounding step:
  * about 0.4 % of the Loihi example's, 1.4 % of the SpiNNaker example's), where A is beyond 2¹⁰⁰ (the
@@ -54,6 +55,8 @@ export class CertifiedEncoder {
     /** The encoder's float32 graph on x, and the same graph with |w|, |b| on |x|: A per output value. */
     private readonly values: OrtTypes.InferenceSession,
     private readonly magnitudes: OrtTypes.InferenceSession,
+    /** The largest |w| or |b| of the weighted layer. */
+    private readonly largestWeight: number,
   ) {}
 
   /** The certified encoder of `model`, or undefined when it is not of the form certified here. */
@@ -63,7 +66,9 @@ export class CertifiedEncoder {
     // One thread: the encoder is small, and more sessions with their own spinning thread pools slow the main graph.
     const sessionOptions: OrtTypes.InferenceSession.SessionOptions = backend === 'web' ? { executionProviders: ['wasm'] } : { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 };
     const session = (m: SnnModel) => ort.InferenceSession.create(annGraph({ ...m, input: { ...m.input, preprocess: IDENTITY_PREPROCESS } }, batch, [m.output.layer]), sessionOptions);
-    return new CertifiedEncoder(ort, model, chain, batch, await session(model), await session(magnitudeModel(model, chain)));
+    const largest = (t?: Tensor) => (t ? t.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0) : 0);
+    const largestWeight = Math.max(largest(chain.linear.weight), largest(chain.linear.bias));
+    return new CertifiedEncoder(ort, model, chain, batch, await session(model), await session(magnitudeModel(model, chain)), largestWeight);
   }
 
   /**
@@ -75,15 +80,21 @@ export class CertifiedEncoder {
     const { chain, model } = this;
     const x = preprocess(model.input.preprocess, raw, chain.inputSize, model.input.shape[0]);
     const magnitude = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) magnitude[i] = Math.abs(x[i]);
-    for (let i = 0; i < x.length; i++) if (!(magnitude[i] < Infinity)) return undefined;
+    let largest = 0;
+    for (let i = 0; i < x.length; i++) {
+      magnitude[i] = Math.abs(x[i]);
+      largest = Math.max(largest, magnitude[i]); // NaN once any is NaN
+    }
+    if (!(largest < Infinity)) return undefined;
     const run = async (session: OrtTypes.InferenceSession, input: Float32Array) => {
       const r = await session.run({ [ANN_INPUT]: new this.ort.Tensor('float32', input, [this.batch, ...model.input.shape]) });
       return r[annOutput(model.output.layer)].data as Float32Array;
     };
     const q = await run(this.values, x);
     const a = await run(this.magnitudes, magnitude);
-    return certify(q, a, chain, rounding, (i) => rounding.exact(chainValue(chain, x, i), i));
+    // Subnormals flushed to zero (FTZ/DAZ) in q and in a: at most 2⁻¹²⁶·(1 + max|w|)(1 + max|x|) per operation.
+    const flushed = 2 * (3 * chain.fanIn + 6) * 2 ** -126 * (1 + this.largestWeight) * (1 + largest);
+    return certify(q, a, chain, rounding, flushed, (i) => rounding.exact(chainValue(chain, x, i), i));
   }
 
   async close(): Promise<void> {
@@ -96,11 +107,10 @@ export class CertifiedEncoder {
  * certified where it can be, else `exact(i)`. A function of its own, not inside the async method: V8
  * optimises this loop several times better here.
  */
-function certify(q: Float32Array, a: Float32Array, chain: EncoderChain, rounding: HostRounding, exact: (i: number) => number): { currents: Int32Array; recomputed: number } {
+function certify(q: Float32Array, a: Float32Array, chain: EncoderChain, rounding: HostRounding, flushed: number, exact: (i: number) => number): { currents: Int32Array; recomputed: number } {
   const n = chain.fanIn;
   // |q − r| ≤ c·A; A ≤ a / (1 − γ₃₂(n + 2)) (a is A in float32); (1 + 2⁻³⁰) covers the float64 products here.
   const c = ((gamma(n + 2, U32) + U32 * (1 + gamma(n, U64)) + gamma(n, U64)) / (1 - gamma(n + 2, U32))) * (1 + 2 ** -30);
-  const flushed = (3 * n + 6) * 2 ** -126; // subnormals flushed to zero, in q, r and a
   const { multiplier, divisor, unit } = rounding;
   const currents = new Int32Array(q.length);
   let recomputed = 0;
