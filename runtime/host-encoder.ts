@@ -9,14 +9,14 @@
  * |q − S| ≤ γ₃₂(n + 2)·A in any summation order (Higham, Accuracy and Stability of Numerical
  * Algorithms, §3.1), |r − S| ≤ (γ₆₄(n) + u₃₂(1 + γ₆₄(n)))·A, with n the fan-in and A = |b| + Σ|w|·|x|,
  * which a second float32 graph (|w|, |b| on |x|) gives per output value; a max-pool keeps the bound
- * (max is 1-Lipschitz), and subnormals flushed to zero (FTZ/DAZ) add at most 2⁻¹²⁶·(1 + max|w|)(1 + max|x|)
- * per operation. The host
- * current rounds a monotone function of the value (HostRounding), so where [q − E, q + E] maps inside
- * (m − ½, m + ½) the current at r is m too. Where it does not (a value that close to a rounding step:
- * about 0.4 % of the Loihi example's, 1.4 % of the SpiNNaker example's), where A is beyond 2¹⁰⁰ (the
- * bound assumes no overflow) or the current beyond 2³⁰, the value is recomputed exactly (chainValue) and
- * rounded as the emulator does; a batch whose input is not all finite runs in the simulator. The graphs run on the CPU (wasm) provider only: other providers may use
- * convolution algorithms (Winograd, FFT, TF32) that this bound does not cover.
+ * (max is 1-Lipschitz), and a subnormal flushed to zero (FTZ/DAZ) adds at most
+ * 2⁻¹²⁶·(1 + max|w|)(1 + max|x|) per operation. The host current rounds a monotone function of the
+ * value (HostRounding), so where [q − E, q + E] maps inside (m − ½, m + ½) the current at r is m too.
+ * Where it does not (a value that close to a rounding step: about 0.4 % of the Loihi example's, 1.4 %
+ * of the SpiNNaker example's), where A is beyond 2¹⁰⁰ (the bound assumes no overflow) or the current
+ * beyond 2³⁰, the value is recomputed exactly (chainValue) and rounded as the emulator does; a batch
+ * whose input is not all finite runs in the simulator. The graphs run on the CPU (wasm) provider only:
+ * other providers may use convolution algorithms (Winograd, FFT, TF32) that this bound does not cover.
  */
 import type * as OrtTypes from 'onnxruntime-node';
 import { IDENTITY_PREPROCESS, type SnnModel } from '../compiler/ir/model.js';
@@ -102,11 +102,7 @@ export class CertifiedEncoder {
   }
 }
 
-/**
- * The host currents of values q (onnxruntime's float32) whose magnitudes a bound their error: each
- * certified where it can be, else `exact(i)`. A function of its own, not inside the async method: V8
- * optimises this loop several times better here.
- */
+/** The host currents of values q (onnxruntime's float32) whose magnitudes a bound their error: each certified where it can be, else `exact(i)`. */
 function certify(q: Float32Array, a: Float32Array, chain: EncoderChain, rounding: HostRounding, flushed: number, exact: (i: number) => number): { currents: Int32Array; recomputed: number } {
   const n = chain.fanIn;
   // |q − r| ≤ c·A; A ≤ a / (1 − γ₃₂(n + 2)) (a is A in float32); (1 + 2⁻³⁰) covers the float64 products here.

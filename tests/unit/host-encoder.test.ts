@@ -3,7 +3,8 @@
  * fallback (chainValue) gives simulate()'s value for every output of random conv/dense encoders with
  * and without a max-pool. Its host currents equal the simulator's values rounded as each chip rounds
  * them: for random encoders and roundings, for encoders whose sums land exactly on rounding steps (so
- * that the fallback runs), and for the MNIST examples' encoders on test images.
+ * that the fallback runs), for the MNIST examples' encoders on test images, and for NaN, infinite and
+ * overflowing pixels (the same currents or the same error).
  */
 import fc from 'fast-check';
 import * as ort from 'onnxruntime-node';
