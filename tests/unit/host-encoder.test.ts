@@ -178,20 +178,23 @@ describe('CertifiedEncoder: host currents equal to the simulator-based ones', ()
     }
   });
 
-  it('the MNIST CNN examples\' encoders: the same graph input as the simulator gives, on 256 test images', async () => {
+  it('the MNIST CNN examples\' encoders: the same graph input as the simulator gives, on onnxruntime-node (256 test images) and -web (64)', async () => {
     const B = 64;
     const data = loadDataset('../shared/fixtures/data/mnist/t10k-images-idx3-ubyte.gz', '../shared/fixtures/data/mnist/t10k-labels-idx1-ubyte.gz', { start: 0, end: 256 });
+    const web = (await import('onnxruntime-web')) as unknown as typeof ort;
     for (const [numerics, file] of [['loihi', 'examples/mnist-cnn/model.json'], ['spinnaker', 'examples/mnist-cnn/model-spinnaker.json']] as const) {
       const { manifest: m } = compileGpu(readModelJson(file), { numerics, batch: B });
       const n = m.numerics!;
-      const certified = (await CertifiedEncoder.open(ort, hostEncoder(n.host!.encoder, 'manifest.json', m.inputShape), B, 'node'))!;
-      expect(certified).toBeDefined();
-      for (let start = 0; start < 256; start += B) {
-        const raw = data.x.subarray(start * 784, (start + B) * 784);
-        const [reference, fast] = [await chipInput(m, n, raw, start), await chipInput(m, n, raw, start, certified)];
-        expect(fast.data).toEqual(reference.data);
+      for (const [backend, runtime, images] of [['node', ort, 256], ['web', web, 64]] as const) {
+        const certified = (await CertifiedEncoder.open(runtime, hostEncoder(n.host!.encoder, 'manifest.json', m.inputShape), B, backend))!;
+        expect(certified).toBeDefined();
+        for (let start = 0; start < images; start += B) {
+          const raw = data.x.subarray(start * 784, (start + B) * 784);
+          const [reference, fast] = [await chipInput(m, n, raw, start), await chipInput(m, n, raw, start, certified)];
+          expect(fast.data).toEqual(reference.data);
+        }
+        await certified.close();
       }
-      await certified.close();
     }
   });
 });
