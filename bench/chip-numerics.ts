@@ -6,7 +6,11 @@
  * (Debian's python3-torch, if installed). Per thread count: ms per batch of 64, median (min–max). Also
  * the accuracy of the quantised network against the float one.
  *
- *   npm run bench:chip-numerics [-- --runs 9 --threads 1,2]
+ *   npm run bench:chip-numerics [-- --runs 9 --threads 1,2 --providers cpu,cuda,webgpu]
+ *
+ * `--providers` runs the integer and float ONNX rows once per onnxruntime execution provider (the
+ * host encoder stays on the CPU: runtime/host-encoder.ts); a provider that does not load is reported
+ * as not available. The emulator and PyTorch rows run once per thread count.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,7 +30,8 @@ import { compileSpinnaker } from '../targets/spinnaker/index.js';
 import { compileLoihi } from '../targets/loihi/index.js';
 import { fmt, median, time } from './timing.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '9' }, threads: { type: 'string', default: '1,2' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '9' }, threads: { type: 'string', default: '1,2' }, providers: { type: 'string', default: 'cpu' } } });
+const PROVIDERS = values.providers.split(',');
 const RUNS = Number(values.runs);
 const MNIST = '../shared/fixtures/data/mnist';
 const ANCHOR = '../shared/anchors/torch_if_cnn.py';
@@ -59,28 +64,42 @@ for (const chip of CHIPS) {
   const emulator = chip.emulator(model);
   console.log(`\n${chip.file} as the ${chip.numerics} target quantises it, T = ${model.timesteps}: integer ONNX ${integer.onnx.length} bytes, ${integer.manifest.numerics!.steps} steps (T + pipeline depth); float ONNX ${float.onnx.length} bytes`);
   for (const threads of threadCounts) {
-    const intRunner = await OrtRunner.fromBytes(integer.manifest, integer.onnx, { threads });
-    const floatRunner = await OrtRunner.fromBytes(float.manifest, float.onnx, { threads });
-    const session = await ort.InferenceSession.create(integer.onnx, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+    type Row = [string, number[] | { median: number; min: number; max: number } | string];
+    const rows: Row[] = [];
     const feed = await chipInput(integer.manifest, integer.manifest.numerics!, batch, 0);
-    const feeds = { [integer.manifest.io.input.name]: new ort.Tensor(feed.type, feed.data, integer.manifest.io.input.dims) };
-    const rows: [string, number[] | { median: number; min: number; max: number } | string][] = [
-      ['integer ONNX, end to end (host encoder + graph + decoding)', await time(() => intRunner.run(batch, B), RUNS, 2)],
-      ['integer ONNX, graph only', await time(() => session.run(feeds), RUNS, 2)],
-      ['float ONNX, layerwise (not chip-exact)', await time(() => floatRunner.run(batch, B), RUNS, 2)],
-      [`${chip.numerics} emulator (JS, bit-accurate)`, await time(() => emulator.run(batch, B), 3)],
-      ...(chip.numerics === 'loihi' ? [['PyTorch eager IF loop (torch_if_cnn.py)', torch.get(threads)!] as [string, { median: number; min: number; max: number } | string]] : []),
-    ];
+    for (const provider of PROVIDERS) {
+      const on = PROVIDERS.length > 1 ? ` [${provider}]` : '';
+      const opened: { close(): Promise<void> }[] = [];
+      try {
+        const intRunner = await OrtRunner.fromBytes(integer.manifest, integer.onnx, { threads, providers: [provider] });
+        opened.push(intRunner);
+        const floatRunner = await OrtRunner.fromBytes(float.manifest, float.onnx, { threads, providers: [provider] });
+        opened.push(floatRunner);
+        const session = await ort.InferenceSession.create(integer.onnx, { executionProviders: [provider], intraOpNumThreads: threads, interOpNumThreads: 1 });
+        opened.push({ close: () => session.release() });
+        const feeds = { [integer.manifest.io.input.name]: new ort.Tensor(feed.type, feed.data, integer.manifest.io.input.dims) };
+        rows.push(
+          [`integer ONNX, end to end (host encoder + graph + decoding)${on}`, await time(() => intRunner.run(batch, B), RUNS, 2)],
+          [`integer ONNX, graph only${on}`, await time(() => session.run(feeds), RUNS, 2)],
+          [`float ONNX, layerwise (not chip-exact)${on}`, await time(() => floatRunner.run(batch, B), RUNS, 2)],
+        );
+      } catch (e) {
+        rows.push([`integer and float ONNX [${provider}]`, `not available (${String((e as Error).message ?? e).split('\n')[0]})`]);
+      } finally {
+        await Promise.all(opened.map((o) => o.close()));
+      }
+    }
+    rows.push([`${chip.numerics} emulator (JS, bit-accurate)`, await time(() => emulator.run(batch, B), 3)]);
+    if (chip.numerics === 'loihi') rows.push(['PyTorch eager IF loop (torch_if_cnn.py)', torch.get(threads)!]);
     console.log(`${threads} thread(s): ms per batch of ${B}, median (min–max)`);
-    const endToEnd = median(rows[0][1] as number[]);
+    const endToEnd = rows.find(([, r]) => Array.isArray(r))?.[1] as number[] | undefined;
     for (const [label, r] of rows) {
       if (typeof r === 'string') console.log(`  ${label.padEnd(66)} ${r}`);
       else {
         const [m, text] = Array.isArray(r) ? [median(r), fmt(r)] : [r.median, `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`];
-        console.log(`  ${label.padEnd(66)} ${text.padEnd(26)} ${(m / endToEnd).toFixed(1)}× the integer ONNX end to end`);
+        console.log(`  ${label.padEnd(66)} ${text.padEnd(26)} ${endToEnd ? `${(m / median(endToEnd)).toFixed(1)}× the first integer ONNX end to end` : ''}`);
       }
     }
-    await Promise.all([intRunner.close(), floatRunner.close(), session.release()]);
   }
   const n = chip.numerics === 'loihi' ? 2000 : 500;
   const subset = { ...data, x: data.x.subarray(0, n * 784), labels: data.labels!.subarray(0, n), n };
