@@ -10,7 +10,9 @@
  *
  * `--providers` runs the integer and float ONNX rows once per onnxruntime execution provider (the
  * host encoder stays on the CPU: runtime/host-encoder.ts); a provider that does not load is reported
- * as not available. The emulator and PyTorch rows run once per thread count.
+ * as not available. The emulator and PyTorch rows run once per thread count. Last, per thread count,
+ * onnxruntime's profiler says where the integer graph's time goes (CPU provider), and its costliest
+ * node alone bounds the ratios the integer ONNX could reach if everything else took no time.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -28,6 +30,7 @@ import { LoihiEmulator } from '../targets/loihi/emulator.js';
 import { SpinnakerEmulator } from '../targets/spinnaker/emulator.js';
 import { compileSpinnaker } from '../targets/spinnaker/index.js';
 import { compileLoihi } from '../targets/loihi/index.js';
+import { profileNodes } from './ort-profile.js';
 import { fmt, median, time } from './timing.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '9' }, threads: { type: 'string', default: '1,2' }, providers: { type: 'string', default: 'cpu' } } });
@@ -93,16 +96,30 @@ for (const chip of CHIPS) {
     if (chip.numerics === 'loihi') rows.push(['PyTorch eager IF loop (torch_if_cnn.py)', torch.get(threads)!]);
     console.log(`${threads} thread(s): ms per batch of ${B}, median (min–max)`);
     const endToEnd = rows.find(([, r]) => Array.isArray(r))?.[1] as number[] | undefined;
+    const medians = new Map<string, number>();
     for (const [label, r] of rows) {
       if (typeof r === 'string') console.log(`  ${label.padEnd(66)} ${r}`);
       else {
         const [m, text] = Array.isArray(r) ? [median(r), fmt(r)] : [r.median, `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`];
+        medians.set(label, m);
         console.log(`  ${label.padEnd(66)} ${text.padEnd(26)} ${endToEnd ? `${(m / median(endToEnd)).toFixed(1)}× the first integer ONNX end to end` : ''}`);
       }
     }
+    const baselines = [...medians].filter(([label]) => label.includes('emulator') || label.includes('PyTorch'));
+    await printProfile(integer.onnx, { [integer.manifest.io.input.name]: new ort.Tensor(feed.type, feed.data, integer.manifest.io.input.dims) }, threads, baselines);
   }
   const n = chip.numerics === 'loihi' ? 2000 : 500;
   const subset = { ...data, x: data.x.subarray(0, n * 784), labels: data.labels!.subarray(0, n), n };
   const [qi, qf] = await Promise.all([integer, float].map((c) => OrtRunner.fromBytes(c.manifest, c.onnx).then((r) => r.run(subset.x, n)).then((r) => accuracy(predictions(r.output, n, r.classes), subset.labels))));
   console.log(`accuracy on test images 0–${n - 1}: quantised (integer ONNX = emulator) ${qi.toFixed(2)} %, float ${qf.toFixed(2)} % (difference ${(qi - qf).toFixed(2)} pp)`);
+}
+
+/** onnxruntime's profile of the integer graph (CPU): its costliest nodes, and the ratio to each baseline that the costliest one alone allows. */
+async function printProfile(bytes: Uint8Array, feeds: Record<string, ort.Tensor>, threads: number, baselines: readonly [string, number][]): Promise<void> {
+  const { nodes, runMs } = await profileNodes(bytes, feeds, threads, RUNS);
+  console.log(`  where the integer graph's ${runMs.toFixed(2)} ms go (onnxruntime's profiler, mean of ${RUNS} runs; a Scan includes its body):`);
+  for (const n of nodes.slice(0, 5)) console.log(`    ${n.node.padEnd(40)} ${n.ms.toFixed(2).padStart(7)} ms  ${((100 * n.ms) / runMs).toFixed(0).padStart(3)} %`);
+  const top = nodes[0];
+  const bounds = baselines.map(([label, ms]) => `${(ms / top.ms).toFixed(1)}× the ${label.split(' (')[0]}`);
+  console.log(`    floor: ${top.node} alone is ${top.ms.toFixed(2)} ms, so even with every other op and the host in no time the integer ONNX is at most ${bounds.join(', ')}`);
 }
