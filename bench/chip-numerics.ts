@@ -70,6 +70,7 @@ for (const chip of CHIPS) {
     type Row = [string, number[] | { median: number; min: number; max: number } | string];
     const rows: Row[] = [];
     const feed = await chipInput(integer.manifest, integer.manifest.numerics!, batch, 0);
+    const feeds = { [integer.manifest.io.input.name]: new ort.Tensor(feed.type, feed.data, integer.manifest.io.input.dims) };
     for (const provider of PROVIDERS) {
       const on = PROVIDERS.length > 1 ? ` [${provider}]` : '';
       const opened: { close(): Promise<void> }[] = [];
@@ -80,7 +81,6 @@ for (const chip of CHIPS) {
         opened.push(floatRunner);
         const session = await ort.InferenceSession.create(integer.onnx, { executionProviders: [provider], intraOpNumThreads: threads, interOpNumThreads: 1 });
         opened.push({ close: () => session.release() });
-        const feeds = { [integer.manifest.io.input.name]: new ort.Tensor(feed.type, feed.data, integer.manifest.io.input.dims) };
         rows.push(
           [`integer ONNX, end to end (host encoder + graph + decoding)${on}`, await time(() => intRunner.run(batch, B), RUNS, 2)],
           [`integer ONNX, graph only${on}`, await time(() => session.run(feeds), RUNS, 2)],
@@ -106,7 +106,7 @@ for (const chip of CHIPS) {
       }
     }
     const baselines = [...medians].filter(([label]) => label.includes('emulator') || label.includes('PyTorch'));
-    await printProfile(integer.onnx, { [integer.manifest.io.input.name]: new ort.Tensor(feed.type, feed.data, integer.manifest.io.input.dims) }, threads, baselines);
+    await printProfile(integer.onnx, feeds, threads, baselines);
   }
   const n = chip.numerics === 'loihi' ? 2000 : 500;
   const subset = { ...data, x: data.x.subarray(0, n * 784), labels: data.labels!.subarray(0, n), n };
